@@ -1,0 +1,57 @@
+"""Settings: a TOML config file plus environment variables.
+
+Precedence, lowest first: built-in defaults, the config file (``CRM_CONFIG``, default
+``data/config.toml`` next to the database), then environment variables.  Secrets (SMTP password,
+Mailchimp key) are only ever read from the environment or the config file and are never logged.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DB_PATH = PROJECT_ROOT / "data" / "crm.duckdb"
+
+
+@dataclass(frozen=True)
+class Settings:
+    db_path: Path = DEFAULT_DB_PATH
+    host: str = "127.0.0.1"
+    port: int = 8501
+    phone_region: str = "DE"
+    current_user: str = "team"
+    db_busy_timeout_s: float = 10.0
+    db_keep_warm_s: float = 1.0
+    db_memory_limit: str = "512MB"
+    extra: dict = field(default_factory=dict)
+
+
+def _env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value not in (None, "") else default
+
+
+def load_settings() -> Settings:
+    """Read the settings anew; cheap enough to call per unit of work set-up."""
+    db_path = Path(os.environ.get("CRM_DB") or DEFAULT_DB_PATH).expanduser()
+    config_path = Path(os.environ.get("CRM_CONFIG") or db_path.parent / "config.toml")
+    file_values: dict = {}
+    if config_path.is_file():
+        with config_path.open("rb") as fh:
+            file_values = tomllib.load(fh)
+    app = file_values.get("app", {})
+    db = file_values.get("database", {})
+    return Settings(
+        db_path=db_path,
+        host=os.environ.get("CRM_HOST") or app.get("host", "127.0.0.1"),
+        port=int(os.environ.get("CRM_PORT") or app.get("port", 8501)),
+        phone_region=(os.environ.get("CRM_PHONE_REGION") or app.get("phone_region", "DE")).upper(),
+        current_user=os.environ.get("CRM_USER") or app.get("default_user", "team"),
+        db_busy_timeout_s=_env_float("CRM_DB_BUSY_TIMEOUT", db.get("busy_timeout_s", 10.0)),
+        db_keep_warm_s=_env_float("CRM_DB_KEEP_WARM", db.get("keep_warm_s", 1.0)),
+        db_memory_limit=os.environ.get("CRM_DB_MEMORY_LIMIT") or db.get("memory_limit", "512MB"),
+        extra=file_values,
+    )

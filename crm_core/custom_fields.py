@@ -1,0 +1,178 @@
+"""User-defined contact fields: text, number, date, yes/no and choice, managed in settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from crm_core.database import Cursor, Database
+from crm_core.search import refresh_search_text
+from crm_core.validation import (
+    FieldError,
+    clean_bool,
+    clean_date,
+    clean_number,
+    clean_text,
+)
+
+FIELD_KINDS = {
+    "text": "Text",
+    "number": "Number",
+    "date": "Date",
+    "bool": "Yes / no",
+    "choice": "Choice",
+}
+CHOICES_MAX = 100
+
+
+@dataclass(frozen=True)
+class CustomField:
+    id: int
+    name: str
+    kind: str
+    choices: tuple[str, ...]
+    position: int
+    active: bool
+
+
+def list_fields(db: Database, *, active_only: bool = True) -> list[CustomField]:
+    return db.run(lambda cur: fields_in(cur, active_only=active_only))
+
+
+def fields_in(cur: Cursor, *, active_only: bool = True) -> list[CustomField]:
+    sql = "SELECT id, name, kind, choices, position, active FROM custom_fields"
+    if active_only:
+        sql += " WHERE active"
+    rows = cur.execute(sql + " ORDER BY position, id").fetchall()
+    return [CustomField(r[0], r[1], r[2], tuple(r[3] or ()), r[4], r[5]) for r in rows]
+
+
+def clean_value(field: CustomField, value: object) -> str | None:
+    """The canonical text stored for a value of this field, or None for 'no value'."""
+    if field.kind == "text":
+        return clean_text(value, max_len=1000)
+    if field.kind == "number":
+        number = clean_number(value)
+        return None if number is None else format_number(number)
+    if field.kind == "date":
+        day = clean_date(value)
+        return None if day is None else day.isoformat()
+    if field.kind == "bool":
+        flag = clean_bool(value)
+        return None if flag is None else ("true" if flag else "false")
+    if field.kind == "choice":
+        text = clean_text(value, max_len=200)
+        if text is None:
+            return None
+        if text not in field.choices:
+            raise FieldError(f"'{text}' is not one of the choices")
+        return text
+    raise FieldError(f"unknown field kind {field.kind!r}")
+
+
+def typed_value(field: CustomField, stored: str | None) -> object:
+    """The stored text as the Python value a widget wants."""
+    if stored is None:
+        return None
+    if field.kind == "number":
+        return float(stored)
+    if field.kind == "date":
+        return date.fromisoformat(stored)
+    if field.kind == "bool":
+        return stored == "true"
+    return stored
+
+
+def format_number(number: float) -> str:
+    return str(int(number)) if number.is_integer() else repr(number)
+
+
+def _clean_definition(name: str, kind: str, choices: list[str] | None) -> tuple[str, list[str]]:
+    clean_name = clean_text(name, max_len=60, required=True)
+    if kind not in FIELD_KINDS:
+        raise FieldError(f"unknown field kind {kind!r}")
+    clean_choices: list[str] = []
+    for choice in choices or []:
+        text = clean_text(choice, max_len=200)
+        if text and text not in clean_choices:
+            clean_choices.append(text)
+    if kind == "choice" and not clean_choices:
+        raise FieldError("a choice field needs at least one choice")
+    if len(clean_choices) > CHOICES_MAX:
+        raise FieldError(f"at most {CHOICES_MAX} choices")
+    return clean_name, clean_choices
+
+
+def create_field(db: Database, name: str, kind: str, choices: list[str] | None = None) -> int:
+    clean_name, clean_choices = _clean_definition(name, kind, choices)
+
+    def work(cur: Cursor) -> int:
+        if cur.execute(
+            "SELECT 1 FROM custom_fields WHERE lower(name) = lower(?)", [clean_name]
+        ).fetchone():
+            raise FieldError(f"a field '{clean_name}' exists already")
+        return cur.execute(
+            "INSERT INTO custom_fields (name, kind, choices, position)"
+            " SELECT ?, ?, ?, coalesce(max(position), 0) + 1 FROM custom_fields RETURNING id",
+            [clean_name, kind, clean_choices],
+        ).fetchone()[0]
+
+    return db.run(work)
+
+
+def update_field(
+    db: Database, field_id: int, name: str, choices: list[str] | None, active: bool
+) -> None:
+    """Rename, change the choices or (de)activate.  The kind of a field never changes, so stored
+    values stay valid; a choice that is removed keeps its existing values until edited."""
+
+    def work(cur: Cursor) -> None:
+        row = cur.execute("SELECT kind FROM custom_fields WHERE id = ?", [field_id]).fetchone()
+        if row is None:
+            raise FieldError("this field no longer exists")
+        clean_name, clean_choices = _clean_definition(name, row[0], choices)
+        clash = cur.execute(
+            "SELECT 1 FROM custom_fields WHERE lower(name) = lower(?) AND id <> ?",
+            [clean_name, field_id],
+        ).fetchone()
+        if clash:
+            raise FieldError(f"a field '{clean_name}' exists already")
+        cur.execute(
+            "UPDATE custom_fields SET name = ?, choices = ?, active = ? WHERE id = ?",
+            [clean_name, clean_choices, active, field_id],
+        )
+
+    db.run(work)
+
+
+def delete_field(db: Database, field_id: int) -> None:
+    """Delete the field and every value stored for it."""
+
+    def work(cur: Cursor) -> None:
+        ids = [
+            r[0]
+            for r in cur.execute(
+                "SELECT contact_id FROM contact_field_values WHERE field_id = ?", [field_id]
+            ).fetchall()
+        ]
+        cur.execute("DELETE FROM contact_field_values WHERE field_id = ?", [field_id])
+        cur.execute("DELETE FROM custom_fields WHERE id = ?", [field_id])
+        refresh_search_text(cur, ids)
+
+    db.run(work)
+
+
+def move_field(db: Database, field_id: int, offset: int) -> None:
+    """Move a field up (-1) or down (+1) in the form order."""
+
+    def work(cur: Cursor) -> None:
+        order = [f.id for f in fields_in(cur, active_only=False)]
+        if field_id not in order:
+            return
+        i = order.index(field_id)
+        j = max(0, min(len(order) - 1, i + offset))
+        order.insert(j, order.pop(i))
+        for position, fid in enumerate(order, start=1):
+            cur.execute("UPDATE custom_fields SET position = ? WHERE id = ?", [position, fid])
+
+    db.run(work)

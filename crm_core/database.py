@@ -1,0 +1,297 @@
+"""The one owner of DuckDB connections.  Nobody else calls ``duckdb.connect``.
+
+Concurrency rules (why this module looks the way it does):
+
+* DuckDB lets one *process* open a database file at a time (even read-only opens are refused while
+  another process holds it read-write).  The app and the jobs process both write the same file, so
+  neither may hold it longer than one unit of work needs.
+* Inside one process all threads share one DuckDB instance: each unit of work gets its own cursor
+  (a connection to the shared instance) and runs in its own transaction.
+* A unit of work is a function ``work(cursor) -> result`` run inside ``BEGIN``/``COMMIT``.  It must
+  do nothing but database work: no network I/O, no waiting for a user.  It may be run more than
+  once, because two kinds of failure are retried with bounded, jittered backoff:
+    - ``duckdb.IOException`` "Could not set lock on file": another process holds the file;
+    - ``duckdb.TransactionException`` "Conflict": another thread updated the same row.
+  After ``busy_timeout_s`` (default 10 s) of retrying, ``DatabaseBusy`` is raised and nothing was
+  changed, because the failed transaction was rolled back.
+* Keeping the buffer warm: after a unit of work the instance stays open for ``keep_warm_s``
+  (default 1 s) so that a burst of reruns reuses the cache, then a background thread closes it.
+  A process that fails to get the lock drops a small "want" file next to the database
+  (``<db>.want.<pid>``); a holder sees it when a unit of work ends, closes at once and gives the
+  waiter a moment to get in before opening again.  So the file is released as soon as somebody
+  else needs it, and kept only while nobody does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import random
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import TypeVar
+
+import duckdb
+
+from crm_core.config import Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Cursor = duckdb.DuckDBPyConnection
+
+_WANT_FILE_FRESH_S = 2.0  # a waiter re-touches its want file on every retry
+_YIELD_GRACE_S = 0.05  # how long a holder that just yielded waits for the waiter to get in
+_BACKOFF_FIRST_S = 0.002
+_BACKOFF_MAX_S = 0.025
+
+
+class DatabaseBusy(RuntimeError):
+    """The database stayed locked or conflicted for too long; the unit of work changed nothing."""
+
+    def __init__(self, waited_s: float):
+        super().__init__(
+            f"The database is busy (waited {waited_s:.0f} s for another user or the jobs process). "
+            "Nothing was changed; please try again."
+        )
+
+
+def _is_lock_error(exc: BaseException) -> bool:
+    return isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower()
+
+
+def _is_conflict(exc: BaseException) -> bool:
+    return isinstance(exc, duckdb.TransactionException) and "conflict" in str(exc).lower()
+
+
+def is_retryable(exc: BaseException) -> bool:
+    return _is_lock_error(exc) or _is_conflict(exc)
+
+
+class Database:
+    """One database file, shared by every thread of this process."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        busy_timeout_s: float = 10.0,
+        keep_warm_s: float = 1.0,
+        memory_limit: str = "512MB",
+    ) -> None:
+        self.path = Path(path)
+        self.busy_timeout_s = busy_timeout_s
+        self.keep_warm_s = keep_warm_s
+        self.memory_limit = memory_limit
+        self._lock = threading.Lock()
+        self._instance: duckdb.DuckDBPyConnection | None = None
+        self._active = 0
+        self._last_release = 0.0
+        self._yielded_at = 0.0
+        self._closer: threading.Thread | None = None
+        self._want_file = self.path.with_name(f"{self.path.name}.want.{os.getpid()}")
+        self.stats = {"opens": 0, "retries": 0, "yields": 0}
+
+    # -- public -------------------------------------------------------------------------------
+
+    def run(self, work: Callable[[Cursor], T], *, transactional: bool = True) -> T:
+        """Run ``work(cursor)`` as one transaction, retrying lock and conflict errors."""
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            try:
+                return self._run_once(work, transactional)
+            except (duckdb.IOException, duckdb.TransactionException) as exc:
+                if not is_retryable(exc):
+                    raise
+                waited = time.monotonic() - started
+                if waited >= self.busy_timeout_s:
+                    self._drop_want_file()
+                    raise DatabaseBusy(waited) from exc
+                if _is_lock_error(exc):
+                    self._touch_want_file()
+                self.stats["retries"] += 1
+                time.sleep(_backoff(attempt))
+                attempt += 1
+
+    def query(self, sql: str, params: list | tuple | dict | None = None) -> list[tuple]:
+        """One parameterised statement as its own unit of work; returns all rows."""
+        return self.run(lambda cur: cur.execute(sql, params or []).fetchall())
+
+    def release(self) -> None:
+        """Close the instance now if no unit of work is running (tests, shutdown)."""
+        with self._lock:
+            if self._active == 0:
+                self._close_locked()
+
+    def run_outside_transaction(self, work: Callable[[Cursor], T]) -> T:
+        """Run ``work`` without BEGIN/COMMIT (CHECKPOINT, ATTACH); same retry rules as ``run``."""
+        return self.run(work, transactional=False)
+
+    def copy_file_to(self, target: Path) -> Path:
+        """A consistent copy of the database file: checkpoint, then copy while holding the lock."""
+        target = Path(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+
+        def work(cur: Cursor) -> Path:
+            cur.execute("CHECKPOINT")
+            shutil.copy2(self.path, target)
+            return target
+
+        return self.run_outside_transaction(work)
+
+    # -- internals ------------------------------------------------------------------------------
+
+    def _run_once(self, work: Callable[[Cursor], T], transactional: bool) -> T:
+        cursor = self._acquire()
+        try:
+            if not transactional:
+                return work(cursor)
+            cursor.execute("BEGIN TRANSACTION")
+            try:
+                result = work(cursor)
+                cursor.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(duckdb.Error):
+                    cursor.execute("ROLLBACK")
+                raise
+            return result
+        finally:
+            cursor.close()
+            self._release()
+
+    def _acquire(self) -> Cursor:
+        self._wait_for_waiter_to_get_in()
+        with self._lock:
+            if self._instance is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._instance = duckdb.connect(
+                    str(self.path),
+                    config={"memory_limit": self.memory_limit, "threads": 2},
+                )
+                self.stats["opens"] += 1
+                self._drop_want_file()
+                self._ensure_closer()
+            self._active += 1
+            return self._instance.cursor()
+
+    def _release(self) -> None:
+        with self._lock:
+            self._active -= 1
+            self._last_release = time.monotonic()
+            if self._active == 0 and (self.keep_warm_s <= 0 or self._others_waiting()):
+                if self._others_waiting():
+                    self._yielded_at = self._last_release
+                    self.stats["yields"] += 1
+                self._close_locked()
+
+    def _close_locked(self) -> None:
+        if self._instance is not None:
+            with contextlib.suppress(duckdb.Error):
+                self._instance.close()
+            self._instance = None
+
+    def _wait_for_waiter_to_get_in(self) -> None:
+        """After yielding to another process, give it a moment before competing again."""
+        if not self._yielded_at:
+            return
+        deadline = self._yielded_at + _YIELD_GRACE_S
+        while time.monotonic() < deadline and self._others_waiting():
+            time.sleep(0.002)
+        self._yielded_at = 0.0
+
+    def _ensure_closer(self) -> None:
+        if self._closer is None or not self._closer.is_alive():
+            self._closer = threading.Thread(
+                target=self._close_when_idle, name="crm-db-idle-closer", daemon=True
+            )
+            self._closer.start()
+
+    def _close_when_idle(self) -> None:
+        interval = max(0.05, self.keep_warm_s / 4)
+        while True:
+            time.sleep(interval)
+            with self._lock:
+                if self._instance is None:
+                    self._closer = None
+                    return
+                idle = time.monotonic() - self._last_release
+                if self._active == 0 and (idle >= self.keep_warm_s or self._others_waiting()):
+                    self._close_locked()
+                    self._closer = None
+                    return
+
+    def _others_waiting(self) -> bool:
+        prefix = f"{self.path.name}.want."
+        now = time.time()
+        try:
+            entries = os.scandir(self.path.parent)
+        except FileNotFoundError:
+            return False
+        with entries:
+            for entry in entries:
+                if entry.name.startswith(prefix) and entry.path != str(self._want_file):
+                    with contextlib.suppress(FileNotFoundError):
+                        if now - entry.stat().st_mtime < _WANT_FILE_FRESH_S:
+                            return True
+        return False
+
+    def _touch_want_file(self) -> None:
+        with contextlib.suppress(OSError):
+            self._want_file.touch()
+
+    def _drop_want_file(self) -> None:
+        with contextlib.suppress(OSError):
+            self._want_file.unlink(missing_ok=True)
+
+
+def _backoff(attempt: int) -> float:
+    ceiling = min(_BACKOFF_MAX_S, _BACKOFF_FIRST_S * (1.6**attempt))
+    return random.uniform(ceiling / 2, ceiling)
+
+
+# -- the process-wide registry ------------------------------------------------------------------
+
+_databases: dict[Path, Database] = {}
+_ready: set[Path] = set()
+_registry_lock = threading.Lock()
+
+
+def get_database(settings: Settings | None = None) -> Database:
+    """The Database for ``CRM_DB`` (or the given settings), migrated on first use in this process."""
+    settings = settings or load_settings()
+    path = settings.db_path.resolve()
+    with _registry_lock:
+        db = _databases.get(path)
+        if db is None:
+            db = Database(
+                path,
+                busy_timeout_s=settings.db_busy_timeout_s,
+                keep_warm_s=settings.db_keep_warm_s,
+                memory_limit=settings.db_memory_limit,
+            )
+            _databases[path] = db
+    if path not in _ready:
+        from crm_core.migrations import migrate
+
+        migrate(db)
+        _ready.add(path)
+    return db
+
+
+def forget_databases() -> None:
+    """Close and forget every Database of this process (tests switch files between cases)."""
+    with _registry_lock:
+        for db in _databases.values():
+            db.release()
+        _databases.clear()
+        _ready.clear()
+
+
+def backup_name(prefix: str) -> str:
+    return f"{prefix}-{datetime.now():%Y%m%d-%H%M%S}.duckdb"

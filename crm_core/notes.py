@@ -1,0 +1,79 @@
+"""The conversation timeline of a contact: who talked to whom, when, and how."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from crm_core.database import Cursor, Database
+from crm_core.validation import LONG_TEXT_MAX, FieldError, clean_text
+
+CHANNELS = {
+    "call": "Call",
+    "email": "E-mail",
+    "visit": "Visit",
+    "meeting": "Meeting",
+    "catalog": "Catalog sent",
+    "offer": "Offer sent",
+    "other": "Other",
+}
+
+
+@dataclass(frozen=True)
+class Note:
+    id: int
+    contact_id: int
+    lead_id: int | None
+    author: str | None
+    channel: str
+    body: str
+    created_at: datetime
+
+    @property
+    def channel_label(self) -> str:
+        return CHANNELS.get(self.channel, self.channel)
+
+
+def add_note(
+    db: Database,
+    contact_id: int,
+    channel: str,
+    body: str,
+    author_id: int | None,
+    *,
+    lead_id: int | None = None,
+    when: datetime | None = None,
+) -> int:
+    if channel not in CHANNELS:
+        raise FieldError(f"unknown channel {channel!r}")
+    text = clean_text(body, max_len=LONG_TEXT_MAX, multiline=True)
+    if not text:
+        raise FieldError("the note is empty")
+
+    def work(cur: Cursor) -> int:
+        alive = cur.execute(
+            "SELECT 1 FROM contacts WHERE id = ? AND deleted_at IS NULL", [contact_id]
+        ).fetchone()
+        if not alive:
+            raise FieldError("this contact no longer exists")
+        return cur.execute(
+            "INSERT INTO notes (contact_id, lead_id, author_id, channel, body, created_at)"
+            " VALUES (?, ?, ?, ?, ?, coalesce(?, current_timestamp::TIMESTAMP)) RETURNING id",
+            [contact_id, lead_id, author_id, channel, text, when],
+        ).fetchone()[0]
+
+    return db.run(work)
+
+
+def list_notes(db: Database, contact_id: int, *, limit: int = 50) -> list[Note]:
+    rows = db.query(
+        "SELECT n.id, n.contact_id, n.lead_id, u.display_name, n.channel, n.body, n.created_at"
+        " FROM notes n LEFT JOIN users u ON u.id = n.author_id"
+        " WHERE n.contact_id = ? ORDER BY n.created_at DESC, n.id DESC LIMIT ?",
+        [contact_id, limit],
+    )
+    return [Note(*r) for r in rows]
+
+
+def count_notes(db: Database, contact_id: int) -> int:
+    return db.query("SELECT count(*) FROM notes WHERE contact_id = ?", [contact_id])[0][0]

@@ -1,0 +1,472 @@
+"""Realistic German / European demo and benchmark data, deterministic for a given seed.
+
+Faker is far too slow to call per contact at 100 000 contacts, so it fills small pools of names,
+streets and companies once; contacts are then combined from the pools with ``random`` and written
+in bulk through Arrow tables.  Cities are real, with real postal codes and coordinates, so that
+maps and routes on demo data look like a sales territory.
+"""
+
+from __future__ import annotations
+
+import random
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import phonenumbers
+import pyarrow as pa
+from faker import Faker
+
+from crm_core.custom_fields import fields_in
+from crm_core.database import Cursor, Database
+from crm_core.search import refresh_search_text
+from crm_core.users import ensure_user
+
+# (country, postal code, city, latitude, longitude)
+CITIES = [
+    ("DE", "10115", "Berlin", 52.5323, 13.3846),
+    ("DE", "10969", "Berlin", 52.5017, 13.3982),
+    ("DE", "20095", "Hamburg", 53.5507, 10.0014),
+    ("DE", "80331", "München", 48.1372, 11.5755),
+    ("DE", "50667", "Köln", 50.9384, 6.9599),
+    ("DE", "60311", "Frankfurt am Main", 50.1109, 8.6821),
+    ("DE", "70173", "Stuttgart", 48.7784, 9.1800),
+    ("DE", "40213", "Düsseldorf", 51.2254, 6.7763),
+    ("DE", "04109", "Leipzig", 51.3397, 12.3731),
+    ("DE", "44135", "Dortmund", 51.5136, 7.4653),
+    ("DE", "45127", "Essen", 51.4556, 7.0116),
+    ("DE", "28195", "Bremen", 53.0793, 8.8017),
+    ("DE", "01067", "Dresden", 51.0504, 13.7373),
+    ("DE", "30159", "Hannover", 52.3759, 9.7320),
+    ("DE", "90402", "Nürnberg", 49.4521, 11.0767),
+    ("DE", "47051", "Duisburg", 51.4344, 6.7623),
+    ("DE", "44787", "Bochum", 51.4818, 7.2162),
+    ("DE", "42103", "Wuppertal", 51.2562, 7.1508),
+    ("DE", "33602", "Bielefeld", 52.0302, 8.5325),
+    ("DE", "53111", "Bonn", 50.7374, 7.0982),
+    ("DE", "48143", "Münster", 51.9607, 7.6261),
+    ("DE", "76133", "Karlsruhe", 49.0069, 8.4037),
+    ("DE", "68159", "Mannheim", 49.4875, 8.4660),
+    ("DE", "86150", "Augsburg", 48.3705, 10.8978),
+    ("DE", "65183", "Wiesbaden", 50.0782, 8.2398),
+    ("DE", "41061", "Mönchengladbach", 51.1805, 6.4428),
+    ("DE", "45879", "Gelsenkirchen", 51.5177, 7.0857),
+    ("DE", "38100", "Braunschweig", 52.2689, 10.5268),
+    ("DE", "24103", "Kiel", 54.3233, 10.1228),
+    ("DE", "09111", "Chemnitz", 50.8278, 12.9214),
+    ("DE", "52062", "Aachen", 50.7753, 6.0839),
+    ("DE", "06108", "Halle (Saale)", 51.4828, 11.9697),
+    ("DE", "39104", "Magdeburg", 52.1205, 11.6276),
+    ("DE", "79098", "Freiburg im Breisgau", 47.9990, 7.8421),
+    ("DE", "47798", "Krefeld", 51.3388, 6.5853),
+    ("DE", "23552", "Lübeck", 53.8655, 10.6866),
+    ("DE", "46045", "Oberhausen", 51.4963, 6.8638),
+    ("DE", "99084", "Erfurt", 50.9848, 11.0299),
+    ("DE", "55116", "Mainz", 49.9929, 8.2473),
+    ("DE", "18055", "Rostock", 54.0924, 12.0991),
+    ("DE", "34117", "Kassel", 51.3127, 9.4797),
+    ("DE", "58095", "Hagen", 51.3671, 7.4633),
+    ("DE", "66111", "Saarbrücken", 49.2402, 6.9969),
+    ("DE", "14467", "Potsdam", 52.3906, 13.0645),
+    ("DE", "67059", "Ludwigshafen am Rhein", 49.4774, 8.4452),
+    ("DE", "26122", "Oldenburg", 53.1435, 8.2146),
+    ("DE", "49074", "Osnabrück", 52.2799, 8.0472),
+    ("DE", "69117", "Heidelberg", 49.3988, 8.6724),
+    ("DE", "64283", "Darmstadt", 49.8728, 8.6512),
+    ("DE", "93047", "Regensburg", 49.0134, 12.1016),
+    ("DE", "85049", "Ingolstadt", 48.7665, 11.4258),
+    ("DE", "97070", "Würzburg", 49.7913, 9.9534),
+    ("DE", "89073", "Ulm", 48.4011, 9.9876),
+    ("DE", "74072", "Heilbronn", 49.1427, 9.2109),
+    ("DE", "75175", "Pforzheim", 48.8922, 8.6946),
+    ("DE", "37073", "Göttingen", 51.5413, 9.9158),
+    ("DE", "96047", "Bamberg", 49.8988, 10.9028),
+    ("DE", "94032", "Passau", 48.5667, 13.4319),
+    ("DE", "78462", "Konstanz", 47.6603, 9.1758),
+    ("DE", "54290", "Trier", 49.7499, 6.6371),
+    ("AT", "1010", "Wien", 48.2082, 16.3738),
+    ("AT", "8010", "Graz", 47.0707, 15.4395),
+    ("AT", "4020", "Linz", 48.3069, 14.2858),
+    ("AT", "5020", "Salzburg", 47.8095, 13.0550),
+    ("AT", "6020", "Innsbruck", 47.2692, 11.4041),
+    ("CH", "8001", "Zürich", 47.3769, 8.5417),
+    ("CH", "4051", "Basel", 47.5596, 7.5886),
+    ("CH", "3011", "Bern", 46.9480, 7.4474),
+    ("NL", "1012", "Amsterdam", 52.3731, 4.8922),
+    ("NL", "3011", "Rotterdam", 51.9225, 4.4792),
+    ("FR", "67000", "Strasbourg", 48.5734, 7.7521),
+    ("LU", "1111", "Luxembourg", 49.6116, 6.1319),
+]
+_LOCALE = {"DE": "de_DE", "AT": "de_AT", "CH": "de_CH", "NL": "nl_NL", "FR": "fr_FR", "LU": "fr_FR"}
+_COUNTRY_WEIGHT = {"DE": 40, "AT": 8, "CH": 6, "NL": 5, "FR": 3, "LU": 2}
+_DIAL = {"DE": 49, "AT": 43, "CH": 41, "NL": 31, "FR": 33, "LU": 352}
+# National significant numbers: (prefix, digits that follow); all valid per libphonenumber.
+_PHONE_PATTERNS = {
+    "DE": [
+        ("151", 8),
+        ("160", 7),
+        ("171", 7),
+        ("176", 8),
+        ("30", 8),
+        ("40", 8),
+        ("89", 8),
+        ("221", 7),
+        ("69", 8),
+        ("711", 7),
+    ],
+    "AT": [("664", 7), ("676", 7), ("1", 7), ("316", 6)],
+    "CH": [("79", 7), ("78", 7), ("44", 7), ("61", 7)],
+    "NL": [("6", 8), ("20", 7)],
+    "FR": [("6", 8), ("1", 8)],
+    "LU": [("621", 6), ("691", 6)],
+}
+_FREEMAIL = ["web.de", "gmx.de", "t-online.de", "gmail.com", "posteo.de", "outlook.de"]
+TAGS = [
+    "VIP",
+    "Key account",
+    "Newsletter",
+    "Messe Hannover 2026",
+    "Messe München 2026",
+    "Gewinnspiel",
+    "Handwerk",
+    "Einzelhandel",
+    "Großhandel",
+    "Industrie",
+    "Gastronomie",
+    "Hotel",
+    "Praxis",
+    "Kanzlei",
+    "Behörde",
+    "Schule",
+    "Verein",
+    "Partner",
+    "Lieferant",
+    "Empfehlung",
+    "Katalog",
+    "Muster verschickt",
+    "Rückruf",
+    "Inaktiv",
+    "Nordwest",
+    "Süd",
+    "Ost",
+    "Export",
+    "Premium",
+    "Test",
+]
+CUSTOM_FIELDS = [
+    ("Branche", "choice", ["Handwerk", "Handel", "Industrie", "Dienstleistung", "Öffentlich"]),
+    ("Mitarbeiter", "number", []),
+    ("Kunde seit", "date", []),
+    ("Newsletter-Einwilligung", "bool", []),
+    ("Kundennummer", "text", []),
+]
+_NOTE_TEXTS = {
+    "call": [
+        "Rückruf vereinbart, Interesse an {p}.",
+        "Telefonat: Budget für {p} wird geprüft.",
+        "Nicht erreicht, Mailbox besprochen.",
+        "Angebot für {p} telefonisch erläutert.",
+    ],
+    "email": [
+        "Preisliste per E-Mail geschickt.",
+        "Anfrage zu {p} beantwortet.",
+        "Termin per E-Mail bestätigt.",
+    ],
+    "visit": ["Besuch vor Ort, Ausstellung angesehen.", "Vorführung {p} beim Kunden."],
+    "meeting": [
+        "Treffen auf der Messe, Visitenkarte erhalten.",
+        "Jahresgespräch, Ziele besprochen.",
+    ],
+    "catalog": ["Katalog 2026 verschickt.", "Muster und Katalog zu {p} verschickt."],
+    "offer": ["Angebot {p} über {v} € verschickt.", "Nachgebessertes Angebot {p} geschickt."],
+    "other": ["Adresse aktualisiert.", "Weihnachtskarte verschickt."],
+}
+_PRODUCTS = [
+    "Wartungsvertrag",
+    "Software-Lizenz",
+    "Büromöbel",
+    "Schulung",
+    "Beratung",
+    "Maschine X200",
+    "Ersatzteile",
+    "Reinigungsservice",
+    "Werbemittel",
+    "Kassensystem",
+]
+SALES_TEAM = [
+    ("anna.berger", "Anna Berger"),
+    ("jonas.krueger", "Jonas Krüger"),
+    ("mehmet.yilmaz", "Mehmet Yılmaz"),
+    ("sophie.wagner", "Sophie Wagner"),
+    ("lukas.hofmann", "Lukas Hofmann"),
+    ("clara.schulz", "Clara Schulz"),
+]
+
+
+@dataclass
+class SeedSummary:
+    contacts: int
+    emails: int
+    phones: int
+    notes: int
+    seconds: float
+
+
+def _ascii(text: str) -> str:
+    text = text.replace("ä", "ae").replace("ö", "oe").replace("ü", "ue").replace("ß", "ss")
+    text = text.replace("Ä", "Ae").replace("Ö", "Oe").replace("Ü", "Ue")
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return "".join(ch for ch in text.lower() if ch.isalnum() or ch in ".-")
+
+
+class _Pools:
+    """Names, streets and companies per country, made once by Faker."""
+
+    def __init__(self, rng: random.Random, size: int):
+        self.first: dict[str, list[str]] = {}
+        self.last: dict[str, list[str]] = {}
+        self.street: dict[str, list[str]] = {}
+        self.company: dict[str, list[str]] = {}
+        for country, locale in _LOCALE.items():
+            fake = Faker(locale)
+            fake.seed_instance(rng.randrange(1 << 30))
+            n = size if country == "DE" else max(50, size // 4)
+            self.first[country] = [fake.first_name() for _ in range(n)]
+            self.last[country] = [fake.last_name() for _ in range(n)]
+            self.street[country] = [fake.street_name() for _ in range(n)]
+            self.company[country] = [fake.company() for _ in range(n)]
+
+
+def _phone(rng: random.Random, country: str, used: set[str]) -> tuple[str, str] | None:
+    for _ in range(20):
+        prefix, digits = rng.choice(_PHONE_PATTERNS[country])
+        nsn = prefix + "".join(rng.choice("0123456789") for _ in range(digits))
+        number = phonenumbers.PhoneNumber(country_code=_DIAL[country], national_number=int(nsn))
+        e164 = f"+{_DIAL[country]}{nsn}"
+        if e164 not in used and phonenumbers.is_valid_number(number):
+            used.add(e164)
+            return e164, "0" + nsn
+    return None
+
+
+def seed(
+    db: Database, *, contacts: int, seed: int = 1, notes_per_contact: float = 2.0
+) -> SeedSummary:
+    """Add ``contacts`` demo contacts (with e-mails, phones, tags, custom fields and notes)."""
+    started = datetime.now()
+    rng = random.Random(seed)
+    pools = _Pools(rng, size=min(2000, max(100, contacts // 20)))
+    countries = list(_COUNTRY_WEIGHT)
+    weights = list(_COUNTRY_WEIGHT.values())
+    cities_by_country = {c: [x for x in CITIES if x[0] == c] for c in countries}
+    today = date.today()
+
+    def work(cur: Cursor) -> SeedSummary:
+        user_ids = [ensure_user(cur, u, n).id for u, n in SALES_TEAM]
+        tag_ids = _ensure_tags(cur)
+        fields = _ensure_fields(cur)
+        base = cur.execute("SELECT nextval('seq_contacts')").fetchone()[0]
+        if contacts > 1:
+            cur.execute("SELECT max(nextval('seq_contacts')) FROM range(?)", [contacts - 1])
+        used_emails = {
+            r[0] for r in cur.execute("SELECT email_lower FROM contact_emails").fetchall()
+        }
+        used_phones = {r[0] for r in cur.execute("SELECT e164 FROM contact_phones").fetchall()}
+        sources = [r[0] for r in cur.execute("SELECT name FROM sources").fetchall()] or [None]
+
+        rows: dict[str, list] = {
+            k: []
+            for k in (
+                "id",
+                "kind",
+                "salutation",
+                "title",
+                "first_name",
+                "last_name",
+                "company",
+                "job_title",
+                "street",
+                "postal_code",
+                "city",
+                "country",
+                "latitude",
+                "longitude",
+                "first_contact",
+                "source",
+                "owner_id",
+                "created_at",
+                "updated_at",
+            )
+        }
+        emails: dict[str, list] = {
+            k: [] for k in ("contact_id", "label", "email", "email_lower", "position")
+        }
+        phones: dict[str, list] = {
+            k: [] for k in ("contact_id", "label", "e164", "national_digits", "position")
+        }
+        webs: dict[str, list] = {k: [] for k in ("contact_id", "label", "url", "position")}
+        ctags: dict[str, list] = {"contact_id": [], "tag_id": []}
+        values: dict[str, list] = {"contact_id": [], "field_id": [], "value": []}
+        notes: dict[str, list] = {
+            k: [] for k in ("contact_id", "author_id", "channel", "body", "created_at")
+        }
+
+        for i in range(contacts):
+            cid = base + i
+            country = rng.choices(countries, weights)[0]
+            _, postal, city, lat, lon = rng.choice(cities_by_country[country])
+            is_company = rng.random() < 0.15
+            first = None if is_company else rng.choice(pools.first[country])
+            last = None if is_company else rng.choice(pools.last[country])
+            company = (
+                rng.choice(pools.company[country]) if is_company or rng.random() < 0.7 else None
+            )
+            created = datetime.combine(
+                today - timedelta(days=rng.randrange(1, 1500)), datetime.min.time()
+            )
+            owner = rng.choice(user_ids)
+            for key, value in (
+                ("id", cid),
+                ("kind", "company" if is_company else "person"),
+                ("salutation", None if is_company else rng.choice(["Frau", "Herr", None])),
+                ("title", None if is_company or rng.random() > 0.08 else "Dr."),
+                ("first_name", first),
+                ("last_name", last),
+                ("company", company),
+                (
+                    "job_title",
+                    None
+                    if is_company
+                    else rng.choice(
+                        [None, "Geschäftsführung", "Einkauf", "Vertrieb", "Technik", "Inhaber/in"]
+                    ),
+                ),
+                ("street", f"{rng.choice(pools.street[country])} {rng.randint(1, 180)}"),
+                ("postal_code", postal),
+                ("city", city),
+                ("country", country),
+                ("latitude", lat + rng.uniform(-0.05, 0.05)),
+                ("longitude", lon + rng.uniform(-0.07, 0.07)),
+                ("first_contact", created.date()),
+                ("source", rng.choice(sources)),
+                ("owner_id", owner),
+                ("created_at", created),
+                ("updated_at", created + timedelta(days=rng.randrange(0, 300))),
+            ):
+                rows[key].append(value)
+
+            domain = (_ascii(company.split()[0]) + ".de") if company else None
+            local = _ascii(f"{first}.{last}") if first else "info"
+            for position in range(rng.choice([1, 1, 2, 2, 3])):
+                host = domain if (position == 0 and domain) else rng.choice(_FREEMAIL)
+                address = f"{local}@{host}" if position < 2 else f"{local}.{cid}@{host}"
+                if address.lower() in used_emails:
+                    address = f"{local}.{cid}.{position}@{host}"
+                used_emails.add(address.lower())
+                for key, value in (
+                    ("contact_id", cid),
+                    ("label", "work" if position == 0 else "private"),
+                    ("email", address),
+                    ("email_lower", address.lower()),
+                    ("position", position),
+                ):
+                    emails[key].append(value)
+            for position in range(rng.choice([1, 1, 2, 3])):
+                phone = _phone(rng, country, used_phones)
+                if phone:
+                    for key, value in (
+                        ("contact_id", cid),
+                        ("label", rng.choice(["work", "mobile"])),
+                        ("e164", phone[0]),
+                        ("national_digits", phone[1]),
+                        ("position", position),
+                    ):
+                        phones[key].append(value)
+            if domain and rng.random() < 0.5:
+                for key, value in (
+                    ("contact_id", cid),
+                    ("label", "web"),
+                    ("url", f"https://www.{domain}"),
+                    ("position", 0),
+                ):
+                    webs[key].append(value)
+            for tag_id in rng.sample(tag_ids, rng.choice([0, 1, 1, 2, 3])):
+                ctags["contact_id"].append(cid)
+                ctags["tag_id"].append(tag_id)
+            for field_id, kind, choices in fields:
+                if rng.random() < 0.6:
+                    values["contact_id"].append(cid)
+                    values["field_id"].append(field_id)
+                    values["value"].append(_field_value(rng, kind, choices, cid, today))
+            for _ in range(_poisson(rng, notes_per_contact)):
+                channel = rng.choice(list(_NOTE_TEXTS))
+                text = rng.choice(_NOTE_TEXTS[channel]).format(
+                    p=rng.choice(_PRODUCTS), v=rng.randrange(500, 50000, 50)
+                )
+                notes["contact_id"].append(cid)
+                notes["author_id"].append(rng.choice(user_ids))
+                notes["channel"].append(channel)
+                notes["body"].append(text)
+                notes["created_at"].append(
+                    created + timedelta(minutes=rng.randrange(0, 600 * 24 * 60))
+                )
+
+        _bulk_insert(cur, "contacts", rows)
+        _bulk_insert(cur, "contact_emails", emails)
+        _bulk_insert(cur, "contact_phones", phones)
+        _bulk_insert(cur, "contact_websites", webs)
+        _bulk_insert(cur, "contact_tags", ctags)
+        _bulk_insert(cur, "contact_field_values", values)
+        _bulk_insert(cur, "notes", notes)
+        refresh_search_text(cur, range_of_ids=(base, base + contacts))
+        return SeedSummary(
+            contacts, len(emails["email"]), len(phones["e164"]), len(notes["body"]), 0.0
+        )
+
+    summary = db.run(work)
+    summary.seconds = (datetime.now() - started).total_seconds()
+    return summary
+
+
+def _bulk_insert(cur: Cursor, table: str, columns: dict[str, list]) -> None:
+    if not next(iter(columns.values())):
+        return
+    arrow = pa.table(columns)  # noqa: F841 - DuckDB reads the local variable by name
+    names = ", ".join(columns)
+    cur.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM arrow")
+
+
+def _ensure_tags(cur: Cursor) -> list[int]:
+    for name in TAGS:
+        cur.execute(
+            "INSERT INTO tags (name) SELECT ? WHERE NOT EXISTS"
+            " (SELECT 1 FROM tags WHERE lower(name) = lower(?))",
+            [name, name],
+        )
+    return [r[0] for r in cur.execute("SELECT id FROM tags ORDER BY id").fetchall()]
+
+
+def _ensure_fields(cur: Cursor) -> list[tuple[int, str, list[str]]]:
+    for position, (name, kind, choices) in enumerate(CUSTOM_FIELDS, start=1):
+        cur.execute(
+            "INSERT INTO custom_fields (name, kind, choices, position) SELECT ?, ?, ?, ?"
+            " WHERE NOT EXISTS (SELECT 1 FROM custom_fields WHERE lower(name) = lower(?))",
+            [name, kind, choices, position, name],
+        )
+    return [(f.id, f.kind, list(f.choices)) for f in fields_in(cur)]
+
+
+def _field_value(rng: random.Random, kind: str, choices: list[str], cid: int, today: date) -> str:
+    if kind == "choice":
+        return rng.choice(choices)
+    if kind == "number":
+        return str(rng.choice([1, 2, 5, 8, 12, 25, 40, 120, 300]))
+    if kind == "date":
+        return (today - timedelta(days=rng.randrange(30, 4000))).isoformat()
+    if kind == "bool":
+        return rng.choice(["true", "false"])
+    return f"K-{cid:06d}"
+
+
+def _poisson(rng: random.Random, mean: float) -> int:
+    return min(12, int(rng.expovariate(1 / mean) + 0.5)) if mean > 0 else 0
