@@ -16,7 +16,6 @@ from crm_core.search import refresh_search_text, search_terms
 from crm_core.tags import tag_ids
 from crm_core.validation import (
     ErrorCollector,
-    FieldError,
     Phone,
     clean_date,
     clean_email,
@@ -665,12 +664,30 @@ def contact_exists(db: Database, contact_id: int) -> bool:
     )
 
 
-__all__ = [
-    "ContactDraft",
-    "ContactQuery",
-    "ContactView",
-    "DuplicatesFound",
-    "FieldError",
-    "LabelledValue",
-    "StaleEdit",
-]
+def check_duplicates(
+    db: Database, draft: ContactDraft, *, exclude_id: int | None = None, region: str = "DE"
+) -> list[DuplicateHit]:
+    """Validate a draft and list likely duplicates before it is saved (ValidationError if bad)."""
+
+    def work(cur: Cursor) -> list[DuplicateHit]:
+        clean = clean_contact(draft, fields_in(cur), region=region)
+        return find_duplicates(cur, clean, exclude_id=exclude_id)
+
+    return db.run(work)
+
+
+def changed_fields(before: ContactView, after: ContactView) -> list[tuple[str, object, object]]:
+    """(field, before, after) for every user-visible field that differs between two versions."""
+    names = ["kind", *_TEXT_COLUMNS, "first_contact", "owner_name", "latitude", "longitude"]
+    changes = [(n, getattr(before, n), getattr(after, n)) for n in names]
+    for name in ("emails", "phones", "websites"):
+        changes.append(
+            (
+                name,
+                ", ".join(v.value for v in getattr(before, name)),
+                ", ".join(v.value for v in getattr(after, name)),
+            )
+        )
+    changes.append(("tags", ", ".join(before.tags), ", ".join(after.tags)))
+    changes.append(("custom fields", before.custom, after.custom))
+    return [(n, b, a) for n, b, a in changes if b != a]

@@ -355,7 +355,8 @@ def seed(
             ):
                 rows[key].append(value)
 
-            domain = (_ascii(company.split()[0]) + ".de") if company else None
+            tld = "de" if country == "DE" else country.lower()
+            domain = f"{_ascii(company.split()[0])}.{tld}" if company else None
             local = _ascii(f"{first}.{last}") if first else "info"
             for position in range(rng.choice([1, 1, 2, 2, 3])):
                 host = domain if (position == 0 and domain) else rng.choice(_FREEMAIL)

@@ -33,7 +33,7 @@ def list_tags(db: Database) -> list[Tag]:
         "SELECT t.id, t.name, t.color, count(c.id) FROM tags t"
         " LEFT JOIN contact_tags ct ON ct.tag_id = t.id"
         " LEFT JOIN contacts c ON c.id = ct.contact_id AND c.deleted_at IS NULL"
-        " GROUP BY ALL ORDER BY lower(t.name)"
+        " GROUP BY t.id, t.name, t.color ORDER BY lower(t.name)"
     )
     return [Tag(*r) for r in rows]
 

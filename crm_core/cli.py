@@ -1,0 +1,137 @@
+"""The ``crm`` command: run the app, seed demo data, migrate.
+
+``crm run`` starts the Streamlit app as a child process and stops it on Ctrl-C or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from crm_core.config import PROJECT_ROOT, load_settings
+from crm_core.database import get_database
+
+DEMO_CONTACTS = 1000
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="crm", description="leadradar CRM")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="start the app (demo data on first start)")
+    run.add_argument("--host", help="address to listen on (default 127.0.0.1; 0.0.0.0 for the LAN)")
+    run.add_argument("--port", type=int, help="port (default 8501)")
+    run.add_argument("--no-demo", action="store_true", help="start empty instead of with demo data")
+
+    seed = sub.add_parser("seed", help="add realistic demo / benchmark data")
+    seed.add_argument("--contacts", type=int, default=DEMO_CONTACTS)
+    seed.add_argument("--notes-per-contact", type=float, default=2.0)
+    seed.add_argument("--seed", type=int, default=1, help="random seed (same seed, same data)")
+    seed.add_argument("--json", action="store_true", help="print a JSON summary")
+
+    sub.add_parser("migrate", help="apply pending schema migrations (done at every start too)")
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    if args.command == "run":
+        return run_app(args.host, args.port, demo=not args.no_demo)
+    if args.command == "seed":
+        return seed_command(args)
+    if args.command == "migrate":
+        from crm_core.migrations import migrate
+
+        applied = migrate(get_database())
+        print(f"applied migrations: {applied or 'none (up to date)'}")
+        return 0
+    return 2
+
+
+def seed_command(args: argparse.Namespace) -> int:
+    from crm_core.seed import seed
+
+    if args.contacts < 0 or args.contacts > 5_000_000:
+        print("--contacts must be between 0 and 5 000 000", file=sys.stderr)
+        return 2
+    summary = seed(
+        get_database(),
+        contacts=args.contacts,
+        seed=args.seed,
+        notes_per_contact=args.notes_per_contact,
+    )
+    if args.json:
+        print(json.dumps(summary.__dict__))
+    else:
+        print(
+            f"added {summary.contacts} contacts, {summary.emails} e-mails, {summary.phones} phones,"
+            f" {summary.notes} notes in {summary.seconds:.1f} s"
+        )
+    return 0
+
+
+def run_app(host: str | None, port: int | None, *, demo: bool) -> int:
+    settings = load_settings()
+    is_new = not settings.db_path.exists()
+    db = get_database(settings)  # creates and migrates the file
+    if is_new and demo:
+        from crm_core.seed import seed
+
+        summary = seed(db, contacts=DEMO_CONTACTS, seed=1)
+        print(f"created {settings.db_path} with {summary.contacts} demo contacts")
+    db.release()  # the app process opens the file itself, per unit of work
+
+    children = [_start_streamlit(host or settings.host, port or settings.port)]
+    return _supervise(children)
+
+
+def _start_streamlit(host: str, port: int) -> subprocess.Popen:
+    command = [
+        sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "app.py"),
+        "--server.address", host,
+        "--server.port", str(port),
+        "--server.headless", "true",
+        "--browser.gatherUsageStats", "false",
+        "--client.toolbarMode", "minimal",
+    ]  # fmt: skip
+    print(f"leadradar app on http://{host}:{port}  (Ctrl-C stops)")
+    return subprocess.Popen(command, cwd=PROJECT_ROOT, env=os.environ.copy())
+
+
+def _supervise(children: list[subprocess.Popen]) -> int:
+    """Wait until a child exits or we are told to stop; then stop every child cleanly."""
+    stopping = False
+
+    def stop(signum, frame):  # noqa: ARG001 - signal handler signature
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    code = 0
+    try:
+        while not stopping:
+            exited = [c for c in children if c.poll() is not None]
+            if exited:
+                code = exited[0].returncode or 0
+                break
+            time.sleep(0.2)
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
+        deadline = time.monotonic() + 10
+        for child in children:
+            try:
+                child.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.kill()
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,449 @@
+"""One contact: view, edit (with duplicate and concurrent-edit checks), delete, notes timeline.
+
+Reachable by URL: ``contact?id=42`` shows a contact, ``contact?new=1`` creates one (``&email=`` and
+``&company=`` pre-fill the form).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from urllib.parse import quote
+
+import pandas as pd
+import streamlit as st
+
+from crm_core.contacts import (
+    EMAIL_LABELS,
+    KINDS,
+    PHONE_LABELS,
+    WEBSITE_LABELS,
+    ContactDraft,
+    ContactNotFound,
+    ContactView,
+    LabelledValue,
+    StaleEdit,
+    changed_fields,
+    check_duplicates,
+    create_contact,
+    delete_contact,
+    get_contact,
+    restore_contact,
+    update_contact,
+)
+from crm_core.custom_fields import CustomField, list_fields
+from crm_core.notes import CHANNELS, add_note, list_notes
+from crm_core.sources import list_sources
+from crm_core.tags import list_tags
+from crm_core.users import list_users
+from crm_core.validation import format_phone
+from pages._ui import db, flash, md, me, settings, show_flash, user_errors
+
+EARLIEST, LATEST = date(1900, 1, 1), date(2200, 12, 31)
+
+
+def contact_link(contact_id: int, label: str) -> None:
+    st.page_link("pages/contact.py", label=md(label), query_params={"id": str(contact_id)})
+
+
+# -- the form ----------------------------------------------------------------------------------
+
+
+def values_frame(values: list[LabelledValue], default_label: str) -> pd.DataFrame:
+    rows = [{"label": v.label, "value": v.value} for v in values]
+    return pd.DataFrame(rows or [{"label": default_label, "value": ""}], dtype="string")
+
+
+def values_editor(label: str, frame: pd.DataFrame, options: tuple, key: str) -> pd.DataFrame:
+    return st.data_editor(
+        frame,
+        key=key,
+        num_rows="dynamic",
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "label": st.column_config.SelectboxColumn(
+                "Label", options=list(options), width="small"
+            ),
+            "value": st.column_config.TextColumn(label, width="large"),
+        },
+    )
+
+
+def from_editor(frame: pd.DataFrame) -> list[LabelledValue]:
+    items = []
+    for record in frame.to_dict("records"):
+        value = record.get("value")
+        if isinstance(value, str) and value.strip():
+            items.append(LabelledValue(str(record.get("label") or ""), value))
+    return items
+
+
+def custom_widget(field: CustomField, current: object, key: str) -> object:
+    label = md(field.name)
+    if field.kind == "number":
+        return st.number_input(label, value=current, key=key, step=1.0, format="%g")
+    if field.kind == "date":
+        return st.date_input(
+            label, value=current, key=key, min_value=EARLIEST, max_value=LATEST, format="DD.MM.YYYY"
+        )
+    if field.kind == "bool":
+        options = [True, False]
+        return st.selectbox(
+            label,
+            options,
+            index=options.index(current) if current in options else None,
+            format_func=lambda v: "Yes" if v else "No",
+            key=key,
+        )
+    if field.kind == "choice":
+        options = list(field.choices)
+        if current and current not in options:
+            options.append(current)  # a retired choice stays visible until changed
+        return st.selectbox(
+            label, options, index=options.index(current) if current else None, key=key
+        )
+    return st.text_input(label, value=current or "", key=key, max_chars=1000)
+
+
+def contact_form(view: ContactView | None, fields: list[CustomField]) -> ContactDraft | None:
+    """The edit form; returns a draft when submitted."""
+    draft = view.to_draft() if view else prefilled_draft()
+    key = f"c{view.id}v{view.version}" if view else "new"
+    users = list_users(db())
+    user_ids = [u.id for u in users]
+    names = {u.id: u.display_name for u in users}
+    owner_id = draft.owner_id or me().id
+    sources = list_sources(db())
+    if draft.source and draft.source not in sources:
+        sources.append(draft.source)
+
+    with st.form(f"form_{key}", border=True):
+        kind = st.segmented_control(
+            "Kind", list(KINDS), default=draft.kind, format_func=KINDS.get, key=f"{key}_kind"
+        )
+        c = st.columns([1, 1, 2, 2])
+        salutation = c[0].text_input("Salutation", draft.salutation or "", key=f"{key}_sal")
+        title = c[1].text_input("Title", draft.title or "", key=f"{key}_title")
+        first = c[2].text_input("First name", draft.first_name or "", key=f"{key}_first")
+        last = c[3].text_input("Last name", draft.last_name or "", key=f"{key}_last")
+        c = st.columns(2)
+        company = c[0].text_input("Company", draft.company or "", key=f"{key}_company")
+        job = c[1].text_input("Position", draft.job_title or "", key=f"{key}_job")
+        c = st.columns([3, 1, 2, 1])
+        street = c[0].text_input("Street", draft.street or "", key=f"{key}_street")
+        postal = c[1].text_input("Postal code", draft.postal_code or "", key=f"{key}_postal")
+        city = c[2].text_input("City", draft.city or "", key=f"{key}_city")
+        country = c[3].text_input("Country", draft.country or "", key=f"{key}_country", max_chars=2)
+
+        emails = values_editor(
+            "E-mail", values_frame(draft.emails, "work"), EMAIL_LABELS, f"{key}_emails"
+        )
+        phones = values_editor(
+            "Phone", values_frame(draft.phones, "work"), PHONE_LABELS, f"{key}_phones"
+        )
+        websites = values_editor(
+            "Website", values_frame(draft.websites, "web"), WEBSITE_LABELS, f"{key}_websites"
+        )
+
+        c = st.columns(3)
+        first_contact = c[0].date_input(
+            "First contact",
+            value=draft.first_contact or (None if view else date.today()),
+            min_value=EARLIEST,
+            max_value=date.today(),
+            format="DD.MM.YYYY",
+            key=f"{key}_first_contact",
+        )
+        source = c[1].selectbox(
+            "Source",
+            sources,
+            index=sources.index(draft.source) if draft.source in sources else None,
+            key=f"{key}_source",
+        )
+        owner = c[2].selectbox(
+            "Owner",
+            user_ids,
+            index=user_ids.index(owner_id) if owner_id in user_ids else None,
+            format_func=lambda uid: names.get(uid, "?"),
+            key=f"{key}_owner",
+        )
+        tag_names = [t.name for t in list_tags(db())]
+        chosen_tags = st.multiselect(
+            "Tags",
+            tag_names,
+            default=[t for t in draft.tags if t in tag_names],
+            accept_new_options=True,
+            key=f"{key}_tags",
+        )
+        custom: dict[int, object] = {}
+        if fields:
+            st.markdown("**Custom fields**")
+            columns = st.columns(min(3, len(fields)))
+            for i, field in enumerate(fields):
+                with columns[i % len(columns)]:
+                    custom[field.id] = custom_widget(
+                        field, draft.custom.get(field.id), f"{key}_cf{field.id}"
+                    )
+        submitted = st.form_submit_button("Save", type="primary", icon=":material/save:")
+
+    if not submitted:
+        return None
+    return ContactDraft(
+        kind=kind or "person",
+        salutation=salutation,
+        title=title,
+        first_name=first,
+        last_name=last,
+        company=company,
+        job_title=job,
+        street=street,
+        postal_code=postal,
+        city=city,
+        country=country,
+        latitude=draft.latitude,
+        longitude=draft.longitude,
+        first_contact=first_contact,
+        source=source,
+        owner_id=owner,
+        emails=from_editor(emails),
+        phones=from_editor(phones),
+        websites=from_editor(websites),
+        tags=list(chosen_tags),
+        custom=custom,
+    )
+
+
+def prefilled_draft() -> ContactDraft:
+    """A new contact, pre-filled from the URL (the sender lookup links here)."""
+    params = st.query_params
+    draft = ContactDraft(owner_id=me().id)
+    if params.get("email"):
+        draft.emails = [LabelledValue("work", params["email"][:254])]
+    if params.get("company"):
+        draft.company = params["company"][:200]
+    return draft
+
+
+# -- saving --------------------------------------------------------------------------------------
+
+
+def save(view: ContactView | None, draft: ContactDraft, expected_version: int | None) -> None:
+    """Write the draft; a concurrent change by someone else is kept for the user to decide."""
+    region = settings().phone_region
+    if view is None:
+        new_id = create_contact(db(), draft, me().id, region=region)
+        st.session_state.pop("pending_new", None)
+        flash("Contact created.")
+        st.switch_page("pages/contact.py", query_params={"id": str(new_id)})
+    try:
+        update_contact(
+            db(), view.id, draft, expected_version or view.version, me().id, region=region
+        )
+    except StaleEdit as exc:
+        st.session_state.pop(f"pending_{view.id}", None)
+        st.session_state[f"stale_{view.id}"] = (draft, str(exc))
+        st.rerun()
+    for name in (f"pending_{view.id}", f"stale_{view.id}", f"edit_{view.id}"):
+        st.session_state.pop(name, None)
+    flash("Changes saved.")
+    st.rerun()
+
+
+def submit(view: ContactView | None, draft: ContactDraft, expected_version: int | None) -> None:
+    """Check for likely duplicates first; save straight away when there are none."""
+    hits = check_duplicates(
+        db(), draft, exclude_id=view.id if view else None, region=settings().phone_region
+    )
+    if hits:
+        st.session_state[f"pending_{view.id if view else 'new'}"] = (draft, hits, expected_version)
+        st.rerun()
+    save(view, draft, expected_version)
+
+
+def pending_duplicates(view: ContactView | None) -> None:
+    """After a submit that found likely duplicates: show them and let the user decide."""
+    pending_key = f"pending_{view.id if view else 'new'}"
+    pending = st.session_state.get(pending_key)
+    if not pending:
+        return
+    draft, hits, expected_version = pending
+    with st.container(border=True):
+        st.warning("This looks like a contact that exists already:", icon=":material/content_copy:")
+        for hit in hits:
+            contact_link(hit.contact_id, f"{hit.name} ({hit.city or 'no city'}) — {hit.reason}")
+        c1, c2 = st.columns(2)
+        if c1.button("Save anyway", key=f"{pending_key}_save", type="primary"):
+            with user_errors():
+                save(view, draft, expected_version)
+        if c2.button("Cancel", key=f"{pending_key}_cancel"):
+            st.session_state.pop(pending_key)
+            st.rerun()
+
+
+def stale_edit(view: ContactView) -> None:
+    """Someone saved the contact after this user opened it: show what changed, let them choose."""
+    stale = st.session_state.get(f"stale_{view.id}")
+    if not stale:
+        return
+    draft, message = stale
+    opened: ContactView = st.session_state[f"edit_{view.id}"]
+    with st.container(border=True):
+        st.error(f"{md(message)} Nothing was saved yet.", icon=":material/sync_problem:")
+        changes = changed_fields(opened, view)
+        if changes:
+            st.dataframe(
+                pd.DataFrame(
+                    [
+                        {"field": f, "when you opened it": str(b), "now": str(a)}
+                        for f, b, a in changes
+                    ]
+                ),
+                hide_index=True,
+            )
+        c1, c2 = st.columns(2)
+        if c1.button("Overwrite with my changes", key=f"stale_{view.id}_overwrite"):
+            with user_errors():
+                save(view, draft, view.version)
+        if c2.button("Discard mine and reload", key=f"stale_{view.id}_reload"):
+            for name in (f"stale_{view.id}", f"edit_{view.id}", f"pending_{view.id}"):
+                st.session_state.pop(name, None)
+            st.rerun()
+
+
+# -- showing -------------------------------------------------------------------------------------
+
+
+def show_contact(view: ContactView, fields: list[CustomField]) -> None:
+    left, right = st.columns(2)
+    with left:
+        address = [
+            view.street,
+            " ".join(x for x in (view.postal_code, view.city) if x),
+            view.country,
+        ]
+        if any(address):
+            st.markdown("**Address**  \n" + "  \n".join(md(a) for a in address if a))
+        lines = [
+            f"{md(item.label)}: [{md(item.value)}](mailto:{quote(item.value, '@')})"
+            for item in view.emails
+        ]
+        lines += [
+            f"{md(item.label)}: [{md(format_phone(item.value))}](tel:{item.value})"
+            for item in view.phones
+        ]
+        lines += [
+            f"{md(item.label)}: [{md(item.value)}]({quote(item.value, ':/?&=#%')})"
+            for item in view.websites
+        ]
+        if lines:
+            st.markdown("  \n".join(lines))
+    with right:
+        facts = {
+            "Owner": view.owner_name,
+            "Source": view.source,
+            "First contact": view.first_contact.strftime("%d.%m.%Y")
+            if view.first_contact
+            else None,
+        }
+        for field in fields:
+            value = view.custom.get(field.id)
+            if isinstance(value, bool):
+                value = "Yes" if value else "No"
+            elif isinstance(value, date):
+                value = value.strftime("%d.%m.%Y")
+            elif isinstance(value, float):
+                value = f"{value:g}"
+            facts[field.name] = value
+        st.markdown(
+            "  \n".join(f"**{md(k)}**: {md(v)}" for k, v in facts.items() if v not in (None, ""))
+        )
+        if view.tags:
+            st.markdown(" ".join(f":blue-badge[{md(t)}]" for t in view.tags))
+    st.caption(
+        f"Created {view.created_at:%d.%m.%Y} · last changed {view.updated_at:%d.%m.%Y %H:%M}"
+        + (f" by {md(view.updated_by_name)}" if view.updated_by_name else "")
+    )
+
+
+def timeline(view: ContactView) -> None:
+    st.subheader("Timeline")
+    with st.form(f"note_{view.id}", clear_on_submit=True):
+        c1, c2 = st.columns([1, 3])
+        channel = c1.selectbox("Channel", list(CHANNELS), format_func=CHANNELS.get)
+        body = c2.text_area("Note", height=80, max_chars=20_000)
+        if st.form_submit_button("Add note", icon=":material/add_comment:"):
+            with user_errors():
+                add_note(db(), view.id, channel, body, me().id)
+                flash("Note added.")
+                st.rerun()
+    for note in list_notes(db(), view.id):
+        with st.container(border=True):
+            st.caption(
+                f"{note.created_at:%d.%m.%Y %H:%M} · {md(note.channel_label)} · {md(note.author or '—')}"
+            )
+            st.markdown(md(note.body))
+
+
+# -- the page ------------------------------------------------------------------------------------
+
+fields = list_fields(db())
+show_flash()
+raw_id = st.query_params.get("id")
+
+if st.query_params.get("new") == "1":
+    st.title("New contact")
+    pending_duplicates(None)
+    draft = contact_form(None, fields)
+    if draft is not None:
+        with user_errors():
+            submit(None, draft, None)
+    st.stop()
+
+try:
+    view = get_contact(db(), int(raw_id or ""))
+except (ValueError, ContactNotFound):
+    st.error("There is no such contact.")
+    st.page_link("pages/contacts.py", label="Back to contacts", icon=":material/arrow_back:")
+    st.stop()
+
+st.page_link("pages/contacts.py", label="Contacts", icon=":material/arrow_back:")
+st.title(md(view.display_name))
+subtitle = [KINDS[view.kind], view.job_title, view.company if view.kind == "person" else None]
+st.caption(" · ".join(md(s) for s in subtitle if s))
+
+if view.deleted_at:
+    st.warning(f"This contact was deleted on {view.deleted_at:%d.%m.%Y %H:%M}.")
+    if st.button("Restore", icon=":material/restore_from_trash:"):
+        restore_contact(db(), view.id, me().id)
+        flash("Contact restored.")
+        st.rerun()
+    show_contact(view, fields)
+    st.stop()
+
+editing = st.session_state.get(f"edit_{view.id}")
+c1, c2, _ = st.columns([1, 1, 4])
+if not editing and c1.button("Edit", icon=":material/edit:", type="primary"):
+    st.session_state[f"edit_{view.id}"] = view  # the version the user opened
+    st.rerun()
+if editing and c1.button("Cancel editing", icon=":material/close:"):
+    for name in (f"edit_{view.id}", f"stale_{view.id}", f"pending_{view.id}"):
+        st.session_state.pop(name, None)
+    st.rerun()
+if c2.button("Delete", icon=":material/delete:"):
+    with user_errors():
+        delete_contact(db(), view.id, me().id)
+        st.session_state["undo_delete"] = {"id": view.id, "name": view.display_name}
+        st.switch_page("pages/contacts.py")
+
+if editing:
+    opened: ContactView = editing
+    stale_edit(view)
+    pending_duplicates(view)
+    draft = contact_form(opened, fields)
+    if draft is not None:
+        with user_errors():
+            submit(view, draft, opened.version)
+else:
+    show_contact(view, fields)
+
+timeline(view)
