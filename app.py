@@ -1,38 +1,68 @@
-"""leadradar: the Streamlit entry point.  Routes over the pages in ``pages/``."""
+"""leadradar: the Streamlit entry point.  Routes over the pages in ``pages/``.
+
+Start it with ``crm run`` (or ``python app.py [streamlit options]``), not ``streamlit run app.py``:
+Streamlit treats a folder named ``pages/`` next to the entry point as an old-style multipage app
+until the first session has run ``st.navigation``, so a deep link such as ``/contact?id=7`` opened
+first after a restart would bypass this file.  Started through ``python app.py``, that legacy mode
+is switched off before the server starts.
+"""
+
+import sys
 
 import streamlit as st
+from streamlit import runtime
 
 from crm_core.database import DatabaseBusy, get_database
 
-st.set_page_config(page_title="leadradar CRM", page_icon=":material/radar:", layout="wide")
 
-navigation = st.navigation(
-    {
-        "Sales": [
-            st.Page(
-                "pages/contacts.py",
-                title="Contacts",
-                icon=":material/contacts:",
-                url_path="contacts",
-                default=True,
-            ),
-            st.Page("pages/contact.py", title="Contact", url_path="contact", visibility="hidden"),
-        ],
-        "Admin": [
-            st.Page(
-                "pages/settings.py",
-                title="Settings",
-                icon=":material/settings:",
-                url_path="settings",
-            ),
-        ],
-    }
-)
+def serve(argv: list[str]) -> int:
+    """Start the Streamlit server for this file with the legacy ``pages/`` mode switched off."""
+    from streamlit.runtime.pages_manager import PagesManager
+    from streamlit.web import cli
 
-try:
-    get_database()  # migrates once per process; later calls are a dictionary look-up
-except DatabaseBusy as exc:
-    st.warning(str(exc))
-    st.stop()
+    PagesManager.uses_pages_directory = False
+    sys.argv = ["streamlit", "run", __file__, *argv]
+    return cli.main()
 
-navigation.run()
+
+def main() -> None:
+    st.set_page_config(page_title="leadradar CRM", page_icon=":material/radar:", layout="wide")
+
+    navigation = st.navigation(
+        {
+            "Sales": [
+                st.Page(
+                    "pages/contacts.py",
+                    title="Contacts",
+                    icon=":material/contacts:",
+                    url_path="contacts",
+                    default=True,
+                ),
+                st.Page(
+                    "pages/contact.py", title="Contact", url_path="contact", visibility="hidden"
+                ),
+            ],
+            "Admin": [
+                st.Page(
+                    "pages/settings.py",
+                    title="Settings",
+                    icon=":material/settings:",
+                    url_path="settings",
+                ),
+            ],
+        }
+    )
+
+    try:
+        get_database()  # migrates once per process; later calls are a dictionary look-up
+    except DatabaseBusy as exc:
+        st.warning(str(exc))
+        st.stop()
+
+    navigation.run()
+
+
+if runtime.exists():
+    main()
+elif __name__ == "__main__":
+    sys.exit(serve(sys.argv[1:]))

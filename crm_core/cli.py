@@ -91,7 +91,7 @@ def run_app(host: str | None, port: int | None, *, demo: bool) -> int:
 
 def _start_streamlit(host: str, port: int) -> subprocess.Popen:
     command = [
-        sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "app.py"),
+        sys.executable, str(PROJECT_ROOT / "app.py"),
         "--server.address", host,
         "--server.port", str(port),
         "--server.headless", "true",

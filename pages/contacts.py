@@ -59,14 +59,14 @@ query = ContactQuery(
     owner_id=owner.id if owner else None,
     source=source,
     deleted=trash,
-    page=st.session_state.get("pager", 1),
+    page=st.session_state.get("contacts_page", 1),
     page_size=page_size or PAGE_SIZES[0],
 )
 # A new search or filter starts again at page 1.
 signature = (query.text, tuple(query.tags), query.tag_mode, query.owner_id, query.source, trash)
 if st.session_state.get("contacts_signature") != signature:
     st.session_state["contacts_signature"] = signature
-    query.page = st.session_state["pager"] = 1
+    query.page = st.session_state["contacts_page"] = 1
 
 with user_errors():
     result = search_contacts(db(), query)
@@ -94,5 +94,7 @@ with user_errors():
                 flash(f"Restored {md(row['name'])}.")
                 st.rerun()
     if result.pages > 1:
-        st.session_state["pager"] = result.page  # the search may have clamped it
-        st.pagination(result.pages, key="pager")
+        chosen = st.pagination(result.pages, default=result.page)
+        if chosen != result.page:
+            st.session_state["contacts_page"] = chosen
+            st.rerun()

@@ -1,0 +1,51 @@
+"""Shared fixtures: every test gets its own real DuckDB file in a temporary folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from crm_core.database import Database, forget_databases, get_database
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def db_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "crm.duckdb"
+    monkeypatch.setenv("CRM_DB", str(path))
+    monkeypatch.setenv("CRM_CONFIG", str(tmp_path / "no-config.toml"))
+    forget_databases()
+    yield path
+    forget_databases()
+
+
+@pytest.fixture
+def db(db_path: Path) -> Database:
+    return get_database()
+
+
+@pytest.fixture
+def user_id(db: Database) -> int:
+    from crm_core.users import current_user
+
+    return current_user(db).id
+
+
+@pytest.fixture
+def no_legacy_pages_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run AppTest the way ``python app.py`` serves the app: through st.navigation in app.py.
+
+    AppTest resets Streamlit's legacy "pages/ folder" switch before every run; without this the
+    page scripts would run on their own instead of through app.py.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    original = PagesManager.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", init)

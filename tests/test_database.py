@@ -1,0 +1,151 @@
+"""Storage shared by two processes: retries, busy message, migrations, no lost writes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from crm_core import migrations
+from crm_core.database import Database, DatabaseBusy, get_database
+from tests.conftest import ROOT
+
+
+def hold_lock(path: Path, seconds: float) -> subprocess.Popen:
+    """Another OS process that opens the file read-write and keeps it for ``seconds``."""
+    code = textwrap.dedent(
+        f"""
+        import duckdb, sys, time
+        con = duckdb.connect({str(path)!r})
+        print("locked", flush=True)
+        time.sleep({seconds})
+        con.close()
+        """
+    )
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert child.stdout.readline().strip() == "locked"
+    return child
+
+
+def test_fresh_file_is_migrated(db: Database):
+    assert db.query("SELECT version FROM schema_migrations") == [(1,)]
+    assert migrations.migrate(db) == []  # a second start changes nothing
+
+
+def test_write_waits_for_another_process_then_succeeds(db: Database, user_id: int):
+    db.release()
+    holder = hold_lock(db.path, 0.6)
+    started = time.monotonic()
+    db.query("INSERT INTO tags (name) VALUES ('after the lock')")
+    waited = time.monotonic() - started
+    holder.wait(5)
+    assert waited >= 0.3  # really had to wait for the other process
+    assert db.query("SELECT count(*) FROM tags WHERE name = 'after the lock'") == [(1,)]
+    assert db.stats["retries"] > 0
+
+
+def test_busy_database_gives_clear_message_and_changes_nothing(db_path: Path):
+    db = Database(db_path, busy_timeout_s=0.4, keep_warm_s=0)
+    migrations.migrate(db)
+    holder = hold_lock(db_path, 1.5)
+    with pytest.raises(DatabaseBusy, match="Nothing was changed"):
+        db.query("INSERT INTO tags (name) VALUES ('never')")
+    holder.wait(5)
+    assert db.query("SELECT count(*) FROM tags WHERE name = 'never'") == [(0,)]
+
+
+def test_failed_unit_of_work_is_rolled_back(db: Database):
+    def work(cur):
+        cur.execute("INSERT INTO tags (name) VALUES ('half')")
+        raise ValueError("boom")
+
+    with pytest.raises(ValueError):
+        db.run(work)
+    assert db.query("SELECT count(*) FROM tags") == [(0,)]
+
+
+def test_concurrent_updates_of_one_row_in_threads_all_count(db: Database):
+    """Threads share one instance; a write-write "Conflict" is retried, no update is lost."""
+    db.query("INSERT INTO contacts (id, last_name, version) VALUES (7, 'counter', 0)")
+
+    def bump():
+        for _ in range(40):
+            db.query("UPDATE contacts SET version = version + 1 WHERE id = 7")
+
+    threads = [threading.Thread(target=bump) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert db.query("SELECT version FROM contacts WHERE id = 7") == [(160,)]
+
+
+def test_the_file_is_released_when_idle(db_path: Path):
+    db = Database(db_path, keep_warm_s=0.2)
+    migrations.migrate(db)
+    time.sleep(0.8)  # the idle closer has run
+    con = duckdb.connect(str(db_path))  # would raise "Could not set lock" if still held
+    con.close()
+
+
+def test_upgrade_in_place_backs_up_and_keeps_data(db: Database, monkeypatch):
+    db.query("INSERT INTO tags (name) VALUES ('kept')")
+    extra = (999, "test_extra", "ALTER TABLE tags ADD COLUMN note VARCHAR DEFAULT 'x';")
+    shipped = migrations.available()
+    monkeypatch.setattr(migrations, "available", lambda: [*shipped, extra])
+    assert migrations.migrate(db) == [999]
+    assert db.query("SELECT name, note FROM tags") == [("kept", "x")]
+    backups = list((db.path.parent / "backups").glob("pre-migration-999-*.duckdb"))
+    assert len(backups) == 1
+
+
+WORKER = textwrap.dedent(
+    """
+    import sys
+    from crm_core.database import get_database
+    worker, count = sys.argv[1], int(sys.argv[2])
+    db = get_database()
+    for i in range(count):
+        def work(cur, i=i):
+            cur.execute(
+                "INSERT INTO notes (contact_id, channel, body) VALUES (1, 'other', ?)",
+                [f"{worker}-{i}"],
+            )
+            cur.execute("UPDATE contacts SET version = version + 1 WHERE id = 1")
+        db.run(work)
+    print("done", db.stats["retries"], db.stats["yields"], flush=True)
+    """
+)
+
+
+def test_two_processes_write_concurrently_and_nothing_is_lost(db: Database):
+    per_process = 500
+    db.query("INSERT INTO contacts (id, last_name) VALUES (1, 'shared')")
+    db.release()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, name, str(per_process)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name in ("a", "b")
+    ]
+    outputs = [w.communicate(timeout=300) for w in workers]
+    for worker, (out, err) in zip(workers, outputs, strict=True):
+        assert worker.returncode == 0, err
+        assert out.startswith("done"), err
+        assert "Traceback" not in err
+    db = get_database()
+    bodies = {r[0] for r in db.query("SELECT body FROM notes")}
+    assert bodies == {f"{w}-{i}" for w in "ab" for i in range(per_process)}
+    assert db.query("SELECT version FROM contacts WHERE id = 1") == [(1 + 2 * per_process,)]

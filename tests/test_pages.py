@@ -1,0 +1,191 @@
+"""Page logic through Streamlit's AppTest: list, search, create, edit, conflicts, delete, notes."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from crm_core import contacts as c
+from crm_core.notes import list_notes
+from crm_core.tags import list_tags
+
+APP = "../app.py"  # AppTest resolves paths relative to this file
+pytestmark = pytest.mark.usefixtures("no_legacy_pages_mode")
+
+
+def app(page: str | None = None, **params: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=30)
+    if page:
+        at.switch_page(page)
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def contact_page(contact_id: int) -> AppTest:
+    return app("pages/contact.py", id=str(contact_id))
+
+
+def texts(at: AppTest) -> str:
+    parts = [e.value for kind in ("title", "caption", "markdown", "error", "warning", "info",
+                                  "success") for e in getattr(at, kind)]  # fmt: skip
+    return "\n".join(str(p) for p in parts)
+
+
+def make(db, user_id, **kwargs) -> int:
+    values = {"first_name": "Anna", "last_name": "Schmidt", "city": "Berlin"}
+    values.update(kwargs)
+    return c.create_contact(db, c.ContactDraft(**values), user_id)
+
+
+def button(at: AppTest, label: str):
+    return next(b for b in at.button if b.label == label)
+
+
+def test_list_shows_contacts_and_count(db, user_id):
+    make(db, user_id)
+    make(db, user_id, first_name="Bernd", last_name="Meier", city="Köln")
+    at = app()
+    assert at.title[0].value == "Contacts"
+    assert at.caption[0].value == "2 contacts"
+
+
+def test_search_is_live_and_finds_phone_typed_differently(db, user_id):
+    make(db, user_id, phones=[c.LabelledValue("mobile", "+49 171 2345678")])
+    make(db, user_id, first_name="Bernd", last_name="Meier")
+    at = app()
+    at.text_input(key="q").input("0171 / 234-56").run()
+    assert at.caption[0].value == "1 contact"
+    assert "Schmidt" in texts(at) or any("Schmidt" in str(p.proto) for p in at.get("page_link"))
+
+
+def test_tag_filter(db, user_id):
+    make(db, user_id, tags=["VIP"])
+    make(db, user_id, last_name="Other")
+    at = app()
+    at.multiselect(key="f_tags").select("VIP").run()
+    assert at.caption[0].value == "1 contact"
+
+
+def test_create_contact_from_the_form(db, user_id):
+    at = app("pages/contact.py", new="1")
+    at.text_input(key="new_first").input("Clara")
+    at.text_input(key="new_last").input("Zetkin")
+    at.text_input(key="new_city").input("Leipzig")
+    at.button[-1].click().run()  # the form's Save
+    assert not at.exception, at.exception
+    rows = c.search_contacts(db, c.ContactQuery(text="zetkin")).rows
+    assert [r["name"] for r in rows] == ["Clara Zetkin"]
+
+
+def test_bad_input_shows_why_and_saves_nothing(db, user_id):
+    at = app("pages/contact.py", new="1")
+    at.text_input(key="new_first").input("x" * 10_000)
+    at.button[-1].click().run()
+    assert "too long" in texts(at)
+    assert "Nothing was saved" in texts(at)
+    assert db.query("SELECT count(*) FROM contacts") == [(0,)]
+
+
+def test_likely_duplicate_is_shown_before_saving(db, user_id):
+    make(db, user_id)
+    at = app("pages/contact.py", new="1")
+    at.text_input(key="new_first").input("Anna")
+    at.text_input(key="new_last").input("Schmitt")
+    at.text_input(key="new_city").input("Berlin")
+    at.button[-1].click().run()
+    assert "exists already" in texts(at)
+    assert db.query("SELECT count(*) FROM contacts") == [(1,)]
+    button(at, "Save anyway").click().run()
+    assert db.query("SELECT count(*) FROM contacts") == [(2,)]
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    ["<script>alert(1)</script>", "**bold** [x](javascript:alert(1))", "$E=mc^2$ :red[rot]"],
+)
+def test_user_text_is_shown_literally(db, user_id, hostile):
+    from crm_core.notes import add_note
+
+    cid = make(db, user_id, last_name=hostile)
+    add_note(db, cid, "call", hostile, user_id)
+    at = contact_page(cid)
+    shown = texts(at)
+    # Every markdown / HTML character reaches the browser backslash-escaped, never as markup.
+    for ch in "<>*[]()$:":
+        if ch in hostile:
+            assert f"\\{ch}" in shown
+    assert hostile not in shown
+
+
+def test_edit_saves_a_new_version(db, user_id):
+    cid = make(db, user_id)
+    at = contact_page(cid)
+    button(at, "Edit").click().run()
+    at.text_input(key=f"c{cid}v1_city").input("Potsdam")
+    button(at, "Save").click().run()
+    assert not at.exception, at.exception
+    view = c.get_contact(db, cid)
+    assert (view.city, view.version) == ("Potsdam", 2)
+    assert "Changes saved." in texts(at)
+
+
+def test_concurrent_edit_is_told_and_can_overwrite(db, user_id):
+    cid = make(db, user_id)
+    at = contact_page(cid)
+    button(at, "Edit").click().run()
+    # Meanwhile a colleague saves the same contact.
+    c.update_contact(db, cid, c.ContactDraft(first_name="Anna", last_name="Schmidt",
+                                             city="Hamburg"), 1, user_id)  # fmt: skip
+    at.text_input(key=f"c{cid}v1_city").input("Potsdam")
+    button(at, "Save").click().run()
+    assert "changed this contact after you opened it" in texts(at)
+    assert c.get_contact(db, cid).city == "Hamburg"  # nothing silently overwritten
+    table = next(d.value for d in at.dataframe if "field" in d.value.columns)
+    assert list(table["field"]) == ["city"] and list(table["now"]) == ["Hamburg"]
+    button(at, "Overwrite with my changes").click().run()
+    assert c.get_contact(db, cid).city == "Potsdam"
+
+
+def test_delete_with_undo(db, user_id):
+    cid = make(db, user_id)
+    at = contact_page(cid)
+    button(at, "Delete").click().run()
+    assert db.query("SELECT deleted_at IS NOT NULL FROM contacts") == [(True,)]
+    assert "Deleted Anna Schmidt." in texts(at)
+    at.switch_page("pages/contacts.py")  # AppTest does not follow st.switch_page by itself
+    button(at, "Undo").click().run()
+    assert db.query("SELECT deleted_at IS NULL FROM contacts") == [(True,)]
+
+
+def test_add_note_on_contact_page(db, user_id):
+    cid = make(db, user_id)
+    at = contact_page(cid)
+    at.text_area[0].input("Katalog besprochen")
+    button(at, "Add note").click().run()
+    assert [n.body for n in list_notes(db, cid)] == ["Katalog besprochen"]
+    assert "Katalog besprochen" in texts(at)
+
+
+def test_unknown_contact_id_is_reported(db):
+    at = app("pages/contact.py", id="99999")
+    assert "There is no such contact." in texts(at)
+    at = app("pages/contact.py", id="'; DROP TABLE contacts; --")
+    assert "There is no such contact." in texts(at)
+
+
+def test_settings_manage_tags_and_fields(db):
+    at = app("pages/settings.py")
+    at.text_input[0].input("Messe 2027")
+    button(at, "Add tag").click().run()
+    assert [t.name for t in list_tags(db)] == ["Messe 2027"]
+    new_field = next(t for t in at.text_input if t.label == "New field")
+    new_field.input("Umsatz")
+    next(s for s in at.selectbox if s.label == "Type").select("number")
+    button(at, "Add field").click().run()
+    assert db.query("SELECT name, kind FROM custom_fields") == [("Umsatz", "number")]
+    at.text_input[0].input("   ")
+    button(at, "Add tag").click().run()
+    assert "is required" in texts(at)
