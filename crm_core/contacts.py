@@ -173,6 +173,30 @@ def display_name(values: dict) -> str:
     return person
 
 
+def parse_labelled_lines(text: str | None, labels: tuple[str, ...]) -> list[LabelledValue]:
+    """One value per line, optionally preceded by a label: ``private: anna@web.de``.
+
+    Only a known label counts as one, so ``https://…`` or ``+49 (0) 30: 123`` stay values."""
+    items = []
+    for line in (text or "").splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        label, sep, rest = line.partition(":")
+        if sep and label.strip().lower() in labels and rest.strip():
+            items.append(LabelledValue(label.strip().lower(), rest.strip()))
+        else:
+            items.append(LabelledValue(labels[0], line))
+    return items
+
+
+def format_labelled_lines(values: list[LabelledValue], *, phones: bool = False) -> str:
+    """The text a form shows for ``parse_labelled_lines`` to read back."""
+    from crm_core.validation import format_phone
+
+    return "\n".join(f"{v.label}: {format_phone(v.value) if phones else v.value}" for v in values)
+
+
 # -- cleaning ----------------------------------------------------------------------------------
 
 

@@ -83,11 +83,13 @@ class Database:
         busy_timeout_s: float = 10.0,
         keep_warm_s: float = 1.0,
         memory_limit: str = "512MB",
+        threads: int = 2,
     ) -> None:
         self.path = Path(path)
         self.busy_timeout_s = busy_timeout_s
         self.keep_warm_s = keep_warm_s
         self.memory_limit = memory_limit
+        self.threads = threads
         self._lock = threading.Lock()
         self._instance: duckdb.DuckDBPyConnection | None = None
         self._active = 0
@@ -172,7 +174,7 @@ class Database:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 self._instance = duckdb.connect(
                     str(self.path),
-                    config={"memory_limit": self.memory_limit, "threads": 2},
+                    config={"memory_limit": self.memory_limit, "threads": self.threads},
                 )
                 self.stats["opens"] += 1
                 self._drop_want_file()
@@ -184,10 +186,13 @@ class Database:
         with self._lock:
             self._active -= 1
             self._last_release = time.monotonic()
-            if self._active == 0 and (self.keep_warm_s <= 0 or self._others_waiting()):
-                if self._others_waiting():
-                    self._yielded_at = self._last_release
-                    self.stats["yields"] += 1
+            if self._active:
+                return
+            if self._others_waiting():
+                self._yielded_at = self._last_release
+                self.stats["yields"] += 1
+                self._close_locked()
+            elif self.keep_warm_s <= 0:
                 self._close_locked()
 
     def _close_locked(self) -> None:
@@ -274,6 +279,7 @@ def get_database(settings: Settings | None = None) -> Database:
                 busy_timeout_s=settings.db_busy_timeout_s,
                 keep_warm_s=settings.db_keep_warm_s,
                 memory_limit=settings.db_memory_limit,
+                threads=settings.db_threads,
             )
             _databases[path] = db
     if path not in _ready:

@@ -38,6 +38,11 @@ def list_tags(db: Database) -> list[Tag]:
     return [Tag(*r) for r in rows]
 
 
+def tag_names(db: Database) -> list[str]:
+    """Just the names, for pickers (``list_tags`` also counts contacts, which costs a join)."""
+    return [r[0] for r in db.query("SELECT name FROM tags ORDER BY lower(name)")]
+
+
 def tag_ids(cur: Cursor, names: Iterable[str], *, create: bool) -> list[int]:
     """Ids for tag names (case-insensitive); missing ones are created or rejected."""
     ids: list[int] = []

@@ -26,14 +26,16 @@ from crm_core.contacts import (
     check_duplicates,
     create_contact,
     delete_contact,
+    format_labelled_lines,
     get_contact,
+    parse_labelled_lines,
     restore_contact,
     update_contact,
 )
 from crm_core.custom_fields import CustomField, list_fields
 from crm_core.notes import CHANNELS, add_note, list_notes
 from crm_core.sources import list_sources
-from crm_core.tags import list_tags
+from crm_core.tags import tag_names
 from crm_core.users import list_users
 from crm_core.validation import format_phone
 from pages._ui import db, flash, md, me, settings, show_flash, user_errors
@@ -46,36 +48,6 @@ def contact_link(contact_id: int, label: str) -> None:
 
 
 # -- the form ----------------------------------------------------------------------------------
-
-
-def values_frame(values: list[LabelledValue], default_label: str) -> pd.DataFrame:
-    rows = [{"label": v.label, "value": v.value} for v in values]
-    return pd.DataFrame(rows or [{"label": default_label, "value": ""}], dtype="string")
-
-
-def values_editor(label: str, frame: pd.DataFrame, options: tuple, key: str) -> pd.DataFrame:
-    return st.data_editor(
-        frame,
-        key=key,
-        num_rows="dynamic",
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "label": st.column_config.SelectboxColumn(
-                "Label", options=list(options), width="small"
-            ),
-            "value": st.column_config.TextColumn(label, width="large"),
-        },
-    )
-
-
-def from_editor(frame: pd.DataFrame) -> list[LabelledValue]:
-    items = []
-    for record in frame.to_dict("records"):
-        value = record.get("value")
-        if isinstance(value, str) and value.strip():
-            items.append(LabelledValue(str(record.get("label") or ""), value))
-    return items
 
 
 def custom_widget(field: CustomField, current: object, key: str) -> object:
@@ -135,14 +107,27 @@ def contact_form(view: ContactView | None, fields: list[CustomField]) -> Contact
         city = c[2].text_input("City", draft.city or "", key=f"{key}_city")
         country = c[3].text_input("Country", draft.country or "", key=f"{key}_country", max_chars=2)
 
-        emails = values_editor(
-            "E-mail", values_frame(draft.emails, "work"), EMAIL_LABELS, f"{key}_emails"
+        c = st.columns(3)
+        emails = c[0].text_area(
+            "E-mails",
+            format_labelled_lines(draft.emails),
+            help=f"One per line; a label may go first: {', '.join(EMAIL_LABELS)}",
+            placeholder="work: anna@example.com",
+            key=f"{key}_emails",
         )
-        phones = values_editor(
-            "Phone", values_frame(draft.phones, "work"), PHONE_LABELS, f"{key}_phones"
+        phones = c[1].text_area(
+            "Phones",
+            format_labelled_lines(draft.phones, phones=True),
+            help=f"One per line, any format; a label may go first: {', '.join(PHONE_LABELS)}",
+            placeholder="mobile: 0171 2345678",
+            key=f"{key}_phones",
         )
-        websites = values_editor(
-            "Website", values_frame(draft.websites, "web"), WEBSITE_LABELS, f"{key}_websites"
+        websites = c[2].text_area(
+            "Websites",
+            format_labelled_lines(draft.websites),
+            help=f"One per line; a label may go first: {', '.join(WEBSITE_LABELS)}",
+            placeholder="www.example.com",
+            key=f"{key}_websites",
         )
 
         c = st.columns(3)
@@ -167,11 +152,11 @@ def contact_form(view: ContactView | None, fields: list[CustomField]) -> Contact
             format_func=lambda uid: names.get(uid, "?"),
             key=f"{key}_owner",
         )
-        tag_names = [t.name for t in list_tags(db())]
+        known_tags = tag_names(db())
         chosen_tags = st.multiselect(
             "Tags",
-            tag_names,
-            default=[t for t in draft.tags if t in tag_names],
+            known_tags,
+            default=[t for t in draft.tags if t in known_tags],
             accept_new_options=True,
             key=f"{key}_tags",
         )
@@ -205,9 +190,9 @@ def contact_form(view: ContactView | None, fields: list[CustomField]) -> Contact
         first_contact=first_contact,
         source=source,
         owner_id=owner,
-        emails=from_editor(emails),
-        phones=from_editor(phones),
-        websites=from_editor(websites),
+        emails=parse_labelled_lines(emails, EMAIL_LABELS),
+        phones=parse_labelled_lines(phones, PHONE_LABELS),
+        websites=parse_labelled_lines(websites, WEBSITE_LABELS),
         tags=list(chosen_tags),
         custom=custom,
     )

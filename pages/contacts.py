@@ -4,7 +4,7 @@ import streamlit as st
 
 from crm_core.contacts import ContactQuery, restore_contact, search_contacts
 from crm_core.sources import list_sources
-from crm_core.tags import list_tags
+from crm_core.tags import tag_names
 from crm_core.users import list_users
 from crm_core.validation import format_phone
 from pages._ui import db, flash, md, me, show_flash, user_errors
@@ -37,10 +37,9 @@ text = st.text_input(
 )
 
 with st.expander("Filters", icon=":material/filter_list:"):
-    tags = list_tags(db())
     users = list_users(db())
     c1, c2 = st.columns([3, 1])
-    chosen_tags = c1.multiselect("Tags", [t.name for t in tags], key="f_tags")
+    chosen_tags = c1.multiselect("Tags", tag_names(db()), key="f_tags")
     tag_mode = c2.segmented_control(
         "Match", ["all", "any"], default="all", key="f_tag_mode", help="all tags or any of them"
     )

@@ -33,19 +33,26 @@ def user_id(db: Database) -> int:
     return current_user(db).id
 
 
-@pytest.fixture
-def no_legacy_pages_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+def route_apptest_through_app_py() -> None:
     """Run AppTest the way ``python app.py`` serves the app: through st.navigation in app.py.
 
     AppTest resets Streamlit's legacy "pages/ folder" switch before every run; without this the
-    page scripts would run on their own instead of through app.py.
+    page scripts would run on their own instead of through app.py.  Idempotent.
     """
     from streamlit.runtime.pages_manager import PagesManager
 
+    if getattr(PagesManager.__init__, "_leadradar", False):
+        return
     original = PagesManager.__init__
 
     def init(self, *args, **kwargs):
         original(self, *args, **kwargs)
         PagesManager.uses_pages_directory = False
 
-    monkeypatch.setattr(PagesManager, "__init__", init)
+    init._leadradar = True
+    PagesManager.__init__ = init
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _apptest_through_app_py() -> None:
+    route_apptest_through_app_py()

@@ -251,3 +251,18 @@ def test_tags_managed_in_settings_keep_search_in_step(db, user_id):
     delete_tag(db, tag.id)
     assert search(db, "fachmesse") == []
     assert list_tags(db) == []
+
+
+def test_labelled_lines_round_trip():
+    text = "work: a@example.com\n\n private: b@example.com \nhttps://x.de\nfax: 030 1234567"
+    items = c.parse_labelled_lines(text, c.EMAIL_LABELS)
+    assert [(i.label, i.value) for i in items] == [
+        ("work", "a@example.com"),
+        ("private", "b@example.com"),
+        ("work", "https://x.de"),  # "https" is no label: the whole line is the value
+        ("work", "fax: 030 1234567"),  # "fax" is no e-mail label
+    ]
+    phones = [c.LabelledValue("mobile", "+491712345678")]
+    shown = c.format_labelled_lines(phones, phones=True)
+    assert shown == "mobile: +49 171 2345678"
+    assert c.parse_labelled_lines(shown, c.PHONE_LABELS)[0].label == "mobile"

@@ -10,7 +10,6 @@ from crm_core.notes import list_notes
 from crm_core.tags import list_tags
 
 APP = "../app.py"  # AppTest resolves paths relative to this file
-pytestmark = pytest.mark.usefixtures("no_legacy_pages_mode")
 
 
 def app(page: str | None = None, **params: str) -> AppTest:
@@ -74,10 +73,20 @@ def test_create_contact_from_the_form(db, user_id):
     at.text_input(key="new_first").input("Clara")
     at.text_input(key="new_last").input("Zetkin")
     at.text_input(key="new_city").input("Leipzig")
+    at.text_area(key="new_emails").input("clara@example.com\nprivate: Clara.Z@Web.de")
+    at.text_area(key="new_phones").input("mobile: 0341 / 123 45 67")
+    at.multiselect(key="new_tags").select("Messe")  # a new tag, typed in
     at.button[-1].click().run()  # the form's Save
     assert not at.exception, at.exception
     rows = c.search_contacts(db, c.ContactQuery(text="zetkin")).rows
     assert [r["name"] for r in rows] == ["Clara Zetkin"]
+    view = c.get_contact(db, rows[0]["id"])
+    assert [(e.label, e.value) for e in view.emails] == [
+        ("work", "clara@example.com"),
+        ("private", "Clara.Z@web.de"),
+    ]
+    assert [(p.label, p.value) for p in view.phones] == [("mobile", "+493411234567")]
+    assert view.tags == ["Messe"]
 
 
 def test_bad_input_shows_why_and_saves_nothing(db, user_id):

@@ -1,0 +1,649 @@
+"""``make bench``: how fast and how big leadradar is on 100 000 demo contacts.
+
+Run from the project root with ``.venv/bin/python -m bench.run``.  It
+
+1. builds a fresh ``bench/bench.duckdb`` with ``crm_core.seed`` (100 000 contacts, ~300 000 e-mails
+   and phones, ~200 000 notes) and times that as ``seed_100k_s``;
+2. runs every registered measurement against it, in definition order;
+3. prints a table (with the SPEC targets) and merges the numbers into ``bench/results.json``, a flat
+   ``{"metric": number}`` object: keys measured elsewhere are kept, keys measured here overwritten.
+
+Adding a measurement::
+
+    @measurement("my_thing")
+    def measure_my_thing(ctx: Context) -> dict[str, float]:
+        ...
+        return {"my_thing_ms": median_ms(times)}
+
+A measurement may append explanations to ``ctx.notes`` (printed under the table).  One failing
+measurement does not stop the others; the run then exits with status 1 and writes what it has.
+Targets for the table go into ``TARGETS``.
+
+DuckDB lets only one *process* open a database file.  The in-process measurements (AppTest, search,
+units of work) share this process's ``Database``; a measurement that starts another process which
+opens the bench file calls ``forget_databases()`` first, so that this process lets go of it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+ROOT = BENCH_DIR.parent
+DB_PATH = BENCH_DIR / "bench.duckdb"  # bench/*.duckdb* is git-ignored
+TX_DB_PATH = BENCH_DIR / "bench_tx.duckdb"
+RESULTS_PATH = BENCH_DIR / "results.json"
+APP_PATH = ROOT / "app.py"
+
+# Before anything reads the settings: every ``load_settings()`` of this process sees the bench file.
+os.environ["CRM_DB"] = str(DB_PATH)
+
+import argparse  # noqa: E402
+import dataclasses  # noqa: E402
+import json  # noqa: E402
+import socket  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+import traceback  # noqa: E402
+import urllib.request  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+from typing import TYPE_CHECKING  # noqa: E402
+
+from crm_core.config import load_settings  # noqa: E402
+from crm_core.contacts import (  # noqa: E402
+    ContactDraft,
+    ContactQuery,
+    LabelledValue,
+    create_contact,
+    get_contact,
+    search_contacts,
+)
+from crm_core.database import Database, forget_databases, get_database  # noqa: E402
+from crm_core.notes import add_note  # noqa: E402
+from crm_core.seed import TAGS, seed  # noqa: E402
+from tests.conftest import route_apptest_through_app_py  # noqa: E402
+
+if TYPE_CHECKING:
+    from streamlit.testing.v1 import AppTest
+
+BENCH_CONTACTS = 100_000
+SEED = 1
+RENDER_RUNS = 5  # fresh AppTest sessions per page, after one uncounted warm-up
+APPTEST_TIMEOUT_S = 60.0
+SEARCH_REPEATS = 5  # per query, after one uncounted warm-up
+UOW_RUNS = 10  # cold units of work; the warm case runs 5x as many
+TX_WORKERS = 2
+TX_PER_WORKER = 300
+APP_START_TIMEOUT_S = 90.0
+APP_SETTLE_S = 3.0
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+# metric -> (comparison, limit) from the SPEC; shown in the table.
+TARGETS: dict[str, tuple[str, float]] = {
+    "contacts_first_render_ms": ("<", 300),
+    "contacts_search_ms": ("<", 50),
+    "contact_detail_render_ms": ("<", 300),
+    "app_rss_mb": ("<", 600),
+}
+
+
+# -- context and registry ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sample:
+    """A seeded person with an e-mail and a phone: pages are rendered and searched for these."""
+
+    id: int
+    name: str
+    last_name: str
+    email: str
+    phone_digits: str  # national digits, e.g. 01711234567
+    city: str
+
+
+@dataclass
+class Context:
+    db_path: Path
+    contacts: int  # live contacts in the bench database
+    samples: list[Sample]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def db(self) -> Database:
+        """This process's Database for the bench file (re-created after ``forget_databases``)."""
+        return get_database()
+
+
+Measurement = Callable[[Context], dict[str, float]]
+MEASUREMENTS: dict[str, Measurement] = {}
+
+
+def measurement(name: str) -> Callable[[Measurement], Measurement]:
+    """Register a measurement under ``name`` (used by ``--only`` and in error reports)."""
+
+    def register(fn: Measurement) -> Measurement:
+        MEASUREMENTS[name] = fn
+        return fn
+
+    return register
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+
+def median_ms(seconds: list[float]) -> float:
+    return round(statistics.median(seconds) * 1000, 2)
+
+
+def timed(fn: Callable[[], object]) -> float:
+    """Wall seconds of one call."""
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def log(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def remove_database_files(path: Path) -> None:
+    """The database file with its WAL and any stale want files."""
+    for leftover in path.parent.glob(f"{path.name}*"):
+        if leftover.is_file():
+            leftover.unlink()
+
+
+def unescape_markdown(text: str) -> str:
+    return text.replace("\\", "")
+
+
+def contacts_caption(total: int) -> str:
+    """The count caption pages/contacts.py shows above the list."""
+    return f"{total:,} contact{'' if total == 1 else 's'}"
+
+
+# -- 1. the database ----------------------------------------------------------------------------
+
+
+def build_database(contacts: int) -> tuple[Context, dict[str, float]]:
+    forget_databases()
+    remove_database_files(DB_PATH)
+    db = get_database()  # creates and migrates the fresh file
+    log(f"seeding {contacts:,} contacts into {DB_PATH.relative_to(ROOT)} …")
+    started = time.perf_counter()
+    summary = seed(db, contacts=contacts, seed=SEED)
+    seconds = time.perf_counter() - started
+    live = db.query("SELECT count(*) FROM contacts WHERE deleted_at IS NULL")[0][0]
+    ctx = Context(DB_PATH, live, pick_samples(db))
+    ctx.notes.append(
+        f"seed: {summary.contacts:,} contacts, {summary.emails:,} e-mails, "
+        f"{summary.phones:,} phones, {summary.notes:,} notes; "
+        f"file {DB_PATH.stat().st_size / 2**20:.0f} MB"
+    )
+    key = "seed_100k_s" if contacts == BENCH_CONTACTS else f"seed_{contacts}_s"
+    return ctx, {key: round(seconds, 2)}
+
+
+def pick_samples(db: Database, count: int = RENDER_RUNS + 1) -> list[Sample]:
+    """Deterministic, spread-out persons that have a last name, an e-mail, a phone and a city."""
+    ids = [
+        r[0]
+        for r in db.query(
+            "SELECT c.id FROM contacts c WHERE c.kind = 'person' AND c.deleted_at IS NULL"
+            " AND c.last_name IS NOT NULL AND c.city IS NOT NULL"
+            " AND c.id IN (SELECT contact_id FROM contact_emails)"
+            " AND c.id IN (SELECT contact_id FROM contact_phones)"
+            " ORDER BY hash(c.id), c.id LIMIT ?",
+            [count],
+        )
+    ]
+    samples = []
+    for cid in ids:
+        view = get_contact(db, cid)
+        digits = db.query(
+            "SELECT national_digits FROM contact_phones WHERE contact_id = ?"
+            " ORDER BY position, id LIMIT 1",
+            [cid],
+        )[0][0]
+        samples.append(
+            Sample(
+                cid,
+                view.display_name,
+                view.last_name or "",
+                view.emails[0].value,
+                digits,
+                view.city or "",
+            )
+        )
+    if len(samples) < count:
+        raise RuntimeError(f"the seeded database has only {len(samples)} sample contacts")
+    return samples
+
+
+# -- 2. measurements ----------------------------------------------------------------------------
+
+
+def render_fresh_session(page: str | None, query_params: dict[str, str]) -> tuple[float, AppTest]:
+    """Seconds of the first run of a new AppTest session of app.py (optionally on ``page``)."""
+    from streamlit.logger import set_log_level
+    from streamlit.testing.v1 import AppTest
+
+    set_log_level("error")  # bare-mode "missing ScriptRunContext" noise would bury the table
+    route_apptest_through_app_py()
+    at = AppTest.from_file(APP_PATH, default_timeout=APPTEST_TIMEOUT_S)
+    if page:
+        at.switch_page(page)
+    for name, value in query_params.items():
+        at.query_params[name] = value
+    started = time.perf_counter()
+    at.run()
+    elapsed = time.perf_counter() - started
+    if at.exception:
+        messages = "; ".join(e.proto.message for e in at.exception)
+        raise RuntimeError(f"{page or 'app.py'} {query_params} raised: {messages}")
+    return elapsed, at
+
+
+@measurement("contacts_first_render")
+def measure_contacts_render(ctx: Context) -> dict[str, float]:
+    expected = contacts_caption(ctx.contacts)
+    times = []
+    for run in range(RENDER_RUNS + 1):
+        elapsed, at = render_fresh_session(None, {})
+        titles = [t.value for t in at.title]
+        captions = [unescape_markdown(c.value) for c in at.caption]
+        if "Contacts" not in titles or expected not in captions:
+            raise RuntimeError(f"contact list did not render: titles {titles}, {captions[:1]}")
+        if run:  # run 0 warms imports and caches
+            times.append(elapsed)
+    return {"contacts_first_render_ms": median_ms(times)}
+
+
+@measurement("contact_detail_render")
+def measure_contact_detail_render(ctx: Context) -> dict[str, float]:
+    times = []
+    for run, sample in enumerate(ctx.samples[: RENDER_RUNS + 1]):
+        elapsed, at = render_fresh_session("pages/contact.py", {"id": str(sample.id)})
+        titles = [unescape_markdown(t.value) for t in at.title]
+        if sample.name not in titles or at.error:
+            errors = [e.value for e in at.error]
+            raise RuntimeError(f"contact #{sample.id} {sample.name!r} not shown: {titles} {errors}")
+        if run:
+            times.append(elapsed)
+    return {"contact_detail_render_ms": median_ms(times)}
+
+
+@measurement("contacts_search")
+def measure_search(ctx: Context) -> dict[str, float]:
+    sample = ctx.samples[0]
+    digits = sample.phone_digits
+    tag = "Gewinnspiel" if "Gewinnspiel" in TAGS else TAGS[0]
+    queries = {
+        "last name": sample.last_name,
+        "e-mail fragment": sample.email.split("@")[0],
+        "phone with spaces": f"{digits[:4]} {digits[4:6]}",
+        "city": sample.city,
+        "tag": tag,
+    }
+    db = ctx.db
+    all_times: list[float] = []
+    details = []
+    for label, text in queries.items():
+        query = ContactQuery(text=text)
+        page = search_contacts(db, query)  # warm-up; the instance stays open (keep_warm_s)
+        if page.total == 0:
+            raise RuntimeError(f"search for {label} {text!r} found nothing")
+        times = [timed(lambda q=query: search_contacts(db, q)) for _ in range(SEARCH_REPEATS)]
+        all_times += times
+        details.append(f"{label} {text!r}: {median_ms(times)} ms, {page.total:,} found")
+    ctx.notes.append("search medians: " + "; ".join(details))
+    return {"contacts_search_ms": median_ms(all_times)}
+
+
+@measurement("db_unit_of_work")
+def measure_unit_of_work(ctx: Context) -> dict[str, float]:
+    db = ctx.db
+    sql = "SELECT count(*) FROM contacts"
+    saved = db.keep_warm_s
+    db.release()
+    db.keep_warm_s = 0  # every unit of work opens and closes the instance
+    try:
+        cold = [timed(lambda: db.query(sql)) for _ in range(UOW_RUNS)]
+    finally:
+        db.keep_warm_s = saved
+    db.query(sql)  # open and keep warm
+    warm = [timed(lambda: db.query(sql)) for _ in range(UOW_RUNS * 5)]
+    ctx.notes.append(
+        f"unit of work: cold = open + query + close of the {ctx.contacts:,}-contact file; "
+        f"warm = instance kept open for keep_warm_s={saved:g} s"
+    )
+    return {"db_unit_of_work_ms": median_ms(cold), "db_unit_of_work_warm_ms": median_ms(warm)}
+
+
+@measurement("app_rss")
+def measure_app_rss(ctx: Context) -> dict[str, float]:
+    search_text = ctx.samples[0].city
+    expected = contacts_caption(search_contacts(ctx.db, ContactQuery(text=search_text)).total)
+    forget_databases()  # the app process must be able to open the bench file
+    port = free_port()
+    env = {**os.environ, "CRM_DB": str(ctx.db_path)}
+    command = [
+        sys.executable, str(APP_PATH),  # as `crm run` serves it
+        "--server.headless", "true",
+        "--server.port", str(port),
+        "--server.address", "127.0.0.1",
+        "--browser.gatherUsageStats", "false",
+    ]  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="leadradar-bench-") as tmp:
+        log_path = Path(tmp) / "streamlit.log"
+        with log_path.open("w") as log_file:
+            proc = subprocess.Popen(
+                command, cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT
+            )
+            try:
+                base_url = f"http://127.0.0.1:{port}"
+                wait_for_health(base_url, proc, log_path)
+                rss_at_start = process_tree_rss_kb(proc.pid) / 1024
+                rss, how = browse_and_measure(ctx, base_url, search_text, expected, proc.pid)
+                if proc.poll() is not None:
+                    raise RuntimeError(f"the app exited: {log_path.read_text()[-2000:]}")
+            finally:
+                stop_process(proc)
+    ctx.notes.append(f"app RSS {how}; it was {rss_at_start:.0f} MB when /_stcore/health said ok")
+    return {"app_rss_mb": round(rss, 1)}
+
+
+def browse_and_measure(
+    ctx: Context, base_url: str, search_text: str, expected: str, pid: int
+) -> tuple[float, str]:
+    """Load the list, a contact and a search in headless Chromium, let the app settle, then read
+    the app's RSS (MB) while the browser still holds its sessions.  Returns (MB, how it was read).
+    Without Chromium: the RSS a few seconds after start-up, and the note says so."""
+    if not CHROMIUM.exists():
+        time.sleep(APP_SETTLE_S)
+        how = f"WITHOUT a browser ({CHROMIUM} is missing): read {APP_SETTLE_S:g} s after health ok"
+        return process_tree_rss_kb(pid) / 1024, how
+    from playwright.sync_api import sync_playwright
+
+    sample = ctx.samples[0]
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(APPTEST_TIMEOUT_S * 1000)
+            page.goto(base_url + "/")
+            page.get_by_text(contacts_caption(ctx.contacts), exact=True).wait_for()
+            page.goto(f"{base_url}/contact?id={sample.id}")
+            page.get_by_role("heading", name=sample.name).first.wait_for()
+            page.goto(base_url + "/")
+            page.get_by_text(contacts_caption(ctx.contacts), exact=True).wait_for()
+            box = page.get_by_placeholder("Name, company")
+            box.click()
+            box.press_sequentially(search_text, delay=50)
+            box.press("Enter")
+            page.get_by_text(expected, exact=True).wait_for()
+            time.sleep(APP_SETTLE_S)
+            rss = process_tree_rss_kb(pid) / 1024
+        finally:
+            browser.close()
+    how = (
+        f"read after Chromium loaded /, /contact?id={sample.id} and searched {search_text!r} "
+        f"({expected}), then waited {APP_SETTLE_S:g} s"
+    )
+    return rss, how
+
+
+@measurement("two_process_tx")
+def measure_two_process_tx(ctx: Context) -> dict[str, float]:
+    """Two OS processes each commit TX_PER_WORKER notes through crm_core into one small file."""
+    forget_databases()
+    remove_database_files(TX_DB_PATH)
+    settings = dataclasses.replace(load_settings(), db_path=TX_DB_PATH)
+    db = get_database(settings)
+    contact_id = create_contact(
+        db,
+        ContactDraft(
+            first_name="Bench",
+            last_name="Writer",
+            emails=[LabelledValue("work", "bench.writer@example.com")],
+        ),
+        None,
+    )
+    forget_databases()  # the workers must get the file
+    code = (
+        "from bench.run import tx_worker; "
+        f"tx_worker({str(TX_DB_PATH)!r}, {{w}}, {TX_PER_WORKER}, {contact_id})"
+    )
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", code.format(w=w)],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for w in range(TX_WORKERS)
+    ]
+    try:
+        for proc in workers:  # imported and migrated: the start line is fair
+            line = proc.stdout.readline().strip()
+            if line != "ready":
+                raise RuntimeError(f"tx worker did not start: {line} {proc.stderr.read()[-2000:]}")
+        started = time.perf_counter()
+        for proc in workers:
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+        reports = []
+        for proc in workers:
+            out, err = proc.communicate(timeout=300)
+            if proc.returncode != 0:
+                raise RuntimeError(f"tx worker failed ({proc.returncode}): {err[-2000:]}")
+            reports.append(json.loads(out.strip().splitlines()[-1]))
+        wall = time.perf_counter() - started
+    finally:
+        for proc in workers:
+            stop_process(proc)
+
+    db = get_database(settings)
+    per_worker = dict(
+        db.query(
+            "SELECT split_part(body, ' ', 1), count(DISTINCT body) FROM notes"
+            " WHERE contact_id = ? GROUP BY 1",
+            [contact_id],
+        )
+    )
+    forget_databases()
+    expected = {f"w{w}": TX_PER_WORKER for w in range(TX_WORKERS)}
+    if per_worker != expected:
+        raise RuntimeError(f"committed notes per worker {per_worker}, expected {expected}")
+    committed = sum(r["committed"] for r in reports)
+    stats = ", ".join(
+        f"w{r['worker']}: {r['seconds']:.2f} s, {r['opens']} opens, {r['retries']} retries, "
+        f"{r['yields']} yields"
+        for r in reports
+    )
+    ctx.notes.append(
+        f"two processes: {committed} notes committed and verified in {wall:.2f} s ({stats})"
+    )
+    remove_database_files(TX_DB_PATH)
+    return {"two_process_tx_per_s": round(committed / wall, 1)}
+
+
+def tx_worker(db_path: str, worker: int, count: int, contact_id: int) -> None:
+    """Child process of measure_two_process_tx: wait for "go", then add ``count`` notes."""
+    settings = dataclasses.replace(load_settings(), db_path=Path(db_path))
+    db = get_database(settings)  # migration check happens here, before the clock starts
+    db.release()
+    print("ready", flush=True)
+    sys.stdin.readline()
+    started = time.perf_counter()
+    for i in range(count):
+        add_note(db, contact_id, "call", f"w{worker} #{i}", None)
+    seconds = time.perf_counter() - started
+    db.release()
+    print(json.dumps({"worker": worker, "committed": count, "seconds": seconds, **db.stats}))
+
+
+# -- processes ----------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_health(base_url: str, proc: subprocess.Popen, log_path: Path) -> None:
+    deadline = time.monotonic() + APP_START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the app exited at start: {log_path.read_text()[-2000:]}")
+        try:
+            with urllib.request.urlopen(base_url + "/_stcore/health", timeout=2) as response:
+                if response.read().decode().strip() == "ok":
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"the app was not healthy after {APP_START_TIMEOUT_S:g} s")
+
+
+def stop_process(proc: subprocess.Popen) -> None:
+    """Stop a process this bench started (by its pid only)."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat[stat.rfind(")") + 2 :].split()[1])
+        if ppid == pid:
+            found.append(int(entry.name))
+    return found
+
+
+def process_tree_rss_kb(pid: int) -> int:
+    """VmRSS of a process plus all its descendants, in kB."""
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1])
+        todo += _children(current)
+    return total
+
+
+# -- 3. report ----------------------------------------------------------------------------------
+
+
+def write_results(results: dict[str, float], path: Path = RESULTS_PATH) -> None:
+    merged: dict[str, float] = {}
+    if path.exists():
+        try:
+            loaded = json.loads(path.read_text())
+            if isinstance(loaded, dict):
+                merged = loaded
+        except json.JSONDecodeError:
+            log(f"{path.name} was not valid JSON; starting it afresh")
+    merged.update(results)
+    path.write_text(json.dumps(dict(sorted(merged.items())), indent=2) + "\n")
+
+
+def format_table(results: dict[str, float]) -> str:
+    rows = [("metric", "value", "target", "")]
+    for name, value in results.items():
+        target, verdict = "", ""
+        if name in TARGETS:
+            op, limit = TARGETS[name]
+            target = f"{op} {limit:g}"
+            verdict = "ok" if (value < limit if op == "<" else value > limit) else "MISSED"
+        rows.append((name, f"{value:g}", target, verdict))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    lines = [
+        f"{r[0]:<{widths[0]}}  {r[1]:>{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}".rstrip()
+        for r in rows
+    ]
+    lines.insert(1, "-" * len(lines[0]))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--contacts",
+        type=int,
+        default=BENCH_CONTACTS,
+        help="contacts to seed; results.json is only written for the default",
+    )
+    parser.add_argument(
+        "--only", action="append", choices=sorted(MEASUREMENTS), help="run just these"
+    )
+    args = parser.parse_args(argv)
+
+    started = time.perf_counter()
+    ctx, results = build_database(args.contacts)
+    errors: dict[str, str] = {}
+    for name, fn in MEASUREMENTS.items():
+        if args.only and name not in args.only:
+            continue
+        log(f"measuring {name} …")
+        try:
+            results.update(fn(ctx))
+        except Exception as exc:  # report, keep measuring the rest
+            traceback.print_exc()
+            errors[name] = f"{type(exc).__name__}: {exc}"
+    forget_databases()
+    total = time.perf_counter() - started
+
+    print()
+    print(format_table(results))
+    print()
+    for note in ctx.notes:
+        print(f"* {note}")
+    for name, error in errors.items():
+        print(f"! {name} FAILED: {error}")
+    if args.contacts == BENCH_CONTACTS:
+        write_results(results)
+        print(f"results merged into {RESULTS_PATH.relative_to(ROOT)}")
+    else:
+        print(f"{args.contacts} contacts instead of {BENCH_CONTACTS}: results.json left alone")
+    print(f"full run took {total:.1f} s")
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""Browser flows in real Chromium: the foundation's contact round trip."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, running_app
+
+pytestmark = pytest.mark.browser
+expect.set_options(timeout=20_000)
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory) -> str:
+    db_path = tmp_path_factory.mktemp("browser") / "crm.duckdb"
+    with running_app(db_path) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail("browser tests need Debian's chromium: apt-get install -y chromium")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser) -> Page:
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    yield page
+    context.close()
+
+
+def test_create_search_open_note_reload(page: Page, app_url: str):
+    page.goto(f"{app_url}/contact?new=1")
+    page.get_by_label("First name").fill("Berta")
+    page.get_by_label("Last name").fill("Browser <b>")
+    page.get_by_label("City").fill("Kassel")
+    page.get_by_role("textbox", name="E-mails").fill(
+        "work: berta@example.com\nprivate: berta.b@example.org"
+    )
+    page.get_by_role("textbox", name="Phones").fill("mobile: 0561 7654321")
+    tags = page.get_by_test_id("stMultiSelect").filter(has_text="Tags")
+    tags.locator("input").fill("Nordhessen")
+    tags.locator("input").press("Enter")
+    page.keyboard.press("Escape")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("heading", name="Berta Browser <b>")).to_be_visible()
+    expect(page.get_by_text("Contact created.")).to_be_visible()
+
+    # Find it from the list by a fragment of its phone number, typed differently.
+    page.goto(app_url)
+    search = page.get_by_label("Search")
+    search.fill("561-765 43")
+    expect(page.get_by_text("1 contact", exact=True)).to_be_visible()
+    search.blur()  # commit the search before leaving the page, as a user's click would
+    page.wait_for_timeout(500)
+    page.get_by_role("link", name=re.compile("Berta Browser")).click()
+    expect(page).to_have_url(re.compile(r"/contact\?id=\d+$"))
+    expect(page.get_by_role("heading", name="Berta Browser <b>")).to_be_visible()
+
+    page.get_by_label("Note").fill("Anruf: Interesse an **Katalog** <script>x()</script>")
+    page.get_by_role("button", name="Add note").click()
+    expect(page.get_by_text("Note added.")).to_be_visible()
+
+    page.reload()
+    expect(page.get_by_role("heading", name="Berta Browser <b>")).to_be_visible()
+    for text in ("berta@example.com", "berta.b@example.org", "+49 561 7654321", "Nordhessen"):
+        expect(page.get_by_text(text, exact=True).first).to_be_visible()
+    # The note is shown literally: no bold, no script element.
+    expect(page.get_by_text("Anruf: Interesse an **Katalog** <script>x()</script>")).to_be_visible()
+    assert page.locator("script", has_text="x()").count() == 0
