@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from crm_core.config import PROJECT_ROOT, load_settings
 from crm_core.database import get_database
@@ -85,11 +86,20 @@ def run_app(host: str | None, port: int | None, *, demo: bool) -> int:
         print(f"created {settings.db_path} with {summary.contacts} demo contacts")
     db.release()  # the app process opens the file itself, per unit of work
 
-    children = [_start_streamlit(host or settings.host, port or settings.port)]
+    tls = [settings.tls_cert, settings.tls_key]
+    if any(tls) and not (all(tls) and all(Path(str(p)).is_file() for p in tls)):
+        print("TLS needs both tls_cert and tls_key, as readable files", file=sys.stderr)
+        return 2
+    children = [_start_streamlit(host or settings.host, port or settings.port, tls)]
     return _supervise(children)
 
 
-def _start_streamlit(host: str, port: int) -> subprocess.Popen:
+def _start_streamlit(host: str, port: int, tls: list[str | None]) -> subprocess.Popen:
+    """Serve app.py; with a certificate and key Streamlit itself speaks HTTPS."""
+    tls_options = []
+    if all(tls):
+        tls_options = ["--server.sslCertFile", str(tls[0]), "--server.sslKeyFile", str(tls[1])]
+    scheme = "https" if tls_options else "http"
     command = [
         sys.executable, str(PROJECT_ROOT / "app.py"),
         "--server.address", host,
@@ -97,8 +107,9 @@ def _start_streamlit(host: str, port: int) -> subprocess.Popen:
         "--server.headless", "true",
         "--browser.gatherUsageStats", "false",
         "--client.toolbarMode", "minimal",
+        *tls_options,
     ]  # fmt: skip
-    print(f"leadradar app on http://{host}:{port}  (Ctrl-C stops)")
+    print(f"leadradar app on {scheme}://{host}:{port}  (Ctrl-C stops)")
     return subprocess.Popen(command, cwd=PROJECT_ROOT, env=os.environ.copy())
 
 
