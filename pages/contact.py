@@ -94,17 +94,25 @@ def contact_form(view: ContactView | None, fields: list[CustomField]) -> Contact
             "Kind", list(KINDS), default=draft.kind, format_func=KINDS.get, key=f"{key}_kind"
         )
         c = st.columns([1, 1, 2, 2])
-        salutation = c[0].text_input("Salutation", draft.salutation or "", key=f"{key}_sal")
-        title = c[1].text_input("Title", draft.title or "", key=f"{key}_title")
-        first = c[2].text_input("First name", draft.first_name or "", key=f"{key}_first")
-        last = c[3].text_input("Last name", draft.last_name or "", key=f"{key}_last")
+        salutation = c[0].text_input(
+            "Salutation", draft.salutation or "", key=f"{key}_sal", max_chars=40
+        )
+        title = c[1].text_input("Title", draft.title or "", key=f"{key}_title", max_chars=40)
+        first = c[2].text_input(
+            "First name", draft.first_name or "", key=f"{key}_first", max_chars=100
+        )
+        last = c[3].text_input("Last name", draft.last_name or "", key=f"{key}_last", max_chars=100)
         c = st.columns(2)
-        company = c[0].text_input("Company", draft.company or "", key=f"{key}_company")
-        job = c[1].text_input("Position", draft.job_title or "", key=f"{key}_job")
+        company = c[0].text_input(
+            "Company", draft.company or "", key=f"{key}_company", max_chars=200
+        )
+        job = c[1].text_input("Position", draft.job_title or "", key=f"{key}_job", max_chars=100)
         c = st.columns([3, 1, 2, 1])
-        street = c[0].text_input("Street", draft.street or "", key=f"{key}_street")
-        postal = c[1].text_input("Postal code", draft.postal_code or "", key=f"{key}_postal")
-        city = c[2].text_input("City", draft.city or "", key=f"{key}_city")
+        street = c[0].text_input("Street", draft.street or "", key=f"{key}_street", max_chars=200)
+        postal = c[1].text_input(
+            "Postal code", draft.postal_code or "", key=f"{key}_postal", max_chars=20
+        )
+        city = c[2].text_input("City", draft.city or "", key=f"{key}_city", max_chars=100)
         country = c[3].text_input("Country", draft.country or "", key=f"{key}_country", max_chars=2)
 
         c = st.columns(3)

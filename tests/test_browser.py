@@ -15,9 +15,13 @@ expect.set_options(timeout=20_000)
 
 
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory) -> str:
-    db_path = tmp_path_factory.mktemp("browser") / "crm.duckdb"
-    with running_app(db_path) as url:
+def app_db(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("browser") / "crm.duckdb"
+
+
+@pytest.fixture(scope="module")
+def app_url(app_db: Path) -> str:
+    with running_app(app_db) as url:
         yield url
 
 
@@ -31,13 +35,17 @@ def browser():
         browser.close()
 
 
+def new_page(browser, width: int = 1280, height: int = 1000) -> Page:
+    page = browser.new_context(viewport={"width": width, "height": height}).new_page()
+    page.set_default_timeout(20_000)
+    return page
+
+
 @pytest.fixture
 def page(browser) -> Page:
-    context = browser.new_context(viewport={"width": 1280, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(20_000)
+    page = new_page(browser)
     yield page
-    context.close()
+    page.context.close()
 
 
 def test_create_search_open_note_reload(page: Page, app_url: str):
@@ -79,3 +87,33 @@ def test_create_search_open_note_reload(page: Page, app_url: str):
     # The note is shown literally: no bold, no script element.
     expect(page.get_by_text("Anruf: Interesse an **Katalog** <script>x()</script>")).to_be_visible()
     assert page.locator("script", has_text="x()").count() == 0
+
+
+def test_phone_screen_search_and_open(browser, app_url: str, app_db: Path, monkeypatch):
+    """On a 390 px wide phone: search, open a contact, read it; nothing scrolls sideways."""
+    from crm_core.contacts import ContactDraft, LabelledValue, create_contact
+    from crm_core.database import forget_databases, get_database
+    from crm_core.users import current_user
+
+    monkeypatch.setenv("CRM_DB", str(app_db))
+    forget_databases()
+    db = get_database()  # the app process shares the file; writes wait for their turn
+    create_contact(
+        db,
+        ContactDraft(first_name="Paula", last_name="Phone", company="Mobil GmbH", city="Kiel",
+                     phones=[LabelledValue("mobile", "0431 998877")]),
+        current_user(db).id,
+    )  # fmt: skip
+    forget_databases()
+
+    page = new_page(browser, 390, 844)
+    page.goto(app_url)
+    page.get_by_label("Search").fill("paula kiel")
+    expect(page.get_by_text("1 contact", exact=True)).to_be_visible()
+    page.get_by_label("Search").blur()
+    page.wait_for_timeout(500)
+    page.get_by_role("link", name="Paula Phone").click()
+    expect(page.get_by_role("heading", name="Paula Phone")).to_be_visible()
+    expect(page.get_by_role("link", name="+49 431 998877")).to_be_visible()
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= 390
+    page.context.close()

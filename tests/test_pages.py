@@ -91,10 +91,14 @@ def test_create_contact_from_the_form(db, user_id):
 
 def test_bad_input_shows_why_and_saves_nothing(db, user_id):
     at = app("pages/contact.py", new="1")
+    # The widget itself refuses 10 000 characters (max_chars); crm_core would refuse them too.
     at.text_input(key="new_first").input("x" * 10_000)
+    at.text_area(key="new_emails").input("no-at-sign.example.com")
+    at.text_area(key="new_phones").input("12")
     at.button[-1].click().run()
-    assert "too long" in texts(at)
     assert "Nothing was saved" in texts(at)
+    assert "is not a valid e\\-mail address" in texts(at)
+    assert "is not a valid phone number" in texts(at)
     assert db.query("SELECT count(*) FROM contacts") == [(0,)]
 
 
