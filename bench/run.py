@@ -43,13 +43,10 @@ os.environ["CRM_DB"] = str(DB_PATH)
 import argparse  # noqa: E402
 import dataclasses  # noqa: E402
 import json  # noqa: E402
-import socket  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
-import tempfile  # noqa: E402
 import time  # noqa: E402
 import traceback  # noqa: E402
-import urllib.request  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from typing import TYPE_CHECKING  # noqa: E402
@@ -66,6 +63,7 @@ from crm_core.contacts import (  # noqa: E402
 from crm_core.database import Database, forget_databases, get_database  # noqa: E402
 from crm_core.notes import add_note  # noqa: E402
 from crm_core.seed import TAGS, seed  # noqa: E402
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, serving  # noqa: E402
 from tests.conftest import route_apptest_through_app_py  # noqa: E402
 
 if TYPE_CHECKING:
@@ -81,15 +79,6 @@ TX_WORKERS = 2
 TX_PER_WORKER = 300
 APP_START_TIMEOUT_S = 90.0
 APP_SETTLE_S = 3.0
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 # metric -> (comparison, limit) from the SPEC; shown in the table.
 TARGETS: dict[str, tuple[str, float]] = {
@@ -339,30 +328,12 @@ def measure_app_rss(ctx: Context) -> dict[str, float]:
     search_text = ctx.samples[0].city
     expected = contacts_caption(search_contacts(ctx.db, ContactQuery(text=search_text)).total)
     forget_databases()  # the app process must be able to open the bench file
-    port = free_port()
-    env = {**os.environ, "CRM_DB": str(ctx.db_path)}
-    command = [
-        sys.executable, str(APP_PATH),  # as `crm run` serves it
-        "--server.headless", "true",
-        "--server.port", str(port),
-        "--server.address", "127.0.0.1",
-        "--browser.gatherUsageStats", "false",
-    ]  # fmt: skip
-    with tempfile.TemporaryDirectory(prefix="leadradar-bench-") as tmp:
-        log_path = Path(tmp) / "streamlit.log"
-        with log_path.open("w") as log_file:
-            proc = subprocess.Popen(
-                command, cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT
-            )
-            try:
-                base_url = f"http://127.0.0.1:{port}"
-                wait_for_health(base_url, proc, log_path)
-                rss_at_start = process_tree_rss_kb(proc.pid) / 1024
-                rss, how = browse_and_measure(ctx, base_url, search_text, expected, proc.pid)
-                if proc.poll() is not None:
-                    raise RuntimeError(f"the app exited: {log_path.read_text()[-2000:]}")
-            finally:
-                stop_process(proc)
+    with serving(ctx.db_path, start_timeout_s=APP_START_TIMEOUT_S) as server:
+        pid = server.process.pid
+        rss_at_start = process_tree_rss_kb(pid) / 1024
+        rss, how = browse_and_measure(ctx, server.url, search_text, expected, pid)
+        if server.process.poll() is not None:
+            raise RuntimeError("the app exited while it was being measured")
     ctx.notes.append(f"app RSS {how}; it was {rss_at_start:.0f} MB when /_stcore/health said ok")
     return {"app_rss_mb": round(rss, 1)}
 
@@ -373,7 +344,7 @@ def browse_and_measure(
     """Load the list, a contact and a search in headless Chromium, let the app settle, then read
     the app's RSS (MB) while the browser still holds its sessions.  Returns (MB, how it was read).
     Without Chromium: the RSS a few seconds after start-up, and the note says so."""
-    if not CHROMIUM.exists():
+    if not Path(CHROMIUM).exists():
         time.sleep(APP_SETTLE_S)
         how = f"WITHOUT a browser ({CHROMIUM} is missing): read {APP_SETTLE_S:g} s after health ok"
         return process_tree_rss_kb(pid) / 1024, how
@@ -459,7 +430,9 @@ def measure_two_process_tx(ctx: Context) -> dict[str, float]:
         wall = time.perf_counter() - started
     finally:
         for proc in workers:
-            stop_process(proc)
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(10)
 
     db = get_database(settings)
     per_worker = dict(
@@ -502,38 +475,6 @@ def tx_worker(db_path: str, worker: int, count: int, contact_id: int) -> None:
 
 
 # -- processes ----------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_health(base_url: str, proc: subprocess.Popen, log_path: Path) -> None:
-    deadline = time.monotonic() + APP_START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the app exited at start: {log_path.read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(base_url + "/_stcore/health", timeout=2) as response:
-                if response.read().decode().strip() == "ok":
-                    return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"the app was not healthy after {APP_START_TIMEOUT_S:g} s")
-
-
-def stop_process(proc: subprocess.Popen) -> None:
-    """Stop a process this bench started (by its pid only)."""
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 def _children(pid: int) -> list[int]:

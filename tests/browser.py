@@ -10,6 +10,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from tests.conftest import ROOT
@@ -31,9 +32,15 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+@dataclass(frozen=True)
+class AppServer:
+    url: str
+    process: subprocess.Popen
+
+
 @contextmanager
-def running_app(db_path: Path) -> Iterator[str]:
-    """Serve app.py the way `crm run` does, against ``db_path``; yields the base URL."""
+def serving(db_path: Path, start_timeout_s: float = 60) -> Iterator[AppServer]:
+    """Serve app.py the way `crm run` does, against ``db_path``, until the block ends."""
     port = free_port()
     env = {**os.environ, "CRM_DB": str(db_path), "PYTHONPATH": str(ROOT)}
     log = db_path.with_suffix(".log").open("w")
@@ -57,7 +64,7 @@ def running_app(db_path: Path) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + start_timeout_s
         while True:
             try:
                 with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
@@ -68,7 +75,7 @@ def running_app(db_path: Path) -> Iterator[str]:
             if server.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"the app did not start: {db_path.with_suffix('.log')}")
             time.sleep(0.3)
-        yield url
+        yield AppServer(url, server)
     finally:
         server.terminate()
         try:
@@ -76,3 +83,10 @@ def running_app(db_path: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             server.kill()
         log.close()
+
+
+@contextmanager
+def running_app(db_path: Path) -> Iterator[str]:
+    """The base URL of the app served against ``db_path``."""
+    with serving(db_path) as server:
+        yield server.url
