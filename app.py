@@ -25,31 +25,34 @@ def serve(argv: list[str]) -> int:
     return cli.main()
 
 
+def page(
+    name: str, title: str, icon: str | None = None, *, hidden: bool = False, default: bool = False
+):
+    """``pages/<name>.py`` at the URL ``/<name>``."""
+    return st.Page(
+        f"pages/{name}.py",
+        title=title,
+        icon=icon,
+        url_path=name,
+        default=default,
+        visibility="hidden" if hidden else "visible",
+    )
+
+
 def main() -> None:
     st.set_page_config(page_title="leadradar CRM", page_icon=":material/radar:", layout="wide")
 
     navigation = st.navigation(
         {
             "Sales": [
-                st.Page(
-                    "pages/contacts.py",
-                    title="Contacts",
-                    icon=":material/contacts:",
-                    url_path="contacts",
-                    default=True,
-                ),
-                st.Page(
-                    "pages/contact.py", title="Contact", url_path="contact", visibility="hidden"
-                ),
+                page("contacts", "Contacts", ":material/contacts:", default=True),
+                page("contact", "Contact", hidden=True),
+                page("board", "Board", ":material/view_kanban:"),
+                page("lead", "Lead", hidden=True),
+                page("wonlost", "Won / lost", ":material/emoji_events:"),
+                page("review", "Pipeline review", ":material/monitoring:"),
             ],
-            "Admin": [
-                st.Page(
-                    "pages/settings.py",
-                    title="Settings",
-                    icon=":material/settings:",
-                    url_path="settings",
-                ),
-            ],
+            "Admin": [page("settings", "Settings", ":material/settings:")],
         }
     )
 

@@ -19,6 +19,7 @@ from crm_core.config import PROJECT_ROOT, load_settings
 from crm_core.database import get_database
 
 DEMO_CONTACTS = 1000
+DEMO_LEADS = 300
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
 
     seed = sub.add_parser("seed", help="add realistic demo / benchmark data")
     seed.add_argument("--contacts", type=int, default=DEMO_CONTACTS)
+    seed.add_argument("--leads", type=int, default=0, help="leads over 3 demo pipelines")
     seed.add_argument("--notes-per-contact", type=float, default=2.0)
     seed.add_argument("--seed", type=int, default=1, help="random seed (same seed, same data)")
     seed.add_argument("--json", action="store_true", help="print a JSON summary")
@@ -54,23 +56,23 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def seed_command(args: argparse.Namespace) -> int:
-    from crm_core.seed import seed
+    from crm_core.seed import seed, seed_leads
 
-    if args.contacts < 0 or args.contacts > 5_000_000:
-        print("--contacts must be between 0 and 5 000 000", file=sys.stderr)
-        return 2
+    for name, value in (("--contacts", args.contacts), ("--leads", args.leads)):
+        if not 0 <= value <= 5_000_000:
+            print(f"{name} must be between 0 and 5 000 000", file=sys.stderr)
+            return 2
+    db = get_database()
     summary = seed(
-        get_database(),
-        contacts=args.contacts,
-        seed=args.seed,
-        notes_per_contact=args.notes_per_contact,
+        db, contacts=args.contacts, seed=args.seed, notes_per_contact=args.notes_per_contact
     )
+    leads = seed_leads(db, leads=args.leads, seed=args.seed)
     if args.json:
-        print(json.dumps(summary.__dict__))
+        print(json.dumps({**summary.__dict__, "leads": leads}))
     else:
         print(
             f"added {summary.contacts} contacts, {summary.emails} e-mails, {summary.phones} phones,"
-            f" {summary.notes} notes in {summary.seconds:.1f} s"
+            f" {summary.notes} notes, {leads} leads in {summary.seconds:.1f} s"
         )
     return 0
 
@@ -80,10 +82,11 @@ def run_app(host: str | None, port: int | None, *, demo: bool) -> int:
     is_new = not settings.db_path.exists()
     db = get_database(settings)  # creates and migrates the file
     if is_new and demo:
-        from crm_core.seed import seed
+        from crm_core.seed import seed, seed_leads
 
         summary = seed(db, contacts=DEMO_CONTACTS, seed=1)
-        print(f"created {settings.db_path} with {summary.contacts} demo contacts")
+        leads = seed_leads(db, leads=DEMO_LEADS, seed=1)
+        print(f"created {settings.db_path}: {summary.contacts} demo contacts, {leads} leads")
     db.release()  # the app process opens the file itself, per unit of work
 
     tls = [settings.tls_cert, settings.tls_key]

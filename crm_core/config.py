@@ -27,6 +27,8 @@ class Settings:
     db_keep_warm_s: float = 1.0
     db_memory_limit: str = "512MB"
     db_threads: int = 2
+    board_stale_days: int = 14
+    board_column_limit: int = 20
     tls_cert: str | None = None
     tls_key: str | None = None
     extra: dict = field(default_factory=dict)
@@ -47,6 +49,7 @@ def load_settings() -> Settings:
             file_values = tomllib.load(fh)
     app = file_values.get("app", {})
     db = file_values.get("database", {})
+    board = file_values.get("board", {})
     return Settings(
         db_path=db_path,
         host=os.environ.get("CRM_HOST") or app.get("host", "127.0.0.1"),
@@ -56,6 +59,8 @@ def load_settings() -> Settings:
         db_busy_timeout_s=_env_float("CRM_DB_BUSY_TIMEOUT", db.get("busy_timeout_s", 10.0)),
         db_keep_warm_s=_env_float("CRM_DB_KEEP_WARM", db.get("keep_warm_s", 1.0)),
         db_memory_limit=os.environ.get("CRM_DB_MEMORY_LIMIT") or db.get("memory_limit", "512MB"),
+        board_stale_days=int(os.environ.get("CRM_STALE_DAYS") or board.get("stale_days", 14)),
+        board_column_limit=int(board.get("column_limit", 20)),
         tls_cert=os.environ.get("CRM_TLS_CERT") or app.get("tls_cert"),
         tls_key=os.environ.get("CRM_TLS_KEY") or app.get("tls_key"),
         db_threads=int(os.environ.get("CRM_DB_THREADS") or db.get("threads", 2)),

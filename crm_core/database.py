@@ -24,6 +24,7 @@ Concurrency rules (why this module looks the way it does):
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import os
@@ -297,6 +298,11 @@ def forget_databases() -> None:
             db.release()
         _databases.clear()
         _ready.clear()
+
+
+# Close cleanly at exit, so DuckDB checkpoints its WAL into the file (a copy of the file alone is
+# then complete) and the lock is gone at once for the other process.
+atexit.register(forget_databases)
 
 
 def backup_name(prefix: str) -> str:

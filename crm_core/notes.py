@@ -65,12 +65,17 @@ def add_note(
     return db.run(work)
 
 
-def list_notes(db: Database, contact_id: int, *, limit: int = 50) -> list[Note]:
+def list_notes(
+    db: Database, contact_id: int, *, lead_id: int | None = None, limit: int = 50
+) -> list[Note]:
+    """The contact's timeline, newest first (only one lead's activities with ``lead_id``)."""
+    lead_clause = " AND n.lead_id = ?" if lead_id is not None else ""
+    params = [contact_id] + ([lead_id] if lead_id is not None else []) + [limit]
     rows = db.query(
         "SELECT n.id, n.contact_id, n.lead_id, u.display_name, n.channel, n.body, n.created_at"
         " FROM notes n LEFT JOIN users u ON u.id = n.author_id"
-        " WHERE n.contact_id = ? ORDER BY n.created_at DESC, n.id DESC LIMIT ?",
-        [contact_id, limit],
+        f" WHERE n.contact_id = ?{lead_clause} ORDER BY n.created_at DESC, n.id DESC LIMIT ?",
+        params,
     )
     return [Note(*r) for r in rows]
 

@@ -12,6 +12,7 @@ import random
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 import phonenumbers
 import pyarrow as pa
@@ -356,7 +357,8 @@ def seed(
                 rows[key].append(value)
 
             tld = "de" if country == "DE" else country.lower()
-            domain = f"{_ascii(company.split()[0])}.{tld}" if company else None
+            word = _ascii(company.split()[0]).strip(".-") if company else ""
+            domain = f"{word}.{tld}" if len(word) > 1 else None
             local = _ascii(f"{first}.{last}") if first else "info"
             for position in range(rng.choice([1, 1, 2, 2, 3])):
                 host = domain if (position == 0 and domain) else rng.choice(_FREEMAIL)
@@ -471,3 +473,150 @@ def _field_value(rng: random.Random, kind: str, choices: list[str], cid: int, to
 
 def _poisson(rng: random.Random, mean: float) -> int:
     return min(12, int(rng.expovariate(1 / mean) + 0.5)) if mean > 0 else 0
+
+
+PIPELINES = [
+    ("Sales", None),  # the default five phases
+    ("Service contracts", [("Inquiry", 10, "#9aa5b1"), ("Site survey", 30, "#5b8def"),
+                           ("Quote", 60, "#f0a202"), ("Negotiation", 80, "#e4572e")]),
+    ("Trade fair leads", [("Badge scanned", 5, "#9aa5b1"), ("Follow-up call", 20, "#5b8def"),
+                          ("Samples sent", 40, "#8e6cef"), ("Offer", 70, "#e4572e")]),
+]  # fmt: skip
+_LOST_REASONS = ["Price too high", "Chose a competitor", "No budget", "No need any more",
+                 "No response", "Timing"]  # fmt: skip
+
+
+def ensure_pipelines(cur: Cursor) -> list:
+    """The demo pipelines (created when missing), as ``Pipeline`` objects."""
+    from crm_core.pipelines import create_pipeline, pipelines_in
+
+    existing = {p.name for p in pipelines_in(cur)}
+    for name, phases in PIPELINES:
+        if name not in existing:
+            create_pipeline(cur, name, phases)
+    return [p for p in pipelines_in(cur) if p.name in dict(PIPELINES)]
+
+
+def seed_leads(db: Database, *, leads: int, seed: int = 1) -> int:
+    """Add ``leads`` leads for existing contacts: ~75 % open, the rest won or lost, each with a
+    history that walks through its pipeline's phases, and some activities."""
+    rng = random.Random(seed * 7919 + leads)
+    now = datetime.now().replace(microsecond=0)
+
+    def work(cur: Cursor) -> int:
+        pipelines = ensure_pipelines(cur)
+        contact_ids = [r[0] for r in cur.execute(
+            "SELECT id FROM contacts WHERE deleted_at IS NULL").fetchall()]  # fmt: skip
+        users = [r[0] for r in cur.execute("SELECT id FROM users").fetchall()]
+        if not contact_ids or leads <= 0:
+            return 0
+        base = cur.execute("SELECT nextval('seq_leads')").fetchone()[0]
+        if leads > 1:
+            cur.execute("SELECT max(nextval('seq_leads')) FROM range(?)", [leads - 1])
+        rows: dict[str, list] = {
+            k: []
+            for k in (
+                "id",
+                "contact_id",
+                "pipeline_id",
+                "phase_id",
+                "title",
+                "value",
+                "currency",
+                "owner_id",
+                "expected_close",
+                "status",
+                "lost_reason",
+                "board_position",
+                "phase_since",
+                "closed_at",
+                "created_at",
+                "updated_at",
+                "created_by",
+            )
+        }
+        events: dict[str, list] = {
+            k: []
+            for k in (
+                "lead_id",
+                "happened_at",
+                "user_id",
+                "kind",
+                "from_phase_id",
+                "to_phase_id",
+                "detail",
+            )
+        }
+        notes: dict[str, list] = {
+            k: [] for k in ("contact_id", "lead_id", "author_id", "channel", "body", "created_at")
+        }
+
+        def event(lead_id, at, user, kind, from_phase, to_phase, detail=None):
+            for key, value in zip(
+                events, (lead_id, at, user, kind, from_phase, to_phase, detail), strict=True
+            ):
+                events[key].append(value)
+
+        for i in range(leads):
+            lead_id = base + i
+            pipeline = pipelines[i % len(pipelines)]
+            phases = pipeline.phases
+            depth = rng.randrange(len(phases))
+            status = rng.choices(["open", "won", "lost"], [75, 15, 10])[0]
+            owner = rng.choice(users)
+            created = now - timedelta(days=rng.randrange(3, 400), minutes=rng.randrange(1440))
+            at = created
+            event(lead_id, at, owner, "created", None, phases[0].id)
+            for step in range(1, depth + 1):
+                at = at + timedelta(days=rng.randrange(1, 25), minutes=rng.randrange(1440))
+                event(lead_id, at, owner, "moved", phases[step - 1].id, phases[step].id)
+            closed_at = reason = None
+            if status != "open":
+                closed_at = min(now, at + timedelta(days=rng.randrange(1, 30)))
+                reason = rng.choice(_LOST_REASONS) if status == "lost" else None
+                event(lead_id, closed_at, owner, status, phases[depth].id, None, reason)
+            phase_since = min(at, now)
+            contact = rng.choice(contact_ids)
+            for key, value in (
+                ("id", lead_id),
+                ("contact_id", contact),
+                ("pipeline_id", pipeline.id),
+                ("phase_id", phases[depth].id),
+                ("title", rng.choice(_PRODUCTS)),
+                ("value", Decimal(rng.randrange(500, 60000, 50))),
+                ("currency", "EUR"),
+                ("owner_id", owner),
+                ("expected_close", (now + timedelta(days=rng.randrange(-20, 200))).date()),
+                ("status", status),
+                ("lost_reason", reason),
+                ("board_position", float(i)),
+                ("phase_since", phase_since),
+                ("closed_at", closed_at),
+                ("created_at", created),
+                ("updated_at", closed_at or phase_since),
+                ("created_by", owner),
+            ):
+                rows[key].append(value)
+            for _ in range(rng.choice([0, 0, 1, 1, 2, 3])):
+                channel = rng.choice(list(_NOTE_TEXTS))
+                when = created + (phase_since - created) * rng.random()
+                for key, value in (
+                    ("contact_id", contact),
+                    ("lead_id", lead_id),
+                    ("author_id", owner),
+                    ("channel", channel),
+                    (
+                        "body",
+                        rng.choice(_NOTE_TEXTS[channel]).format(
+                            p=rows["title"][-1], v=rows["value"][-1]
+                        ),
+                    ),
+                    ("created_at", when),
+                ):
+                    notes[key].append(value)
+        _bulk_insert(cur, "leads", rows)
+        _bulk_insert(cur, "lead_events", events)
+        _bulk_insert(cur, "notes", notes)
+        return leads
+
+    return db.run(work)

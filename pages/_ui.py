@@ -52,6 +52,13 @@ def user_errors() -> Iterator[None]:
         st.warning(md(exc))
 
 
+def money(value: object, currency: str = "EUR") -> str:
+    """1234.5 -> '1.234,50 €' (German grouping, as the team writes amounts)."""
+    symbol = {"EUR": "€", "CHF": "CHF", "USD": "$", "GBP": "£"}.get(currency, currency)
+    text = f"{float(value or 0):,.2f}".replace(",", "_").replace(".", ",").replace("_", ".")
+    return f"{text} {symbol}"
+
+
 def flash(message: str, kind: str = "success") -> None:
     """A message shown once on the next run (after st.rerun or a page switch)."""
     st.session_state["_flash"] = (kind, message)
@@ -61,3 +68,27 @@ def show_flash() -> None:
     kind, message = st.session_state.pop("_flash", (None, None))
     if message:
         getattr(st, kind)(message)
+
+
+def notes_panel(contact_id: int, lead_id: int | None = None) -> None:
+    """Log a conversation / activity and show the timeline (of one lead with ``lead_id``)."""
+    from crm_core.notes import CHANNELS, add_note, list_notes
+
+    st.subheader("Activities" if lead_id else "Timeline")
+    with st.form(f"note_{contact_id}_{lead_id}", clear_on_submit=True):
+        c1, c2 = st.columns([1, 3])
+        channel = c1.selectbox("Channel", list(CHANNELS), format_func=CHANNELS.get)
+        body = c2.text_area("Note", height=80, max_chars=20_000)
+        if st.form_submit_button("Add note", icon=":material/add_comment:"):
+            with user_errors():
+                add_note(db(), contact_id, channel, body, me().id, lead_id=lead_id)
+                flash("Note added.")
+                st.rerun()
+    for note in list_notes(db(), contact_id, lead_id=lead_id):
+        with st.container(border=True):
+            st.caption(
+                f"{note.created_at:%d.%m.%Y %H:%M} · {md(note.channel_label)}"
+                f" · {md(note.author or '—')}"
+                + (" · on a lead" if note.lead_id and not lead_id else "")
+            )
+            st.markdown(md(note.body))

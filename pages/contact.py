@@ -33,12 +33,13 @@ from crm_core.contacts import (
     update_contact,
 )
 from crm_core.custom_fields import CustomField, list_fields
-from crm_core.notes import CHANNELS, add_note, list_notes
+from crm_core.leads import CURRENCIES, LeadDraft, create_lead, leads_of_contact
+from crm_core.pipelines import list_pipelines
 from crm_core.sources import list_sources
 from crm_core.tags import tag_names
 from crm_core.users import list_users
 from crm_core.validation import format_phone
-from pages._ui import db, flash, md, me, settings, show_flash, user_errors
+from pages._ui import db, flash, md, me, money, notes_panel, settings, show_flash, user_errors
 
 EARLIEST, LATEST = date(1900, 1, 1), date(2200, 12, 31)
 
@@ -358,23 +359,50 @@ def show_contact(view: ContactView, fields: list[CustomField]) -> None:
     )
 
 
-def timeline(view: ContactView) -> None:
-    st.subheader("Timeline")
-    with st.form(f"note_{view.id}", clear_on_submit=True):
-        c1, c2 = st.columns([1, 3])
-        channel = c1.selectbox("Channel", list(CHANNELS), format_func=CHANNELS.get)
-        body = c2.text_area("Note", height=80, max_chars=20_000)
-        if st.form_submit_button("Add note", icon=":material/add_comment:"):
-            with user_errors():
-                add_note(db(), view.id, channel, body, me().id)
-                flash("Note added.")
-                st.rerun()
-    for note in list_notes(db(), view.id):
-        with st.container(border=True):
-            st.caption(
-                f"{note.created_at:%d.%m.%Y %H:%M} · {md(note.channel_label)} · {md(note.author or '—')}"
+def leads_panel(view: ContactView) -> None:
+    """The contact's leads, and a form for a new one."""
+    st.subheader("Leads")
+    for lead in leads_of_contact(db(), view.id):
+        state = lead.phase if lead.status == "open" else f"{lead.status} ({lead.phase})"
+        st.page_link(
+            "pages/lead.py",
+            label=md(
+                f"{lead.title} · {lead.pipeline}: {state} · {money(lead.value, lead.currency)}"
+            ),
+            query_params={"id": str(lead.id)},
+            icon=":material/trending_up:" if lead.status == "open" else ":material/task_alt:",
+        )
+    pipelines = list_pipelines(db())
+    choices = [(p.id, ph.id) for p in pipelines for ph in p.phases]
+    names = {(p.id, ph.id): f"{p.name} › {ph.name}" for p in pipelines for ph in p.phases}
+    if not choices:
+        st.caption("Set up a pipeline in Settings to add leads.")
+        return
+    users = list_users(db())
+    with st.expander("New lead", icon=":material/add_chart:"):
+        with st.form(f"new_lead_{view.id}", clear_on_submit=True):
+            where = st.selectbox("Pipeline and phase", choices, format_func=names.get)
+            title = st.text_input("Product or service", max_chars=200)
+            c1, c2, c3 = st.columns(3)
+            value = c1.number_input("Value", min_value=0.0, step=100.0, format="%.2f")
+            currency = c2.selectbox("Currency", CURRENCIES)
+            close = c3.date_input("Expected close", value=None, format="DD.MM.YYYY")
+            owner = st.selectbox(
+                "Owner",
+                users,
+                index=next((i for i, u in enumerate(users) if u.id == me().id), 0),
+                format_func=lambda u: u.display_name,
             )
-            st.markdown(md(note.body))
+            if st.form_submit_button("Create lead", icon=":material/add:"):
+                with user_errors():
+                    lead_id = create_lead(
+                        db(),
+                        LeadDraft(view.id, where[0], where[1], title, value, currency,
+                                  owner.id if owner else None, close),
+                        me().id,
+                    )  # fmt: skip
+                    flash("Lead created.")
+                    st.switch_page("pages/lead.py", query_params={"id": str(lead_id)})
 
 
 # -- the page ------------------------------------------------------------------------------------
@@ -439,4 +467,5 @@ if editing:
 else:
     show_contact(view, fields)
 
-timeline(view)
+leads_panel(view)
+notes_panel(view.id)

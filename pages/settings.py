@@ -1,4 +1,4 @@
-"""Settings: tags, custom contact fields and lead sources."""
+"""Settings: pipelines and phases, tags, custom contact fields, sources, lost reasons."""
 
 import streamlit as st
 
@@ -10,13 +10,109 @@ from crm_core.custom_fields import (
     move_field,
     update_field,
 )
+from crm_core.pipelines import (
+    add_lost_reason,
+    add_phase,
+    create_pipeline,
+    delete_phase,
+    delete_pipeline,
+    list_lost_reasons,
+    list_pipelines,
+    move_phase,
+    remove_lost_reason,
+    rename_pipeline,
+    update_phase,
+)
 from crm_core.sources import add_source, list_sources, remove_source
 from crm_core.tags import create_tag, delete_tag, list_tags, update_tag
-from pages._ui import db, flash, md, show_flash, user_errors
+from pages._ui import db, flash, md, me, show_flash, user_errors
 
 st.title("Settings")
 show_flash()
-tags_tab, fields_tab, sources_tab = st.tabs(["Tags", "Custom fields", "Sources"])
+pipelines_tab, tags_tab, fields_tab, sources_tab, reasons_tab = st.tabs(
+    ["Pipelines", "Tags", "Custom fields", "Sources", "Lost reasons"]
+)
+
+with pipelines_tab:
+    with st.form("new_pipeline", clear_on_submit=True, border=True):
+        c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+        name = c1.text_input("New pipeline", max_chars=80, help="Starts with five sales phases")
+        if c2.form_submit_button("Add pipeline", icon=":material/add:"):
+            with user_errors():
+                create_pipeline(db(), name)
+                flash("Pipeline added.")
+                st.rerun()
+    for pipeline in list_pipelines(db()):
+        with st.expander(f"{md(pipeline.name)} · {len(pipeline.phases)} phases"):
+            with st.form(f"pipeline_{pipeline.id}", border=False):
+                c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+                new_name = c1.text_input(
+                    "Name", pipeline.name, max_chars=80, key=f"pn_{pipeline.id}"
+                )
+                if c2.form_submit_button("Rename"):
+                    with user_errors():
+                        rename_pipeline(db(), pipeline.id, new_name)
+                        flash("Pipeline renamed.")
+                        st.rerun()
+            for phase in pipeline.phases:
+                with st.form(f"phase_{phase.id}", border=True):
+                    c1, c2, c3, c4 = st.columns([3, 1, 1, 1], vertical_alignment="bottom")
+                    phase_name = c1.text_input("Phase", phase.name, max_chars=80)
+                    chance = c2.number_input("Win %", 0, 100, phase.probability)
+                    colour = c3.color_picker("Colour", phase.color)
+                    if c4.form_submit_button("Save"):
+                        with user_errors():
+                            update_phase(db(), phase.id, phase_name, chance, colour)
+                            flash("Phase saved.")
+                            st.rerun()
+                b1, b2, b3, b4 = st.columns([1, 1, 2, 1], vertical_alignment="bottom")
+                if b1.button("Left", key=f"pl_{phase.id}", icon=":material/arrow_back:"):
+                    move_phase(db(), phase.id, -1)
+                    st.rerun()
+                if b2.button("Right", key=f"pr_{phase.id}", icon=":material/arrow_forward:"):
+                    move_phase(db(), phase.id, +1)
+                    st.rerun()
+                others = [p for p in pipeline.phases if p.id != phase.id]
+                target = b3.selectbox(
+                    "Its leads go to", others, index=None, format_func=lambda p: p.name,
+                    key=f"pt_{phase.id}",
+                )  # fmt: skip
+                if b4.button("Delete phase", key=f"pd_{phase.id}", disabled=target is None):
+                    with user_errors():
+                        moved = delete_phase(db(), phase.id, target.id, me().id)
+                        flash(f"Phase deleted; {moved} leads moved to {md(target.name)}.")
+                        st.rerun()
+            with st.form(f"add_phase_{pipeline.id}", clear_on_submit=True, border=True):
+                c1, c2, c3 = st.columns([3, 1, 1], vertical_alignment="bottom")
+                phase_name = c1.text_input("New phase", max_chars=80)
+                chance = c2.number_input("Win %", 0, 100, 10)
+                if c3.form_submit_button("Add phase", icon=":material/add:"):
+                    with user_errors():
+                        add_phase(db(), pipeline.id, phase_name, chance)
+                        flash("Phase added.")
+                        st.rerun()
+            if st.button("Delete pipeline", key=f"pdel_{pipeline.id}", help="Only without leads"):
+                with user_errors():
+                    delete_pipeline(db(), pipeline.id)
+                    flash("Pipeline deleted.")
+                    st.rerun()
+
+with reasons_tab:
+    st.caption("Offered when a lead is lost. Removing one keeps it on leads lost for it.")
+    with st.form("new_reason", clear_on_submit=True, border=True):
+        c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+        name = c1.text_input("New reason", max_chars=80)
+        if c2.form_submit_button("Add reason", icon=":material/add:"):
+            with user_errors():
+                add_lost_reason(db(), name)
+                flash("Reason added.")
+                st.rerun()
+    for reason in list_lost_reasons(db()):
+        c1, c2 = st.columns([4, 1], vertical_alignment="center")
+        c1.markdown(md(reason))
+        if c2.button("Remove", key=f"lr_{reason}"):
+            remove_lost_reason(db(), reason)
+            st.rerun()
 
 with tags_tab:
     with st.form("new_tag", clear_on_submit=True, border=True):

@@ -39,6 +39,10 @@ def make(db, user_id, **kwargs) -> int:
     return c.create_contact(db, c.ContactDraft(**values), user_id)
 
 
+def field(at: AppTest, label: str):
+    return next(t for t in at.text_input if t.label == label)
+
+
 def button(at: AppTest, label: str):
     return next(b for b in at.button if b.label == label)
 
@@ -191,7 +195,7 @@ def test_unknown_contact_id_is_reported(db):
 
 def test_settings_manage_tags_and_fields(db):
     at = app("pages/settings.py")
-    at.text_input[0].input("Messe 2027")
+    field(at, "New tag").input("Messe 2027")
     button(at, "Add tag").click().run()
     assert [t.name for t in list_tags(db)] == ["Messe 2027"]
     new_field = next(t for t in at.text_input if t.label == "New field")
@@ -199,6 +203,6 @@ def test_settings_manage_tags_and_fields(db):
     next(s for s in at.selectbox if s.label == "Type").select("number")
     button(at, "Add field").click().run()
     assert db.query("SELECT name, kind FROM custom_fields") == [("Umsatz", "number")]
-    at.text_input[0].input("   ")
+    field(at, "New tag").input("   ")
     button(at, "Add tag").click().run()
     assert "is required" in texts(at)

@@ -1,0 +1,289 @@
+"""The sales board: columns of open leads per phase, and turning a drag into moves.
+
+The board page shows each column's first K cards (sorted by ``board_position``) and gets back,
+after a drag, the same columns in their new order.  ``plan_changes`` compares before and after;
+``apply_changes`` checks that every moved lead is still where the user saw it, writes the moves
+(with history) and the new order, and reports conflicts instead of applying them blindly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from crm_core.database import Cursor, Database
+from crm_core.leads import StaleMove, close_lead_in, move_lead_in
+from crm_core.pipelines import Phase, Pipeline, pipelines_in
+from crm_core.search import search_terms
+
+WON, LOST = "won", "lost"
+
+
+@dataclass
+class BoardQuery:
+    pipeline_id: int
+    owner_id: int | None = None
+    tag: str | None = None
+    text: str = ""
+    limits: dict[int, int] = field(default_factory=dict)  # phase id -> cards shown
+    default_limit: int = 20
+    stale_days: int = 14
+
+
+@dataclass(frozen=True)
+class Card:
+    lead_id: int
+    phase_id: int
+    title: str
+    contact_id: int
+    contact_name: str
+    value: Decimal
+    currency: str
+    owner: str | None
+    days_in_phase: int
+    activities: int
+    last_activity: datetime | None
+    last_channel: str | None
+    stale: bool
+
+
+@dataclass
+class Column:
+    phase: Phase
+    count: int = 0
+    total: Decimal = Decimal(0)
+    weighted: Decimal = Decimal(0)
+    cards: list[Card] = field(default_factory=list)
+
+    @property
+    def hidden(self) -> int:
+        return self.count - len(self.cards)
+
+
+@dataclass
+class Board:
+    pipeline: Pipeline
+    columns: list[Column]
+    stale_days: int
+
+    @property
+    def open_count(self) -> int:
+        return sum(c.count for c in self.columns)
+
+    @property
+    def open_total(self) -> Decimal:
+        return sum((c.total for c in self.columns), Decimal(0))
+
+    @property
+    def weighted_total(self) -> Decimal:
+        return sum((c.weighted for c in self.columns), Decimal(0))
+
+
+def _filters(query: BoardQuery) -> tuple[str, list]:
+    clauses = ["l.pipeline_id = ?", "l.status = 'open'"]
+    params: list = [query.pipeline_id]
+    if query.owner_id is not None:
+        clauses.append("l.owner_id = ?")
+        params.append(query.owner_id)
+    if query.tag:
+        clauses.append(
+            "l.contact_id IN (SELECT ct.contact_id FROM contact_tags ct"
+            " JOIN tags t ON t.id = ct.tag_id WHERE lower(t.name) = lower(?))"
+        )
+        params.append(query.tag)
+    for term in search_terms(query.text):
+        clauses.append("(contains(lower(l.title), ?) OR contains(c.search_text, ?))")
+        params += [term, term]
+    return " AND ".join(clauses), params
+
+
+def load_board(db: Database, query: BoardQuery) -> Board:
+    return db.run(lambda cur: load_board_in(cur, query))
+
+
+def load_board_in(cur: Cursor, query: BoardQuery) -> Board:
+    pipeline = next((p for p in pipelines_in(cur) if p.id == query.pipeline_id), None)
+    if pipeline is None:
+        raise LookupError("this pipeline no longer exists")
+    where, params = _filters(query)
+    columns = {phase.id: Column(phase) for phase in pipeline.phases}
+    # Column headers: count, total and weighted value of every filtered lead, in one query.
+    for phase_id, count, total, weighted in cur.execute(
+        "SELECT l.phase_id, count(*), sum(l.value), sum(l.value * ph.probability / 100)"
+        " FROM leads l JOIN contacts c ON c.id = l.contact_id JOIN phases ph ON ph.id = l.phase_id"
+        f" WHERE {where} GROUP BY l.phase_id",
+        params,
+    ).fetchall():
+        if phase_id in columns:
+            column = columns[phase_id]
+            column.count, column.total = count, Decimal(total or 0)
+            column.weighted = Decimal(weighted or 0).quantize(Decimal("0.01"))
+    widest = max([query.default_limit, *query.limits.values()])
+    rows = cur.execute(
+        "WITH shown AS ("
+        "  SELECT l.id, l.phase_id, l.title, l.contact_id, l.value, l.currency, l.owner_id,"
+        "   l.phase_since, l.board_position, c.kind, c.title AS ctitle, c.first_name,"
+        "   c.last_name, c.company"
+        "  FROM leads l JOIN contacts c ON c.id = l.contact_id"
+        f"  WHERE {where}"
+        "  QUALIFY row_number() OVER (PARTITION BY l.phase_id"
+        "   ORDER BY l.board_position, l.id) <= ?),"
+        " activity AS ("
+        "  SELECT lead_id, count(*) AS n, max(created_at) AS last,"
+        "   arg_max(channel, created_at) AS channel"
+        "  FROM notes WHERE lead_id IN (SELECT id FROM shown) GROUP BY lead_id)"
+        " SELECT s.id, s.phase_id, s.title, s.contact_id,"
+        "  CASE WHEN s.kind = 'company' OR (s.first_name IS NULL AND s.last_name IS NULL)"
+        "   THEN coalesce(s.company, '(no name)')"
+        "   ELSE concat_ws(' ', s.ctitle, s.first_name, s.last_name) END,"
+        "  s.value, s.currency, o.display_name,"
+        "  date_diff('day', s.phase_since, current_timestamp::TIMESTAMP),"
+        "  coalesce(a.n, 0), a.last, a.channel,"
+        "  date_diff('day', greatest(s.phase_since, coalesce(a.last, s.phase_since)),"
+        "   current_timestamp::TIMESTAMP) >= ?"
+        " FROM shown s LEFT JOIN activity a ON a.lead_id = s.id"
+        " LEFT JOIN users o ON o.id = s.owner_id"
+        " ORDER BY s.phase_id, s.board_position, s.id",
+        [*params, widest, query.stale_days],
+    ).fetchall()
+    for row in rows:
+        column = columns.get(row[1])
+        if column is not None and len(column.cards) < query.limits.get(row[1], query.default_limit):
+            column.cards.append(Card(*row))
+    return Board(pipeline, [columns[p.id] for p in pipeline.phases], query.stale_days)
+
+
+# -- turning a drag into moves ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Move:
+    lead_id: int
+    from_key: str
+    to_key: str
+
+
+@dataclass
+class Plan:
+    moves: list[Move]
+    reordered: list[str]  # phase keys whose order changed
+
+    @property
+    def empty(self) -> bool:
+        return not self.moves and not self.reordered
+
+    @property
+    def losses(self) -> list[Move]:
+        return [m for m in self.moves if m.to_key == LOST]
+
+
+def plan_changes(before: dict[str, list[int]], after: dict[str, list[int]]) -> Plan:
+    """What a drag did: leads that changed column, and columns whose order changed."""
+    where_before = {lead: key for key, leads in before.items() for lead in leads}
+    moves = [
+        Move(lead, where_before[lead], key)
+        for key, leads in after.items()
+        for lead in leads
+        if lead in where_before and where_before[lead] != key
+    ]
+    reordered = []
+    for key, leads in after.items():
+        if key in (WON, LOST):
+            continue
+        staying_before = [lead for lead in before.get(key, []) if lead in leads]
+        staying_after = [lead for lead in leads if lead in before.get(key, [])]
+        arrived = any(where_before.get(lead) != key for lead in leads)
+        if arrived or staying_before != staying_after:
+            reordered.append(key)
+    return Plan(moves, reordered)
+
+
+@dataclass
+class BoardResult:
+    moved: list[Move] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)
+
+
+def apply_changes(
+    db: Database,
+    before: dict[str, list[int]],
+    after: dict[str, list[int]],
+    actor_id: int | None,
+    *,
+    lost_reason: str | None = None,
+) -> BoardResult:
+    """Apply a drag: moves (checked against what the user saw), wins, losses and new order."""
+    plan = plan_changes(before, after)
+
+    def work(cur: Cursor) -> BoardResult:
+        result = BoardResult()
+        refused: set[int] = set()
+        for key in plan.reordered:
+            positions = _positions(cur, int(key), after[key], before.get(key, []))
+            for move in (m for m in plan.moves if m.to_key == key):
+                try:
+                    move_lead_in(
+                        cur, move.lead_id, int(key), actor_id,
+                        seen_phase_id=int(move.from_key), position=positions[move.lead_id],
+                    )  # fmt: skip
+                    result.moved.append(move)
+                except StaleMove as exc:
+                    refused.add(move.lead_id)
+                    result.conflicts.append(str(exc))
+            for lead_id, position in positions.items():
+                if lead_id not in refused:
+                    cur.execute(
+                        "UPDATE leads SET board_position = ? WHERE id = ? AND phase_id = ?"
+                        " AND status = 'open'",
+                        [position, lead_id, int(key)],
+                    )
+        for move in plan.moves:
+            if move.to_key in (WON, LOST):
+                try:
+                    close_lead_in(
+                        cur, move.lead_id, move.to_key, actor_id,
+                        seen_phase_id=int(move.from_key), reason=lost_reason,
+                    )  # fmt: skip
+                    result.moved.append(move)
+                except StaleMove as exc:
+                    result.conflicts.append(str(exc))
+        return result
+
+    return db.run(work)
+
+
+def _positions(cur: Cursor, phase_id: int, shown: list[int], before: list[int]) -> dict[int, float]:
+    """New board positions for the cards of one column in their new order.
+
+    Cards that were in the column share out the positions they had, so cards beyond the shown
+    ones keep their place; arrivals go between their new neighbours."""
+    current = dict(
+        cur.execute(
+            "SELECT id, board_position FROM leads WHERE id IN (SELECT unnest(?))", [shown]
+        ).fetchall()
+    )
+    staying = [lead for lead in shown if lead in before and lead in current]
+    slots = sorted(current[lead] for lead in staying)
+    assigned: dict[int, float] = dict(zip(staying, slots, strict=True))
+    after_shown = cur.execute(
+        "SELECT min(board_position) FROM leads WHERE phase_id = ? AND status = 'open'"
+        " AND board_position > ? AND id NOT IN (SELECT unnest(?))",
+        [phase_id, max(slots) if slots else float("-inf"), shown],
+    ).fetchone()[0]
+    for i, lead in enumerate(shown):
+        if lead in assigned:
+            continue
+        prev = next((assigned[x] for x in reversed(shown[:i]) if x in assigned), None)
+        nxt = next((assigned[x] for x in shown[i + 1 :] if x in assigned), None)
+        if nxt is None and after_shown is not None:
+            nxt = after_shown
+        if prev is not None and nxt is not None:
+            assigned[lead] = (prev + nxt) / 2
+        elif prev is not None:
+            assigned[lead] = prev + 1
+        elif nxt is not None:
+            assigned[lead] = nxt - 1
+        else:
+            assigned[lead] = 0.0
+    return assigned

@@ -1,0 +1,460 @@
+"""Leads: sales opportunities of a contact in a pipeline, and every rule about moving them.
+
+Every move, win, loss and reopen writes a ``lead_events`` row in the same transaction as the
+change, so the history is complete.  A move names the phase and status the user saw; if the lead
+is no longer there (a colleague moved it first), ``StaleMove`` is raised and nothing is written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
+from crm_core.database import Cursor, Database
+from crm_core.validation import ErrorCollector, FieldError, clean_date, clean_text
+
+STATUSES = ("open", "won", "lost")
+CURRENCIES = ("EUR", "CHF", "USD", "GBP")
+MAX_VALUE = Decimal("999999999999")
+
+
+class StaleMove(RuntimeError):
+    """The lead is not where the user saw it any more; nothing was changed."""
+
+    def __init__(self, lead_id: int, title: str, now: str):
+        self.lead_id = lead_id
+        super().__init__(f"'{title}' was changed by someone else meanwhile (now: {now}).")
+
+
+class StaleLead(RuntimeError):
+    """Someone saved the lead after this user opened it; nothing was written."""
+
+
+class LeadNotFound(LookupError):
+    pass
+
+
+@dataclass
+class LeadDraft:
+    contact_id: int
+    pipeline_id: int
+    phase_id: int
+    title: str
+    value: object = 0
+    currency: str = "EUR"
+    owner_id: int | None = None
+    expected_close: date | str | None = None
+
+
+@dataclass
+class LeadEvent:
+    at: datetime
+    user: str | None
+    kind: str
+    from_phase: str | None
+    to_phase: str | None
+    detail: str | None
+
+    def describe(self) -> str:
+        if self.kind == "moved":
+            text = f"moved from {self.from_phase} to {self.to_phase}"
+        elif self.kind == "created":
+            text = f"created in {self.to_phase}"
+        elif self.kind == "reopened":
+            text = f"reopened in {self.to_phase}"
+        elif self.kind == "lost":
+            text = f"lost in {self.from_phase}"
+        elif self.kind == "won":
+            text = f"won in {self.from_phase}"
+        else:
+            text = self.kind
+        return f"{text} ({self.detail})" if self.detail else text
+
+
+@dataclass
+class LeadView:
+    id: int
+    contact_id: int
+    contact_name: str
+    pipeline_id: int
+    pipeline_name: str
+    phase_id: int
+    phase_name: str
+    probability: int
+    title: str
+    value: Decimal
+    currency: str
+    owner_id: int | None
+    owner_name: str | None
+    expected_close: date | None
+    status: str
+    lost_reason: str | None
+    phase_since: datetime
+    closed_at: datetime | None
+    created_at: datetime
+    version: int
+    activities: int = 0
+    last_activity: datetime | None = None
+    history: list[LeadEvent] = field(default_factory=list)
+
+    @property
+    def where(self) -> str:
+        return self.phase_name if self.status == "open" else f"{self.status} ({self.phase_name})"
+
+
+def clean_value(value: object) -> Decimal:
+    if value in (None, ""):
+        return Decimal(0)
+    text = str(value).strip().replace(" ", "").replace("€", "")
+    if "," in text and "." in text:
+        text = (
+            text.replace(".", "").replace(",", ".")
+            if text.rfind(",") > text.rfind(".")
+            else text.replace(",", "")
+        )
+    else:
+        text = text.replace(",", ".")
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        raise FieldError(f"'{value}' is not an amount") from None
+    if not number.is_finite() or number < 0 or number > MAX_VALUE:
+        raise FieldError("the value must be between 0 and 999 999 999 999")
+    return number.quantize(Decimal("0.01"))
+
+
+def _clean_draft(cur: Cursor, draft: LeadDraft) -> dict:
+    errors = ErrorCollector()
+    title = errors.check("title", clean_text, draft.title, max_len=200, required=True)
+    value = errors.check("value", clean_value, draft.value)
+    close = errors.check("expected_close", clean_date, draft.expected_close)
+    currency = (draft.currency or "EUR").upper()
+    if currency not in CURRENCIES:
+        errors.add("currency", f"use one of {', '.join(CURRENCIES)}")
+    phase = cur.execute("SELECT pipeline_id FROM phases WHERE id = ?", [draft.phase_id]).fetchone()
+    if phase is None or phase[0] != draft.pipeline_id:
+        errors.add("phase_id", "choose a phase of the chosen pipeline")
+    contact = cur.execute(
+        "SELECT 1 FROM contacts WHERE id = ? AND deleted_at IS NULL", [draft.contact_id]
+    ).fetchone()
+    if contact is None:
+        errors.add("contact_id", "the contact does not exist (any more)")
+    errors.raise_if_any()
+    return {
+        "contact_id": draft.contact_id,
+        "pipeline_id": draft.pipeline_id,
+        "phase_id": draft.phase_id,
+        "title": title,
+        "value": value,
+        "currency": currency,
+        "owner_id": draft.owner_id,
+        "expected_close": close,
+    }
+
+
+def create_lead(
+    db: Database, draft: LeadDraft, actor_id: int | None, *, detail: str | None = None
+) -> int:
+    return db.run(lambda cur: create_lead_in(cur, draft, actor_id, detail=detail))
+
+
+def create_lead_in(
+    cur: Cursor, draft: LeadDraft, actor_id: int | None, *, detail: str | None = None
+) -> int:
+    """Insert a lead at the top of its phase column, inside the caller's unit of work."""
+    values = _clean_draft(cur, draft)
+    top = cur.execute(
+        "SELECT coalesce(min(board_position), 0) - 1 FROM leads WHERE phase_id = ? AND status = 'open'",
+        [values["phase_id"]],
+    ).fetchone()[0]
+    names = list(values)
+    lead_id = cur.execute(
+        f"INSERT INTO leads ({', '.join(names)}, board_position, created_by, updated_by)"
+        f" VALUES ({', '.join('?' for _ in names)}, ?, ?, ?) RETURNING id",
+        [*values.values(), top, actor_id, actor_id],
+    ).fetchone()[0]
+    _event(cur, lead_id, actor_id, "created", None, values["phase_id"], detail)
+    return lead_id
+
+
+def update_lead(
+    db: Database, lead_id: int, draft: LeadDraft, expected_version: int, actor_id: int | None
+) -> int:
+    """Save title, value, owner, expected close date (and a phase change) of an opened version."""
+
+    def work(cur: Cursor) -> int:
+        values = _clean_draft(cur, draft)
+        before = cur.execute(
+            "SELECT phase_id, status FROM leads WHERE id = ?", [lead_id]
+        ).fetchone()
+        if before is None:
+            raise LeadNotFound("this lead no longer exists")
+        row = cur.execute(
+            "UPDATE leads SET title = ?, value = ?, currency = ?, owner_id = ?, expected_close = ?,"
+            " updated_at = current_timestamp, updated_by = ?, version = version + 1"
+            " WHERE id = ? AND version = ? RETURNING version",
+            [values["title"], values["value"], values["currency"], values["owner_id"],
+             values["expected_close"], actor_id, lead_id, expected_version],
+        ).fetchone()  # fmt: skip
+        if row is None:
+            raise StaleLead("Someone changed this lead after you opened it. Reload to see it.")
+        _event(cur, lead_id, actor_id, "edited", None, None, None)
+        return row[0]
+
+    return db.run(work)
+
+
+def _event(
+    cur: Cursor,
+    lead_id: int,
+    actor_id: int | None,
+    kind: str,
+    from_phase: int | None,
+    to_phase: int | None,
+    detail: str | None,
+) -> None:
+    cur.execute(
+        "INSERT INTO lead_events (lead_id, user_id, kind, from_phase_id, to_phase_id, detail)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        [lead_id, actor_id, kind, from_phase, to_phase, detail],
+    )
+
+
+def _current(cur: Cursor, lead_id: int) -> tuple[int, str, str, int, str]:
+    row = cur.execute(
+        "SELECT l.phase_id, l.status, l.title, l.pipeline_id, p.name FROM leads l"
+        " JOIN phases p ON p.id = l.phase_id WHERE l.id = ?",
+        [lead_id],
+    ).fetchone()
+    if row is None:
+        raise LeadNotFound("this lead no longer exists")
+    return row
+
+
+def _check_seen(cur: Cursor, lead_id: int, seen_phase: int | None, seen_status: str) -> tuple:
+    phase_id, status, title, pipeline_id, phase_name = _current(cur, lead_id)
+    if status != seen_status or (seen_phase is not None and phase_id != seen_phase):
+        now = phase_name if status == "open" else f"{status} in {phase_name}"
+        raise StaleMove(lead_id, title, now)
+    return phase_id, pipeline_id
+
+
+def move_lead_in(
+    cur: Cursor,
+    lead_id: int,
+    to_phase_id: int,
+    actor_id: int | None,
+    *,
+    seen_phase_id: int | None,
+    position: float | None = None,
+) -> None:
+    """Move an open lead to another phase of its pipeline (inside a unit of work)."""
+    from_phase, pipeline_id = _check_seen(cur, lead_id, seen_phase_id, "open")
+    target = cur.execute("SELECT pipeline_id FROM phases WHERE id = ?", [to_phase_id]).fetchone()
+    if target is None or target[0] != pipeline_id:
+        raise FieldError("leads move only between phases of their own pipeline")
+    if position is None:
+        position = cur.execute(
+            "SELECT coalesce(min(board_position), 0) - 1 FROM leads"
+            " WHERE phase_id = ? AND status = 'open'",
+            [to_phase_id],
+        ).fetchone()[0]
+    if from_phase == to_phase_id:
+        cur.execute("UPDATE leads SET board_position = ? WHERE id = ?", [position, lead_id])
+        return
+    cur.execute(
+        "UPDATE leads SET phase_id = ?, phase_since = current_timestamp, board_position = ?,"
+        " updated_at = current_timestamp, updated_by = ?, version = version + 1 WHERE id = ?",
+        [to_phase_id, position, actor_id, lead_id],
+    )
+    _event(cur, lead_id, actor_id, "moved", from_phase, to_phase_id, None)
+
+
+def move_lead(
+    db: Database, lead_id: int, to_phase_id: int, actor_id: int | None, *, seen_phase_id: int | None
+) -> None:
+    db.run(
+        lambda cur: move_lead_in(cur, lead_id, to_phase_id, actor_id, seen_phase_id=seen_phase_id)
+    )
+
+
+def close_lead_in(
+    cur: Cursor,
+    lead_id: int,
+    status: str,
+    actor_id: int | None,
+    *,
+    seen_phase_id: int | None,
+    reason: str | None = None,
+) -> None:
+    """Mark an open lead won or lost (a loss needs a reason)."""
+    if status not in ("won", "lost"):
+        raise FieldError("a lead is closed as won or lost")
+    clean_reason = clean_text(reason, max_len=200) if status == "lost" else None
+    if status == "lost" and not clean_reason:
+        raise FieldError("a lost lead needs a reason")
+    phase_id, _ = _check_seen(cur, lead_id, seen_phase_id, "open")
+    cur.execute(
+        "UPDATE leads SET status = ?, lost_reason = ?, closed_at = current_timestamp,"
+        " updated_at = current_timestamp, updated_by = ?, version = version + 1 WHERE id = ?",
+        [status, clean_reason, actor_id, lead_id],
+    )
+    _event(cur, lead_id, actor_id, status, phase_id, None, clean_reason)
+
+
+def win_lead(
+    db: Database, lead_id: int, actor_id: int | None, *, seen_phase_id: int | None
+) -> None:
+    db.run(lambda cur: close_lead_in(cur, lead_id, "won", actor_id, seen_phase_id=seen_phase_id))
+
+
+def lose_lead(
+    db: Database, lead_id: int, reason: str, actor_id: int | None, *, seen_phase_id: int | None
+) -> None:
+    db.run(
+        lambda cur: close_lead_in(
+            cur, lead_id, "lost", actor_id, seen_phase_id=seen_phase_id, reason=reason
+        )
+    )
+
+
+def reopen_lead(
+    db: Database,
+    lead_id: int,
+    actor_id: int | None,
+    *,
+    seen_status: str,
+    phase_id: int | None = None,
+) -> None:
+    """Put a won or lost lead back on the board (in its last phase unless another is given)."""
+
+    def work(cur: Cursor) -> None:
+        last_phase, pipeline_id = _check_seen(cur, lead_id, None, seen_status)
+        if seen_status == "open":
+            raise FieldError("this lead is open already")
+        target = phase_id or last_phase
+        row = cur.execute("SELECT pipeline_id FROM phases WHERE id = ?", [target]).fetchone()
+        if row is None or row[0] != pipeline_id:
+            raise FieldError("choose a phase of the lead's pipeline")
+        cur.execute(
+            "UPDATE leads SET status = 'open', lost_reason = NULL, closed_at = NULL, phase_id = ?,"
+            " phase_since = current_timestamp, updated_at = current_timestamp, updated_by = ?,"
+            " version = version + 1,"
+            " board_position = (SELECT coalesce(min(board_position), 0) - 1 FROM leads"
+            "   WHERE phase_id = ? AND status = 'open') WHERE id = ?",
+            [target, actor_id, target, lead_id],
+        )
+        _event(cur, lead_id, actor_id, "reopened", last_phase, target, f"was {seen_status}")
+
+    db.run(work)
+
+
+# -- reading -------------------------------------------------------------------------------------
+
+_CONTACT_NAME = (
+    "CASE WHEN c.kind = 'company' OR (c.first_name IS NULL AND c.last_name IS NULL)"
+    " THEN coalesce(c.company, '(no name)')"
+    " ELSE concat_ws(' ', c.title, c.first_name, c.last_name) END"
+)
+
+
+def get_lead(db: Database, lead_id: int) -> LeadView:
+    def work(cur: Cursor) -> LeadView:
+        row = cur.execute(
+            f"SELECT l.id, l.contact_id, {_CONTACT_NAME}, l.pipeline_id, pl.name, l.phase_id,"
+            " ph.name, ph.probability, l.title, l.value, l.currency, l.owner_id, o.display_name,"
+            " l.expected_close, l.status, l.lost_reason, l.phase_since, l.closed_at,"
+            " l.created_at, l.version"
+            " FROM leads l JOIN contacts c ON c.id = l.contact_id"
+            " JOIN pipelines pl ON pl.id = l.pipeline_id JOIN phases ph ON ph.id = l.phase_id"
+            " LEFT JOIN users o ON o.id = l.owner_id WHERE l.id = ?",
+            [lead_id],
+        ).fetchone()
+        if row is None:
+            raise LeadNotFound(f"there is no lead #{lead_id}")
+        view = LeadView(*row)
+        view.activities, view.last_activity = cur.execute(
+            "SELECT count(*), max(created_at) FROM notes WHERE lead_id = ?", [lead_id]
+        ).fetchone()
+        view.history = [
+            LeadEvent(*r)
+            for r in cur.execute(
+                "SELECT e.happened_at, u.display_name, e.kind, f.name, t.name, e.detail"
+                " FROM lead_events e LEFT JOIN users u ON u.id = e.user_id"
+                " LEFT JOIN phases f ON f.id = e.from_phase_id"
+                " LEFT JOIN phases t ON t.id = e.to_phase_id"
+                " WHERE e.lead_id = ? ORDER BY e.happened_at DESC, e.id DESC",
+                [lead_id],
+            ).fetchall()
+        ]
+        return view
+
+    return db.run(work)
+
+
+@dataclass(frozen=True)
+class LeadRow:
+    id: int
+    title: str
+    pipeline: str
+    phase: str
+    status: str
+    value: Decimal
+    currency: str
+    owner: str | None
+    expected_close: date | None
+    lost_reason: str | None
+    closed_at: datetime | None
+
+
+def leads_of_contact(db: Database, contact_id: int) -> list[LeadRow]:
+    rows = db.query(
+        "SELECT l.id, l.title, pl.name, ph.name, l.status, l.value, l.currency, o.display_name,"
+        " l.expected_close, l.lost_reason, l.closed_at FROM leads l"
+        " JOIN pipelines pl ON pl.id = l.pipeline_id JOIN phases ph ON ph.id = l.phase_id"
+        " LEFT JOIN users o ON o.id = l.owner_id WHERE l.contact_id = ?"
+        " ORDER BY l.status = 'open' DESC, l.created_at DESC",
+        [contact_id],
+    )
+    return [LeadRow(*r) for r in rows]
+
+
+@dataclass
+class ClosedQuery:
+    status: str = "won"  # won | lost
+    pipeline_id: int | None = None
+    owner_id: int | None = None
+    since: date | None = None
+    until: date | None = None
+    limit: int = 500
+
+
+def closed_leads(db: Database, query: ClosedQuery) -> list[dict]:
+    """Won or lost leads closed in a period, newest first, as rows for a table or export."""
+    if query.status not in ("won", "lost"):
+        raise FieldError("choose won or lost")
+    clauses, params = ["l.status = ?"], [query.status]
+    if query.pipeline_id is not None:
+        clauses.append("l.pipeline_id = ?")
+        params.append(query.pipeline_id)
+    if query.owner_id is not None:
+        clauses.append("l.owner_id = ?")
+        params.append(query.owner_id)
+    if query.since:
+        clauses.append("l.closed_at >= ?")
+        params.append(query.since)
+    if query.until:
+        clauses.append("l.closed_at < ?::DATE + INTERVAL 1 DAY")
+        params.append(query.until)
+    rows = db.query(
+        f"SELECT l.id, l.closed_at, l.title, {_CONTACT_NAME}, pl.name, ph.name, l.value,"
+        " l.currency, o.display_name, l.lost_reason FROM leads l"
+        " JOIN contacts c ON c.id = l.contact_id JOIN pipelines pl ON pl.id = l.pipeline_id"
+        " JOIN phases ph ON ph.id = l.phase_id LEFT JOIN users o ON o.id = l.owner_id"
+        f" WHERE {' AND '.join(clauses)} ORDER BY l.closed_at DESC, l.id DESC LIMIT ?",
+        [*params, max(1, min(query.limit, 10_000))],
+    )
+    keys = ("id", "closed", "title", "contact", "pipeline", "phase", "value", "currency",
+            "owner", "lost_reason")  # fmt: skip
+    return [dict(zip(keys, r, strict=True)) for r in rows]

@@ -1,0 +1,235 @@
+"""The sales board: drag lead cards between phases, within a phase, onto Won or Lost.
+
+The drag-and-drop component (streamlit-sortables) takes unique strings and copies them once per
+key, so each card's label ends with its lead id and the key is derived from the board's content.
+Every drag also has a non-drag path: the "Move a lead" control below and the lead page.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+import streamlit as st
+from streamlit_sortables import sort_items
+
+from crm_core.board import LOST, WON, BoardQuery, Card, apply_changes, load_board, plan_changes
+from crm_core.pipelines import list_lost_reasons, list_pipelines
+from crm_core.tags import tag_names
+from crm_core.users import list_users
+from pages._ui import db, flash, md, me, money, settings, show_flash, user_errors
+
+WON_HEADER, LOST_HEADER = "✔ Won · drop here", "✖ Lost · drop here"
+_CARD_ID = re.compile(r"#(\d+)$")
+
+pipelines = list_pipelines(db())
+if not pipelines:
+    st.title("Board")
+    st.info("No pipelines yet: add one in Settings.")
+    st.stop()
+
+wanted = st.query_params.get("pipeline")
+top = st.columns([2, 2, 2, 3])
+pipeline = top[0].selectbox(
+    "Pipeline",
+    pipelines,
+    index=next((i for i, p in enumerate(pipelines) if str(p.id) == wanted), 0),
+    format_func=lambda p: p.name,
+    key="board_pipeline",
+)
+st.query_params["pipeline"] = str(pipeline.id)
+owner = top[1].selectbox(
+    "Owner", list_users(db()), index=None, format_func=lambda u: u.display_name,
+    placeholder="Everybody", key="board_owner",
+)  # fmt: skip
+tag = top[2].selectbox("Tag", tag_names(db()), index=None, placeholder="Any tag", key="board_tag")
+text = top[3].text_input(
+    "Find", key="board_text", live=True, type="search", placeholder="Title, contact, city …"
+)
+
+config = settings()
+limits: dict[int, int] = st.session_state.setdefault("board_limits", {})
+board = load_board(
+    db(),
+    BoardQuery(
+        pipeline_id=pipeline.id,
+        owner_id=owner.id if owner else None,
+        tag=tag,
+        text=text or "",
+        limits=limits,
+        default_limit=config.board_column_limit,
+        stale_days=config.board_stale_days,
+    ),
+)
+
+title, summary = st.columns([2, 3], vertical_alignment="bottom")
+title.title(md(board.pipeline.name))
+summary.markdown(
+    f"**{board.open_count:,}** open leads · **{money(board.open_total)}**"
+    f" · weighted **{money(board.weighted_total)}**".replace(",", ".")
+)
+show_flash()
+
+
+def card_label(card: Card) -> str:
+    """One line per card; unique because it ends with the lead id."""
+    parts = [
+        f"{card.title} — {card.contact_name}",
+        money(card.value, card.currency),
+        card.owner or "no owner",
+        f"{card.days_in_phase} d in phase",
+        f"{card.activities} activities"
+        + (f", last {card.last_activity:%d.%m.}" if card.last_activity else ""),
+    ]
+    if card.stale:
+        parts.append(f"⚠ stale ({board.stale_days}+ d)")
+    return " · ".join(parts) + f"  #{card.lead_id}"
+
+
+def lead_id_of(label: str) -> int:
+    match = _CARD_ID.search(label)
+    if not match:
+        raise ValueError(f"not a card: {label!r}")
+    return int(match.group(1))
+
+
+def apply(seen_before: dict, after: dict, lost_reason: str | None = None) -> None:
+    """Write a drag (checked against what the user saw), then show the board anew."""
+    with user_errors():
+        outcome = apply_changes(db(), seen_before, after, me().id, lost_reason=lost_reason)
+        if outcome.conflicts:
+            st.session_state["board_conflicts"] = outcome.conflicts
+        if outcome.moved:
+            flash(f"{len(outcome.moved)} lead(s) moved.")
+    fresh_board()
+
+
+def fresh_board() -> None:
+    st.session_state.pop("board_seen", None)
+    st.session_state["board_nonce"] = st.session_state.get("board_nonce", 0) + 1
+    st.rerun()
+
+
+@st.dialog("Why was it lost?", dismissible=False)
+def ask_lost_reason(seen_before: dict, after: dict) -> None:
+    reason = st.selectbox("Lost reason", list_lost_reasons(db()), index=None)
+    c1, c2 = st.columns(2)
+    if c1.button("Mark as lost", type="primary", disabled=reason is None):
+        apply(seen_before, after, reason)
+    if c2.button("Cancel"):
+        fresh_board()  # a fresh component shows the board as it was
+
+
+# A drag reruns this page and reloads the board, which may already show a colleague's change.
+# So the drag is read against the board this user saw (kept from the previous run): a lead that
+# is no longer where they saw it is reported, not moved blindly.
+pending = None
+seen = st.session_state.get("board_seen")
+if seen and seen["key"] in st.session_state:
+    dragged = st.session_state[seen["key"]]
+    if dragged:
+        after = {
+            seen["keys"][i]: [lead_id_of(label) for label in container["items"]]
+            for i, container in enumerate(dragged)
+        }
+        plan = plan_changes(seen["before"], after)
+        if not plan.empty:
+            pending = (seen["before"], after, plan)
+            if not plan.losses:
+                apply(seen["before"], after)
+
+containers = []
+before: dict[str, list[int]] = {}
+for column in board.columns:
+    header = (
+        f"{column.phase.name} · {column.count:,} · {money(column.total)}"
+        f" · weighted {money(column.weighted)}"
+    )
+    containers.append({"header": header, "items": [card_label(c) for c in column.cards]})
+    before[str(column.phase.id)] = [c.lead_id for c in column.cards]
+containers += [{"header": WON_HEADER, "items": []}, {"header": LOST_HEADER, "items": []}]
+before[WON], before[LOST] = [], []
+
+n = len(board.columns)
+half = max(1, n // 2)
+style = f"""
+.sortable-component {{ display: grid; grid-template-columns: repeat({n}, minmax(11rem, 1fr));
+  gap: .5rem; overflow-x: auto; align-items: start; }}
+.sortable-container {{ margin: 0; min-height: 6rem; background: #f4f5f7; border-radius: .5rem; }}
+.sortable-container-header {{ font-weight: 600; font-size: .85rem; padding: .4rem .5rem; }}
+.sortable-item {{ font-size: .8rem; line-height: 1.25; white-space: normal; background: #fff;
+  color: #222; border: 1px solid #d9dce1; border-left: 4px solid #5b8def; border-radius: .4rem; }}
+.sortable-container:nth-last-child(2) {{ grid-column: 1 / span {half}; grid-row: 2;
+  background: #e3f6e8; border: 2px dashed #2e9e4f; min-height: 4.5rem; }}
+.sortable-container:nth-last-child(1) {{ grid-column: {half + 1} / span {max(1, n - half)};
+  grid-row: 2; background: #fde7e4; border: 2px dashed #d64933; min-height: 4.5rem; }}
+"""
+nonce = st.session_state.get("board_nonce", 0)
+key = "board_" + hashlib.sha1(repr((containers, nonce)).encode()).hexdigest()[:16]
+sort_items(containers, multi_containers=True, custom_style=style, key=key)
+
+if pending:  # a drop on Lost: ask why before anything is written
+    ask_lost_reason(pending[0], pending[1])
+else:
+    st.session_state["board_seen"] = {"key": key, "before": before, "keys": list(before)}
+
+for message in st.session_state.pop("board_conflicts", []):
+    st.warning(f"Not moved: {md(message)}", icon=":material/sync_problem:")
+
+more = [c for c in board.columns if c.hidden > 0]
+if more:
+    buttons = st.columns(len(more))
+    for slot, column in zip(buttons, more, strict=True):
+        if slot.button(
+            f"Show more in {column.phase.name} ({column.hidden:,} more)",
+            key=f"more_{column.phase.id}",
+        ):
+            limits[column.phase.id] = len(column.cards) + config.board_column_limit
+            st.rerun()
+
+w, lost = st.columns(2)
+w.page_link(
+    "pages/wonlost.py", label="Won leads", icon=":material/emoji_events:",
+    query_params={"status": "won", "pipeline": str(pipeline.id)},
+)  # fmt: skip
+lost.page_link(
+    "pages/wonlost.py", label="Lost leads", icon=":material/thumb_down:",
+    query_params={"status": "lost", "pipeline": str(pipeline.id)},
+)  # fmt: skip
+
+with st.expander("Move a lead without dragging", icon=":material/keyboard:"):
+    cards = [card for column in board.columns for card in column.cards]
+    phase_names = {p.id: p.name for p in board.pipeline.phases}
+    c1, c2, c3 = st.columns([3, 2, 1], vertical_alignment="bottom")
+    card = c1.selectbox(
+        "Lead", cards, index=None, key="kb_lead",
+        format_func=lambda c: f"{c.title} — {c.contact_name} ({phase_names[c.phase_id]})",
+    )  # fmt: skip
+    target = c2.selectbox(
+        "To", [*phase_names, WON, LOST], key="kb_target",
+        format_func=lambda k: {WON: "Won", LOST: "Lost"}.get(k, phase_names.get(k, k)),
+    )  # fmt: skip
+    if c3.button("Move", disabled=card is None, key="kb_move"):
+        saw = seen["before"] if seen else before  # what the user saw when choosing
+        moved = {k: [x for x in v if x != card.lead_id] for k, v in saw.items()}
+        moved[target if target in (WON, LOST) else str(target)].insert(0, card.lead_id)
+        if target == LOST:
+            st.session_state["kb_pending_lost"] = (saw, moved)
+        else:
+            apply(saw, moved)
+    if "kb_pending_lost" in st.session_state:
+        reason = st.selectbox("Lost reason", list_lost_reasons(db()), index=None, key="kb_reason")
+        if st.button("Mark as lost", disabled=reason is None, key="kb_lost"):
+            apply(*st.session_state.pop("kb_pending_lost"), reason)
+    st.caption("Or open a lead to move it, win it or lose it from its page.")
+
+if cards := [c for column in board.columns for c in column.cards]:
+    with st.expander("Open a lead", icon=":material/open_in_new:"):
+        chosen = st.selectbox(
+            "Lead", cards, index=None, key="open_lead",
+            format_func=lambda c: f"{c.title} — {c.contact_name}",
+        )  # fmt: skip
+        if chosen:
+            st.page_link(
+                "pages/lead.py", label=md(chosen.title), query_params={"id": str(chosen.lead_id)}
+            )
