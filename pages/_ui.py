@@ -59,6 +59,11 @@ def money(value: object, currency: str = "EUR") -> str:
     return f"{text} {symbol}"
 
 
+def count(number: int) -> str:
+    """12345 -> '12.345'."""
+    return f"{number:,}".replace(",", ".")
+
+
 def flash(message: str, kind: str = "success") -> None:
     """A message shown once on the next run (after st.rerun or a page switch)."""
     st.session_state["_flash"] = (kind, message)

@@ -17,7 +17,7 @@ from crm_core.board import LOST, WON, BoardQuery, Card, apply_changes, load_boar
 from crm_core.pipelines import list_lost_reasons, list_pipelines
 from crm_core.tags import tag_names
 from crm_core.users import list_users
-from pages._ui import db, flash, md, me, money, settings, show_flash, user_errors
+from pages._ui import count, db, flash, md, me, money, settings, show_flash, user_errors
 
 WON_HEADER, LOST_HEADER = "✔ Won · drop here", "✖ Lost · drop here"
 _CARD_ID = re.compile(r"#(\d+)$")
@@ -65,8 +65,8 @@ board = load_board(
 title, summary = st.columns([2, 3], vertical_alignment="bottom")
 title.title(md(board.pipeline.name))
 summary.markdown(
-    f"**{board.open_count:,}** open leads · **{money(board.open_total)}**"
-    f" · weighted **{money(board.weighted_total)}**".replace(",", ".")
+    f"**{count(board.open_count)}** open leads · **{money(board.open_total)}**"
+    f" · weighted **{money(board.weighted_total)}**"
 )
 show_flash()
 
@@ -142,7 +142,7 @@ containers = []
 before: dict[str, list[int]] = {}
 for column in board.columns:
     header = (
-        f"{column.phase.name} · {column.count:,} · {money(column.total)}"
+        f"{column.phase.name} · {count(column.count)} · {money(column.total)}"
         f" · weighted {money(column.weighted)}"
     )
     containers.append({"header": header, "items": [card_label(c) for c in column.cards]})
@@ -171,7 +171,9 @@ sort_items(containers, multi_containers=True, custom_style=style, key=key)
 if pending:  # a drop on Lost: ask why before anything is written
     ask_lost_reason(pending[0], pending[1])
 else:
-    st.session_state["board_seen"] = {"key": key, "before": before, "keys": list(before)}
+    st.session_state["board_seen"] = {
+        "key": key, "before": before, "keys": list(before), "containers": containers
+    }  # fmt: skip
 
 for message in st.session_state.pop("board_conflicts", []):
     st.warning(f"Not moved: {md(message)}", icon=":material/sync_problem:")
@@ -181,7 +183,7 @@ if more:
     buttons = st.columns(len(more))
     for slot, column in zip(buttons, more, strict=True):
         if slot.button(
-            f"Show more in {column.phase.name} ({column.hidden:,} more)",
+            f"Show more in {column.phase.name} ({count(column.hidden)} more)",
             key=f"more_{column.phase.id}",
         ):
             limits[column.phase.id] = len(column.cards) + config.board_column_limit

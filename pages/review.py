@@ -42,7 +42,10 @@ left, right = st.columns(2)
 with left:
     st.subheader("Value per phase")
     long = phases.melt(
-        id_vars=["phase", "position"], value_vars=["value", "weighted"], var_name="measure"
+        id_vars=["phase", "position"],
+        value_vars=["value", "weighted"],
+        var_name="measure",
+        value_name="euros",
     )
     st.altair_chart(
         alt.Chart(long)
@@ -50,9 +53,9 @@ with left:
         .encode(
             x=alt.X("phase:N", sort=order, title=None, axis=alt.Axis(labelAngle=0)),
             xOffset="measure:N",
-            y=alt.Y("value:Q", title="€"),
+            y=alt.Y("euros:Q", title="€"),
             color=alt.Color("measure:N", legend=alt.Legend(orient="top", title=None)),
-            tooltip=["phase", "measure", alt.Tooltip("value:Q", format=",.0f")],
+            tooltip=["phase", "measure", alt.Tooltip("euros:Q", format=",.0f")],
         ),
     )
 with right:
