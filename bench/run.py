@@ -62,7 +62,7 @@ from crm_core.contacts import (  # noqa: E402
 )
 from crm_core.database import Database, forget_databases, get_database  # noqa: E402
 from crm_core.notes import add_note  # noqa: E402
-from crm_core.seed import TAGS, seed  # noqa: E402
+from crm_core.seed import TAGS, seed, seed_leads  # noqa: E402
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, serving  # noqa: E402
 from tests.conftest import route_apptest_through_app_py  # noqa: E402
 
@@ -70,6 +70,7 @@ if TYPE_CHECKING:
     from streamlit.testing.v1 import AppTest
 
 BENCH_CONTACTS = 100_000
+BENCH_LEADS = 20_000  # over 3 pipelines: ~5 000 open leads each
 SEED = 1
 RENDER_RUNS = 5  # fresh AppTest sessions per page, after one uncounted warm-up
 APPTEST_TIMEOUT_S = 60.0
@@ -86,6 +87,9 @@ TARGETS: dict[str, tuple[str, float]] = {
     "contacts_search_ms": ("<", 50),
     "contact_detail_render_ms": ("<", 300),
     "app_rss_mb": ("<", 600),
+    "board_render_ms_5k": ("<", 300),
+    "review_render_ms": ("<", 300),
+    "wonlost_render_ms": ("<", 300),
 }
 
 
@@ -176,11 +180,12 @@ def build_database(contacts: int) -> tuple[Context, dict[str, float]]:
     started = time.perf_counter()
     summary = seed(db, contacts=contacts, seed=SEED)
     seconds = time.perf_counter() - started
+    leads = seed_leads(db, leads=BENCH_LEADS * contacts // BENCH_CONTACTS, seed=SEED)
     live = db.query("SELECT count(*) FROM contacts WHERE deleted_at IS NULL")[0][0]
     ctx = Context(DB_PATH, live, pick_samples(db))
     ctx.notes.append(
         f"seed: {summary.contacts:,} contacts, {summary.emails:,} e-mails, "
-        f"{summary.phones:,} phones, {summary.notes:,} notes; "
+        f"{summary.phones:,} phones, {summary.notes:,} notes, {leads:,} leads; "
         f"file {DB_PATH.stat().st_size / 2**20:.0f} MB"
     )
     key = "seed_100k_s" if contacts == BENCH_CONTACTS else f"seed_{contacts}_s"
@@ -274,6 +279,79 @@ def measure_contact_detail_render(ctx: Context) -> dict[str, float]:
         if run:
             times.append(elapsed)
     return {"contact_detail_render_ms": median_ms(times)}
+
+
+def biggest_pipeline(db: Database) -> tuple[int, str, int]:
+    """(id, name, open leads) of the pipeline with the most open leads."""
+    return db.query(
+        "SELECT p.id, p.name, count(*) FROM leads l JOIN pipelines p ON p.id = l.pipeline_id"
+        " WHERE l.status = 'open' GROUP BY ALL ORDER BY 3 DESC LIMIT 1"
+    )[0]
+
+
+def median_render(page: str, params: dict[str, str], check: Callable[[AppTest], None]) -> float:
+    times = []
+    for run in range(RENDER_RUNS + 1):
+        elapsed, at = render_fresh_session(page, params)
+        check(at)
+        if run:
+            times.append(elapsed)
+    return median_ms(times)
+
+
+def expect_title(title: str) -> Callable[[AppTest], None]:
+    def check(at: AppTest) -> None:
+        titles = [unescape_markdown(t.value) for t in at.title]
+        if title not in titles or at.error:
+            raise RuntimeError(
+                f"expected the title {title!r}: {titles} {[e.value for e in at.error]}"
+            )
+
+    return check
+
+
+@measurement("board_render")
+def measure_board_render(ctx: Context) -> dict[str, float]:
+    pipeline_id, name, open_leads = biggest_pipeline(ctx.db)
+    ms = median_render("pages/board.py", {"pipeline": str(pipeline_id)}, expect_title(name))
+    ctx.notes.append(f"board: pipeline {name!r} with {open_leads:,} open leads")
+    return {"board_render_ms_5k": ms}
+
+
+@measurement("board_move")
+def measure_board_move(ctx: Context) -> dict[str, float]:
+    """One move through crm_core (checked against the phase seen, with history)."""
+    from crm_core.leads import move_lead
+    from crm_core.pipelines import get_pipeline
+
+    db = ctx.db
+    pipeline = get_pipeline(db, biggest_pipeline(db)[0])
+    phases = [p.id for p in pipeline.phases]
+    rows = db.query(
+        "SELECT id, phase_id FROM leads WHERE pipeline_id = ? AND status = 'open'"
+        " ORDER BY hash(id) LIMIT 30",
+        [pipeline.id],
+    )
+    times = []
+    for lead_id, phase_id in rows:
+        target = phases[(phases.index(phase_id) + 1) % len(phases)]
+        started = time.perf_counter()
+        move_lead(db, lead_id, target, None, seen_phase_id=phase_id)
+        times.append(time.perf_counter() - started)
+    return {"board_move_ms": median_ms(times[5:])}
+
+
+@measurement("review_render")
+def measure_review_render(ctx: Context) -> dict[str, float]:
+    return {
+        "review_render_ms": median_render("pages/review.py", {}, expect_title("Pipeline review"))
+    }
+
+
+@measurement("wonlost_render")
+def measure_wonlost_render(ctx: Context) -> dict[str, float]:
+    ms = median_render("pages/wonlost.py", {"status": "won"}, expect_title("Won leads"))
+    return {"wonlost_render_ms": ms}
 
 
 @measurement("contacts_search")

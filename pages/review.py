@@ -9,7 +9,7 @@ import streamlit as st
 
 from crm_core.pipelines import list_pipelines
 from crm_core.review import pipeline_review
-from pages._ui import db, md, money, settings
+from pages._ui import count, db, md, money_short, settings
 
 st.title("Pipeline review")
 pipelines = list_pipelines(db())
@@ -31,9 +31,9 @@ review = pipeline_review(db(), pipeline.id, since, until, stale_days=stale_days)
 
 phases = review.phases
 m = st.columns(5)
-m[0].metric("Open leads", f"{int(phases['count'].sum()):,}".replace(",", "."))
-m[1].metric("Open value", money(phases["value"].sum()))
-m[2].metric("Weighted forecast", money(phases["weighted"].sum()))
+m[0].metric("Open leads", count(int(phases["count"].sum())))
+m[1].metric("Open value", money_short(phases["value"].sum()))
+m[2].metric("Weighted forecast", money_short(phases["weighted"].sum()))
 m[3].metric("Won / lost", f"{review.won} / {review.lost}")
 m[4].metric("Win rate", f"{review.win_rate:.0%}" if review.win_rate is not None else "—")
 
