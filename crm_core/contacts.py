@@ -560,6 +560,7 @@ class ContactQuery:
     tag_mode: str = "all"  # all | any
     owner_id: int | None = None
     source: str | None = None
+    phase_id: int | None = None  # contacts with an open lead in this phase
     deleted: bool = False  # True: the trash (soft-deleted contacts) instead of live ones
     page: int = 1
     page_size: int = 50
@@ -644,6 +645,11 @@ def _filters(query: ContactQuery) -> tuple[str, list]:
     if query.source:
         clauses.append("c.source = ?")
         params.append(query.source)
+    if query.phase_id is not None:
+        clauses.append(
+            "c.id IN (SELECT contact_id FROM leads WHERE phase_id = ? AND status = 'open')"
+        )
+        params.append(query.phase_id)
     if query.tags:
         names = [t.lower() for t in query.tags]
         needed = len(set(names)) if query.tag_mode == "all" else 1

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from crm_core.contacts import ContactQuery, restore_contact, search_contacts
+from crm_core.pipelines import list_pipelines
 from crm_core.sources import list_sources
 from crm_core.tags import tag_names
 from crm_core.users import list_users
@@ -43,12 +44,16 @@ with st.expander("Filters", icon=":material/filter_list:"):
     tag_mode = c2.segmented_control(
         "Match", ["all", "any"], default="all", key="f_tag_mode", help="all tags or any of them"
     )
-    c3, c4, c5 = st.columns(3)
+    c3, c4, c5, c6 = st.columns(4)
     owner = c3.selectbox(
         "Owner", users, index=None, format_func=lambda u: u.display_name, key="f_owner"
     )
     source = c4.selectbox("Source", list_sources(db()), index=None, key="f_source")
-    page_size = c5.selectbox("Per page", PAGE_SIZES, key="f_page_size")
+    phases = {ph.id: f"{p.name} › {ph.name}" for p in list_pipelines(db()) for ph in p.phases}
+    phase = c5.selectbox(
+        "Open lead in phase", list(phases), index=None, format_func=phases.get, key="f_phase"
+    )
+    page_size = c6.selectbox("Per page", PAGE_SIZES, key="f_page_size")
     trash = st.toggle("Show deleted contacts (trash)", key="f_trash")
 
 query = ContactQuery(
@@ -57,12 +62,21 @@ query = ContactQuery(
     tag_mode=tag_mode or "all",
     owner_id=owner.id if owner else None,
     source=source,
+    phase_id=phase,
     deleted=trash,
     page=st.session_state.get("contacts_page", 1),
     page_size=page_size or PAGE_SIZES[0],
 )
 # A new search or filter starts again at page 1.
-signature = (query.text, tuple(query.tags), query.tag_mode, query.owner_id, query.source, trash)
+signature = (
+    query.text,
+    tuple(query.tags),
+    query.tag_mode,
+    query.owner_id,
+    query.source,
+    phase,
+    trash,
+)
 if st.session_state.get("contacts_signature") != signature:
     st.session_state["contacts_signature"] = signature
     query.page = st.session_state["contacts_page"] = 1

@@ -217,3 +217,14 @@ def test_closed_list_review_and_csv(db, sales, user_id, contact):
     assert data.startswith("\ufeff".encode())
     assert data.decode("utf-8-sig").splitlines() == [
         "title,value", "\"'=HYPERLINK(\"\"x\"\")\",200", "Müller,"]  # fmt: skip
+
+
+def test_contacts_filtered_by_open_lead_phase(db, sales, user_id, contact):
+    from crm_core.contacts import ContactQuery, search_contacts
+
+    lead = new_lead(db, user_id, contact, sales, phase=2)
+    create_contact(db, ContactDraft(last_name="Ohne Lead"), user_id)
+    found = search_contacts(db, ContactQuery(phase_id=sales.phases[2].id))
+    assert [r["id"] for r in found.rows] == [contact]
+    ld.win_lead(db, lead, user_id, seen_phase_id=sales.phases[2].id)
+    assert search_contacts(db, ContactQuery(phase_id=sales.phases[2].id)).total == 0
