@@ -564,11 +564,14 @@ def seed_leads(db: Database, *, leads: int, seed: int = 1) -> int:
             depth = rng.randrange(len(phases))
             status = rng.choices(["open", "won", "lost"], [75, 15, 10])[0]
             owner = rng.choice(users)
-            created = now - timedelta(days=rng.randrange(3, 400), minutes=rng.randrange(1440))
+            # Open leads move along briskly (most touched in the last weeks), closed ones are older.
+            span = 60 if status == "open" else 400
+            created = now - timedelta(days=rng.randrange(3, span), minutes=rng.randrange(1440))
             at = created
             event(lead_id, at, owner, "created", None, phases[0].id)
             for step in range(1, depth + 1):
-                at = at + timedelta(days=rng.randrange(1, 25), minutes=rng.randrange(1440))
+                gap = (now - at) / (depth - step + 2)
+                at = at + gap * rng.uniform(0.3, 1.0)
                 event(lead_id, at, owner, "moved", phases[step - 1].id, phases[step].id)
             closed_at = reason = None
             if status != "open":
@@ -599,7 +602,7 @@ def seed_leads(db: Database, *, leads: int, seed: int = 1) -> int:
                 rows[key].append(value)
             for _ in range(rng.choice([0, 0, 1, 1, 2, 3])):
                 channel = rng.choice(list(_NOTE_TEXTS))
-                when = created + (phase_since - created) * rng.random()
+                when = created + (now - created) * rng.random()
                 for key, value in (
                     ("contact_id", contact),
                     ("lead_id", lead_id),

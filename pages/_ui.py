@@ -63,9 +63,9 @@ def money_short(value: object, currency: str = "EUR") -> str:
     """Amounts at a glance (board headers, projector): 1234567 -> '1,2 M€', 45600 -> '45,6 k€'."""
     symbol = {"EUR": "€", "CHF": "CHF", "USD": "$", "GBP": "£"}.get(currency, currency)
     amount = float(value or 0)
-    for limit, suffix in ((1e6, " M"), (1e4, " k")):
+    for limit, unit, suffix in ((1e6, 1e6, " M"), (1e4, 1e3, " k")):
         if abs(amount) >= limit:
-            return f"{amount / limit:.1f}".replace(".", ",") + f"{suffix}{symbol}"
+            return f"{amount / unit:.1f}".replace(".", ",") + f"{suffix}{symbol}"
     return f"{amount:,.0f}".replace(",", ".") + f" {symbol}"
 
 

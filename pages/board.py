@@ -17,7 +17,18 @@ from crm_core.board import LOST, WON, BoardQuery, Card, apply_changes, load_boar
 from crm_core.pipelines import list_lost_reasons, list_pipelines
 from crm_core.tags import tag_names
 from crm_core.users import list_users
-from pages._ui import count, db, flash, md, me, money, settings, show_flash, user_errors
+from pages._ui import (
+    count,
+    db,
+    flash,
+    md,
+    me,
+    money,
+    money_short,
+    settings,
+    show_flash,
+    user_errors,
+)
 
 WON_HEADER, LOST_HEADER = "✔ Won · drop here", "✖ Lost · drop here"
 _CARD_ID = re.compile(r"#(\d+)$")
@@ -29,6 +40,7 @@ if not pipelines:
     st.stop()
 
 wanted = st.query_params.get("pipeline")
+heading = st.empty()  # the pipeline's name, once it is chosen below
 top = st.columns([2, 2, 2, 3])
 pipeline = top[0].selectbox(
     "Pipeline",
@@ -62,9 +74,8 @@ board = load_board(
     ),
 )
 
-title, summary = st.columns([2, 3], vertical_alignment="bottom")
-title.title(md(board.pipeline.name))
-summary.markdown(
+heading.title(md(board.pipeline.name))
+st.markdown(
     f"**{count(board.open_count)}** open leads · **{money(board.open_total)}**"
     f" · weighted **{money(board.weighted_total)}**"
 )
@@ -72,18 +83,20 @@ show_flash()
 
 
 def card_label(card: Card) -> str:
-    """One line per card; unique because it ends with the lead id."""
+    """One card's text; unique because it ends with the lead id."""
+    activity = f"{card.activities}× activity" + (
+        f", last {card.last_activity:%d.%m.}" if card.last_activity else ""
+    )
     parts = [
         f"{card.title} — {card.contact_name}",
-        money(card.value, card.currency),
+        money_short(card.value, card.currency),
         card.owner or "no owner",
-        f"{card.days_in_phase} d in phase",
-        f"{card.activities} activities"
-        + (f", last {card.last_activity:%d.%m.}" if card.last_activity else ""),
+        f"{card.days_in_phase} d here",
+        activity,
     ]
     if card.stale:
-        parts.append(f"⚠ stale ({board.stale_days}+ d)")
-    return " · ".join(parts) + f"  #{card.lead_id}"
+        parts.insert(0, "⚠ STALE")
+    return " · ".join(parts) + f" #{card.lead_id}"
 
 
 def lead_id_of(label: str) -> int:
@@ -142,8 +155,8 @@ containers = []
 before: dict[str, list[int]] = {}
 for column in board.columns:
     header = (
-        f"{column.phase.name} · {count(column.count)} · {money(column.total)}"
-        f" · weighted {money(column.weighted)}"
+        f"{column.phase.name} · {count(column.count)} · {money_short(column.total)}"
+        f" · weighted {money_short(column.weighted)}"
     )
     containers.append({"header": header, "items": [card_label(c) for c in column.cards]})
     before[str(column.phase.id)] = [c.lead_id for c in column.cards]
@@ -157,8 +170,9 @@ style = f"""
   gap: .5rem; overflow-x: auto; align-items: start; }}
 .sortable-container {{ margin: 0; min-height: 6rem; background: #f4f5f7; border-radius: .5rem; }}
 .sortable-container-header {{ font-weight: 600; font-size: .85rem; padding: .4rem .5rem; }}
-.sortable-item {{ font-size: .8rem; line-height: 1.25; white-space: normal; background: #fff;
-  color: #222; border: 1px solid #d9dce1; border-left: 4px solid #5b8def; border-radius: .4rem; }}
+.sortable-item {{ font-size: .78rem; line-height: 1.3; white-space: normal; text-align: left;
+  background: #fff; color: #222; border: 1px solid #d9dce1; border-left: 4px solid #5b8def;
+  border-radius: .4rem; padding: .35rem .5rem; margin: .3rem; }}
 .sortable-container:nth-last-child(2) {{ grid-column: 1 / span {half}; grid-row: 2;
   background: #e3f6e8; border: 2px dashed #2e9e4f; min-height: 4.5rem; }}
 .sortable-container:nth-last-child(1) {{ grid-column: {half + 1} / span {max(1, n - half)};
