@@ -51,8 +51,13 @@ def main() -> None:
                 page("lead", "Lead", hidden=True),
                 page("wonlost", "Won / lost", ":material/emoji_events:"),
                 page("review", "Pipeline review", ":material/monitoring:"),
+                page("reminders", "Reminders", ":material/notifications:"),
+                page("scheduled", "Upcoming opportunities", ":material/event_upcoming:"),
             ],
-            "Admin": [page("settings", "Settings", ":material/settings:")],
+            "Admin": [
+                page("settings", "Settings", ":material/settings:"),
+                page("status", "Jobs status", ":material/schedule:"),
+            ],
         }
     )
 

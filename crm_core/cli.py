@@ -20,13 +20,17 @@ from crm_core.database import get_database
 
 DEMO_CONTACTS = 1000
 DEMO_LEADS = 300
+DEMO_REMINDERS = 60
+DEMO_OPPORTUNITIES = 15
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="crm", description="leadradar CRM")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="start the app (demo data on first start)")
+    run = sub.add_parser(
+        "run", help="start the app and the jobs process (demo data on first start)"
+    )
     run.add_argument("--host", help="address to listen on (default 127.0.0.1; 0.0.0.0 for the LAN)")
     run.add_argument("--port", type=int, help="port (default 8501)")
     run.add_argument("--no-demo", action="store_true", help="start empty instead of with demo data")
@@ -34,11 +38,16 @@ def main(argv: list[str] | None = None) -> int:
     seed = sub.add_parser("seed", help="add realistic demo / benchmark data")
     seed.add_argument("--contacts", type=int, default=DEMO_CONTACTS)
     seed.add_argument("--leads", type=int, default=0, help="leads over 3 demo pipelines")
+    seed.add_argument("--reminders", type=int, default=0, help="follow-up reminders")
+    seed.add_argument("--opportunities", type=int, default=0, help="scheduled opportunities")
     seed.add_argument("--notes-per-contact", type=float, default=2.0)
     seed.add_argument("--seed", type=int, default=1, help="random seed (same seed, same data)")
     seed.add_argument("--json", action="store_true", help="print a JSON summary")
 
     sub.add_parser("migrate", help="apply pending schema migrations (done at every start too)")
+
+    jobs = sub.add_parser("jobs", help="run the jobs process (reminder digests, opportunities)")
+    jobs.add_argument("--once", action="store_true", help="run every job once and exit")
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -46,6 +55,15 @@ def main(argv: list[str] | None = None) -> int:
         return run_app(args.host, args.port, demo=not args.no_demo)
     if args.command == "seed":
         return seed_command(args)
+    if args.command == "jobs":
+        from crm_core.job_state import AnotherJobsProcess
+        from jobs.runner import run_forever, run_once
+
+        try:
+            return run_once() if args.once else run_forever()
+        except AnotherJobsProcess as exc:
+            print(str(exc), file=sys.stderr)
+            return 3
     if args.command == "migrate":
         from crm_core.migrations import migrate
 
@@ -56,9 +74,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def seed_command(args: argparse.Namespace) -> int:
-    from crm_core.seed import seed, seed_leads
+    from crm_core.seed import seed, seed_follow_ups, seed_leads
 
-    for name, value in (("--contacts", args.contacts), ("--leads", args.leads)):
+    counts = (("--contacts", args.contacts), ("--leads", args.leads),
+              ("--reminders", args.reminders), ("--opportunities", args.opportunities))  # fmt: skip
+    for name, value in counts:
         if not 0 <= value <= 5_000_000:
             print(f"{name} must be between 0 and 5 000 000", file=sys.stderr)
             return 2
@@ -67,12 +87,17 @@ def seed_command(args: argparse.Namespace) -> int:
         db, contacts=args.contacts, seed=args.seed, notes_per_contact=args.notes_per_contact
     )
     leads = seed_leads(db, leads=args.leads, seed=args.seed)
+    reminders, opportunities = seed_follow_ups(
+        db, reminders=args.reminders, opportunities=args.opportunities, seed=args.seed
+    )
+    added = {"leads": leads, "reminders": reminders, "opportunities": opportunities}
     if args.json:
-        print(json.dumps({**summary.__dict__, "leads": leads}))
+        print(json.dumps({**summary.__dict__, **added}))
     else:
         print(
             f"added {summary.contacts} contacts, {summary.emails} e-mails, {summary.phones} phones,"
-            f" {summary.notes} notes, {leads} leads in {summary.seconds:.1f} s"
+            f" {summary.notes} notes, {leads} leads, {reminders} reminders, {opportunities}"
+            f" scheduled opportunities in {summary.seconds:.1f} s"
         )
     return 0
 
@@ -82,10 +107,11 @@ def run_app(host: str | None, port: int | None, *, demo: bool) -> int:
     is_new = not settings.db_path.exists()
     db = get_database(settings)  # creates and migrates the file
     if is_new and demo:
-        from crm_core.seed import seed, seed_leads
+        from crm_core.seed import seed, seed_follow_ups, seed_leads
 
         summary = seed(db, contacts=DEMO_CONTACTS, seed=1)
         leads = seed_leads(db, leads=DEMO_LEADS, seed=1)
+        seed_follow_ups(db, reminders=DEMO_REMINDERS, opportunities=DEMO_OPPORTUNITIES, seed=1)
         print(f"created {settings.db_path}: {summary.contacts} demo contacts, {leads} leads")
     db.release()  # the app process opens the file itself, per unit of work
 
@@ -93,7 +119,10 @@ def run_app(host: str | None, port: int | None, *, demo: bool) -> int:
     if any(tls) and not (all(tls) and all(Path(str(p)).is_file() for p in tls)):
         print("TLS needs both tls_cert and tls_key, as readable files", file=sys.stderr)
         return 2
-    children = [_start_streamlit(host or settings.host, port or settings.port, tls)]
+    children = [
+        _start_streamlit(host or settings.host, port or settings.port, tls),
+        subprocess.Popen([sys.executable, "-m", "crm_core.cli", "jobs"], cwd=PROJECT_ROOT),
+    ]
     return _supervise(children)
 
 

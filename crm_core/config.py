@@ -29,9 +29,18 @@ class Settings:
     db_threads: int = 2
     board_stale_days: int = 14
     board_column_limit: int = 20
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_user: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)  # a secret: never printed
+    smtp_from: str = "leadradar@localhost"
+    smtp_security: str = "none"  # none | starttls | ssl
+    app_url: str = "http://127.0.0.1:8501"
+    digest_time: str = "07:00"  # local time of the daily reminder digest
+    jobs_interval_s: int = 60  # how often the jobs process looks for due work
     tls_cert: str | None = None
     tls_key: str | None = None
-    extra: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict, repr=False)  # may hold secrets
 
 
 def _env_float(name: str, default: float) -> float:
@@ -50,6 +59,9 @@ def load_settings() -> Settings:
     app = file_values.get("app", {})
     db = file_values.get("database", {})
     board = file_values.get("board", {})
+    smtp = file_values.get("smtp", {})
+    jobs = file_values.get("jobs", {})
+    env = os.environ.get
     return Settings(
         db_path=db_path,
         host=os.environ.get("CRM_HOST") or app.get("host", "127.0.0.1"),
@@ -61,6 +73,15 @@ def load_settings() -> Settings:
         db_memory_limit=os.environ.get("CRM_DB_MEMORY_LIMIT") or db.get("memory_limit", "512MB"),
         board_stale_days=int(os.environ.get("CRM_STALE_DAYS") or board.get("stale_days", 14)),
         board_column_limit=int(board.get("column_limit", 20)),
+        smtp_host=env("CRM_SMTP_HOST") or smtp.get("host"),
+        smtp_port=int(env("CRM_SMTP_PORT") or smtp.get("port", 25)),
+        smtp_user=env("CRM_SMTP_USER") or smtp.get("user"),
+        smtp_password=env("CRM_SMTP_PASSWORD") or smtp.get("password"),
+        smtp_from=env("CRM_SMTP_FROM") or smtp.get("from", "leadradar@localhost"),
+        smtp_security=(env("CRM_SMTP_SECURITY") or smtp.get("security", "none")).lower(),
+        app_url=(env("CRM_APP_URL") or app.get("url", "http://127.0.0.1:8501")).rstrip("/"),
+        digest_time=env("CRM_DIGEST_TIME") or jobs.get("digest_time", "07:00"),
+        jobs_interval_s=int(env("CRM_JOBS_INTERVAL") or jobs.get("interval_s", 60)),
         tls_cert=os.environ.get("CRM_TLS_CERT") or app.get("tls_cert"),
         tls_key=os.environ.get("CRM_TLS_KEY") or app.get("tls_key"),
         db_threads=int(os.environ.get("CRM_DB_THREADS") or db.get("threads", 2)),

@@ -263,7 +263,9 @@ def seed(
     today = date.today()
 
     def work(cur: Cursor) -> SeedSummary:
-        user_ids = [ensure_user(cur, u, n).id for u, n in SALES_TEAM]
+        user_ids = [
+            ensure_user(cur, u, n, email=f"{u}@leadradar.example").id for u, n in SALES_TEAM
+        ]
         tag_ids = _ensure_tags(cur)
         fields = _ensure_fields(cur)
         base = cur.execute("SELECT nextval('seq_contacts')").fetchone()[0]
@@ -621,5 +623,72 @@ def seed_leads(db: Database, *, leads: int, seed: int = 1) -> int:
         _bulk_insert(cur, "lead_events", events)
         _bulk_insert(cur, "notes", notes)
         return leads
+
+    return db.run(work)
+
+
+_FOLLOW_UP_NOTES = ["Nachfassen: Angebot besprochen?", "Rückruf zugesagt", "Katalog angekommen?",
+                    "Termin für Vorführung vereinbaren", "Budget fürs nächste Quartal erfragen", ""]  # fmt: skip
+
+
+def seed_follow_ups(
+    db: Database, *, reminders: int, opportunities: int, seed: int = 1
+) -> tuple[int, int]:
+    """Reminders and scheduled opportunities, dated over the past month and the next three
+    (some due today), for existing contacts."""
+    rng = random.Random(seed * 104729 + reminders + opportunities)
+    today = date.today()
+
+    def day() -> date:
+        return today if rng.random() < 0.05 else today + timedelta(days=rng.randrange(-30, 91))
+
+    def work(cur: Cursor) -> tuple[int, int]:
+        contacts = [r[0] for r in cur.execute(
+            "SELECT id FROM contacts WHERE deleted_at IS NULL").fetchall()]  # fmt: skip
+        users = [r[0] for r in cur.execute("SELECT id FROM users WHERE active").fetchall()]
+        if not contacts or not users:
+            return 0, 0
+        rows: dict[str, list] = {
+            k: []
+            for k in ("contact_id", "due_date", "note", "assignee_id", "done_at", "created_by")
+        }
+        for _ in range(reminders):
+            due = day()
+            done = (
+                datetime.combine(due, datetime.min.time())
+                if due < today and rng.random() < 0.4
+                else None
+            )
+            for key, value in (("contact_id", rng.choice(contacts)), ("due_date", due),
+                               ("note", rng.choice(_FOLLOW_UP_NOTES)),
+                               ("assignee_id", rng.choice(users)), ("done_at", done),
+                               ("created_by", rng.choice(users))):  # fmt: skip
+                rows[key].append(value)
+        _bulk_insert(cur, "reminders", rows)
+        pipelines = ensure_pipelines(cur) if opportunities else []
+        planned: dict[str, list] = {
+            k: []
+            for k in (
+                "contact_id",
+                "pipeline_id",
+                "phase_id",
+                "title",
+                "value",
+                "owner_id",
+                "fire_on",
+                "created_by",
+            )
+        }
+        for _ in range(opportunities):
+            pipeline = rng.choice(pipelines)
+            for key, value in (("contact_id", rng.choice(contacts)), ("pipeline_id", pipeline.id),
+                               ("phase_id", pipeline.phases[0].id),
+                               ("title", rng.choice(_PRODUCTS)),
+                               ("value", Decimal(rng.randrange(500, 30000, 50))),
+                               ("owner_id", rng.choice(users)), ("fire_on", day()),
+                               ("created_by", rng.choice(users))):  # fmt: skip
+                planned[key].append(value)
+        _bulk_insert(cur, "scheduled_leads", planned)
+        return reminders, opportunities
 
     return db.run(work)

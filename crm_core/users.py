@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from crm_core.config import Settings, load_settings
 from crm_core.database import Cursor, Database
-from crm_core.validation import FieldError, clean_text
+from crm_core.validation import FieldError, clean_email, clean_text
 
 ROLES = ("admin", "member")
 
@@ -18,9 +18,10 @@ class User:
     display_name: str
     role: str
     active: bool
+    email: str | None = None
 
 
-_COLUMNS = "id, username, display_name, role, active"
+_COLUMNS = "id, username, display_name, role, active, email"
 
 
 def _user(row: tuple) -> User:
@@ -28,7 +29,11 @@ def _user(row: tuple) -> User:
 
 
 def ensure_user(
-    cur: Cursor, username: str, display_name: str | None = None, role: str = "member"
+    cur: Cursor,
+    username: str,
+    display_name: str | None = None,
+    role: str = "member",
+    email: str | None = None,
 ) -> User:
     """The user with this username, created when missing (inside the caller's unit of work)."""
     name = clean_text(username, max_len=64, required=True)
@@ -38,10 +43,22 @@ def ensure_user(
     if row:
         return _user(row)
     row = cur.execute(
-        f"INSERT INTO users (username, display_name, role) VALUES (?, ?, ?) RETURNING {_COLUMNS}",
-        [name, clean_text(display_name) or name, role],
+        "INSERT INTO users (username, display_name, role, email) VALUES (?, ?, ?, ?)"
+        f" RETURNING {_COLUMNS}",
+        [name, clean_text(display_name) or name, role, clean_email(email) if email else None],
     ).fetchone()
     return _user(row)
+
+
+def update_user(db: Database, user_id: int, display_name: str, email: str | None) -> None:
+    """Name and e-mail address (where reminder digests go)."""
+    name = clean_text(display_name, max_len=100, required=True)
+    address = clean_email(email) if email and email.strip() else None
+    db.run(
+        lambda cur: cur.execute(
+            "UPDATE users SET display_name = ?, email = ? WHERE id = ?", [name, address, user_id]
+        )
+    )
 
 
 def list_users(db: Database, *, active_only: bool = True) -> list[User]:

@@ -1,0 +1,39 @@
+"""The jobs process: every scheduled job is declared in ``JOBS``; ``jobs.runner`` runs them.
+
+Each job calls the same crm_core functions as the app, and never holds the database while it
+talks to the network (see crm_core.digests).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from crm_core.config import Settings
+from crm_core.database import Database
+from crm_core.digests import run_digests
+from crm_core.opportunities import fire_due
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    what: str
+    every_s: Callable[[Settings], int]
+    run: Callable[[Database, Settings], str]  # returns a one-line summary
+
+
+JOBS: list[Job] = [
+    Job(
+        "upcoming_opportunities",
+        "creates the leads scheduled for today, each exactly once",
+        lambda s: s.jobs_interval_s,
+        lambda db, s: fire_due(db).summary(),
+    ),
+    Job(
+        "reminder_digests",
+        "after the digest time, e-mails each assignee one digest of due reminders per day",
+        lambda s: s.jobs_interval_s,
+        lambda db, s: run_digests(db, s).summary(),
+    ),
+]

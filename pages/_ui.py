@@ -93,7 +93,7 @@ def notes_panel(contact_id: int, lead_id: int | None = None) -> None:
     with st.form(f"note_{contact_id}_{lead_id}", clear_on_submit=True):
         c1, c2 = st.columns([1, 3])
         channel = c1.selectbox("Channel", list(CHANNELS), format_func=CHANNELS.get)
-        body = c2.text_area("Note", height=80, max_chars=20_000)
+        body = c2.text_area("Note", height=80, max_chars=20_000, key=f"note_body_{contact_id}")
         if st.form_submit_button("Add note", icon=":material/add_comment:"):
             with user_errors():
                 add_note(db(), contact_id, channel, body, me().id, lead_id=lead_id)

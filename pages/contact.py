@@ -6,7 +6,7 @@ Reachable by URL: ``contact?id=42`` shows a contact, ``contact?new=1`` creates o
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from urllib.parse import quote
 
 import pandas as pd
@@ -34,7 +34,9 @@ from crm_core.contacts import (
 )
 from crm_core.custom_fields import CustomField, list_fields
 from crm_core.leads import CURRENCIES, LeadDraft, create_lead, leads_of_contact
+from crm_core.opportunities import list_scheduled, schedule_lead
 from crm_core.pipelines import list_pipelines
+from crm_core.reminders import add_reminder, open_reminders
 from crm_core.sources import list_sources
 from crm_core.tags import tag_names
 from crm_core.users import list_users
@@ -359,6 +361,62 @@ def show_contact(view: ContactView, fields: list[CustomField]) -> None:
     )
 
 
+def follow_ups_panel(view: ContactView) -> None:
+    """Open reminders of this contact, and forms to add one or to schedule a lead."""
+    st.subheader("Follow-ups")
+    today = date.today()
+    for reminder in open_reminders(db(), contact_id=view.id, limit=20):
+        label = {"overdue": ":red-badge[overdue]", "today": ":orange-badge[today]"}.get(
+            reminder.bucket(today), ""
+        )
+        st.markdown(
+            f"{label} {reminder.due_date:%d.%m.%Y} · {md(reminder.assignee)}"
+            + (f" · {md(reminder.note)}" if reminder.note else "")
+        )
+    for item in list_scheduled(db(), contact_id=view.id):
+        st.markdown(
+            f":violet-badge[planned] {md(item.title)} appears in {md(item.pipeline)} › "
+            f"{md(item.phase)} on {item.fire_on:%d.%m.%Y}"
+        )
+    users = list_users(db())
+    mine = next((i for i, u in enumerate(users) if u.id == me().id), 0)
+    c1, c2 = st.columns(2)
+    with c1.expander("Remind me / a colleague", icon=":material/notification_add:"):
+        with st.form(f"reminder_{view.id}", clear_on_submit=True):
+            due = st.date_input("Follow up on", value=today + timedelta(days=7),
+                                min_value=today, format="DD.MM.YYYY")  # fmt: skip
+            who = st.selectbox("Assignee", users, index=mine, format_func=lambda u: u.display_name)
+            note = st.text_area("What to follow up", height=68, max_chars=2000)
+            if st.form_submit_button("Add reminder", icon=":material/add:"):
+                with user_errors():
+                    add_reminder(db(), view.id, due, note, who.id, me().id)
+                    flash("Reminder added.")
+                    st.rerun()
+    pipelines = list_pipelines(db())
+    choices = [(p.id, ph.id) for p in pipelines for ph in p.phases]
+    names = {(p.id, ph.id): f"{p.name} › {ph.name}" for p in pipelines for ph in p.phases}
+    if not choices:
+        return
+    with c2.expander("Plan an upcoming opportunity", icon=":material/event_upcoming:"):
+        with st.form(f"schedule_{view.id}", clear_on_submit=True):
+            fire_on = st.date_input("Appears on the board on", value=today + timedelta(days=30),
+                                    min_value=today, format="DD.MM.YYYY")  # fmt: skip
+            where = st.selectbox("Pipeline and phase", choices, format_func=names.get)
+            title = st.text_input("Product or service", max_chars=200, key=f"sch_title_{view.id}")
+            value = st.number_input("Value", min_value=0.0, step=100.0, format="%.2f")
+            owner = st.selectbox("Owner", users, index=mine, format_func=lambda u: u.display_name)
+            if st.form_submit_button("Plan it", icon=":material/add:"):
+                with user_errors():
+                    schedule_lead(
+                        db(),
+                        LeadDraft(view.id, where[0], where[1], title, value, "EUR", owner.id),
+                        fire_on,
+                        me().id,
+                    )
+                    flash("Opportunity planned.")
+                    st.rerun()
+
+
 def leads_panel(view: ContactView) -> None:
     """The contact's leads, and a form for a new one."""
     st.subheader("Leads")
@@ -382,7 +440,7 @@ def leads_panel(view: ContactView) -> None:
     with st.expander("New lead", icon=":material/add_chart:"):
         with st.form(f"new_lead_{view.id}", clear_on_submit=True):
             where = st.selectbox("Pipeline and phase", choices, format_func=names.get)
-            title = st.text_input("Product or service", max_chars=200)
+            title = st.text_input("Product or service", max_chars=200, key=f"lead_title_{view.id}")
             c1, c2, c3 = st.columns(3)
             value = c1.number_input("Value", min_value=0.0, step=100.0, format="%.2f")
             currency = c2.selectbox("Currency", CURRENCIES)
@@ -467,5 +525,6 @@ if editing:
 else:
     show_contact(view, fields)
 
+follow_ups_panel(view)
 leads_panel(view)
 notes_panel(view.id)

@@ -25,13 +25,27 @@ from crm_core.pipelines import (
 )
 from crm_core.sources import add_source, list_sources, remove_source
 from crm_core.tags import create_tag, delete_tag, list_tags, update_tag
+from crm_core.users import list_users, update_user
 from pages._ui import db, flash, md, me, show_flash, user_errors
 
 st.title("Settings")
 show_flash()
-pipelines_tab, tags_tab, fields_tab, sources_tab, reasons_tab = st.tabs(
-    ["Pipelines", "Tags", "Custom fields", "Sources", "Lost reasons"]
+pipelines_tab, tags_tab, fields_tab, sources_tab, reasons_tab, team_tab = st.tabs(
+    ["Pipelines", "Tags", "Custom fields", "Sources", "Lost reasons", "Team"]
 )
+
+with team_tab:
+    st.caption("Reminder digests go to these addresses.")
+    for user in list_users(db(), active_only=False):
+        with st.form(f"user_{user.id}", border=True):
+            c1, c2, c3 = st.columns([2, 3, 1], vertical_alignment="bottom")
+            name = c1.text_input(f"Name ({user.username})", user.display_name, max_chars=100)
+            email = c2.text_input("E-mail", user.email or "", max_chars=254)
+            if c3.form_submit_button("Save"):
+                with user_errors():
+                    update_user(db(), user.id, name, email)
+                    flash("Saved.")
+                    st.rerun()
 
 with pipelines_tab:
     with st.form("new_pipeline", clear_on_submit=True, border=True):

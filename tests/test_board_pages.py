@@ -148,7 +148,7 @@ def test_wonlost_review_and_contact_lead_form(db, sales, leads, user_id):
 
     contact_id = ld.get_lead(db, leads[0]).contact_id
     at = app("pages/contact.py", id=str(contact_id))
-    next(t for t in at.text_input if t.label == "Product or service").input("Wartung")
+    at.text_input(key=f"lead_title_{contact_id}").input("Wartung")
     button(at, "Create lead").click().run()
     assert not at.exception, at.exception
     titles = [r.title for r in ld.leads_of_contact(db, contact_id)]

@@ -180,7 +180,7 @@ def test_delete_with_undo(db, user_id):
 def test_add_note_on_contact_page(db, user_id):
     cid = make(db, user_id)
     at = contact_page(cid)
-    at.text_area[0].input("Katalog besprochen")
+    at.text_area(key=f"note_body_{cid}").input("Katalog besprochen")
     button(at, "Add note").click().run()
     assert [n.body for n in list_notes(db, cid)] == ["Katalog besprochen"]
     assert "Katalog besprochen" in texts(at)

@@ -1,0 +1,243 @@
+"""The daily reminder digest: one e-mail per assignee and day, exactly once.
+
+How "exactly once" holds, also when the jobs process is killed at any moment:
+1. plan (one unit of work): after the digest time, every assignee with open reminders due today
+   or earlier gets a ``digest_deliveries`` row for today (the promise); the pending ones that are
+   due for an attempt are read with their reminders;
+2. send (no database held): each digest over SMTP; the moment the server accepts one, a line is
+   appended to the journal file next to the database;
+3. record (one unit of work): accepted digests become ``sent``; failures keep ``pending`` with the
+   error and a backoff, so a later cycle retries them and the status page shows them.
+At the start of every cycle the journal is replayed first, so a process killed between the
+server's "250 OK" and step 3 does not send that digest again.  Only the microseconds between the
+server's answer and the journal write remain, and those cannot be closed from the client side.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from email.message import EmailMessage
+from pathlib import Path
+
+from crm_core.config import Settings
+from crm_core.database import Cursor, Database
+from crm_core.mailer import MailError, build_message, send
+
+BACKOFF_MAX_MIN = 60
+
+
+@dataclass
+class Digest:
+    assignee_id: int
+    assignee: str
+    email: str | None
+    day: date
+    reminders: list[tuple]  # (due_date, contact_id, contact_name, note, lead_title)
+    attempts: int
+
+
+@dataclass
+class DigestRun:
+    planned: int = 0
+    sent: int = 0
+    failed: list[str] = field(default_factory=list)
+    replayed: int = 0
+
+    def summary(self) -> str:
+        text = f"{self.sent} sent of {self.planned} due"
+        if self.failed:
+            text += f"; {len(self.failed)} failed: " + "; ".join(self.failed)
+        if self.replayed:
+            text += f"; {self.replayed} confirmed from the journal"
+        return text
+
+
+def journal_path(db: Database) -> Path:
+    return db.path.with_name(db.path.name + ".digests.journal")
+
+
+def digest_time(settings: Settings) -> time:
+    hours, _, minutes = settings.digest_time.partition(":")
+    return time(int(hours), int(minutes or 0))
+
+
+def run_digests(
+    db: Database,
+    settings: Settings,
+    now: datetime | None = None,
+    *,
+    sender: Callable[[Settings, EmailMessage], None] = send,
+) -> DigestRun:
+    now = now or datetime.now()
+    result = DigestRun(replayed=replay_journal(db))
+    if now.time() < digest_time(settings):
+        return result
+    digests = db.run(lambda cur: _plan(cur, now))
+    result.planned = len(digests)
+    journal = journal_path(db)
+    outcomes: dict[tuple[int, date], str | None] = {}
+    for digest in digests:  # the database is not held while we talk to the mail server
+        try:
+            if not digest.email:
+                raise MailError(f"{digest.assignee} has no e-mail address (Settings › Team)")
+            sender(settings, compose(settings, digest))
+            _journal_sent(journal, digest)
+            outcomes[(digest.assignee_id, digest.day)] = None
+            result.sent += 1
+        except MailError as exc:
+            outcomes[(digest.assignee_id, digest.day)] = str(exc)
+            result.failed.append(f"{digest.assignee}: {exc}")
+    if outcomes:
+        db.run(lambda cur: _record(cur, digests, outcomes, now))
+        _clear_journal(journal)
+    return result
+
+
+def _plan(cur: Cursor, now: datetime) -> list[Digest]:
+    today = now.date()
+    cur.execute(
+        "INSERT INTO digest_deliveries (assignee_id, day)"
+        " SELECT DISTINCT r.assignee_id, ?::DATE FROM reminders r"
+        " JOIN contacts c ON c.id = r.contact_id"
+        " WHERE r.done_at IS NULL AND c.deleted_at IS NULL AND r.due_date <= ?"
+        " ON CONFLICT DO NOTHING",
+        [today, today],
+    )
+    due = cur.execute(
+        "SELECT d.assignee_id, u.display_name, u.email, d.attempts FROM digest_deliveries d"
+        " JOIN users u ON u.id = d.assignee_id"
+        " WHERE d.day = ? AND d.status = 'pending'"
+        " AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?) ORDER BY d.assignee_id",
+        [today, now],
+    ).fetchall()
+    if not due:
+        return []
+    rows = cur.execute(
+        "SELECT r.assignee_id, r.due_date, r.contact_id,"
+        " CASE WHEN c.kind = 'company' OR (c.first_name IS NULL AND c.last_name IS NULL)"
+        "  THEN coalesce(c.company, '(no name)')"
+        "  ELSE concat_ws(' ', c.title, c.first_name, c.last_name) END, r.note, l.title"
+        " FROM reminders r JOIN contacts c ON c.id = r.contact_id"
+        " LEFT JOIN leads l ON l.id = r.lead_id"
+        " WHERE r.done_at IS NULL AND c.deleted_at IS NULL AND r.due_date <= ?"
+        " AND r.assignee_id IN (SELECT unnest(?)) ORDER BY r.due_date, r.id",
+        [today, [d[0] for d in due]],
+    ).fetchall()
+    by_assignee: dict[int, list[tuple]] = {}
+    for assignee_id, *reminder in rows:
+        by_assignee.setdefault(assignee_id, []).append(tuple(reminder))
+    return [
+        Digest(aid, name, email, today, by_assignee.get(aid, []), attempts)
+        for aid, name, email, attempts in due
+    ]
+
+
+def compose(settings: Settings, digest: Digest) -> EmailMessage:
+    """The digest as plain text with a link to each contact."""
+    count = len(digest.reminders)
+    lines = [
+        f"Hello {digest.assignee},",
+        "",
+        f"{count} follow-up{'s are' if count != 1 else ' is'} due on {digest.day:%d.%m.%Y}:",
+        "",
+    ]
+    for due, contact_id, contact, note, lead in digest.reminders:
+        overdue = f" (overdue since {due:%d.%m.})" if due < digest.day else ""
+        lines.append(f"- {contact}{overdue}" + (f" — lead: {lead}" if lead else ""))
+        if note:
+            lines.extend(f"    {line}" for line in note.splitlines())
+        lines.append(f"    {settings.app_url}/contact?id={contact_id}")
+    lines += ["", f"All reminders: {settings.app_url}/reminders", "", "— leadradar"]
+    subject = f"leadradar: {count} follow-up{'s' if count != 1 else ''} for {digest.day:%d.%m.%Y}"
+    return build_message(settings, digest.email or "", subject, "\n".join(lines))
+
+
+def _record(cur: Cursor, digests: list[Digest], outcomes: dict, now: datetime) -> None:
+    for digest in digests:
+        key = (digest.assignee_id, digest.day)
+        if key not in outcomes:
+            continue
+        error = outcomes[key]
+        if error is None:
+            _mark_sent(cur, digest.assignee_id, digest.day, now, len(digest.reminders))
+        else:
+            wait = min(BACKOFF_MAX_MIN, 2**digest.attempts)  # 1, 2, 4 … 60 minutes
+            cur.execute(
+                "UPDATE digest_deliveries SET attempts = attempts + 1, last_error = ?,"
+                " next_attempt_at = ? WHERE assignee_id = ? AND day = ? AND status = 'pending'",
+                [error[:1000], now + timedelta(minutes=wait), digest.assignee_id, digest.day],
+            )
+
+
+def _mark_sent(cur: Cursor, assignee_id: int, day: date, when: datetime, count: int | None) -> None:
+    cur.execute(
+        "UPDATE digest_deliveries SET status = 'sent', sent_at = ?, attempts = attempts + 1,"
+        " last_error = NULL, reminders = coalesce(?, reminders)"
+        " WHERE assignee_id = ? AND day = ? AND status <> 'sent'",
+        [when, count, assignee_id, day],
+    )
+
+
+# -- the journal ---------------------------------------------------------------------------------
+
+
+def _journal_sent(journal: Path, digest: Digest) -> None:
+    line = f"{digest.assignee_id}\t{digest.day.isoformat()}\t{datetime.now().isoformat()}\n"
+    fd = os.open(journal, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        os.write(fd, line.encode())
+    finally:
+        os.close(fd)
+
+
+def replay_journal(db: Database) -> int:
+    """Record digests the server accepted before the last process died; returns how many."""
+    journal = journal_path(db)
+    try:
+        lines = journal.read_text().splitlines()
+    except FileNotFoundError:
+        return 0
+    entries = []
+    for line in lines:
+        parts = line.split("\t")
+        try:
+            assignee_id, day = int(parts[0]), date.fromisoformat(parts[1])
+        except (IndexError, ValueError):
+            continue  # not even the key made it to the file: nothing was promised
+        try:
+            when = datetime.fromisoformat(parts[2])
+        except (IndexError, ValueError):
+            when = datetime.now()
+        entries.append((assignee_id, day, when))
+    if entries:
+
+        def work(cur: Cursor) -> None:
+            for assignee_id, day, when in entries:
+                _mark_sent(cur, assignee_id, day, when, None)
+
+        db.run(work)
+    _clear_journal(journal)
+    return len(entries)
+
+
+def _clear_journal(journal: Path) -> None:
+    journal.unlink(missing_ok=True)
+
+
+# -- for the status page ---------------------------------------------------------------------------
+
+
+def deliveries(db: Database, since: date) -> list[dict]:
+    rows = db.query(
+        "SELECT d.day, u.display_name, d.status, d.attempts, d.reminders, d.sent_at,"
+        " d.last_error, d.next_attempt_at FROM digest_deliveries d"
+        " LEFT JOIN users u ON u.id = d.assignee_id WHERE d.day >= ?"
+        " ORDER BY d.day DESC, d.status, u.display_name",
+        [since],
+    )
+    keys = ("day", "assignee", "status", "attempts", "reminders", "sent_at", "last_error",
+            "next_attempt_at")  # fmt: skip
+    return [dict(zip(keys, r, strict=True)) for r in rows]

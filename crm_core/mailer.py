@@ -1,0 +1,65 @@
+"""Sending e-mail over SMTP with the standard library; settings from ``Settings``.
+
+Errors are reported with the server's words but never with the password.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+
+from crm_core.config import Settings
+
+TIMEOUT_S = 20
+
+
+class MailError(RuntimeError):
+    """The message was not accepted; the text is safe to show and log."""
+
+
+def build_message(settings: Settings, to: str, subject: str, text: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = settings.smtp_from
+    message["To"] = to
+    message["Subject"] = subject
+    message["Date"] = formatdate(localtime=True)
+    message["Message-ID"] = make_msgid(domain=settings.smtp_from.rpartition("@")[2] or None)
+    message.set_content(text)
+    return message
+
+
+def send(settings: Settings, message: EmailMessage) -> None:
+    """Deliver one message; returns only when the server accepted it, else raises MailError."""
+    if not settings.smtp_host:
+        raise MailError("no SMTP server is configured (CRM_SMTP_HOST or [smtp] host)")
+    if settings.smtp_security not in ("none", "starttls", "ssl"):
+        raise MailError(f"unknown SMTP security {settings.smtp_security!r}")
+    try:
+        if settings.smtp_security == "ssl":
+            client = smtplib.SMTP_SSL(
+                settings.smtp_host, settings.smtp_port, timeout=TIMEOUT_S,
+                context=ssl.create_default_context(),
+            )  # fmt: skip
+        else:
+            client = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=TIMEOUT_S)
+        with client:
+            if settings.smtp_security == "starttls":
+                client.starttls(context=ssl.create_default_context())
+            if settings.smtp_user:
+                client.login(settings.smtp_user, settings.smtp_password or "")
+            refused = client.send_message(message)
+        if refused:
+            raise MailError(f"recipients refused: {', '.join(refused)}")
+    except smtplib.SMTPResponseException as exc:
+        detail = (
+            exc.smtp_error.decode(errors="replace")
+            if isinstance(exc.smtp_error, bytes)
+            else exc.smtp_error
+        )
+        raise MailError(f"SMTP {exc.smtp_code}: {detail}") from None
+    except (smtplib.SMTPException, OSError) as exc:
+        raise MailError(
+            f"{type(exc).__name__}: {exc}".replace(settings.smtp_password or "\0", "***")
+        ) from None

@@ -1,0 +1,201 @@
+"""Upcoming opportunities: a lead scheduled to appear on the board on a future date.
+
+The jobs process fires due ones: creating the lead and marking the schedule fired happen in one
+transaction, so a crash can never leave a lead without its schedule marked, or the reverse.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from crm_core.database import Cursor, Database
+from crm_core.leads import LeadDraft, clean_value
+from crm_core.validation import ErrorCollector, FieldError, clean_date, clean_text
+
+
+class StaleSchedule(RuntimeError):
+    """The scheduled opportunity fired or changed meanwhile; nothing was written."""
+
+
+@dataclass(frozen=True)
+class Scheduled:
+    id: int
+    contact_id: int
+    contact_name: str
+    pipeline_id: int
+    pipeline: str
+    phase_id: int
+    phase: str
+    title: str
+    value: Decimal
+    currency: str
+    owner_id: int | None
+    owner: str | None
+    fire_on: date
+    status: str
+    error: str | None
+    lead_id: int | None
+    version: int
+
+
+def _clean(cur: Cursor, draft: LeadDraft, fire_on: date | str, *, allow_past: bool) -> dict:
+    errors = ErrorCollector()
+    title = errors.check("title", clean_text, draft.title, max_len=200, required=True)
+    value = errors.check("value", clean_value, draft.value)
+    day = errors.check("fire_on", clean_date, fire_on)
+    if day is None and "fire_on" not in errors.errors:
+        errors.add("fire_on", "choose the date it should appear on the board")
+    elif day is not None and day < date.today() and not allow_past:
+        errors.add("fire_on", "the date has passed")
+    phase = cur.execute("SELECT pipeline_id FROM phases WHERE id = ?", [draft.phase_id]).fetchone()
+    if phase is None or phase[0] != draft.pipeline_id:
+        errors.add("phase_id", "choose a phase of the chosen pipeline")
+    errors.raise_if_any()
+    return {"title": title, "value": value, "fire_on": day}
+
+
+def schedule_lead(db: Database, draft: LeadDraft, fire_on: date | str, actor_id: int | None) -> int:
+    def work(cur: Cursor) -> int:
+        clean = _clean(cur, draft, fire_on, allow_past=False)
+        if not cur.execute(
+            "SELECT 1 FROM contacts WHERE id = ? AND deleted_at IS NULL", [draft.contact_id]
+        ).fetchone():
+            raise FieldError("this contact no longer exists")
+        return cur.execute(
+            "INSERT INTO scheduled_leads (contact_id, pipeline_id, phase_id, title, value,"
+            " currency, owner_id, fire_on, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " RETURNING id",
+            [draft.contact_id, draft.pipeline_id, draft.phase_id, clean["title"], clean["value"],
+             draft.currency, draft.owner_id, clean["fire_on"], actor_id],
+        ).fetchone()[0]  # fmt: skip
+
+    return db.run(work)
+
+
+def update_schedule(
+    db: Database, schedule_id: int, draft: LeadDraft, fire_on: date | str, seen_version: int
+) -> None:
+    """Change a schedule that has not fired yet."""
+
+    def work(cur: Cursor) -> None:
+        clean = _clean(cur, draft, fire_on, allow_past=False)
+        row = cur.execute(
+            "UPDATE scheduled_leads SET pipeline_id = ?, phase_id = ?, title = ?, value = ?,"
+            " currency = ?, owner_id = ?, fire_on = ?, version = version + 1"
+            " WHERE id = ? AND version = ? AND status = 'scheduled' RETURNING id",
+            [draft.pipeline_id, draft.phase_id, clean["title"], clean["value"], draft.currency,
+             draft.owner_id, clean["fire_on"], schedule_id, seen_version],
+        ).fetchone()  # fmt: skip
+        if row is None:
+            raise StaleSchedule("It fired or was changed meanwhile; the list shows it now.")
+
+    db.run(work)
+
+
+def cancel_schedule(db: Database, schedule_id: int, seen_version: int) -> None:
+    def work(cur: Cursor) -> None:
+        row = cur.execute(
+            "UPDATE scheduled_leads SET status = 'cancelled', version = version + 1"
+            " WHERE id = ? AND version = ? AND status = 'scheduled' RETURNING id",
+            [schedule_id, seen_version],
+        ).fetchone()
+        if row is None:
+            raise StaleSchedule("It fired or was changed meanwhile; the list shows it now.")
+
+    db.run(work)
+
+
+def list_scheduled(
+    db: Database,
+    *,
+    status: str | None = "scheduled",
+    contact_id: int | None = None,
+    limit: int = 500,
+) -> list[Scheduled]:
+    clauses, params = ["TRUE"], []
+    if status:
+        clauses.append("s.status = ?")
+        params.append(status)
+    if contact_id is not None:
+        clauses.append("s.contact_id = ?")
+        params.append(contact_id)
+    rows = db.query(
+        "SELECT s.id, s.contact_id, CASE WHEN c.kind = 'company' OR (c.first_name IS NULL AND"
+        " c.last_name IS NULL) THEN coalesce(c.company, '(no name)')"
+        " ELSE concat_ws(' ', c.title, c.first_name, c.last_name) END,"
+        " s.pipeline_id, p.name, s.phase_id, ph.name, s.title, s.value, s.currency, s.owner_id,"
+        " u.display_name, s.fire_on, s.status, s.error, s.lead_id, s.version"
+        " FROM scheduled_leads s JOIN contacts c ON c.id = s.contact_id"
+        " LEFT JOIN pipelines p ON p.id = s.pipeline_id LEFT JOIN phases ph ON ph.id = s.phase_id"
+        f" LEFT JOIN users u ON u.id = s.owner_id WHERE {' AND '.join(clauses)}"
+        " ORDER BY s.fire_on, s.id LIMIT ?",
+        [*params, limit],
+    )
+    return [Scheduled(*r) for r in rows]
+
+
+@dataclass
+class FireRun:
+    fired: int = 0
+    failed: int = 0
+
+    def summary(self) -> str:
+        return f"{self.fired} leads created" + (
+            f", {self.failed} could not fire" if self.failed else ""
+        )
+
+
+def fire_due(db: Database, today: date | None = None) -> FireRun:
+    """Create the leads of every schedule due by ``today``; each exactly once.
+
+    Set-based, in one transaction: thousands of due schedules cost a handful of statements."""
+    day = today or date.today()
+    detail = f"from the opportunity scheduled for {day:%d.%m.%Y}"
+
+    def work(cur: Cursor) -> FireRun:
+        cur.execute(
+            "CREATE OR REPLACE TEMP TABLE firing AS"
+            " SELECT s.*, (c.id IS NOT NULL AND ph.pipeline_id = s.pipeline_id) AS valid"
+            " FROM scheduled_leads s"
+            " LEFT JOIN contacts c ON c.id = s.contact_id AND c.deleted_at IS NULL"
+            " LEFT JOIN phases ph ON ph.id = s.phase_id"
+            " WHERE s.status = 'scheduled' AND s.fire_on <= ?",
+            [day],
+        )
+        failed = cur.execute(
+            "UPDATE scheduled_leads SET status = 'failed', version = version + 1,"
+            " error = 'the contact was deleted or the phase no longer belongs to the pipeline'"
+            " WHERE id IN (SELECT id FROM firing WHERE NOT valid) RETURNING id"
+        ).fetchall()
+        cur.execute(
+            "CREATE OR REPLACE TEMP TABLE fired AS SELECT f.*, nextval('seq_leads') AS lead_id_new,"
+            " row_number() OVER (PARTITION BY f.phase_id ORDER BY f.fire_on, f.id) AS n"
+            " FROM firing f WHERE f.valid"
+        )
+        cur.execute(
+            "INSERT INTO leads (id, contact_id, pipeline_id, phase_id, title, value, currency,"
+            " owner_id, board_position, created_by, updated_by)"
+            " SELECT f.lead_id_new, f.contact_id, f.pipeline_id, f.phase_id, f.title, f.value,"
+            " f.currency, f.owner_id,"
+            " coalesce((SELECT min(l.board_position) FROM leads l WHERE l.phase_id = f.phase_id"
+            "   AND l.status = 'open'), 0) - f.n, f.created_by, f.created_by"
+            " FROM fired f"
+        )
+        cur.execute(
+            "INSERT INTO lead_events (lead_id, user_id, kind, to_phase_id, detail)"
+            " SELECT lead_id_new, created_by, 'created', phase_id, ? FROM fired",
+            [detail],
+        )
+        fired = cur.execute(
+            "UPDATE scheduled_leads SET status = 'fired', lead_id = f.lead_id_new,"
+            " fired_at = ?, version = scheduled_leads.version + 1 FROM fired f"
+            " WHERE scheduled_leads.id = f.id RETURNING scheduled_leads.id",
+            [datetime.now()],
+        ).fetchall()
+        cur.execute("DROP TABLE firing")
+        cur.execute("DROP TABLE fired")
+        return FireRun(fired=len(fired), failed=len(failed))
+
+    return db.run(work)

@@ -1,0 +1,148 @@
+"""Follow-up reminders (Wiedervorlagen): put a contact or lead on follow-up for a date."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from crm_core.database import Cursor, Database
+from crm_core.validation import ErrorCollector, FieldError, clean_date, clean_text
+
+
+class StaleReminder(RuntimeError):
+    """Someone changed the reminder after this user opened it; nothing was written."""
+
+
+@dataclass(frozen=True)
+class Reminder:
+    id: int
+    contact_id: int
+    contact_name: str
+    lead_id: int | None
+    lead_title: str | None
+    due_date: date
+    note: str
+    assignee_id: int
+    assignee: str
+    done_at: datetime | None
+    version: int
+
+    def bucket(self, today: date) -> str:
+        if self.due_date < today:
+            return "overdue"
+        return "today" if self.due_date == today else "upcoming"
+
+
+_CONTACT_NAME = (
+    "CASE WHEN c.kind = 'company' OR (c.first_name IS NULL AND c.last_name IS NULL)"
+    " THEN coalesce(c.company, '(no name)')"
+    " ELSE concat_ws(' ', c.title, c.first_name, c.last_name) END"
+)
+_SELECT = (
+    f"SELECT r.id, r.contact_id, {_CONTACT_NAME}, r.lead_id, l.title, r.due_date, r.note,"
+    " r.assignee_id, u.display_name, r.done_at, r.version"
+    " FROM reminders r JOIN contacts c ON c.id = r.contact_id"
+    " LEFT JOIN leads l ON l.id = r.lead_id LEFT JOIN users u ON u.id = r.assignee_id"
+)
+
+
+def add_reminder(
+    db: Database,
+    contact_id: int,
+    due: date | str,
+    note: str,
+    assignee_id: int,
+    actor_id: int | None,
+    *,
+    lead_id: int | None = None,
+) -> int:
+    errors = ErrorCollector()
+    due_date = errors.check("due_date", clean_date, due)
+    text = errors.check("note", clean_text, note, max_len=2000, multiline=True) or ""
+    if due_date is None and "due_date" not in errors.errors:
+        errors.add("due_date", "a reminder needs a date")
+    errors.raise_if_any()
+
+    def work(cur: Cursor) -> int:
+        if not cur.execute(
+            "SELECT 1 FROM contacts WHERE id = ? AND deleted_at IS NULL", [contact_id]
+        ).fetchone():
+            raise FieldError("this contact no longer exists")
+        if not cur.execute("SELECT 1 FROM users WHERE id = ? AND active", [assignee_id]).fetchone():
+            raise FieldError("choose an active user as assignee")
+        return cur.execute(
+            "INSERT INTO reminders (contact_id, lead_id, due_date, note, assignee_id, created_by)"
+            " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+            [contact_id, lead_id, due_date, text, assignee_id, actor_id],
+        ).fetchone()[0]
+
+    return db.run(work)
+
+
+def open_reminders(
+    db: Database,
+    *,
+    assignee_id: int | None = None,
+    contact_id: int | None = None,
+    until: date | None = None,
+    limit: int = 500,
+) -> list[Reminder]:
+    """Not-done reminders, earliest first (optionally for one assignee / contact / up to a day)."""
+    clauses, params = ["r.done_at IS NULL", "c.deleted_at IS NULL"], []
+    if assignee_id is not None:
+        clauses.append("r.assignee_id = ?")
+        params.append(assignee_id)
+    if contact_id is not None:
+        clauses.append("r.contact_id = ?")
+        params.append(contact_id)
+    if until is not None:
+        clauses.append("r.due_date <= ?")
+        params.append(until)
+    rows = db.query(
+        f"{_SELECT} WHERE {' AND '.join(clauses)} ORDER BY r.due_date, r.id LIMIT ?",
+        [*params, limit],
+    )
+    return [Reminder(*r) for r in rows]
+
+
+def count_open(db: Database, *, assignee_id: int | None = None, today: date) -> dict[str, int]:
+    """How many open reminders are overdue, due today and upcoming."""
+    clause, params = ("AND r.assignee_id = ?", [assignee_id]) if assignee_id else ("", [])
+    row = db.query(
+        "SELECT count(*) FILTER (WHERE r.due_date < ?), count(*) FILTER (WHERE r.due_date = ?),"
+        " count(*) FILTER (WHERE r.due_date > ?) FROM reminders r"
+        " JOIN contacts c ON c.id = r.contact_id"
+        f" WHERE r.done_at IS NULL AND c.deleted_at IS NULL {clause}",
+        [today, today, today, *params],
+    )[0]
+    return {"overdue": row[0], "today": row[1], "upcoming": row[2]}
+
+
+def _change(db: Database, reminder_id: int, seen_version: int, sql: str, params: list) -> None:
+    def work(cur: Cursor) -> None:
+        row = cur.execute(
+            f"UPDATE reminders SET {sql}, version = version + 1"
+            " WHERE id = ? AND version = ? RETURNING id",
+            [*params, reminder_id, seen_version],
+        ).fetchone()
+        if row is None:
+            raise StaleReminder("Someone changed this reminder meanwhile; the list shows it now.")
+
+    db.run(work)
+
+
+def mark_done(db: Database, reminder_id: int, seen_version: int, actor_id: int | None) -> None:
+    _change(db, reminder_id, seen_version, "done_at = current_timestamp, done_by = ?", [actor_id])
+
+
+def snooze(db: Database, reminder_id: int, seen_version: int, until: date | str) -> None:
+    new_date = clean_date(until)
+    if new_date is None:
+        raise FieldError("choose the new date")
+    _change(db, reminder_id, seen_version, "due_date = ?", [new_date])
+
+
+def snooze_options(today: date) -> dict[str, date]:
+    """The quick choices of the reminder list."""
+    next_monday = today + timedelta(days=7 - today.weekday())
+    return {"tomorrow": today + timedelta(days=1), "next week": next_monday}

@@ -1,0 +1,96 @@
+"""Follow-up reminders: overdue, today, upcoming; done and snooze straight from the list."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import streamlit as st
+
+from crm_core.reminders import (
+    StaleReminder,
+    count_open,
+    mark_done,
+    open_reminders,
+    snooze,
+    snooze_options,
+)
+from crm_core.users import list_users
+from pages._ui import db, flash, md, me, show_flash, user_errors
+
+st.title("Reminders")
+show_flash()
+today = date.today()
+users = list_users(db())
+ids = [u.id for u in users]
+c1, c2 = st.columns([2, 3])
+assignee = c1.selectbox(
+    "Assignee",
+    ids,
+    index=ids.index(me().id) if me().id in ids else None,
+    format_func=lambda uid: next(u.display_name for u in users if u.id == uid),
+    placeholder="Everybody",
+    key="rm_assignee",
+)
+counts = count_open(db(), assignee_id=assignee, today=today)
+c2.markdown(
+    f"**{counts['overdue']}** overdue · **{counts['today']}** today · "
+    f"**{counts['upcoming']}** upcoming"
+)
+show_upcoming = st.toggle("Show upcoming too", value=False, key="rm_upcoming")
+reminders = open_reminders(
+    db(), assignee_id=assignee, until=None if show_upcoming else today, limit=300
+)
+quick = snooze_options(today)
+
+for bucket, heading in (("overdue", "Overdue"), ("today", "Today"), ("upcoming", "Upcoming")):
+    group = [r for r in reminders if r.bucket(today) == bucket]
+    if not group:
+        continue
+    st.subheader(f"{heading} ({len(group)})")
+    for reminder in group:
+        with st.container(border=True):
+            left, right = st.columns([3, 2], vertical_alignment="center")
+            with left:
+                st.page_link(
+                    "pages/contact.py",
+                    label=md(reminder.contact_name),
+                    query_params={"id": str(reminder.contact_id)},
+                    icon=":material/person:",
+                )
+                facts = [f"due {reminder.due_date:%d.%m.%Y}", f"for {reminder.assignee}"]
+                if reminder.lead_title:
+                    facts.append(f"lead: {reminder.lead_title}")
+                st.caption(" · ".join(md(f) for f in facts))
+                if reminder.note:
+                    st.markdown(md(reminder.note))
+            with right:
+                b1, b2, b3 = st.columns(3)
+                action = None
+                if b1.button("Done", key=f"done_{reminder.id}", icon=":material/check:"):
+                    action = ("done", None)
+                if b2.button("Tomorrow", key=f"tm_{reminder.id}"):
+                    action = ("snooze", quick["tomorrow"])
+                if b3.button("Next week", key=f"nw_{reminder.id}"):
+                    action = ("snooze", quick["next week"])
+                picked = st.date_input(
+                    "Snooze to", value=None, min_value=today, key=f"pick_{reminder.id}",
+                    format="DD.MM.YYYY", label_visibility="collapsed",
+                )  # fmt: skip
+                if picked:
+                    action = ("snooze", picked)
+                if action:
+                    with user_errors():
+                        try:
+                            if action[0] == "done":
+                                mark_done(db(), reminder.id, reminder.version, me().id)
+                                flash(f"Done: {md(reminder.contact_name)}.")
+                            else:
+                                snooze(db(), reminder.id, reminder.version, action[1])
+                                flash(f"Snoozed to {action[1]:%d.%m.%Y}.")
+                        except StaleReminder as exc:
+                            flash(md(exc), "warning")
+                        st.session_state.pop(f"pick_{reminder.id}", None)
+                        st.rerun()
+
+if not reminders:
+    st.info("Nothing to follow up. Add reminders from a contact's page.")
