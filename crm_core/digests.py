@@ -152,7 +152,14 @@ def compose(settings: Settings, digest: Digest) -> EmailMessage:
         lines.append(f"    {settings.app_url}/contact?id={contact_id}")
     lines += ["", f"All reminders: {settings.app_url}/reminders", "", "— leadradar"]
     subject = f"leadradar: {count} follow-up{'s' if count != 1 else ''} for {digest.day:%d.%m.%Y}"
-    return build_message(settings, digest.email or "", subject, "\n".join(lines))
+    message = build_message(settings, digest.email or "", subject, "\n".join(lines))
+    # One Message-ID per assignee and day: should the rare duplicate of the docstring happen,
+    # mail programs that collapse equal Message-IDs show it once.
+    domain = settings.smtp_from.rpartition("@")[2] or "leadradar"
+    message.replace_header(
+        "Message-ID", f"<digest-{digest.assignee_id}-{digest.day.isoformat()}@{domain}>"
+    )
+    return message
 
 
 def _record(cur: Cursor, digests: list[Digest], outcomes: dict, now: datetime) -> None:

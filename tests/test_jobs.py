@@ -1,0 +1,270 @@
+"""The jobs process: reminder digests over a real SMTP server on loopback, upcoming
+opportunities, exactly once also across restarts and SIGKILL."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from datetime import date, datetime, timedelta
+
+import pytest
+
+from crm_core import digests, opportunities, reminders
+from crm_core.config import load_settings
+from crm_core.contacts import ContactDraft, create_contact
+from crm_core.database import forget_databases, get_database
+from crm_core.leads import LeadDraft
+from crm_core.pipelines import create_pipeline, get_pipeline
+from crm_core.users import ensure_user
+from tests.conftest import ROOT
+from tests.smtp_server import SmtpServer
+
+TODAY = date.today()
+MORNING = datetime.combine(TODAY, datetime.min.time()).replace(hour=7, minute=30)
+
+
+@pytest.fixture
+def smtp(monkeypatch):
+    server = SmtpServer().start()
+    monkeypatch.setenv("CRM_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("CRM_SMTP_PORT", str(server.port))
+    monkeypatch.setenv("CRM_SMTP_FROM", "crm@leadradar.example")
+    monkeypatch.setenv("CRM_APP_URL", "https://crm.firma.example")
+    yield server
+    server.stop()
+
+
+def team(db, n: int) -> list[int]:
+    return [
+        db.run(lambda cur, i=i: ensure_user(cur, f"rep{i}", f"Rep {i}",
+                                            email=f"rep{i}@leadradar.example")).id
+        for i in range(n)
+    ]  # fmt: skip
+
+
+def contact(db, user_id, name="Anna Schmidt") -> int:
+    first, last = name.split()
+    return create_contact(db, ContactDraft(first_name=first, last_name=last), user_id)
+
+
+def test_digest_content_links_and_once_per_day(db, user_id, smtp):
+    rep0, rep1 = team(db, 2)
+    anna, bernd = contact(db, user_id), contact(db, user_id, "Bernd Meier")
+    reminders.add_reminder(db, anna, TODAY, "Angebot nachfassen", rep0, user_id)
+    reminders.add_reminder(db, bernd, TODAY - timedelta(days=3), "Rückruf", rep0, user_id)
+    reminders.add_reminder(db, bernd, TODAY + timedelta(days=2), "später", rep0, user_id)
+    done = reminders.add_reminder(db, anna, TODAY, "erledigt", rep1, user_id)
+    reminders.mark_done(db, done, 1, user_id)
+    reminders.add_reminder(db, anna, TODAY, "für Rep 1", rep1, user_id)
+
+    settings = load_settings()
+    early = digests.run_digests(db, settings, MORNING.replace(hour=6, minute=59))
+    assert (early.planned, smtp.inbox.messages) == (0, [])  # before 07:00 nothing goes out
+
+    run = digests.run_digests(db, settings, MORNING)
+    assert (run.planned, run.sent, run.failed) == (2, 2, [])
+    [mail] = smtp.inbox.to("rep0@leadradar.example")
+    body = mail.get_payload(decode=True).decode()
+    assert mail["Subject"] == f"leadradar: 2 follow-ups for {TODAY:%d.%m.%Y}"
+    assert "Bernd Meier (overdue since" in body and "Rückruf" in body
+    assert "Anna Schmidt" in body and "Angebot nachfassen" in body
+    assert f"https://crm.firma.example/contact?id={anna}" in body
+    assert f"https://crm.firma.example/contact?id={bernd}" in body
+    assert "später" not in body  # not due yet
+    [other] = smtp.inbox.to("rep1@leadradar.example")
+    assert "erledigt" not in other.get_payload(decode=True).decode()
+
+    again = digests.run_digests(db, settings, MORNING + timedelta(hours=5))
+    assert (again.planned, len(smtp.inbox.messages)) == (0, 2)  # the same day: nothing more
+    assert {d["status"] for d in digests.deliveries(db, TODAY)} == {"sent"}
+
+
+def test_started_after_the_digest_hour_still_sends_that_days_digest(db, user_id, smtp):
+    (rep,) = team(db, 1)
+    reminders.add_reminder(db, contact(db, user_id), TODAY, "", rep, user_id)
+    late = MORNING.replace(hour=16)
+    assert digests.run_digests(db, load_settings(), late).sent == 1
+    assert len(smtp.inbox.to("rep0@leadradar.example")) == 1
+
+
+def test_refused_or_unreachable_smtp_keeps_the_digest_pending_then_delivers(db, user_id, smtp):
+    (rep,) = team(db, 1)
+    reminders.add_reminder(db, contact(db, user_id), TODAY, "", rep, user_id)
+    settings = load_settings()
+    smtp.inbox.refuse = True
+    run = digests.run_digests(db, settings, MORNING)
+    assert run.sent == 0 and "554" in run.failed[0]
+    [pending] = digests.deliveries(db, TODAY)
+    assert (pending["status"], pending["attempts"]) == ("pending", 1)
+    assert pending["last_error"] == "SMTP 554: 5.7.1 Message rejected by policy"
+    # A retry waits for its backoff …
+    assert digests.run_digests(db, settings, MORNING + timedelta(seconds=30)).planned == 0
+    # … the server is now down altogether …
+    smtp.stop()
+    down = digests.run_digests(db, settings, MORNING + timedelta(minutes=2))
+    assert down.sent == 0 and "Connection refused" in down.failed[0]
+    assert digests.deliveries(db, TODAY)[0]["attempts"] == 2
+    # … and back: the next cycle delivers it, once.
+    server = SmtpServer(port=smtp.port).start()
+    try:
+        later = digests.run_digests(db, settings, MORNING + timedelta(minutes=10))
+        assert later.sent == 1
+        assert len(server.inbox.messages) == 1
+        assert digests.run_digests(db, settings, MORNING + timedelta(hours=1)).planned == 0
+    finally:
+        server.stop()
+
+
+def test_no_address_is_reported_not_dropped(db, user_id, smtp):
+    nobody = db.run(lambda cur: ensure_user(cur, "nomail", "No Mail")).id
+    reminders.add_reminder(db, contact(db, user_id), TODAY, "", nobody, user_id)
+    run = digests.run_digests(db, load_settings(), MORNING)
+    assert "has no e-mail address" in run.failed[0]
+    assert digests.deliveries(db, TODAY)[0]["status"] == "pending"
+
+
+def test_the_journal_prevents_a_second_send_after_a_crash(db, user_id, smtp):
+    (rep,) = team(db, 1)
+    reminders.add_reminder(db, contact(db, user_id), TODAY, "", rep, user_id)
+    settings = load_settings()
+    # The server accepted the digest, then the process died before it could record that:
+    db.run(lambda cur: digests._plan(cur, MORNING))
+    digests.journal_path(db).write_text(f"{rep}\t{TODAY.isoformat()}\t{MORNING.isoformat()}\n")
+    run = digests.run_digests(db, settings, MORNING + timedelta(minutes=1))
+    assert (run.replayed, run.planned, smtp.inbox.messages) == (1, 0, [])
+    assert digests.deliveries(db, TODAY)[0]["status"] == "sent"
+    assert not digests.journal_path(db).exists()
+
+
+def test_opportunities_fire_once_into_their_phase_with_history(db, user_id):
+    pipeline = get_pipeline(db, create_pipeline(db, "Sales"))
+    anna = contact(db, user_id)
+    draft = LeadDraft(anna, pipeline.id, pipeline.phases[2].id, "Wartungsvertrag", 1200)
+    due = opportunities.schedule_lead(db, draft, TODAY, user_id)
+    later = opportunities.schedule_lead(db, draft, TODAY + timedelta(days=3), user_id)
+    cancelled = opportunities.schedule_lead(db, draft, TODAY, user_id)
+    opportunities.cancel_schedule(db, cancelled, 1)
+    with pytest.raises(Exception, match="date has passed"):
+        opportunities.schedule_lead(db, draft, TODAY - timedelta(days=1), user_id)
+    assert opportunities.fire_due(db, TODAY).fired == 1
+    assert opportunities.fire_due(db, TODAY).fired == 0  # exactly once
+    [fired] = opportunities.list_scheduled(db, status="fired")
+    assert fired.id == due
+    from crm_core.leads import get_lead
+
+    lead = get_lead(db, fired.lead_id)
+    assert (lead.phase_name, lead.title, lead.status) == ("Catalog sent", "Wartungsvertrag", "open")
+    assert lead.history[0].detail.startswith("from the opportunity scheduled for")
+    with pytest.raises(opportunities.StaleSchedule):
+        opportunities.cancel_schedule(db, due, 1)  # fired: no longer to be cancelled
+    opportunities.update_schedule(db, later, draft, TODAY + timedelta(days=5), 1)
+    assert opportunities.fire_due(db, TODAY + timedelta(days=5)).fired == 1
+
+
+def crm(*args: str, env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "crm_core.cli", *args], env=env, cwd=ROOT,
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+def jobs_env(db_path, smtp) -> dict:
+    return {**os.environ, "CRM_DB": str(db_path), "CRM_DIGEST_TIME": "00:00",
+            "CRM_SMTP_HOST": "127.0.0.1", "CRM_SMTP_PORT": str(smtp.port), "PYTHONPATH": str(ROOT)}  # fmt: skip
+
+
+def test_crm_jobs_once_sends_and_a_second_pass_sends_nothing(db, db_path, user_id, smtp):
+    (rep,) = team(db, 1)
+    reminders.add_reminder(db, contact(db, user_id), TODAY, "", rep, user_id)
+    forget_databases()
+    first = crm("jobs", "--once", env=jobs_env(db_path, smtp))
+    assert first.returncode == 0, first.stderr
+    second = crm("jobs", "--once", env=jobs_env(db_path, smtp))
+    assert second.returncode == 0, second.stderr
+    assert len(smtp.inbox.messages) == 1
+    from crm_core.job_state import status
+
+    state = status(get_database())
+    assert {j["name"]: j["outcome"] for j in state.jobs} == {
+        "reminder_digests": "ok", "upcoming_opportunities": "ok"}  # fmt: skip
+    assert not state.running()  # --once says goodbye
+
+
+def test_sigkill_at_random_points_loses_nothing_and_repeats_nothing(db, db_path, user_id, smtp):
+    """Many due reminders and opportunities; the jobs process is killed again and again."""
+    reps = team(db, 12)
+    pipeline = get_pipeline(db, create_pipeline(db, "Sales"))
+    anna = contact(db, user_id)
+    for i, rep in enumerate(reps):
+        reminders.add_reminder(db, anna, TODAY - timedelta(days=i % 3), f"R{i}", rep, user_id)
+    draft = LeadDraft(anna, pipeline.id, pipeline.phases[0].id, "Geplant", 100)
+    schedules = [opportunities.schedule_lead(db, draft, TODAY, user_id) for _ in range(300)]
+    forget_databases()
+    smtp.inbox.delay_s = 0.05  # a slow server stretches the window for kills while sending
+    env = jobs_env(db_path, smtp)
+    rng = random.Random(4)
+    progress = []
+    for _ in range(8):
+        child = subprocess.Popen([sys.executable, "-m", "crm_core.cli", "jobs", "--once"],
+                                 env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)  # fmt: skip
+        time.sleep(rng.uniform(0.3, 2.5))
+        child.send_signal(signal.SIGKILL)
+        child.wait(10)
+        progress.append(len(smtp.inbox.messages))
+    print("digests received after each kill:", progress)
+    final = crm("jobs", "--once", env=env)
+    assert final.returncode == 0, final.stderr
+    db = get_database()
+    per_rep = [len(smtp.inbox.to(f"rep{i}@leadradar.example")) for i in range(len(reps))]
+    assert per_rep == [1] * len(reps)
+    fired = db.query(
+        "SELECT count(*), count(DISTINCT lead_id) FROM scheduled_leads WHERE status = 'fired'"
+    )
+    assert fired == [(len(schedules), len(schedules))]
+    leads = db.query("SELECT count(*) FROM lead_events WHERE detail LIKE 'from the opportunity%'")
+    assert leads == [(len(schedules),)]
+    assert db.query("SELECT count(*) FROM leads") == [(len(schedules),)]
+
+
+def test_app_and_jobs_process_share_the_file_under_load(db, db_path, user_id, smtp):
+    """The jobs process works every second while app sessions read and write: no user ever
+    sees an error, and every job run succeeds."""
+    from tests.test_pages import app, texts
+
+    pipeline = get_pipeline(db, create_pipeline(db, "Sales"))
+    anna = contact(db, user_id)
+    (rep,) = team(db, 1)
+    forget_databases()
+    env = {**jobs_env(db_path, smtp), "CRM_JOBS_INTERVAL": "1"}
+    jobs = subprocess.Popen([sys.executable, "-m", "crm_core.cli", "jobs"], env=env, cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 8
+        rounds = 0
+        while time.monotonic() < deadline:
+            db = get_database()
+            draft = LeadDraft(anna, pipeline.id, pipeline.phases[1].id, f"Runde {rounds}", 10)
+            opportunities.schedule_lead(db, draft, TODAY, user_id)  # work for the jobs process
+            reminders.add_reminder(db, anna, TODAY, f"R{rounds}", rep, user_id)
+            for page, params in (("pages/contacts.py", {}), ("pages/board.py", {}),
+                                 ("pages/contact.py", {"id": str(anna)})):  # fmt: skip
+                at = app(page, **params)  # asserts that no exception reached the page
+                assert "database is busy" not in texts(at)
+            rounds += 1
+        assert rounds >= 3
+    finally:
+        jobs.send_signal(signal.SIGTERM)
+        _, err = jobs.communicate(timeout=30)
+    assert jobs.returncode == 0, err
+    assert "Traceback" not in err
+    db = get_database()
+    fired = db.query("SELECT count(*) FROM scheduled_leads WHERE status = 'fired'")[0][0]
+    assert fired >= rounds - 2  # the jobs process kept up
+    outcomes = {r[0] for r in db.query("SELECT outcome FROM job_runs")}
+    assert outcomes == {"ok"}
+    assert len(smtp.inbox.messages) == 1  # one digest that day, however often it looked
