@@ -90,6 +90,8 @@ TARGETS: dict[str, tuple[str, float]] = {
     "board_render_ms_5k": ("<", 300),
     "review_render_ms": ("<", 300),
     "wonlost_render_ms": ("<", 300),
+    "jobs_cycle_ms": ("<", 1000),
+    "reminders_page_ms": ("<", 300),
 }
 
 
@@ -352,6 +354,60 @@ def measure_review_render(ctx: Context) -> dict[str, float]:
 def measure_wonlost_render(ctx: Context) -> dict[str, float]:
     ms = median_render("pages/wonlost.py", {"status": "won"}, expect_title("Won leads"))
     return {"wonlost_render_ms": ms}
+
+
+@measurement("jobs_cycle")
+def measure_jobs_cycle(ctx: Context) -> dict[str, float]:
+    """One `crm jobs --once` pass (in-process) over 20 000 reminders and 5 000 scheduled
+    opportunities of which 500 are due today, with a real SMTP server on loopback."""
+    from crm_core.config import load_settings
+    from crm_core.seed import seed_follow_ups
+    from jobs.runner import run_once
+    from tests.smtp_server import SmtpServer
+
+    db = ctx.db
+    scale = ctx.contacts / BENCH_CONTACTS
+    n_reminders, n_opportunities = int(20_000 * scale), int(5_000 * scale)
+    seed_follow_ups(db, reminders=n_reminders, opportunities=n_opportunities, seed=SEED)
+    due = max(1, n_opportunities // 10)
+    db.query(
+        "UPDATE scheduled_leads SET fire_on = CASE WHEN id IN (SELECT id FROM scheduled_leads"
+        " ORDER BY id LIMIT ?) THEN current_date ELSE current_date + 30 END",
+        [due],
+    )
+    server = SmtpServer().start()
+    saved = {k: os.environ.get(k) for k in ("CRM_SMTP_HOST", "CRM_SMTP_PORT", "CRM_DIGEST_TIME")}
+    os.environ.update(
+        {
+            "CRM_SMTP_HOST": "127.0.0.1",
+            "CRM_SMTP_PORT": str(server.port),
+            "CRM_DIGEST_TIME": "00:00",
+        }
+    )
+    try:
+        started = time.perf_counter()
+        code = run_once(load_settings())
+        elapsed = time.perf_counter() - started
+    finally:
+        server.stop()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    fired = db.query("SELECT count(*) FROM scheduled_leads WHERE status = 'fired'")[0][0]
+    if code != 0 or fired < due:
+        raise RuntimeError(f"the jobs pass failed (exit {code}, {fired} of {due} fired)")
+    ctx.notes.append(
+        f"jobs pass: {n_reminders:,} reminders, {n_opportunities:,} scheduled ({due} due, "
+        f"{fired} fired), {len(server.inbox.messages)} digests over loopback SMTP"
+    )
+    return {"jobs_cycle_ms": round(elapsed * 1000, 1)}
+
+
+@measurement("reminders_page")
+def measure_reminders_page(ctx: Context) -> dict[str, float]:
+    return {"reminders_page_ms": median_render("pages/reminders.py", {}, expect_title("Reminders"))}
 
 
 @measurement("contacts_search")
