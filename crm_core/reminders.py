@@ -86,6 +86,7 @@ def open_reminders(
     contact_id: int | None = None,
     until: date | None = None,
     limit: int = 500,
+    offset: int = 0,
 ) -> list[Reminder]:
     """Not-done reminders, earliest first (optionally for one assignee / contact / up to a day)."""
     clauses, params = ["r.done_at IS NULL", "c.deleted_at IS NULL"], []
@@ -99,8 +100,8 @@ def open_reminders(
         clauses.append("r.due_date <= ?")
         params.append(until)
     rows = db.query(
-        f"{_SELECT} WHERE {' AND '.join(clauses)} ORDER BY r.due_date, r.id LIMIT ?",
-        [*params, limit],
+        f"{_SELECT} WHERE {' AND '.join(clauses)} ORDER BY r.due_date, r.id LIMIT ? OFFSET ?",
+        [*params, limit, offset],
     )
     return [Reminder(*r) for r in rows]
 

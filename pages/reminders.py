@@ -37,16 +37,21 @@ c2.markdown(
     f"**{counts['upcoming']}** upcoming"
 )
 show_upcoming = st.toggle("Show upcoming too", value=False, key="rm_upcoming")
+PAGE = 20  # a page of reminders with their buttons stays quick to draw
+total = counts["overdue"] + counts["today"] + (counts["upcoming"] if show_upcoming else 0)
+pages = max(1, -(-total // PAGE))
+page = min(st.session_state.get("rm_page", 1), pages)
 reminders = open_reminders(
-    db(), assignee_id=assignee, until=None if show_upcoming else today, limit=300
-)
+    db(), assignee_id=assignee, until=None if show_upcoming else today,
+    limit=PAGE, offset=(page - 1) * PAGE,
+)  # fmt: skip
 quick = snooze_options(today)
 
 for bucket, heading in (("overdue", "Overdue"), ("today", "Today"), ("upcoming", "Upcoming")):
     group = [r for r in reminders if r.bucket(today) == bucket]
     if not group:
         continue
-    st.subheader(f"{heading} ({len(group)})")
+    st.subheader(f"{heading} ({counts[bucket]})")
     for reminder in group:
         with st.container(border=True):
             left, right = st.columns([3, 2], vertical_alignment="center")
@@ -72,10 +77,11 @@ for bucket, heading in (("overdue", "Overdue"), ("today", "Today"), ("upcoming",
                     action = ("snooze", quick["tomorrow"])
                 if b3.button("Next week", key=f"nw_{reminder.id}"):
                     action = ("snooze", quick["next week"])
-                picked = st.date_input(
-                    "Snooze to", value=None, min_value=today, key=f"pick_{reminder.id}",
-                    format="DD.MM.YYYY", label_visibility="collapsed",
-                )  # fmt: skip
+                with st.popover("Pick a date", icon=":material/event:"):
+                    picked = st.date_input(
+                        "Snooze to", value=None, min_value=today, key=f"pick_{reminder.id}",
+                        format="DD.MM.YYYY",
+                    )  # fmt: skip
                 if picked:
                     action = ("snooze", picked)
                 if action:
@@ -94,3 +100,8 @@ for bucket, heading in (("overdue", "Overdue"), ("today", "Today"), ("upcoming",
 
 if not reminders:
     st.info("Nothing to follow up. Add reminders from a contact's page.")
+elif pages > 1:
+    chosen = st.pagination(pages, default=page)
+    if chosen != page:
+        st.session_state["rm_page"] = chosen
+        st.rerun()
