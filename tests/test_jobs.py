@@ -268,3 +268,42 @@ def test_app_and_jobs_process_share_the_file_under_load(db, db_path, user_id, sm
     outcomes = {r[0] for r in db.query("SELECT outcome FROM job_runs")}
     assert outcomes == {"ok"}
     assert len(smtp.inbox.messages) == 1  # one digest that day, however often it looked
+
+
+def test_crm_run_starts_app_and_jobs_and_sigterm_stops_both(db_path, tmp_path):
+    """`crm run` (what `make run` calls): the app answers, the jobs process beats, and one
+    SIGTERM stops both children cleanly."""
+    import urllib.request
+
+    from crm_core.job_state import status
+    from tests.browser import free_port
+
+    port = free_port()
+    env = {**os.environ, "CRM_DB": str(db_path), "PYTHONPATH": str(ROOT)}
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "crm_core.cli", "run", "--no-demo", "--port", str(port)],
+        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        healthy = running = False
+        while time.monotonic() < deadline and not (healthy and running):
+            time.sleep(0.5)
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health") as r:
+                    healthy = r.read() == b"ok"
+            except OSError:
+                pass
+            running = status(get_database()).running()
+            forget_databases()
+        assert healthy and running
+        children_file = f"/proc/{runner.pid}/task/{runner.pid}/children"
+        children = [int(p) for p in open(children_file).read().split()]
+        assert len(children) == 2
+    finally:
+        runner.send_signal(signal.SIGTERM)
+        _, err = runner.communicate(timeout=30)
+    assert runner.returncode == 0, err
+    for pid in children:
+        assert not os.path.exists(f"/proc/{pid}") or "zombie" in open(f"/proc/{pid}/status").read()
+    assert not status(get_database()).running()  # the jobs process said goodbye
