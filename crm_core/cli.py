@@ -49,6 +49,17 @@ def main(argv: list[str] | None = None) -> int:
     jobs = sub.add_parser("jobs", help="run the jobs process (reminder digests, opportunities)")
     jobs.add_argument("--once", action="store_true", help="run every job once and exit")
 
+    mc = sub.add_parser("mailchimp", help="link pipelines to Mailchimp audiences and sync")
+    mc_sub = mc.add_subparsers(dest="mailchimp_command", required=True)
+    link = mc_sub.add_parser("link", help="link a pipeline to an audience")
+    link.add_argument("--pipeline", required=True, help="pipeline name or id")
+    link.add_argument("--list", required=True, dest="list_id", help="the audience (list) id")
+    link.add_argument("--prefix", help="tag prefix (default: the pipeline's name)")
+    link.add_argument("--status-if-new", default="subscribed")
+    run_sync = mc_sub.add_parser("sync", help="send what changed now")
+    run_sync.add_argument("--pipeline", help="pipeline name or id (default: all linked)")
+    run_sync.add_argument("--json", action="store_true", help="print a JSON summary")
+
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     if args.command == "run":
@@ -64,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
         except AnotherJobsProcess as exc:
             print(str(exc), file=sys.stderr)
             return 3
+    if args.command == "mailchimp":
+        return mailchimp_command(args)
     if args.command == "migrate":
         from crm_core.migrations import migrate
 
@@ -100,6 +113,43 @@ def seed_command(args: argparse.Namespace) -> int:
             f" scheduled opportunities in {summary.seconds:.1f} s"
         )
     return 0
+
+
+def _pipeline_id(name_or_id: str) -> int:
+    from crm_core.pipelines import list_pipelines
+
+    for pipeline in list_pipelines(get_database()):
+        if name_or_id in (str(pipeline.id), pipeline.name):
+            return pipeline.id
+    raise SystemExit(f"no pipeline {name_or_id!r}")
+
+
+def mailchimp_command(args: argparse.Namespace) -> int:
+    from crm_core import mailchimp
+    from crm_core.validation import FieldError
+
+    db = get_database()
+    try:
+        if args.mailchimp_command == "link":
+            mailchimp.link_pipeline(
+                db, _pipeline_id(args.pipeline), args.list_id,
+                tag_prefix=args.prefix, status_if_new=args.status_if_new,
+            )  # fmt: skip
+            print(f"linked {args.pipeline} to audience {args.list_id}")
+            return 0
+        pipeline = _pipeline_id(args.pipeline) if args.pipeline else None
+        results = mailchimp.sync(db, load_settings(), pipeline_id=pipeline)
+    except (FieldError, mailchimp.MailchimpNotConfigured) as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps([r.as_json() for r in results], indent=2, default=str))
+    else:
+        for result in results:
+            print(result.summary())
+            for error in result.errors:
+                print(f"  {error['email']}: {error['message']}")
+    return 1 if any(r.errors for r in results) else 0
 
 
 def run_app(host: str | None, port: int | None, *, demo: bool) -> int:

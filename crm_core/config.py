@@ -38,6 +38,9 @@ class Settings:
     app_url: str = "http://127.0.0.1:8501"
     digest_time: str = "07:00"  # local time of the daily reminder digest
     jobs_interval_s: int = 60  # how often the jobs process looks for due work
+    mailchimp_api_key: str | None = field(default=None, repr=False)  # a secret: never printed
+    mailchimp_base_url: str | None = None  # default https://<dc>.api.mailchimp.com/3.0
+    mailchimp_interval_s: int = 900
     tls_cert: str | None = None
     tls_key: str | None = None
     extra: dict = field(default_factory=dict, repr=False)  # may hold secrets
@@ -61,6 +64,7 @@ def load_settings() -> Settings:
     board = file_values.get("board", {})
     smtp = file_values.get("smtp", {})
     jobs = file_values.get("jobs", {})
+    mailchimp = file_values.get("mailchimp", {})
     env = os.environ.get
     return Settings(
         db_path=db_path,
@@ -82,6 +86,9 @@ def load_settings() -> Settings:
         app_url=(env("CRM_APP_URL") or app.get("url", "http://127.0.0.1:8501")).rstrip("/"),
         digest_time=env("CRM_DIGEST_TIME") or jobs.get("digest_time", "07:00"),
         jobs_interval_s=int(env("CRM_JOBS_INTERVAL") or jobs.get("interval_s", 60)),
+        mailchimp_api_key=env("CRM_MAILCHIMP_API_KEY") or mailchimp.get("api_key"),
+        mailchimp_base_url=env("CRM_MAILCHIMP_BASE_URL") or mailchimp.get("base_url"),
+        mailchimp_interval_s=int(env("CRM_MAILCHIMP_INTERVAL") or mailchimp.get("interval_s", 900)),
         tls_cert=os.environ.get("CRM_TLS_CERT") or app.get("tls_cert"),
         tls_key=os.environ.get("CRM_TLS_KEY") or app.get("tls_key"),
         db_threads=int(os.environ.get("CRM_DB_THREADS") or db.get("threads", 2)),

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from crm_core.config import Settings
 from crm_core.database import Database
 from crm_core.digests import run_digests
+from crm_core.mailchimp import list_links, sync
 from crm_core.opportunities import fire_due
 
 
@@ -36,4 +37,16 @@ JOBS: list[Job] = [
         lambda s: s.jobs_interval_s,
         lambda db, s: run_digests(db, s).summary(),
     ),
+    Job(
+        "mailchimp_sync",
+        "sends what changed in linked pipelines to their Mailchimp audiences",
+        lambda s: s.mailchimp_interval_s,
+        lambda db, s: mailchimp_sync(db, s),
+    ),
 ]
+
+
+def mailchimp_sync(db: Database, settings: Settings) -> str:
+    if not settings.mailchimp_api_key or not list_links(db):
+        return "not configured (no API key or no linked pipeline)"
+    return "; ".join(result.summary() for result in sync(db, settings))
