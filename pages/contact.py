@@ -34,6 +34,7 @@ from crm_core.contacts import (
 )
 from crm_core.custom_fields import CustomField, list_fields
 from crm_core.leads import CURRENCIES, LeadDraft, create_lead, leads_of_contact
+from crm_core.mailchimp import member_errors
 from crm_core.opportunities import list_scheduled, schedule_lead
 from crm_core.pipelines import list_pipelines
 from crm_core.reminders import add_reminder, open_reminders
@@ -361,6 +362,15 @@ def show_contact(view: ContactView, fields: list[CustomField]) -> None:
     )
 
 
+def mailchimp_problems(view: ContactView) -> None:
+    for problem in member_errors(db(), contact_id=view.id):
+        st.warning(
+            f"Mailchimp refused {md(problem['email'])} for audience {md(problem['list_id'])}: "
+            f"{md(problem['error'])}. It is tried again once the contact changes.",
+            icon=":material/mail:",
+        )
+
+
 def follow_ups_panel(view: ContactView) -> None:
     """Open reminders of this contact, and forms to add one or to schedule a lead."""
     st.subheader("Follow-ups")
@@ -524,6 +534,7 @@ if editing:
             submit(view, draft, opened.version)
 else:
     show_contact(view, fields)
+    mailchimp_problems(view)
 
 follow_ups_panel(view)
 leads_panel(view)

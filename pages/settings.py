@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from crm_core import mailchimp
 from crm_core.custom_fields import (
     FIELD_KINDS,
     create_field,
@@ -26,13 +27,65 @@ from crm_core.pipelines import (
 from crm_core.sources import add_source, list_sources, remove_source
 from crm_core.tags import create_tag, delete_tag, list_tags, update_tag
 from crm_core.users import list_users, update_user
-from pages._ui import db, flash, md, me, show_flash, user_errors
+from pages._ui import db, flash, md, me, settings, show_flash, user_errors
 
 st.title("Settings")
 show_flash()
-pipelines_tab, tags_tab, fields_tab, sources_tab, reasons_tab, team_tab = st.tabs(
-    ["Pipelines", "Tags", "Custom fields", "Sources", "Lost reasons", "Team"]
+pipelines_tab, tags_tab, fields_tab, sources_tab, reasons_tab, team_tab, mailchimp_tab = st.tabs(
+    ["Pipelines", "Tags", "Custom fields", "Sources", "Lost reasons", "Team", "Mailchimp"]
 )
+
+with mailchimp_tab:
+    config = settings()
+    if config.mailchimp_api_key:
+        st.caption("An API key is configured (CRM_MAILCHIMP_API_KEY); it is never shown here.")
+    else:
+        st.warning("No Mailchimp API key: set CRM_MAILCHIMP_API_KEY (or [mailchimp] api_key).")
+    links = {link.pipeline_id: link for link in mailchimp.list_links(db())}
+    for pipeline in list_pipelines(db()):
+        link = links.get(pipeline.id)
+        title = f"{md(pipeline.name)} → " + (
+            f"audience {md(link.list_id)}" if link else "not linked"
+        )
+        with st.expander(title):
+            with st.form(f"mc_{pipeline.id}", border=False):
+                c1, c2, c3 = st.columns(3)
+                list_id = c1.text_input("Audience id", link.list_id if link else "", max_chars=40)
+                prefix = c2.text_input(
+                    "Tag prefix", link.tag_prefix if link else pipeline.name, max_chars=40
+                )
+                status_if_new = c3.selectbox(
+                    "New members are", mailchimp.STATUSES_IF_NEW,
+                    index=mailchimp.STATUSES_IF_NEW.index(link.status_if_new) if link else 0,
+                )  # fmt: skip
+                if st.form_submit_button("Link" if not link else "Save"):
+                    with user_errors():
+                        mailchimp.link_pipeline(db(), pipeline.id, list_id, tag_prefix=prefix,
+                                                status_if_new=status_if_new)  # fmt: skip
+                        flash("Linked.")
+                        st.rerun()
+            if link:
+                st.caption(
+                    f"Tags look like “{md(link.tag_prefix)}: {md(pipeline.phases[0].name)}”, plus "
+                    f"“{md(link.tag_prefix)}: Won” and “{md(link.tag_prefix)}: Lost”. "
+                    + (f"Last sync {link.last_sync_at:%d.%m.%Y %H:%M}: {md(link.last_summary)}"
+                       if link.last_sync_at else "Not synced yet.")
+                )  # fmt: skip
+                c1, c2 = st.columns(2)
+                if c1.button("Sync now", key=f"mc_sync_{pipeline.id}", icon=":material/sync:",
+                             disabled=not config.mailchimp_api_key):  # fmt: skip
+                    with user_errors(), st.spinner("Talking to Mailchimp …"):
+                        for result in mailchimp.sync(db(), config, pipeline_id=pipeline.id):
+                            flash(md(result.summary()), "warning" if result.errors else "success")
+                        st.rerun()
+                if c2.button("Unlink", key=f"mc_unlink_{pipeline.id}"):
+                    mailchimp.unlink_pipeline(db(), pipeline.id)
+                    st.rerun()
+    problems = mailchimp.member_errors(db())
+    if problems:
+        st.subheader("Contacts Mailchimp refused")
+        st.caption("Not retried until the contact changes.")
+        st.dataframe(problems, hide_index=True)
 
 with team_tab:
     st.caption("Reminder digests go to these addresses.")
