@@ -410,6 +410,55 @@ def measure_reminders_page(ctx: Context) -> dict[str, float]:
     return {"reminders_page_ms": median_render("pages/reminders.py", {}, expect_title("Reminders"))}
 
 
+@measurement("mailchimp_sync")
+def measure_mailchimp_sync(ctx: Context) -> dict[str, float]:
+    """A first sync of 10 000 members (a pipeline with one lead for each of 10 000 contacts with
+    an e-mail) against the local Mailchimp server that validates every request."""
+    from tests.mailchimp_server import FakeMailchimp
+
+    from crm_core import mailchimp
+    from crm_core.config import load_settings
+    from crm_core.pipelines import create_pipeline
+
+    db = ctx.db
+    members = min(10_000, ctx.contacts // 2)
+    pipeline_id = create_pipeline(db, "Newsletter", [("Interested", 10, "#5b8def")])
+    db.query(
+        "INSERT INTO leads (contact_id, pipeline_id, phase_id, title)"
+        " SELECT c.id, ?, (SELECT id FROM phases WHERE pipeline_id = ?), 'Newsletter'"
+        " FROM contacts c WHERE c.id IN (SELECT contact_id FROM contact_emails)"
+        " AND c.deleted_at IS NULL ORDER BY c.id LIMIT ?",
+        [pipeline_id, pipeline_id, members],
+    )
+    mailchimp.link_pipeline(db, pipeline_id, "bench10k", tag_prefix="News")
+    key = "0123456789abcdef0123456789abcdef-us21"
+    server = FakeMailchimp(key)
+    base = server.start()
+    saved = {k: os.environ.get(k) for k in ("CRM_MAILCHIMP_API_KEY", "CRM_MAILCHIMP_BASE_URL")}
+    os.environ.update({"CRM_MAILCHIMP_API_KEY": key, "CRM_MAILCHIMP_BASE_URL": base})
+    try:
+        started = time.perf_counter()
+        [result] = mailchimp.sync(db, load_settings(), pipeline_id=pipeline_id)
+        seconds = time.perf_counter() - started
+    finally:
+        server.stop()
+        for k, value in saved.items():
+            if value is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = value
+    if result.upserted < members * 0.99 or server.rejected:
+        raise RuntimeError(f"sync incomplete: {result.summary()}, rejected {server.rejected[:3]}")
+    ctx.notes.append(
+        f"mailchimp: {result.upserted:,} members, {result.tags_changed:,} tags in "
+        f"{result.requests} requests (server saw {len(server.requests)})"
+    )
+    return {
+        "mailchimp_sync_10k_requests": result.requests,
+        "mailchimp_sync_10k_s": round(seconds, 2),
+    }
+
+
 @measurement("contacts_search")
 def measure_search(ctx: Context) -> dict[str, float]:
     sample = ctx.samples[0]
