@@ -94,9 +94,8 @@ def card_label(card: Card) -> str:
         f"{card.days_in_phase} d here",
         activity,
     ]
-    if card.stale:
-        parts.insert(0, "⚠ STALE")
-    return " · ".join(parts) + f" #{card.lead_id}"
+    head = ("⚠ STALE · " if card.stale else "") + parts[0]
+    return head + "\n" + " · ".join(parts[1:]) + f" #{card.lead_id}"
 
 
 def lead_id_of(label: str) -> int:
@@ -165,22 +164,29 @@ before[WON], before[LOST] = [], []
 
 n = len(board.columns)
 half = max(1, n // 2)
+# Containers are counted from the start (nth-of-type): the component adds helper divs at the end.
 style = f"""
-.sortable-component {{ display: grid; grid-template-columns: repeat({n}, minmax(11rem, 1fr));
+.sortable-component {{ display: grid !important; grid-template-columns: repeat({n}, minmax(11rem, 1fr));
   gap: .5rem; overflow-x: auto; align-items: start; }}
-.sortable-container {{ margin: 0; min-height: 6rem; background: #f4f5f7; border-radius: .5rem; }}
+.sortable-component > .sortable-container {{ margin: 0; min-width: 0; width: auto; min-height: 6rem;
+  background: #f4f5f7; border-radius: .5rem; }}
 .sortable-container-header {{ font-weight: 600; font-size: .85rem; padding: .4rem .5rem; }}
-.sortable-item {{ font-size: .78rem; line-height: 1.3; white-space: normal; text-align: left;
-  background: #fff; color: #222; border: 1px solid #d9dce1; border-left: 4px solid #5b8def;
-  border-radius: .4rem; padding: .35rem .5rem; margin: .3rem; }}
-.sortable-container:nth-last-child(2) {{ grid-column: 1 / span {half}; grid-row: 2;
-  background: #e3f6e8; border: 2px dashed #2e9e4f; min-height: 4.5rem; }}
-.sortable-container:nth-last-child(1) {{ grid-column: {half + 1} / span {max(1, n - half)};
-  grid-row: 2; background: #fde7e4; border: 2px dashed #d64933; min-height: 4.5rem; }}
+.sortable-container-body {{ min-height: 3rem; }}
+.sortable-component .sortable-item {{ display: block; width: auto; font-size: .78rem; line-height: 1.3;
+  white-space: pre-wrap; text-align: left; background: #fff; color: #222; border: 1px solid #d9dce1;
+  border-left: 4px solid #5b8def; border-radius: .4rem; padding: .35rem .5rem; margin: .3rem; }}
+.sortable-container:nth-of-type({n + 1}) {{ grid-column: 1 / span {half}; margin-top: 1rem;
+  background: #e3f6e8; border: 2px dashed #2e9e4f; }}
+.sortable-container:nth-of-type({n + 1}) .sortable-container-header {{ color: #1f6e36; }}
+.sortable-container:nth-of-type({n + 2}) {{ grid-column: {half + 1} / span {max(1, n - half)};
+  margin-top: 1rem; background: #fde7e4; border: 2px dashed #d64933; }}
+.sortable-container:nth-of-type({n + 2}) .sortable-container-header {{ color: #a3301f; }}
 """
 nonce = st.session_state.get("board_nonce", 0)
 key = "board_" + hashlib.sha1(repr((containers, nonce)).encode()).hexdigest()[:16]
-sort_items(containers, multi_containers=True, custom_style=style, key=key)
+sort_items(containers, multi_containers=True, direction="vertical", custom_style=style, key=key)
+if st.button("Reload board", icon=":material/refresh:", help="Draws the board anew"):
+    fresh_board()
 
 if pending:  # a drop on Lost: ask why before anything is written
     ask_lost_reason(pending[0], pending[1])
