@@ -41,6 +41,9 @@ class Settings:
     mailchimp_api_key: str | None = field(default=None, repr=False)  # a secret: never printed
     mailchimp_base_url: str | None = None  # default https://<dc>.api.mailchimp.com/3.0
     mailchimp_interval_s: int = 900
+    nominatim_url: str | None = None  # e.g. https://nominatim.firma.local; none: offline only
+    nominatim_user_agent: str = "leadradar-crm"
+    office_address: str | None = None  # the start of routes "from the office"
     tls_cert: str | None = None
     tls_key: str | None = None
     extra: dict = field(default_factory=dict, repr=False)  # may hold secrets
@@ -65,6 +68,7 @@ def load_settings() -> Settings:
     smtp = file_values.get("smtp", {})
     jobs = file_values.get("jobs", {})
     mailchimp = file_values.get("mailchimp", {})
+    geo = file_values.get("geo", {})
     env = os.environ.get
     return Settings(
         db_path=db_path,
@@ -89,6 +93,9 @@ def load_settings() -> Settings:
         mailchimp_api_key=env("CRM_MAILCHIMP_API_KEY") or mailchimp.get("api_key"),
         mailchimp_base_url=env("CRM_MAILCHIMP_BASE_URL") or mailchimp.get("base_url"),
         mailchimp_interval_s=int(env("CRM_MAILCHIMP_INTERVAL") or mailchimp.get("interval_s", 900)),
+        nominatim_url=env("CRM_NOMINATIM_URL") or geo.get("nominatim_url"),
+        nominatim_user_agent=geo.get("user_agent", "leadradar-crm"),
+        office_address=env("CRM_OFFICE_ADDRESS") or geo.get("office_address"),
         tls_cert=os.environ.get("CRM_TLS_CERT") or app.get("tls_cert"),
         tls_key=os.environ.get("CRM_TLS_KEY") or app.get("tls_key"),
         db_threads=int(os.environ.get("CRM_DB_THREADS") or db.get("threads", 2)),

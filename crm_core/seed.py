@@ -299,6 +299,9 @@ def seed(
                 "owner_id",
                 "created_at",
                 "updated_at",
+                "geo_source",
+                "geo_precision",
+                "geo_address",
             )
         }
         emails: dict[str, list] = {
@@ -357,6 +360,10 @@ def seed(
                 ("updated_at", created + timedelta(days=rng.randrange(0, 300))),
             ):
                 rows[key].append(value)
+            # Demo points are spread around the city centre, as street-level geocoding would be.
+            rows["geo_source"].append("demo")
+            rows["geo_precision"].append("street")
+            rows["geo_address"].append(", ".join([rows["street"][-1], postal, city, country]))
 
             tld = "de" if country == "DE" else country.lower()
             word = _ascii(company.split()[0]).strip(".-") if company else ""

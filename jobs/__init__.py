@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from crm_core.config import Settings
 from crm_core.database import Database
 from crm_core.digests import run_digests
+from crm_core.geocoding import geocode_contacts
 from crm_core.mailchimp import list_links, sync
 from crm_core.opportunities import fire_due
 
@@ -36,6 +37,14 @@ JOBS: list[Job] = [
         "after the digest time, e-mails each assignee one digest of due reminders per day",
         lambda s: s.jobs_interval_s,
         lambda db, s: run_digests(db, s).summary(),
+    ),
+    Job(
+        "geocode_contacts",
+        "gives contacts whose address changed coordinates (online geocoder if configured)",
+        lambda s: max(60, s.jobs_interval_s),
+        lambda db, s: "{} placed, {} not found".format(
+            *geocode_contacts(db, s, online=bool(s.nominatim_url), limit=2000)
+        ),
     ),
     Job(
         "mailchimp_sync",

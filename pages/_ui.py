@@ -107,3 +107,55 @@ def notes_panel(contact_id: int, lead_id: int | None = None) -> None:
                 + (" · on a lead" if note.lead_id and not lead_id else "")
             )
             st.markdown(md(note.body))
+
+
+def spots_map(
+    points: list[tuple[float, float, str]],
+    *,
+    origin: tuple[float, float] | None = None,
+    path: list[tuple[float, float]] | None = None,
+    numbered: bool = False,
+) -> None:
+    """Points (lat, lon, label) on a pydeck map; without a reachable tile server the points and
+    the path still show on a plain background."""
+    import math
+
+    import pydeck as pdk
+
+    rows = [
+        {"lat": lat, "lon": lon, "label": label, "n": str(i + 1)}
+        for i, (lat, lon, label) in enumerate(points)
+        if lat is not None and lon is not None
+    ]
+    if not rows and origin is None:
+        return
+    layers = []
+    if path and len(path) > 1:
+        layers.append(pdk.Layer(
+            "PathLayer", [{"path": [[lon, lat] for lat, lon in path]}], get_path="path",
+            get_color=[91, 141, 239], width_min_pixels=3,
+        ))  # fmt: skip
+    layers.append(pdk.Layer(
+        "ScatterplotLayer", rows, get_position=["lon", "lat"], get_radius=60,
+        radius_min_pixels=7, get_fill_color=[228, 87, 46], pickable=True,
+    ))  # fmt: skip
+    if numbered:
+        layers.append(pdk.Layer(
+            "TextLayer", rows, get_position=["lon", "lat"], get_text="n", get_size=14,
+            get_color=[20, 20, 20], get_pixel_offset=[0, -16],
+        ))  # fmt: skip
+    if origin:
+        layers.append(pdk.Layer(
+            "ScatterplotLayer", [{"lat": origin[0], "lon": origin[1], "label": "start"}],
+            get_position=["lon", "lat"], radius_min_pixels=9, get_fill_color=[46, 158, 79],
+            pickable=True,
+        ))  # fmt: skip
+    lats = [r["lat"] for r in rows] + ([origin[0]] if origin else [])
+    lons = [r["lon"] for r in rows] + ([origin[1]] if origin else [])
+    span = max(max(lats) - min(lats), max(lons) - min(lons), 0.01)
+    zoom = max(3.0, min(14.0, math.log2(360 / span) - 1))
+    view = pdk.ViewState(latitude=sum(lats) / len(lats), longitude=sum(lons) / len(lons), zoom=zoom)
+    st.pydeck_chart(
+        pdk.Deck(layers=layers, initial_view_state=view, tooltip={"text": "{label}"}),
+        height=420,
+    )

@@ -33,6 +33,7 @@ from crm_core.contacts import (
     update_contact,
 )
 from crm_core.custom_fields import CustomField, list_fields
+from crm_core.geocoding import location_of, pin_contact, place_contact
 from crm_core.leads import CURRENCIES, LeadDraft, create_lead, leads_of_contact
 from crm_core.mailchimp import member_errors
 from crm_core.opportunities import list_scheduled, schedule_lead
@@ -229,6 +230,7 @@ def save(view: ContactView | None, draft: ContactDraft, expected_version: int | 
     region = settings().phone_region
     if view is None:
         new_id = create_contact(db(), draft, me().id, region=region)
+        place_contact(db(), new_id)
         st.session_state.pop("pending_new", None)
         flash("Contact created.")
         st.switch_page("pages/contact.py", query_params={"id": str(new_id)})
@@ -240,6 +242,7 @@ def save(view: ContactView | None, draft: ContactDraft, expected_version: int | 
         st.session_state.pop(f"pending_{view.id}", None)
         st.session_state[f"stale_{view.id}"] = (draft, str(exc))
         st.rerun()
+    place_contact(db(), view.id)
     for name in (f"pending_{view.id}", f"stale_{view.id}", f"edit_{view.id}"):
         st.session_state.pop(name, None)
     flash("Changes saved.")
@@ -360,6 +363,31 @@ def show_contact(view: ContactView, fields: list[CustomField]) -> None:
         f"Created {view.created_at:%d.%m.%Y} · last changed {view.updated_at:%d.%m.%Y %H:%M}"
         + (f" by {md(view.updated_by_name)}" if view.updated_by_name else "")
     )
+
+
+def location_panel(view: ContactView) -> None:
+    """Where the contact is on the map, and a way to set it by hand."""
+    geo = location_of(db(), view.id)
+    if geo["latitude"] is None:
+        st.warning(
+            "Not on the map yet: the address could not be placed.", icon=":material/wrong_location:"
+        )
+    else:
+        st.caption(
+            f"On the map at {geo['latitude']:.5f}, {geo['longitude']:.5f}"
+            f" (precision: {md(geo['precision'] or 'unknown')}, source: {md(geo['source'] or '—')})"
+        )
+    with st.expander("Set the location by hand", icon=":material/edit_location:"):
+        with st.form(f"pin_{view.id}"):
+            c1, c2 = st.columns(2)
+            lat = c1.number_input("Latitude", -90.0, 90.0, geo["latitude"] or 51.0, format="%.6f")
+            lon = c2.number_input(
+                "Longitude", -180.0, 180.0, geo["longitude"] or 10.0, format="%.6f"
+            )
+            if st.form_submit_button("Pin here"):
+                pin_contact(db(), view.id, lat, lon)
+                flash("Location pinned.")
+                st.rerun()
 
 
 def mailchimp_problems(view: ContactView) -> None:
@@ -534,6 +562,7 @@ if editing:
             submit(view, draft, opened.version)
 else:
     show_contact(view, fields)
+    location_panel(view)
     mailchimp_problems(view)
 
 follow_ups_panel(view)

@@ -190,7 +190,8 @@ def test_crm_jobs_once_sends_and_a_second_pass_sends_nothing(db, db_path, user_i
 
     state = status(get_database())
     assert {j["name"]: j["outcome"] for j in state.jobs} == {
-        "reminder_digests": "ok", "upcoming_opportunities": "ok", "mailchimp_sync": "ok"}  # fmt: skip
+        "reminder_digests": "ok", "upcoming_opportunities": "ok", "geocode_contacts": "ok",
+        "mailchimp_sync": "ok"}  # fmt: skip
     assert not state.running()  # --once says goodbye
 
 

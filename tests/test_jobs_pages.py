@@ -64,4 +64,5 @@ def test_status_page_warns_when_the_jobs_process_is_not_running(db):
     at = app("pages/status.py")
     assert "The jobs process is not running" in texts(at)
     names = list(at.dataframe[0].value["name"])
-    assert names == ["upcoming_opportunities", "reminder_digests", "mailchimp_sync"]
+    assert names == [
+        "upcoming_opportunities", "reminder_digests", "geocode_contacts", "mailchimp_sync"]  # fmt: skip

@@ -1,0 +1,218 @@
+"""Addresses to coordinates: cache → a configured online geocoder → offline data → nobody guesses.
+
+* The cache (``geocode_cache``) is keyed by the normalised address, found or not found.
+* Online: geopy's Nominatim against the company's own server (``[geo] nominatim_url``) or, only
+  when configured, the public one, at most one request per second as its policy demands.  Online
+  lookups run in the jobs process for bulk work and never while a route is being planned.
+* Offline: German (and Austrian / Swiss) postal codes and place names shipped with the code
+  (``crm_core.geodata``), so "10115", "80331 München" or "Berlin" resolve with no network.
+* A manual pin or typed coordinates always win and are never overwritten.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+import unicodedata
+from dataclasses import dataclass
+
+from crm_core.config import Settings
+from crm_core.database import Cursor, Database
+from crm_core.geodata import offline_index
+
+log = logging.getLogger(__name__)
+_public_lock = threading.Lock()
+_last_public_call = 0.0
+
+
+@dataclass(frozen=True)
+class Place:
+    latitude: float
+    longitude: float
+    precision: str  # street | postal code | city | manual
+    source: str  # cache | nominatim | offline | manual
+    label: str = ""
+
+
+def normalise(address: str) -> str:
+    text = unicodedata.normalize("NFC", address or "").lower()
+    text = re.sub(r"[,;/]+", " ", text)
+    return " ".join(text.split())
+
+
+def contact_address(street: str | None, postal: str | None, city: str | None,
+                    country: str | None) -> str:  # fmt: skip
+    return ", ".join(x for x in (street, " ".join(y for y in (postal, city) if y), country) if x)
+
+
+def locate(db: Database, query: str, settings: Settings, *, online: bool = False) -> Place | None:
+    """Coordinates for a typed address or postal code; None when nobody knows it."""
+    key = normalise(query)
+    if not key:
+        return None
+    cached = db.run(lambda cur: _cached(cur, key))
+    if cached is not None:
+        return cached or None  # False: looked up online before and not found
+    if online and settings.nominatim_url:
+        place = _nominatim(query, settings)
+        db.run(lambda cur: _remember(cur, key, place))
+        if place:
+            return place
+    return offline_index().lookup(query)
+
+
+def _cached(cur: Cursor, key: str) -> Place | bool | None:
+    row = cur.execute(
+        "SELECT latitude, longitude, precision FROM geocode_cache WHERE address = ?", [key]
+    ).fetchone()
+    if row is None:
+        return None
+    if row[0] is None:
+        return False
+    return Place(row[0], row[1], row[2], "cache")
+
+
+def _remember(cur: Cursor, key: str, place: Place | None) -> None:
+    cur.execute(
+        "INSERT OR REPLACE INTO geocode_cache (address, latitude, longitude, precision, source)"
+        " VALUES (?, ?, ?, ?, 'nominatim')",
+        [key, place.latitude if place else None, place.longitude if place else None,
+         place.precision if place else None],
+    )  # fmt: skip
+
+
+def _nominatim(query: str, settings: Settings) -> Place | None:
+    """One online lookup (network I/O: never called while holding the database)."""
+    global _last_public_call
+    from geopy.exc import GeopyError
+    from geopy.geocoders import Nominatim
+
+    url = settings.nominatim_url or ""
+    public = "openstreetmap.org" in url
+    scheme, _, domain = url.partition("://")
+    geocoder = Nominatim(
+        domain=domain.rstrip("/"), scheme=scheme or "https", timeout=10,
+        user_agent=settings.nominatim_user_agent,
+    )  # fmt: skip
+    if public:  # the public server allows one request per second
+        with _public_lock:
+            wait = _last_public_call + 1.0 - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            _last_public_call = time.monotonic()
+    try:
+        found = geocoder.geocode(query, addressdetails=True, exactly_one=True)
+    except GeopyError as exc:
+        log.warning("online geocoding failed for an address: %s", type(exc).__name__)
+        return None
+    if found is None:
+        return None
+    kind = (found.raw.get("addresstype") or found.raw.get("type") or "").lower()
+    precision = (
+        "street" if kind in ("house", "building", "road", "street", "residential")
+        else "postal code" if kind == "postcode" else "city"
+    )  # fmt: skip
+    return Place(found.latitude, found.longitude, precision, "nominatim", found.address)
+
+
+# -- contacts ----------------------------------------------------------------------------------------
+
+
+def pending_contacts(cur: Cursor, limit: int) -> list[tuple[int, str]]:
+    """Contacts whose address changed since it was geocoded (never manual pins)."""
+    rows = cur.execute(
+        "SELECT id, street, postal_code, city, country FROM contacts"
+        " WHERE deleted_at IS NULL AND coalesce(geo_precision, '') <> 'manual'"
+        " AND (postal_code IS NOT NULL OR city IS NOT NULL)"
+        " AND geo_address IS DISTINCT FROM concat_ws(', ', street, postal_code, city, country)"
+        " ORDER BY id LIMIT ?",
+        [limit],
+    ).fetchall()
+    return [(cid, contact_address(street, postal, city, country))
+            for cid, street, postal, city, country in rows]  # fmt: skip
+
+
+def geocode_contacts(
+    db: Database, settings: Settings, *, online: bool, limit: int = 5000
+) -> tuple[int, int]:
+    """Give pending contacts coordinates; returns (placed, not found).  Reads, releases the
+    database for the lookups, then writes: never holds the file during network I/O."""
+    todo = db.run(lambda cur: pending_contacts(cur, limit))
+    found: list[tuple[int, Place | None]] = []
+    index = offline_index()
+    for contact_id, address in todo:
+        place = locate(db, address, settings, online=online) if online else index.lookup(address)
+        found.append((contact_id, place))
+
+    def work(cur: Cursor) -> None:
+        for contact_id, place in found:
+            cur.execute(
+                "UPDATE contacts SET latitude = ?, longitude = ?, geo_source = ?,"
+                " geo_precision = ?, geo_address = concat_ws(', ', street, postal_code, city,"
+                " country) WHERE id = ? AND coalesce(geo_precision, '') <> 'manual'",
+                [place.latitude if place else None, place.longitude if place else None,
+                 place.source if place else None, place.precision if place else None, contact_id],
+            )  # fmt: skip
+
+    if found:
+        db.run(work)
+    placed = sum(1 for _, p in found if p)
+    return placed, len(found) - placed
+
+
+def pin_contact(db: Database, contact_id: int, latitude: float, longitude: float) -> None:
+    """A manual pin or typed coordinates: never overwritten by geocoding."""
+    if not (-90 <= float(latitude) <= 90 and -180 <= float(longitude) <= 180):
+        raise ValueError("coordinates are out of range")
+    db.run(
+        lambda cur: cur.execute(
+            "UPDATE contacts SET latitude = ?, longitude = ?, geo_source = 'manual',"
+            " geo_precision = 'manual', geo_address = NULL WHERE id = ?",
+            [float(latitude), float(longitude), contact_id],
+        )
+    )
+
+
+def place_contact(db: Database, contact_id: int) -> Place | None:
+    """Offline placement right after a save (no network): the jobs process refines it later
+    with the online geocoder when one is configured."""
+    row = db.query(
+        "SELECT street, postal_code, city, country, geo_precision FROM contacts WHERE id = ?",
+        [contact_id],
+    )
+    if not row or row[0][4] == "manual":
+        return None
+    street, postal, city, country, _ = row[0]
+    place = offline_index().lookup(contact_address(None, postal, city, country)) if (
+        postal or city) else None  # fmt: skip
+
+    def work(cur: Cursor) -> None:
+        cur.execute(
+            "UPDATE contacts SET latitude = ?, longitude = ?, geo_source = ?, geo_precision = ?,"
+            " geo_address = CASE WHEN ? THEN concat_ws(', ', street, postal_code, city, country)"
+            " END WHERE id = ? AND coalesce(geo_precision, '') <> 'manual'",
+            [place.latitude if place else None, place.longitude if place else None,
+             place.source if place else None, place.precision if place else None,
+             place is not None and not settings_online(), contact_id],
+        )  # fmt: skip
+
+    db.run(work)
+    return place
+
+
+def settings_online() -> bool:
+    """Whether the jobs process will refine offline placements with an online geocoder."""
+    from crm_core.config import load_settings
+
+    return bool(load_settings().nominatim_url)
+
+
+def location_of(db: Database, contact_id: int) -> dict:
+    row = db.query(
+        "SELECT latitude, longitude, geo_precision, geo_source FROM contacts WHERE id = ?",
+        [contact_id],
+    )
+    keys = ("latitude", "longitude", "precision", "source")
+    return dict(zip(keys, row[0], strict=True)) if row else dict.fromkeys(keys)
