@@ -54,6 +54,10 @@ def main() -> None:
                 page("reminders", "Reminders", ":material/notifications:"),
                 page("scheduled", "Upcoming opportunities", ":material/event_upcoming:"),
             ],
+            "On the road": [
+                page("route", "Route planning", ":material/route:"),
+                page("nearby", "Nearby", ":material/near_me:"),
+            ],
             "Admin": [
                 page("settings", "Settings", ":material/settings:"),
                 page("status", "Jobs status", ":material/schedule:"),

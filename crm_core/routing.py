@@ -233,9 +233,9 @@ def _integer_costs(d: np.ndarray) -> np.ndarray:
 
 def _solve_ortools(d: np.ndarray, start: int, final: int, budget_s: float) -> list[int]:
     """Order of the nodes other than ``start``/``final``, by OR-Tools guided local search."""
+    t0 = time.perf_counter()
     from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
-    t0 = time.perf_counter()
     n = d.shape[0]
     if final == start:
         manager = pywrapcp.RoutingIndexManager(n, 1, start)

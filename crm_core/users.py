@@ -50,15 +50,24 @@ def ensure_user(
     return _user(row)
 
 
-def update_user(db: Database, user_id: int, display_name: str, email: str | None) -> None:
-    """Name and e-mail address (where reminder digests go)."""
+def update_user(
+    db: Database, user_id: int, display_name: str, email: str | None, home: str | None = None
+) -> None:
+    """Name, e-mail address (where reminder digests go) and home address (a route start)."""
     name = clean_text(display_name, max_len=100, required=True)
     address = clean_email(email) if email and email.strip() else None
+    home_text = clean_text(home, max_len=200)
     db.run(
         lambda cur: cur.execute(
-            "UPDATE users SET display_name = ?, email = ? WHERE id = ?", [name, address, user_id]
+            "UPDATE users SET display_name = ?, email = ?, home_address = ? WHERE id = ?",
+            [name, address, home_text, user_id],
         )
     )
+
+
+def home_address(db: Database, user_id: int) -> str | None:
+    rows = db.query("SELECT home_address FROM users WHERE id = ?", [user_id])
+    return rows[0][0] if rows else None
 
 
 def list_users(db: Database, *, active_only: bool = True) -> list[User]:

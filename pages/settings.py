@@ -26,7 +26,7 @@ from crm_core.pipelines import (
 )
 from crm_core.sources import add_source, list_sources, remove_source
 from crm_core.tags import create_tag, delete_tag, list_tags, update_tag
-from crm_core.users import list_users, update_user
+from crm_core.users import home_address, list_users, update_user
 from pages._ui import db, flash, md, me, settings, show_flash, user_errors
 
 st.title("Settings")
@@ -91,12 +91,14 @@ with team_tab:
     st.caption("Reminder digests go to these addresses.")
     for user in list_users(db(), active_only=False):
         with st.form(f"user_{user.id}", border=True):
-            c1, c2, c3 = st.columns([2, 3, 1], vertical_alignment="bottom")
+            c1, c2, c3, c4 = st.columns([2, 2, 2, 1], vertical_alignment="bottom")
             name = c1.text_input(f"Name ({user.username})", user.display_name, max_chars=100)
             email = c2.text_input("E-mail", user.email or "", max_chars=254)
-            if c3.form_submit_button("Save"):
+            home = c3.text_input("Home (route start)", home_address(db(), user.id) or "",
+                                 max_chars=200)  # fmt: skip
+            if c4.form_submit_button("Save"):
                 with user_errors():
-                    update_user(db(), user.id, name, email)
+                    update_user(db(), user.id, name, email, home)
                     flash("Saved.")
                     st.rerun()
 

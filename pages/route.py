@@ -1,0 +1,146 @@
+"""Route planning: the shortest order to visit a phase's, a tag's or hand-picked contacts."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from crm_core.contacts import ContactQuery, search_contacts
+from crm_core.geocoding import locate
+from crm_core.pipelines import list_pipelines
+from crm_core.places import contacts_for_route
+from crm_core.routing import MOBILE_MAX_WAYPOINTS, google_maps_links, haversine_km, plan_route
+from crm_core.tags import tag_names
+from crm_core.users import home_address
+from pages._ui import db, md, me, settings, spots_map
+
+MAX_STOPS = 100
+
+st.title("Route planning")
+config = settings()
+
+# -- what to visit ----------------------------------------------------------------------------------
+how = st.segmented_control(
+    "Visit", ["phase", "tag", "picked"], default="phase", key="rt_how",
+    format_func={"phase": "A pipeline phase", "tag": "A tag", "picked": "Contacts I pick"}.get,
+)  # fmt: skip
+phase = tag = None
+picked: list[int] = st.session_state.setdefault("rt_picked", [])
+if how == "phase":
+    phases = {ph.id: f"{p.name} › {ph.name}" for p in list_pipelines(db()) for ph in p.phases}
+    phase = st.selectbox("Contacts with an open lead in", list(phases), format_func=phases.get,
+                         key="rt_phase")  # fmt: skip
+elif how == "tag":
+    tag = st.selectbox("Contacts tagged", tag_names(db()), key="rt_tag")
+else:
+    found = search_contacts(db(), ContactQuery(text=st.text_input("Find contacts", key="rt_find"),
+                                               page_size=30)).rows  # fmt: skip
+    names = {r["id"]: f"{r['name']} · {r['city'] or ''}" for r in found}
+    for cid in picked:
+        names.setdefault(cid, f"#{cid}")
+    picked[:] = st.multiselect("Stops", list(names), default=picked, format_func=names.get,
+                               key="rt_multi")  # fmt: skip
+
+# -- where from, where to -------------------------------------------------------------------------
+c1, c2 = st.columns(2)
+start_kind = c1.radio("Start", ["office", "home", "address", "here"], horizontal=True,
+                      format_func={"office": "Office", "home": "Home", "address": "An address",
+                                   "here": "My location"}.get, key="rt_start")  # fmt: skip
+start_text = None
+if start_kind == "office":
+    start_text = config.office_address
+    if not start_text:
+        c1.info("No office address configured ([geo] office_address).")
+elif start_kind == "home":
+    start_text = home_address(db(), me().id)
+    if not start_text:
+        c1.info("Set your home address in Settings › Team.")
+elif start_kind == "address":
+    start_text = c1.text_input("Start address or postal code", key="rt_start_text")
+here = None
+if start_kind == "here":
+    with c1:
+        from streamlit_geolocation import streamlit_geolocation
+
+        here = streamlit_geolocation()
+round_trip = c2.radio("End", ["back", "elsewhere"], horizontal=True, key="rt_end",
+                      format_func={"back": "Back to the start", "elsewhere": "Somewhere else"}.get
+                      ) == "back"  # fmt: skip
+end_text = None if round_trip else c2.text_input("End address or postal code", key="rt_end_text")
+phone_links = st.toggle(f"Phone links ({MOBILE_MAX_WAYPOINTS} stops per link)", key="rt_phone")
+
+
+def place(text: str | None, what: str):
+    if not text:
+        return None
+    found = locate(db(), text, config)  # cache and offline data only: no network while planning
+    if found is None:
+        st.warning(f"The {what} “{md(text)}” could not be placed; try a postal code and city.")
+        return None
+    return (found.latitude, found.longitude)
+
+
+if st.button("Plan the route", type="primary", icon=":material/route:"):
+    if here and here.get("latitude") is not None:
+        origin = (float(here["latitude"]), float(here["longitude"]))
+    else:
+        origin = place(start_text, "start")
+    destination = None if round_trip else place(end_text, "end point")
+    spots = contacts_for_route(db(), phase_id=phase, tag=tag,
+                               contact_ids=picked if how == "picked" else None, limit=500)  # fmt: skip
+    placed = [s for s in spots if s.placed]
+    missing = [s for s in spots if not s.placed]
+    if origin is None:
+        st.session_state.pop("route", None)
+        st.warning("Choose where the route starts.")
+    elif not placed:
+        st.session_state["route"] = {"stops": [], "missing": missing}
+    elif len(placed) > MAX_STOPS or (not round_trip and destination is None):
+        st.session_state.pop("route", None)
+        st.warning(f"{len(placed)} stops: a day's route plans at most {MAX_STOPS}; narrow it down."
+                   if len(placed) > MAX_STOPS else "Choose where the route ends.")  # fmt: skip
+    else:
+        budget = 0.8 if len(placed) <= 30 else 2.5
+        ordered = plan_route(origin, [(s, (s.latitude, s.longitude)) for s in placed],
+                             destination, time_limit_s=budget)  # fmt: skip
+        st.session_state["route"] = {"origin": origin, "destination": destination,
+                                     "stops": ordered, "missing": missing}  # fmt: skip
+
+route = st.session_state.get("route")
+if not route:
+    st.stop()
+for spot in route["missing"]:
+    st.warning(
+        f"Not on the map, so not in the route: {md(spot.name)} ({md(spot.address) or 'no address'})",
+        icon=":material/wrong_location:",
+    )
+    st.page_link("pages/contact.py", label="Fix the address or pin it",
+                 query_params={"id": str(spot.contact_id)})  # fmt: skip
+if not route["stops"]:
+    st.info("No stop can be placed on the map.")
+    st.stop()
+
+origin, destination, stops = route["origin"], route["destination"], route["stops"]
+final = destination or origin
+points = [origin, *(p for _, p in stops), final]
+legs = [haversine_km(*points[i], *points[i + 1]) for i in range(len(points) - 1)]
+st.markdown(f"**{len(stops)} stops · {sum(legs):.1f} km** (straight-line distances)")
+spots_map([(p[0], p[1], s.name) for s, p in stops], origin=origin, path=points, numbered=True)
+
+rows = []
+total = 0.0
+for i, ((spot, _), leg) in enumerate(zip(stops, legs, strict=False), start=1):
+    total += leg
+    rows.append({"#": i, "contact": spot.name, "address": spot.address, "leg km": round(leg, 1),
+                 "total km": round(total, 1)})  # fmt: skip
+rows.append({"#": len(stops) + 1, "contact": "end" if destination else "back at the start",
+             "address": "", "leg km": round(legs[-1], 1), "total km": round(sum(legs), 1)})  # fmt: skip
+st.dataframe(rows, hide_index=True)
+
+numbered = [(i, p) for i, (_, p) in enumerate(stops, start=1)]
+links = google_maps_links(origin, numbered, destination,
+                          max_waypoints=MOBILE_MAX_WAYPOINTS if phone_links else 9)  # fmt: skip
+st.subheader("Directions in Google Maps")
+for n, link in enumerate(links, start=1):
+    covered = link["stops"]
+    label = f"Leg {n}: stops {covered[0]}–{covered[-1]}" if covered else f"Leg {n}: to the end"
+    st.link_button(label, link["url"], icon=":material/directions_car:")
