@@ -1,0 +1,107 @@
+"""Geocoding with the network cut, nearby contacts, and the route and nearby pages."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from crm_core import geocoding
+from crm_core.config import load_settings
+from crm_core.contacts import ContactDraft, create_contact
+from crm_core.geodata import offline_index
+from crm_core.places import contacts_for_route, nearby
+from crm_core.routing import haversine_km
+from tests.test_pages import app, button, texts
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Any attempt to reach another host fails, as on a laptop in a dead zone."""
+
+    def refuse(*args, **kwargs):
+        raise OSError("network is cut in this test")
+
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+
+
+@pytest.mark.parametrize(
+    ("query", "where", "precision"),
+    [
+        ("10115", (52.53, 13.38), "postal code"),
+        ("80331 München", (48.14, 11.57), "postal code"),
+        ("Berlin", (52.52, 13.40), "city"),
+        ("Muenchen", (48.14, 11.58), "city"),
+        ("Hauptstraße 5, 50667 Köln, DE", (50.94, 6.95), "postal code"),
+        ("A-1010 Wien", (48.21, 16.37), "postal code"),
+        ("8001 Zürich", (47.37, 8.54), "postal code"),
+    ],
+)
+def test_offline_geocoding_places_the_right_spot(db, no_network, query, where, precision):
+    settings = load_settings()
+    place = geocoding.locate(db, query, settings, online=True)  # no geocoder configured
+    assert place is not None and place.precision == precision
+    assert haversine_km(place.latitude, place.longitude, *where) < 3
+
+
+@pytest.mark.parametrize("query", ["Atlantis", "99999", "Musterstraße 5", "", "Neustadt", "1010"])
+def test_unknown_or_ambiguous_addresses_are_reported_not_guessed(db, no_network, query):
+    assert geocoding.locate(db, query, load_settings()) is None
+    assert offline_index().answer(query).status in ("unknown", "ambiguous")
+
+
+def test_an_unreachable_online_geocoder_falls_back_offline(db, no_network, monkeypatch):
+    monkeypatch.setenv("CRM_NOMINATIM_URL", "https://nominatim.firma.example")
+    place = geocoding.locate(db, "34117 Kassel", load_settings(), online=True)
+    assert (
+        place.source == "offline" and haversine_km(place.latitude, place.longitude, 51.31, 9.49) < 3
+    )
+
+
+def test_contacts_are_placed_on_save_and_by_the_job_and_pins_stay(db, user_id, no_network):
+    cid = create_contact(db, ContactDraft(last_name="Kiel", postal_code="24103", city="Kiel"),
+                         user_id)  # fmt: skip
+    other = create_contact(db, ContactDraft(last_name="Nirgends", city="Atlantis"), user_id)
+    placed, missing = geocoding.geocode_contacts(db, load_settings(), online=False)
+    assert (placed, missing) == (1, 1)
+    assert geocoding.location_of(db, cid)["precision"] == "postal code"
+    assert geocoding.location_of(db, other)["latitude"] is None
+    geocoding.pin_contact(db, other, 54.0, 10.0)
+    assert geocoding.geocode_contacts(db, load_settings(), online=False) == (0, 0)
+    assert geocoding.location_of(db, other) == {
+        "latitude": 54.0, "longitude": 10.0, "precision": "manual", "source": "manual"}  # fmt: skip
+    assert [s.name for s in contacts_for_route(db) if not s.placed] == []
+
+
+def test_nearby_ranks_by_distance_within_the_radius(db, user_id, no_network):
+    for name, postal, city in (("Mitte", "10115", "Berlin"), ("Potsdam", "14467", "Potsdam"),
+                               ("Hamburg", "20095", "Hamburg")):  # fmt: skip
+        create_contact(db, ContactDraft(last_name=name, postal_code=postal, city=city), user_id)
+    geocoding.geocode_contacts(db, load_settings(), online=False)
+    found = nearby(db, 52.52, 13.40, 50)
+    assert [s.name for s in found] == ["Mitte", "Potsdam"]
+    assert found[0].distance_km < found[1].distance_km < 50
+    assert [s.name for s in nearby(db, 52.52, 13.40, 500)][-1] == "Hamburg"
+
+
+def test_route_page_plans_and_links(db, user_id, no_network):
+    from crm_core.tags import create_tag
+
+    create_tag(db, "Tour")
+    for name, postal, city in (("Erfurt", "99084", "Erfurt"), ("Göttingen", "37073", "Göttingen"),
+                               ("Fulda", "36037", "Fulda"), ("Nirgends", "", "Atlantis")):  # fmt: skip
+        create_contact(db, ContactDraft(last_name=name, postal_code=postal or None, city=city,
+                                        tags=["Tour"]), user_id)  # fmt: skip
+    geocoding.geocode_contacts(db, load_settings(), online=False)
+    at = app("pages/route.py")
+    at.segmented_control(key="rt_how").set_value("tag").run()
+    at.radio(key="rt_start").set_value("address").run()
+    at.text_input(key="rt_start_text").input("34117 Kassel").run()
+    button(at, "Plan the route").click().run()
+    assert not at.exception
+    shown = texts(at)
+    assert "**3 stops ·" in shown
+    assert "Not on the map, so not in the route: Nirgends" in shown
+    order = list(at.dataframe[0].value["contact"])
+    assert order[:3] in (["Göttingen", "Erfurt", "Fulda"], ["Fulda", "Erfurt", "Göttingen"])
