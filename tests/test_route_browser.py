@@ -1,0 +1,103 @@
+"""Route planning and nearby contacts in real Chromium, the nearby page on a phone-sized screen."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from crm_core import geocoding
+from crm_core import leads as ld
+from crm_core import pipelines as pl
+from crm_core.config import load_settings
+from crm_core.contacts import ContactDraft, create_contact
+from crm_core.database import forget_databases, get_database
+from crm_core.users import current_user
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, running_app
+
+pytestmark = pytest.mark.browser
+expect.set_options(timeout=20_000)
+
+TOWNS = [("Erfurt", "99084"), ("Göttingen", "37073"), ("Fulda", "36037"), ("Marburg", "35037")]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    path = tmp_path_factory.mktemp("route") / "crm.duckdb"
+    saved = os.environ.get("CRM_DB")
+    os.environ["CRM_DB"] = str(path)
+    forget_databases()
+    db = get_database()
+    user = current_user(db).id
+    pipeline = pl.get_pipeline(db, pl.create_pipeline(db, "Sales"))
+    for town, postal in TOWNS:
+        contact = create_contact(
+            db, ContactDraft(last_name=f"Kunde {town}", postal_code=postal, city=town), user
+        )
+        ld.create_lead(db, ld.LeadDraft(contact, pipeline.id, pipeline.phases[3].id, "Besuch", 1),
+                       user)  # fmt: skip
+    geocoding.geocode_contacts(db, load_settings(), online=False)
+    forget_databases()
+    with running_app(path) as url:
+        yield url
+    forget_databases()
+    if saved is None:
+        os.environ.pop("CRM_DB", None)
+    else:
+        os.environ["CRM_DB"] = saved
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail("browser tests need Debian's chromium: apt-get install -y chromium")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def test_plan_a_route_for_a_phase(browser, world):
+    page = browser.new_context(viewport={"width": 1280, "height": 1400}).new_page()
+    page.goto(f"{world}/route")
+    page.get_by_test_id("stSelectbox").filter(has_text="Contacts with an open lead in").click()
+    page.get_by_role("option", name="Sales › Visit").click()
+    page.get_by_text("An address").click()
+    start = page.get_by_label("Start address or postal code")
+    start.fill("34117 Kassel")
+    start.press("Enter")
+    page.get_by_role("button", name="Plan the route").click()
+    expect(page.get_by_text(re.compile(r"4 stops · \d+\.\d km"))).to_be_visible()
+    grid = page.get_by_test_id("stDataFrame")
+    expect(grid).to_be_visible()
+    link = page.get_by_role("link", name=re.compile("Leg 1: stops 1–4"))
+    url = link.get_attribute("href")
+    query = parse_qs(urlsplit(url).query)
+    assert query["api"] == ["1"] and query["travelmode"] == ["driving"]
+    assert query["origin"] == query["destination"]  # a round trip back to Kassel
+    assert len(query["waypoints"][0].split("|")) == 4
+    # The shown order is the order of the waypoints in the link.
+    assert url.startswith("https://www.google.com/maps/dir/?api=1&origin=51.3")
+    page.get_by_text("Phone links (3 stops per link)").click()
+    page.get_by_role("button", name="Plan the route").click()
+    expect(page.get_by_role("link", name="Leg 2: to the end")).to_be_visible()
+    page.context.close()
+
+
+def test_nearby_on_a_phone(browser, world):
+    page = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
+                               has_touch=True).new_page()  # fmt: skip
+    page.goto(f"{world}/nearby")
+    where = page.get_by_label("Address or postal code")
+    where.fill("99084 Erfurt")
+    where.press("Enter")
+    expect(page.get_by_text(re.compile(r"1 contacts within 25 km"))).to_be_visible()
+    expect(page.get_by_role("link", name=re.compile(r"Kunde Erfurt · \d+\.\d km"))).to_be_visible()
+    directions = page.get_by_role("link", name="Directions")
+    assert "destination=" in directions.first.get_attribute("href")
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= 390
+    page.context.close()
