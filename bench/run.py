@@ -92,6 +92,10 @@ TARGETS: dict[str, tuple[str, float]] = {
     "wonlost_render_ms": ("<", 300),
     "jobs_cycle_ms": ("<", 1000),
     "reminders_page_ms": ("<", 300),
+    "route_25_ms": ("<", 1000),
+    "route_100_ms": ("<", 3000),
+    "route_tsplib_gap_pct": ("<", 1),
+    "geocode_offline_load_ms": ("<", 1000),
 }
 
 
@@ -414,11 +418,10 @@ def measure_reminders_page(ctx: Context) -> dict[str, float]:
 def measure_mailchimp_sync(ctx: Context) -> dict[str, float]:
     """A first sync of 10 000 members (a pipeline with one lead for each of 10 000 contacts with
     an e-mail) against the local Mailchimp server that validates every request."""
-    from tests.mailchimp_server import FakeMailchimp
-
     from crm_core import mailchimp
     from crm_core.config import load_settings
     from crm_core.pipelines import create_pipeline
+    from tests.mailchimp_server import FakeMailchimp
 
     db = ctx.db
     members = min(10_000, ctx.contacts // 2)
@@ -456,6 +459,56 @@ def measure_mailchimp_sync(ctx: Context) -> dict[str, float]:
     return {
         "mailchimp_sync_10k_requests": result.requests,
         "mailchimp_sync_10k_s": round(seconds, 2),
+    }
+
+
+@measurement("routing")
+def measure_routing(ctx: Context) -> dict[str, float]:
+    """Solve times for 25 and 100 random stops in Germany (the page's budgets), and the mean gap
+    to the proven optimum over the TSPLIB instances in tests/data/tsplib."""
+    import random
+
+    from crm_core.routing import distance_matrix_km, solve_tour, tour_length
+    from tests.tsplib import INSTANCES, matrix_of
+
+    rng = random.Random(SEED)
+    out: dict[str, float] = {}
+    for n, budget, key in ((25, 0.8, "route_25_ms"), (100, 2.5, "route_100_ms")):
+        points = [(rng.uniform(47.5, 54.5), rng.uniform(6.0, 14.5)) for _ in range(n)]
+        matrix = distance_matrix_km(points)
+        started = time.perf_counter()
+        order = solve_tour(matrix, start=0, time_limit_s=budget)
+        out[key] = round((time.perf_counter() - started) * 1000, 1)
+        reference = solve_tour(matrix, start=0, time_limit_s=10.0)
+        gap = tour_length(matrix, order, True) / tour_length(matrix, reference, True) - 1
+        ctx.notes.append(f"route {n} stops: {gap * 100:.2f} % above a 10 s reference run")
+    gaps = []
+    for name, optimum in INSTANCES.items():
+        matrix = matrix_of(name)
+        order = solve_tour(matrix, start=0, time_limit_s=1.0)
+        gaps.append(tour_length(matrix, order, True) / optimum - 1)
+    out["route_tsplib_gap_pct"] = round(100 * sum(gaps) / len(gaps), 3)
+    return out
+
+
+@measurement("geo")
+def measure_geo(ctx: Context) -> dict[str, float]:
+    from crm_core.geodata import OfflineIndex
+    from crm_core.places import nearby
+
+    started = time.perf_counter()
+    index = OfflineIndex()  # a fresh load, as the first lookup of a process pays it
+    load_s = time.perf_counter() - started
+    queries = ["10115", "80331 München", "Berlin", "Hauptstraße 5, 50667 Köln", "Atlantis"]
+    times = [timed(lambda q=q: index.answer(q)) for q in queries * 20]
+    ctx.notes.append(f"offline geodata: loaded in {load_s * 1000:.0f} ms")
+    db = ctx.db
+    nearby(db, 52.52, 13.40, 25)
+    near = [timed(lambda: nearby(db, 52.52, 13.40, 25)) for _ in range(7)]
+    return {
+        "geocode_offline_ms": median_ms(times),
+        "geocode_offline_load_ms": round(load_s * 1000, 1),
+        "nearby_ms": median_ms(near),
     }
 
 
