@@ -47,6 +47,7 @@ def main() -> None:
             "Sales": [
                 page("contacts", "Contacts", ":material/contacts:", default=True),
                 page("contact", "Contact", hidden=True),
+                page("lookup", "Sender lookup", ":material/contact_mail:"),
                 page("board", "Board", ":material/view_kanban:"),
                 page("lead", "Lead", hidden=True),
                 page("wonlost", "Won / lost", ":material/emoji_events:"),

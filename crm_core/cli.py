@@ -60,6 +60,12 @@ def main(argv: list[str] | None = None) -> int:
     run_sync.add_argument("--pipeline", help="pipeline name or id (default: all linked)")
     run_sync.add_argument("--json", action="store_true", help="print a JSON summary")
 
+    backup = sub.add_parser("backup", help="a consistent copy of the database, also while in use")
+    backup.add_argument("-o", "--output", required=True, help="the folder for the copy")
+    restore = sub.add_parser("restore", help="restore a backup into a new database file")
+    restore.add_argument("source", help="a backup file, or a folder (its newest backup is used)")
+    restore.add_argument("--to", help="the new database file (default: next to CRM_DB)")
+
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     if args.command == "run":
@@ -75,6 +81,14 @@ def main(argv: list[str] | None = None) -> int:
         except AnotherJobsProcess as exc:
             print(str(exc), file=sys.stderr)
             return 3
+    if args.command == "backup":
+        from crm_core.database import backup_name
+
+        target = get_database().copy_file_to(Path(args.output) / backup_name("crm"))
+        print(f"backup written to {target}")
+        return 0
+    if args.command == "restore":
+        return restore_command(args)
     if args.command == "mailchimp":
         return mailchimp_command(args)
     if args.command == "migrate":
@@ -112,6 +126,37 @@ def seed_command(args: argparse.Namespace) -> int:
             f" {summary.notes} notes, {leads} leads, {reminders} reminders, {opportunities}"
             f" scheduled opportunities in {summary.seconds:.1f} s"
         )
+    return 0
+
+
+def restore_command(args: argparse.Namespace) -> int:
+    """Copy a backup to a new file and check that it opens; the running file is never touched."""
+    import shutil
+
+    from crm_core.database import Database, backup_name
+    from crm_core.migrations import migrate
+
+    source = Path(args.source)
+    if source.is_dir():
+        found = sorted(source.glob("*.duckdb"), key=lambda p: p.stat().st_mtime)
+        if not found:
+            print(f"no backup (*.duckdb) in {source}", file=sys.stderr)
+            return 2
+        source = found[-1]
+    if not source.is_file():
+        print(f"no such backup: {source}", file=sys.stderr)
+        return 2
+    target = Path(args.to) if args.to else load_settings().db_path.parent / backup_name("restored")
+    if target.exists():
+        print(f"{target} exists already; choose another --to", file=sys.stderr)
+        return 2
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(source, target)
+    restored = Database(target, keep_warm_s=0)
+    migrate(restored)  # an older backup is upgraded like any database at start-up
+    contacts = restored.query("SELECT count(*) FROM contacts")[0][0]
+    restored.release()
+    print(f"restored {source} to {target} ({contacts} contacts); start with CRM_DB={target}")
     return 0
 
 

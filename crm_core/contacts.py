@@ -513,6 +513,11 @@ def get_contact(db: Database, contact_id: int) -> ContactView:
     return view
 
 
+def load_contact_in(cur: Cursor, contact_id: int) -> ContactView | None:
+    """A contact inside the caller's unit of work (None when there is no such id)."""
+    return _load(cur, contact_id)
+
+
 def _load(cur: Cursor, contact_id: int) -> ContactView | None:
     row = cur.execute(
         "SELECT c.id, c.kind, c.salutation, c.title, c.first_name, c.last_name, c.company,"

@@ -38,7 +38,7 @@ _CONTACT_NAME = (
     " THEN coalesce(c.company, '(no name)')"
     " ELSE concat_ws(' ', c.title, c.first_name, c.last_name) END"
 )
-_SELECT = (
+SELECT_REMINDERS = (
     f"SELECT r.id, r.contact_id, {_CONTACT_NAME}, r.lead_id, l.title, r.due_date, r.note,"
     " r.assignee_id, u.display_name, r.done_at, r.version"
     " FROM reminders r JOIN contacts c ON c.id = r.contact_id"
@@ -100,7 +100,7 @@ def open_reminders(
         clauses.append("r.due_date <= ?")
         params.append(until)
     rows = db.query(
-        f"{_SELECT} WHERE {' AND '.join(clauses)} ORDER BY r.due_date, r.id LIMIT ? OFFSET ?",
+        f"{SELECT_REMINDERS} WHERE {' AND '.join(clauses)} ORDER BY r.due_date, r.id LIMIT ? OFFSET ?",
         [*params, limit, offset],
     )
     return [Reminder(*r) for r in rows]

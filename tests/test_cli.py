@@ -60,3 +60,41 @@ def test_seed_refuses_absurd_sizes(db_path, capsys):
 def test_migrate_reports_up_to_date(db_path, capsys):
     assert main(["migrate"]) == 0
     assert "up to date" in capsys.readouterr().out
+
+
+def test_backup_while_another_process_writes_then_restore(db_path, tmp_path, capsys):
+    """`crm backup` takes a consistent copy while a second process keeps committing."""
+    import os
+    import subprocess
+    import sys
+    import textwrap
+
+    from tests.conftest import ROOT
+
+    get_database().query("INSERT INTO contacts (id, last_name) VALUES (1, 'Basis')")
+    forget_databases()
+    writer = textwrap.dedent(
+        """
+        from crm_core.database import get_database
+        db = get_database()
+        for i in range(300):
+            db.run(lambda cur, i=i: cur.execute(
+                "INSERT INTO notes (contact_id, channel, body) VALUES (1, 'other', ?)", [str(i)]))
+        """
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    child = subprocess.Popen([sys.executable, "-c", writer], env=env)
+    try:
+        assert main(["backup", "-o", str(tmp_path / "backups")]) == 0
+    finally:
+        assert child.wait(120) == 0
+    forget_databases()
+    assert main(["restore", str(tmp_path / "backups"), "--to", str(tmp_path / "r.duckdb")]) == 0
+    assert "1 contacts" in capsys.readouterr().out
+    from crm_core.database import Database
+
+    copy = Database(tmp_path / "r.duckdb", keep_warm_s=0)
+    notes = copy.query("SELECT count(*), count(DISTINCT body) FROM notes")[0]
+    assert notes[0] == notes[1] <= 300  # a consistent prefix of the writer's work
+    copy.release()
+    assert main(["restore", str(tmp_path / "backups"), "--to", str(tmp_path / "r.duckdb")]) == 2
