@@ -60,6 +60,17 @@ def main(argv: list[str] | None = None) -> int:
     run_sync.add_argument("--pipeline", help="pipeline name or id (default: all linked)")
     run_sync.add_argument("--json", action="store_true", help="print a JSON summary")
 
+    export = sub.add_parser("export", help="export contacts or leads as CSV, Excel or vCard")
+    export.add_argument("what", choices=["contacts", "leads"])
+    export.add_argument("--format", choices=["csv", "xlsx", "vcf"], default="csv")
+    export.add_argument("-o", "--output", required=True, help="the file to write")
+    export.add_argument("--tag", help="only contacts / leads of contacts with this tag")
+    export.add_argument("--owner", help="only those owned by this user (username or name)")
+    export.add_argument("--pipeline", help="leads: pipeline name or id")
+    export.add_argument("--phase", help="leads (and contacts with an open lead): phase name")
+    export.add_argument("--status", choices=["open", "won", "lost"], help="leads: status")
+    export.add_argument("--vcard-version", choices=["3.0", "4.0"], default="3.0")
+
     backup = sub.add_parser("backup", help="a consistent copy of the database, also while in use")
     backup.add_argument("-o", "--output", required=True, help="the folder for the copy")
     restore = sub.add_parser("restore", help="restore a backup into a new database file")
@@ -81,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
         except AnotherJobsProcess as exc:
             print(str(exc), file=sys.stderr)
             return 3
+    if args.command == "export":
+        return export_command(args)
     if args.command == "backup":
         from crm_core.database import backup_name
 
@@ -126,6 +139,49 @@ def seed_command(args: argparse.Namespace) -> int:
             f" {summary.notes} notes, {leads} leads, {reminders} reminders, {opportunities}"
             f" scheduled opportunities in {summary.seconds:.1f} s"
         )
+    return 0
+
+
+def export_command(args: argparse.Namespace) -> int:
+    from crm_core import exports
+    from crm_core.contacts import ContactQuery
+    from crm_core.pipelines import list_pipelines
+    from crm_core.users import list_users
+
+    db = get_database()
+    owner_id = None
+    if args.owner:
+        owner_id = next((u.id for u in list_users(db, active_only=False)
+                         if args.owner in (u.username, u.display_name)), None)  # fmt: skip
+        if owner_id is None:
+            print(f"no user {args.owner!r}", file=sys.stderr)
+            return 2
+    pipeline_id = _pipeline_id(args.pipeline) if args.pipeline else None
+    phase_id = None
+    if args.phase:
+        phase_id = next((ph.id for p in list_pipelines(db) for ph in p.phases
+                         if ph.name == args.phase and pipeline_id in (None, p.id)), None)  # fmt: skip
+        if phase_id is None:
+            print(f"no phase {args.phase!r}", file=sys.stderr)
+            return 2
+    if args.what == "contacts":
+        query = ContactQuery(tags=[args.tag] if args.tag else [], owner_id=owner_id,
+                             phase_id=phase_id)  # fmt: skip
+        header, rows = exports.contact_rows(db, query)
+    else:
+        if args.format == "vcf":
+            print("leads export as csv or xlsx", file=sys.stderr)
+            return 2
+        header, rows = exports.lead_rows(db, pipeline_id=pipeline_id, phase_id=phase_id,
+                                         status=args.status, owner_id=owner_id, tag=args.tag)  # fmt: skip
+    if args.format == "csv":
+        data = exports.to_csv(header, rows)
+    elif args.format == "xlsx":
+        data = exports.to_xlsx(header, rows, sheet=args.what)
+    else:
+        data = exports.to_vcards(db, [r[0] for r in rows], version=args.vcard_version)
+    Path(args.output).write_bytes(data)
+    print(f"exported {len(rows)} {args.what} to {args.output}")
     return 0
 
 

@@ -592,7 +592,7 @@ def search_contacts(db: Database, query: ContactQuery) -> ContactPage:
 
 
 def search_contacts_in(cur: Cursor, query: ContactQuery) -> ContactPage:
-    where, params = _filters(query)
+    where, params = contact_filter_sql(query)
     page_size = max(1, min(500, query.page_size))
     page = max(1, query.page)
     order = "c.deleted_at DESC, c.id" if query.deleted else "sort_key, c.id"
@@ -638,7 +638,7 @@ def search_contacts_in(cur: Cursor, query: ContactQuery) -> ContactPage:
     return ContactPage(rows, total, page, page_size)
 
 
-def _filters(query: ContactQuery) -> tuple[str, list]:
+def contact_filter_sql(query: ContactQuery) -> tuple[str, list]:
     clauses = ["c.deleted_at IS NOT NULL" if query.deleted else "c.deleted_at IS NULL"]
     params: list = []
     for term in search_terms(query.text):

@@ -25,3 +25,190 @@ def to_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
     for row in rows:
         writer.writerow(["" if v is None else safe_cell(v) for v in row])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+# -- what is exported ---------------------------------------------------------------------------------
+
+CONTACT_COLUMNS = [
+    "id", "kind", "salutation", "title", "first_name", "last_name", "company", "job_title",
+    "street", "postal_code", "city", "country", "latitude", "longitude", "emails", "phones",
+    "websites", "tags", "source", "owner", "first_contact", "created_at",
+]  # fmt: skip
+
+
+def contact_rows(db, query) -> tuple[list[str], list[tuple]]:
+    """Every contact matching a ``ContactQuery`` (all pages), one row each; multi-values as
+    'label: value' joined by ' | ', custom fields as extra columns."""
+    from crm_core.contacts import contact_filter_sql
+    from crm_core.custom_fields import fields_in
+
+    where, params = contact_filter_sql(query)
+
+    def work(cur):
+        fields = fields_in(cur)
+        custom_cols = ", ".join(
+            f"(SELECT v.value FROM contact_field_values v WHERE v.contact_id = c.id"
+            f" AND v.field_id = {int(f.id)}) AS cf{int(f.id)}"
+            for f in fields
+        )
+        rows = cur.execute(
+            "WITH e AS (SELECT contact_id, string_agg(label || ': ' || email, ' | '"
+            "   ORDER BY position) AS v FROM contact_emails GROUP BY contact_id),"
+            " p AS (SELECT contact_id, string_agg(label || ': ' || e164, ' | ' ORDER BY position)"
+            "   AS v FROM contact_phones GROUP BY contact_id),"
+            " w AS (SELECT contact_id, string_agg(label || ': ' || url, ' | ' ORDER BY position)"
+            "   AS v FROM contact_websites GROUP BY contact_id),"
+            " t AS (SELECT ct.contact_id, string_agg(tg.name, ', ' ORDER BY lower(tg.name)) AS v"
+            "   FROM contact_tags ct JOIN tags tg ON tg.id = ct.tag_id GROUP BY ct.contact_id)"
+            " SELECT c.id, c.kind, c.salutation, c.title, c.first_name, c.last_name, c.company,"
+            " c.job_title, c.street, c.postal_code, c.city, c.country, c.latitude, c.longitude,"
+            " e.v, p.v, w.v, t.v, c.source, o.display_name, c.first_contact, c.created_at"
+            + (f", {custom_cols}" if custom_cols else "")
+            + " FROM contacts c LEFT JOIN e ON e.contact_id = c.id"
+            " LEFT JOIN p ON p.contact_id = c.id LEFT JOIN w ON w.contact_id = c.id"
+            " LEFT JOIN t ON t.contact_id = c.id LEFT JOIN users o ON o.id = c.owner_id"
+            f" WHERE {where} ORDER BY c.id",
+            params,
+        ).fetchall()
+        return [*CONTACT_COLUMNS, *(f.name for f in fields)], rows
+
+    return db.run(work)
+
+
+LEAD_COLUMNS = ["id", "title", "contact", "pipeline", "phase", "status", "value", "currency",
+                "owner", "expected_close", "lost_reason", "created_at", "closed_at"]  # fmt: skip
+
+
+def lead_rows(
+    db, *, pipeline_id=None, phase_id=None, status=None, owner_id=None, tag=None
+) -> tuple[list[str], list[tuple]]:
+    clauses, params = ["c.deleted_at IS NULL"], []
+    for column, value in (("l.pipeline_id", pipeline_id), ("l.phase_id", phase_id),
+                          ("l.status", status), ("l.owner_id", owner_id)):  # fmt: skip
+        if value is not None:
+            clauses.append(f"{column} = ?")
+            params.append(value)
+    if tag:
+        clauses.append(
+            "l.contact_id IN (SELECT ct.contact_id FROM contact_tags ct JOIN tags t"
+            " ON t.id = ct.tag_id WHERE lower(t.name) = lower(?))"
+        )
+        params.append(tag)
+    rows = db.query(
+        "SELECT l.id, l.title, CASE WHEN c.kind = 'company' OR (c.first_name IS NULL AND"
+        " c.last_name IS NULL) THEN c.company ELSE concat_ws(' ', c.first_name, c.last_name) END,"
+        " pl.name, ph.name, l.status, l.value, l.currency, o.display_name, l.expected_close,"
+        " l.lost_reason, l.created_at, l.closed_at FROM leads l"
+        " JOIN contacts c ON c.id = l.contact_id JOIN pipelines pl ON pl.id = l.pipeline_id"
+        " JOIN phases ph ON ph.id = l.phase_id LEFT JOIN users o ON o.id = l.owner_id"
+        f" WHERE {' AND '.join(clauses)} ORDER BY l.id",
+        params,
+    )
+    return LEAD_COLUMNS, rows
+
+
+# -- formats --------------------------------------------------------------------------------------------
+
+
+def to_xlsx(
+    header: Sequence[str], rows: Iterable[Sequence[object]], sheet: str = "Export"
+) -> bytes:
+    """An Excel file in which no cell from a user's text can become a formula or a link."""
+    import xlsxwriter
+
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"constant_memory": True, "strings_to_formulas": False,
+                                        "strings_to_urls": False, "strings_to_numbers": False,
+                                        "default_date_format": "yyyy-mm-dd"})  # fmt: skip
+    page = book.add_worksheet(sheet[:31])
+    bold = book.add_format({"bold": True})
+    page.write_row(0, 0, list(header), bold)
+    for r, row in enumerate(rows, start=1):
+        for c, value in enumerate(row):
+            if value is None:
+                continue
+            if isinstance(value, str):
+                page.write_string(r, c, value)
+            else:
+                page.write(r, c, value if not hasattr(value, "quantize") else float(value))
+    book.close()
+    return buffer.getvalue()
+
+
+def _vcard_escape(text: str) -> str:
+    return (text.replace("\\", "\\\\").replace(",", "\\,").replace(";", "\\;")
+            .replace("\r\n", "\n").replace("\n", "\\n"))  # fmt: skip
+
+
+def _fold(line: str) -> str:
+    """Lines of at most 75 octets, continued with a space (RFC 6350 3.2), never inside a char."""
+    out, current = [], ""
+    for ch in line:
+        if len((current + ch).encode()) > (75 if not out else 74):
+            out.append(current)
+            current = ""
+        current += ch
+    out.append(current)
+    return "\r\n ".join(out)
+
+
+def to_vcards(db, contact_ids: Iterable[int], *, version: str = "3.0") -> bytes:
+    """vCards (3.0 or 4.0) that re-import without loss of names, addresses, e-mails, phones,
+    websites, tags and the organisation.  One query for all contacts."""
+    if version not in ("3.0", "4.0"):
+        raise ValueError("vCard version 3.0 or 4.0")
+    rows = db.query(
+        "SELECT c.id, c.kind, c.title, c.first_name, c.last_name, c.company, c.job_title,"
+        " c.street, c.postal_code, c.city, c.country, c.latitude, c.longitude,"
+        " (SELECT list((e.label, e.email) ORDER BY e.position) FROM contact_emails e"
+        "   WHERE e.contact_id = c.id),"
+        " (SELECT list((p.label, p.e164) ORDER BY p.position) FROM contact_phones p"
+        "   WHERE p.contact_id = c.id),"
+        " (SELECT list(w.url ORDER BY w.position) FROM contact_websites w"
+        "   WHERE w.contact_id = c.id),"
+        " (SELECT list(t.name ORDER BY lower(t.name)) FROM contact_tags ct"
+        "   JOIN tags t ON t.id = ct.tag_id WHERE ct.contact_id = c.id)"
+        " FROM contacts c WHERE c.id IN (SELECT unnest(?)) AND c.deleted_at IS NULL ORDER BY c.id",
+        [list(contact_ids)],
+    )
+    cards = [_vcard(version, *row) for row in rows]
+    return ("\r\n".join(cards) + "\r\n").encode("utf-8") if cards else b""
+
+
+def _pairs(values) -> list[tuple[str, str]]:
+    return [tuple(v.values()) if isinstance(v, dict) else tuple(v) for v in values or []]
+
+
+def _vcard(version, cid, kind, title, first, last, company, job, street, postal, city, country,
+           lat, lon, emails, phones, websites, tags) -> str:  # fmt: skip
+    from crm_core.contacts import display_name
+
+    e = _vcard_escape
+    name = display_name({"kind": kind, "title": title, "first_name": first, "last_name": last,
+                         "company": company})  # fmt: skip
+    lines = ["BEGIN:VCARD", f"VERSION:{version}",
+             "N:" + ";".join(e(x or "") for x in (last, first, "", title, "")), f"FN:{e(name)}"]  # fmt: skip
+    if company:
+        lines.append(f"ORG:{e(company)}")
+    if kind == "company" and version == "4.0":
+        lines.append("KIND:org")
+    if job:
+        lines.append(f"TITLE:{e(job)}")
+    if any((street, postal, city, country)):
+        parts = ("", "", street, city, "", postal, country)
+        lines.append("ADR;TYPE=work:" + ";".join(e(x or "") for x in parts))
+    for label, address in _pairs(emails):
+        lines.append(f"EMAIL;TYPE={'home' if label == 'private' else 'work'}:{e(address)}")
+    for label, number in _pairs(phones):
+        kind_ = {"mobile": "cell", "private": "home", "fax": "fax"}.get(label, "work")
+        if version == "4.0":
+            lines.append(f"TEL;TYPE={kind_};VALUE=uri:tel:{number}")
+        else:
+            lines.append(f"TEL;TYPE={kind_}:{number}")
+    lines += [f"URL:{e(url)}" for url in websites or []]
+    if tags:
+        lines.append("CATEGORIES:" + ",".join(e(t) for t in tags))
+    if lat is not None and version == "4.0":
+        lines.append(f"GEO:geo:{lat:.6f},{lon:.6f}")
+    lines += [f"UID:leadradar-contact-{cid}", "END:VCARD"]
+    return "\r\n".join(_fold(line) for line in lines)

@@ -1,8 +1,11 @@
 """Contacts: instant search, filters by tags / owner / source, pages of results, trash."""
 
+from dataclasses import replace
+
 import streamlit as st
 
 from crm_core.contacts import ContactQuery, restore_contact, search_contacts
+from crm_core.exports import contact_rows, to_csv, to_vcards, to_xlsx
 from crm_core.pipelines import list_pipelines
 from crm_core.sources import list_sources
 from crm_core.tags import tag_names
@@ -106,6 +109,27 @@ with user_errors():
                 restore_contact(db(), row["id"], me().id)
                 flash(f"Restored {md(row['name'])}.")
                 st.rerun()
+    with st.expander("Export these contacts", icon=":material/download:"):
+        e1, e2 = st.columns([1, 2], vertical_alignment="bottom")
+        fmt = e1.selectbox("Format", ["csv", "xlsx", "vcf"], key="f_export_format",
+                           format_func={"csv": "CSV (Excel, UTF-8)", "xlsx": "Excel (xlsx)",
+                                        "vcf": "vCard 3.0"}.get)  # fmt: skip
+        export_query = replace(query, page=1)
+
+        def export_file() -> bytes:  # runs when the button is clicked, not on every rerun
+            header, rows = contact_rows(db(), export_query)
+            if fmt == "csv":
+                return to_csv(header, rows)
+            if fmt == "xlsx":
+                return to_xlsx(header, rows, sheet="Contacts")
+            return to_vcards(db(), [r[0] for r in rows])
+
+        e2.download_button(
+            f"Download {result.total:,} contacts", export_file,
+            file_name=f"contacts.{fmt}", icon=":material/download:",
+            mime={"csv": "text/csv", "vcf": "text/vcard"}.get(
+                fmt, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        )  # fmt: skip
     if result.pages > 1:
         chosen = st.pagination(result.pages, default=result.page)
         if chosen != result.page:
