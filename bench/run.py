@@ -92,6 +92,8 @@ TARGETS: dict[str, tuple[str, float]] = {
     "wonlost_render_ms": ("<", 300),
     "jobs_cycle_ms": ("<", 1000),
     "reminders_page_ms": ("<", 300),
+    "export_100k_csv_s": ("<", 2),
+    "export_100k_xlsx_s": ("<", 20),
     "route_25_ms": ("<", 1000),
     "route_100_ms": ("<", 3000),
     "route_tsplib_gap_pct": ("<", 1),
@@ -510,6 +512,32 @@ def measure_geo(ctx: Context) -> dict[str, float]:
         "geocode_offline_load_ms": round(load_s * 1000, 1),
         "nearby_ms": median_ms(near),
     }
+
+
+@measurement("exports")
+def measure_exports(ctx: Context) -> dict[str, float]:
+    """All contacts to CSV and to xlsx, query included, as `crm export` does it."""
+    from crm_core.contacts import ContactQuery
+    from crm_core.exports import contact_rows, to_csv, to_xlsx
+
+    out = {}
+    for fmt, write in (("csv", to_csv), ("xlsx", to_xlsx)):
+        started = time.perf_counter()
+        header, rows = contact_rows(ctx.db, ContactQuery())
+        data = write(header, rows)
+        out[f"export_100k_{fmt}_s"] = round(time.perf_counter() - started, 2)
+        ctx.notes.append(f"export {fmt}: {len(rows):,} contacts, {len(data) / 2**20:.1f} MB")
+    return out
+
+
+@measurement("sender_lookup")
+def measure_sender_lookup(ctx: Context) -> dict[str, float]:
+    from crm_core.lookup import lookup_sender
+
+    addresses = [s.email.upper() for s in ctx.samples]
+    lookup_sender(ctx.db, addresses[0])
+    times = [timed(lambda a=a: lookup_sender(ctx.db, a)) for a in addresses * 3]
+    return {"sender_lookup_ms": median_ms(times)}
 
 
 @measurement("contacts_search")
