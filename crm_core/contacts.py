@@ -413,7 +413,7 @@ def insert_clean_contact(cur: Cursor, clean: CleanContact, actor_id: int | None)
         f" VALUES ({placeholders}, ?, ?) RETURNING id",
         [clean.columns[n] for n in names] + [actor_id, actor_id],
     ).fetchone()[0]
-    _write_parts(cur, contact_id, clean)
+    write_parts(cur, contact_id, clean)
     return contact_id
 
 
@@ -443,13 +443,13 @@ def update_contact(
         for table in ("contact_emails", "contact_phones", "contact_websites", "contact_tags"):
             cur.execute(f"DELETE FROM {table} WHERE contact_id = ?", [contact_id])
         cur.execute("DELETE FROM contact_field_values WHERE contact_id = ?", [contact_id])
-        _write_parts(cur, contact_id, clean)
+        write_parts(cur, contact_id, clean)
         return row[0]
 
     return db.run(work)
 
 
-def _write_parts(cur: Cursor, contact_id: int, clean: CleanContact) -> None:
+def write_parts(cur: Cursor, contact_id: int, clean: CleanContact) -> None:
     for position, (label, address) in enumerate(clean.emails):
         cur.execute(
             "INSERT INTO contact_emails (contact_id, label, email, email_lower, position)"
