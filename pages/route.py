@@ -99,7 +99,7 @@ if st.button("Plan the route", type="primary", icon=":material/route:"):
         st.warning(f"{len(placed)} stops: a day's route plans at most {MAX_STOPS}; narrow it down."
                    if len(placed) > MAX_STOPS else "Choose where the route ends.")  # fmt: skip
     else:
-        budget = 0.8 if len(placed) <= 30 else 2.5
+        budget = 0.5 if len(placed) <= 30 else 1.0  # measured: optimal at 25, ~0 % gap at 100
         ordered = plan_route(origin, [(s, (s.latitude, s.longitude)) for s in placed],
                              destination, time_limit_s=budget)  # fmt: skip
         st.session_state["route"] = {"origin": origin, "destination": destination,
