@@ -124,6 +124,8 @@ final = destination or origin
 points = [origin, *(p for _, p in stops), final]
 legs = [haversine_km(*points[i], *points[i + 1]) for i in range(len(points) - 1)]
 st.markdown(f"**{len(stops)} stops · {sum(legs):.1f} km** (straight-line distances)")
+st.markdown("Order: " + " → ".join(f"{i}\\) {md(spot.name)}"
+                                   for i, (spot, _) in enumerate(stops, start=1)))  # fmt: skip
 spots_map([(p[0], p[1], s.name) for s, p in stops], origin=origin, path=points, numbered=True)
 
 rows = []

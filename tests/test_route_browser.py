@@ -79,8 +79,16 @@ def test_plan_a_route_for_a_phase(browser, world):
     query = parse_qs(urlsplit(url).query)
     assert query["api"] == ["1"] and query["travelmode"] == ["driving"]
     assert query["origin"] == query["destination"]  # a round trip back to Kassel
-    assert len(query["waypoints"][0].split("|")) == 4
-    # The shown order is the order of the waypoints in the link.
+    waypoints = query["waypoints"][0].split("|")
+    assert len(waypoints) == 4
+    # The order shown is the order of the waypoints in the link.
+    shown = page.get_by_text(re.compile(r"^Order: 1\) Kunde")).inner_text()
+    towns = [part.split("Kunde ")[1] for part in shown.split(" → ")]
+    assert sorted(towns) == sorted(t for t, _ in TOWNS)
+    where = {town: geocoding.offline_index().answer(f"{postal} {town}") for town, postal in TOWNS}
+    for town, point in zip(towns, waypoints, strict=True):
+        lat, lon = map(float, point.split(","))
+        assert abs(lat - where[town].latitude) < 0.01 and abs(lon - where[town].longitude) < 0.01
     assert url.startswith("https://www.google.com/maps/dir/?api=1&origin=51.3")
     page.get_by_text("Phone links (3 stops per link)").click()
     page.get_by_role("button", name="Plan the route").click()
