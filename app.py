@@ -60,6 +60,7 @@ def main() -> None:
                 page("nearby", "Nearby", ":material/near_me:"),
             ],
             "Admin": [
+                page("imports", "Import", ":material/upload_file:"),
                 page("settings", "Settings", ":material/settings:"),
                 page("status", "Jobs status", ":material/schedule:"),
             ],

@@ -60,6 +60,15 @@ def main(argv: list[str] | None = None) -> int:
     run_sync.add_argument("--pipeline", help="pipeline name or id (default: all linked)")
     run_sync.add_argument("--json", action="store_true", help="print a JSON summary")
 
+    imp = sub.add_parser("import", help="import contacts from CSV, Excel or vCard")
+    imp.add_argument("file", nargs="?", help="the file to import")
+    imp.add_argument("--dry-run", action="store_true", help="check and report, write nothing")
+    imp.add_argument("--on-duplicate", choices=["skip", "merge", "create"], default="skip")
+    imp.add_argument("--tag", action="append", default=[], help="tag every imported contact")
+    imp.add_argument("--source", help="the source of every imported contact")
+    imp.add_argument("--json", action="store_true", help="print a JSON report")
+    imp.add_argument("--undo", type=int, metavar="IMPORT_ID", help="undo a whole import")
+
     export = sub.add_parser("export", help="export contacts or leads as CSV, Excel or vCard")
     export.add_argument("what", choices=["contacts", "leads"])
     export.add_argument("--format", choices=["csv", "xlsx", "vcf"], default="csv")
@@ -92,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
         except AnotherJobsProcess as exc:
             print(str(exc), file=sys.stderr)
             return 3
+    if args.command == "import":
+        return import_command(args)
     if args.command == "export":
         return export_command(args)
     if args.command == "backup":
@@ -139,6 +150,45 @@ def seed_command(args: argparse.Namespace) -> int:
             f" {summary.notes} notes, {leads} leads, {reminders} reminders, {opportunities}"
             f" scheduled opportunities in {summary.seconds:.1f} s"
         )
+    return 0
+
+
+def import_command(args: argparse.Namespace) -> int:
+    from crm_core.importer import rows_from_file, run_import, undo_import
+    from crm_core.users import current_user
+
+    db = get_database()
+    actor = current_user(db).id
+    if args.undo is not None:
+        try:
+            removed, restored = undo_import(db, args.undo, actor)
+        except ValueError as exc:
+            print(str(exc), file=sys.stderr)
+            return 2
+        print(f"undid import #{args.undo}: {removed} contacts removed, {restored} restored")
+        return 0
+    if not args.file:
+        print("name a file to import (or --undo IMPORT_ID)", file=sys.stderr)
+        return 2
+    path = Path(args.file)
+    try:
+        data = path.read_bytes()
+        kind, _table, rows = rows_from_file(data, path.name)
+    except (OSError, ValueError) as exc:
+        print(f"cannot read {path}: {exc}", file=sys.stderr)
+        return 2
+    settings = load_settings()
+    report = run_import(db, rows, actor, on_duplicate=args.on_duplicate, file_name=path.name,
+                        tags=args.tag, source=args.source, region=settings.phone_region,
+                        dry_run=args.dry_run)  # fmt: skip
+    if args.json:
+        print(json.dumps({**report.as_json(), "format": kind, "dry_run": args.dry_run}, indent=2))
+    else:
+        what = "would import" if args.dry_run else f"import #{report.import_id}"
+        print(f"{what}: {report.rows_read} read, {report.created} created, {report.merged} merged,"
+              f" {report.skipped} skipped, {len(report.errors)} errors")  # fmt: skip
+        for row, message in report.errors:
+            print(f"  row {row}: {message}")
     return 0
 
 

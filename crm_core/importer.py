@@ -125,7 +125,7 @@ def _chunk(cur: Cursor, chunk: list[ImportRow], report: ImportReport, seen: dict
         draft.tags = [*draft.tags, *(t for t in tags if t not in draft.tags)]
         draft.source = draft.source or source
         try:
-            clean = clean_contact(draft, fields, region=region)
+            clean = _clean_keeping_bad_values(draft, row, fields, region)
         except ValidationError as exc:
             message = "; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in exc.errors.items())
             report.errors.append((row.row_number, message))
@@ -135,6 +135,8 @@ def _chunk(cur: Cursor, chunk: list[ImportRow], report: ImportReport, seen: dict
             report.errors.append((row.row_number, str(exc)))
             report.lines.append((row.row_number, "error", str(exc)))
             continue
+        if row.problems:
+            report.lines.append((row.row_number, "warning", "; ".join(row.problems)))
         cleaned.append((row, clean))
 
     existing = _existing_matches(cur, [c for _, c in cleaned])
@@ -173,8 +175,48 @@ def _chunk(cur: Cursor, chunk: list[ImportRow], report: ImportReport, seen: dict
         _items(cur, report.import_id, [(cid, "created", None) for cid in ids])
 
 
+_VALUE_CHECKS = {"emails": "e-mail", "phones": "phone", "websites": "website"}
+
+
+def _clean_keeping_bad_values(draft: ContactDraft, row: ImportRow, fields, region: str):
+    """Validate; an e-mail, phone or website that does not validate is not worth losing the
+    contact over: it moves into a note on the contact (and the report), the rest is imported."""
+    from crm_core.validation import FieldError, clean_email, clean_phone, clean_url
+
+    try:
+        return clean_contact(draft, fields, region=region)
+    except ValidationError as exc:
+        if not set(exc.errors) <= {*_VALUE_CHECKS, "country"}:
+            raise
+        if "country" in exc.errors:
+            row.notes.append(f"Imported country: {draft.country}")
+            row.problems.append(f"country '{draft.country}' kept as a note")
+            draft.country = None
+    checks = {"emails": clean_email, "phones": lambda v: clean_phone(v, region),
+              "websites": clean_url}  # fmt: skip
+    for name, check in checks.items():
+        kept = []
+        for item in getattr(draft, name):
+            try:
+                check(item.value)
+                kept.append(item)
+            except FieldError:
+                row.notes.append(f"Imported {_VALUE_CHECKS[name]} that is not valid: {item.value}")
+                row.problems.append(f"{_VALUE_CHECKS[name]} '{item.value}' kept as a note")
+        setattr(draft, name, kept)
+    return clean_contact(draft, fields, region=region)
+
+
 def _keys(clean: CleanContact) -> list[str]:
-    return [f"e:{a.lower()}" for _, a in clean.emails] + [f"p:{p.e164}" for _, p in clean.phones]
+    """What makes two contacts the same: an e-mail or a phone; without either, the same name,
+    company and city."""
+    keys = [f"e:{a.lower()}" for _, a in clean.emails] + [f"p:{p.e164}" for _, p in clean.phones]
+    return keys or [f"n:{_name_key(clean.columns)}"]
+
+
+def _name_key(columns: dict) -> str:
+    return "|".join(str(columns.get(k) or "").lower()
+                    for k in ("first_name", "last_name", "company", "city"))  # fmt: skip
 
 
 def _existing_matches(cur: Cursor, cleaned: list[CleanContact]) -> dict[str, int]:
@@ -197,6 +239,15 @@ def _existing_matches(cur: Cursor, cleaned: list[CleanContact]) -> dict[str, int
             [phones],
         ).fetchall():
             found[f"p:{number}"] = cid
+    names = [_name_key(c.columns) for c in cleaned if not c.emails and not c.phones]
+    if names:
+        for key, cid in cur.execute(
+            "SELECT k, min(id) FROM (SELECT id, lower(concat_ws('|', coalesce(first_name, ''),"
+            " coalesce(last_name, ''), coalesce(company, ''), coalesce(city, ''))) AS k"
+            " FROM contacts WHERE deleted_at IS NULL) WHERE k IN (SELECT unnest(?)) GROUP BY k",
+            [names],
+        ).fetchall():
+            found[f"n:{key}"] = cid
     return found
 
 
@@ -383,3 +434,29 @@ def list_imports(db: Database, limit: int = 20) -> list[dict]:
             "errors", "undone_at")  # fmt: skip
     rows = db.query(f"SELECT {', '.join(keys)} FROM imports ORDER BY id DESC LIMIT ?", [limit])
     return [dict(zip(keys, r, strict=True)) for r in rows]
+
+
+def rows_from_file(
+    data: bytes,
+    filename: str = "",
+    *,
+    mapping: dict[int, str] | None = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+):
+    """(format, table or None, rows) of an uploaded file: CSV / Excel rows through the column
+    mapping (suggested when not given), or the cards of a vCard file."""
+    from crm_core import import_formats as formats
+
+    kind = formats.detect_format(data, filename)
+    if kind == "vcard":
+        cards = formats.read_vcards(data)
+        return kind, None, [ImportRow(c.index, c.draft, c.notes, c.problems) for c in cards]
+    if kind == "xlsx":
+        table = formats.read_xlsx(data)
+    else:
+        table = formats.read_csv(data, encoding=encoding, delimiter=delimiter)
+    if mapping is None:
+        mapping = formats.suggest_mapping(table.headers)
+    drafts = formats.apply_mapping(table, mapping)
+    return kind, table, [ImportRow(r.row_number, r.draft, r.notes, r.problems) for r in drafts]
