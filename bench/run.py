@@ -519,15 +519,19 @@ def measure_geo(ctx: Context) -> dict[str, float]:
 def measure_exports(ctx: Context) -> dict[str, float]:
     """All contacts to CSV and to xlsx, query included, as `crm export` does it."""
     from crm_core.contacts import ContactQuery
-    from crm_core.exports import contact_rows, to_csv, to_xlsx
+    from crm_core.exports import contact_rows, contacts_csv, to_xlsx
 
     out = {}
-    for fmt, write in (("csv", to_csv), ("xlsx", to_xlsx)):
-        started = time.perf_counter()
-        header, rows = contact_rows(ctx.db, ContactQuery())
-        data = write(header, rows)
-        out[f"export_100k_{fmt}_s"] = round(time.perf_counter() - started, 2)
-        ctx.notes.append(f"export {fmt}: {len(rows):,} contacts, {len(data) / 2**20:.1f} MB")
+    started = time.perf_counter()
+    data = contacts_csv(ctx.db, ContactQuery())
+    out["export_100k_csv_s"] = round(time.perf_counter() - started, 2)
+    lines = data.count(b"\n") - 1
+    ctx.notes.append(f"export csv: {lines:,} contacts, {len(data) / 2**20:.1f} MB")
+    started = time.perf_counter()
+    header, rows = contact_rows(ctx.db, ContactQuery())
+    data = to_xlsx(header, rows)
+    out["export_100k_xlsx_s"] = round(time.perf_counter() - started, 2)
+    ctx.notes.append(f"export xlsx: {len(rows):,} contacts, {len(data) / 2**20:.1f} MB")
     return out
 
 

@@ -224,7 +224,9 @@ def export_command(args: argparse.Namespace) -> int:
             return 2
         header, rows = exports.lead_rows(db, pipeline_id=pipeline_id, phase_id=phase_id,
                                          status=args.status, owner_id=owner_id, tag=args.tag)  # fmt: skip
-    if args.format == "csv":
+    if args.format == "csv" and args.what == "contacts":
+        data = exports.contacts_csv(db, query)  # DuckDB writes it: fast for 100 000 rows
+    elif args.format == "csv":
         data = exports.to_csv(header, rows)
     elif args.format == "xlsx":
         data = exports.to_xlsx(header, rows, sheet=args.what)

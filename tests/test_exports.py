@@ -9,7 +9,7 @@ import pytest
 from crm_core.cli import main
 from crm_core.contacts import ContactDraft, ContactQuery, LabelledValue, create_contact
 from crm_core.custom_fields import create_field
-from crm_core.exports import contact_rows, to_csv, to_vcards, to_xlsx
+from crm_core.exports import contact_rows, contacts_csv, to_csv, to_vcards, to_xlsx
 
 EVIL = '=HYPERLINK("http://evil.example","click")'
 
@@ -37,6 +37,9 @@ def test_csv_has_bom_umlauts_and_no_formulas(db, people):
     assert "'=HYPERLINK" in text and "'+49 K-1" in text
     assert "work: jm@example.com | private: j@web.de" in text
     assert len(text.splitlines()) == 2  # the tag filter applies
+    fast = contacts_csv(db, ContactQuery(tags=["VIP"])).decode("utf-8-sig")
+    assert fast.splitlines()[0] == text.splitlines()[0]
+    assert "'=HYPERLINK" in fast and "'+49 K-1" in fast and "Müller-Lüdenscheidt" in fast
 
 
 def test_xlsx_cells_stay_text(db, people):
