@@ -116,11 +116,12 @@ def clean_phone(value: str, region: str = "DE") -> Phone:
         raise FieldError(f"'{text}' is not a phone number") from None
     if not phonenumbers.is_valid_number(parsed):
         raise FieldError(f"'{text}' is not a valid phone number for its country")
-    national = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
-    return Phone(
-        e164=phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164),
-        national_digits=re.sub(r"\D", "", national),
-    )
+    # Built from the parts rather than with format_number(NATIONAL), which is several times
+    # slower and matters when 100 000 rows are imported.
+    nsn = phonenumbers.national_significant_number(parsed)
+    home = phonenumbers.region_code_for_country_code(parsed.country_code)
+    trunk = phonenumbers.ndd_prefix_for_region(home, True) or ""
+    return Phone(e164=f"+{parsed.country_code}{nsn}", national_digits=trunk + nsn)
 
 
 def format_phone(e164: str) -> str:
