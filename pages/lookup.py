@@ -9,8 +9,10 @@ from crm_core.validation import FieldError
 from pages._ui import db, md, money
 
 st.title("Who is this?")
-email = st.text_input("E-mail address", key="email", bind="query-params",
-                      placeholder="name@firma.de")  # fmt: skip
+email = st.text_input("E-mail address", value=st.query_params.get("email", ""),
+                      placeholder="name@firma.de", key="lookup_email")  # fmt: skip
+if email:
+    st.query_params["email"] = email  # the URL can be shared or bookmarked
 if not email:
     st.caption("Open this page from your mail program with the sender's address: "
                "…/lookup?email=name@firma.de (see the README for buttons and bookmarklets).")  # fmt: skip
