@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pandas as pd
 import streamlit as st
 
-from crm_core.exports import to_csv
+from crm_core.exports import to_csv, to_xlsx
 from crm_core.leads import ClosedQuery, StaleMove, closed_leads, reopen_lead
 from crm_core.pipelines import list_pipelines
 from crm_core.users import list_users
@@ -76,11 +76,19 @@ with user_errors():
         )
         header = ["id", "closed", "title", "contact", "pipeline", "phase", "value", "currency",
                   "owner", "lost_reason"]  # fmt: skip
-        st.download_button(
+        d1, d2 = st.columns(2)
+        d1.download_button(
             "Export CSV",
             to_csv(header, ([r[k] for k in header] for r in rows)),
             file_name=f"leads-{status}-{date.today():%Y%m%d}.csv",
             mime="text/csv",
+            icon=":material/download:",
+        )
+        d2.download_button(
+            "Export Excel",
+            lambda: to_xlsx(header, ([r[k] for k in header] for r in rows), sheet="Leads"),
+            file_name=f"leads-{status}-{date.today():%Y%m%d}.xlsx",
+            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             icon=":material/download:",
         )
         with st.container(border=True):
