@@ -38,10 +38,11 @@ def test_rows_are_validated_one_by_one_and_duplicates_skipped(db, user_id):
         ImportRow(5, None, problems=["the card has no name"]),
     ]
     report = run_import(db, rows, user_id, on_duplicate="skip", tags=["Messe"], source="Trade fair")
-    assert (report.created, report.skipped, report.merged) == (1, 2, 0)
-    assert [r for r, _ in report.errors] == [2, 5]
-    assert "not a valid e-mail" in report.errors[0][1]
-    assert names(db) == ["Alt Bestand", "Anna Neu"]
+    assert (report.created, report.skipped, report.merged) == (2, 2, 0)
+    assert report.errors == [(5, "the card has no name")]
+    # An address that does not validate does not cost the contact: it is kept as a note.
+    assert (2, "warning", "e-mail 'not-an-address' kept as a note") in report.lines
+    assert names(db) == ["Alt Bestand", "Anna Neu", "Bad Mail"]
     [new] = search_contacts(db, ContactQuery(text="anna")).rows
     view = get_contact(db, new["id"])
     assert view.tags == ["Messe"] and view.source == "Trade fair"
