@@ -305,5 +305,17 @@ def forget_databases() -> None:
 atexit.register(forget_databases)
 
 
+def insert_columns(cur: Cursor, table: str, columns: dict[str, list]) -> None:
+    """Insert many rows at once from column lists (through Arrow: one statement, no loop).
+    ``table`` and the column names come from code, never from users."""
+    import pyarrow as pa
+
+    if not columns or not next(iter(columns.values())):
+        return
+    arrow = pa.table(columns)  # noqa: F841 - DuckDB reads the local variable by name
+    names = ", ".join(columns)
+    cur.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM arrow")
+
+
 def backup_name(prefix: str) -> str:
     return f"{prefix}-{datetime.now():%Y%m%d-%H%M%S}.duckdb"

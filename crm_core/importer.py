@@ -18,8 +18,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 
-import pyarrow as pa
-
 from crm_core.contacts import (
     CleanContact,
     ContactDraft,
@@ -30,7 +28,7 @@ from crm_core.contacts import (
     write_parts,
 )
 from crm_core.custom_fields import fields_in
-from crm_core.database import Cursor, Database
+from crm_core.database import Cursor, Database, insert_columns
 from crm_core.search import refresh_search_text
 from crm_core.tags import tag_ids
 from crm_core.validation import LONG_TEXT_MAX, ValidationError, clean_text
@@ -271,7 +269,7 @@ def _bulk_create(cur: Cursor, cleaned: list[CleanContact], actor_id) -> list[int
     contacts = {"id": ids, "created_by": [actor_id] * len(ids), "updated_by": [actor_id] * len(ids)}
     for column in _CONTACT_COLUMNS:
         contacts[column] = [c.columns.get(column) for c in cleaned]
-    _insert(cur, "contacts", contacts)
+    insert_columns(cur, "contacts", contacts)
     emails = {"contact_id": [], "label": [], "email": [], "email_lower": [], "position": []}
     phones = {"contact_id": [], "label": [], "e164": [], "national_digits": [], "position": []}
     webs = {"contact_id": [], "label": [], "url": [], "position": []}
@@ -302,17 +300,9 @@ def _bulk_create(cur: Cursor, cleaned: list[CleanContact], actor_id) -> list[int
     for table, columns in (("contact_emails", emails), ("contact_phones", phones),
                            ("contact_websites", webs), ("contact_field_values", values),
                            ("contact_tags", links)):  # fmt: skip
-        _insert(cur, table, columns)
+        insert_columns(cur, table, columns)
     refresh_search_text(cur, range_of_ids=(base, base + len(ids)))
     return ids
-
-
-def _insert(cur: Cursor, table: str, columns: dict[str, list]) -> None:
-    if not next(iter(columns.values())):
-        return
-    arrow = pa.table(columns)  # noqa: F841 - DuckDB reads the local variable by name
-    names = ", ".join(columns)
-    cur.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM arrow")
 
 
 def _bulk_notes(cur: Cursor, notes: list[tuple[int, list[str]]], actor_id) -> None:
@@ -323,11 +313,11 @@ def _bulk_notes(cur: Cursor, notes: list[tuple[int, list[str]]], actor_id) -> No
             if body:
                 for k, v in zip(rows, (cid, actor_id, "other", body), strict=True):
                     rows[k].append(v)
-    _insert(cur, "notes", rows)
+    insert_columns(cur, "notes", rows)
 
 
 def _items(cur: Cursor, import_id, items: list[tuple[int, str, str | None]]) -> None:
-    _insert(cur, "import_items", {
+    insert_columns(cur, "import_items", {
         "import_id": [import_id] * len(items), "contact_id": [i[0] for i in items],
         "action": [i[1] for i in items], "before": [i[2] for i in items]})  # fmt: skip
 

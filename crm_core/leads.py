@@ -12,7 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from crm_core.database import Cursor, Database
-from crm_core.validation import ErrorCollector, FieldError, clean_date, clean_text
+from crm_core.validation import ErrorCollector, FieldError, clean_date, clean_text, decimal_text
 
 STATUSES = ("open", "won", "lost")
 CURRENCIES = ("EUR", "CHF", "USD", "GBP")
@@ -106,15 +106,7 @@ class LeadView:
 def clean_value(value: object) -> Decimal:
     if value in (None, ""):
         return Decimal(0)
-    text = str(value).strip().replace(" ", "").replace("€", "")
-    if "," in text and "." in text:
-        text = (
-            text.replace(".", "").replace(",", ".")
-            if text.rfind(",") > text.rfind(".")
-            else text.replace(",", "")
-        )
-    else:
-        text = text.replace(",", ".")
+    text = decimal_text(str(value).strip().replace("€", ""))
     try:
         number = Decimal(text)
     except InvalidOperation:

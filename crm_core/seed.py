@@ -15,11 +15,10 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import phonenumbers
-import pyarrow as pa
 from faker import Faker
 
 from crm_core.custom_fields import fields_in
-from crm_core.database import Cursor, Database
+from crm_core.database import Cursor, Database, insert_columns
 from crm_core.search import refresh_search_text
 from crm_core.users import ensure_user
 
@@ -423,13 +422,13 @@ def seed(
                     created + timedelta(minutes=rng.randrange(0, 600 * 24 * 60))
                 )
 
-        _bulk_insert(cur, "contacts", rows)
-        _bulk_insert(cur, "contact_emails", emails)
-        _bulk_insert(cur, "contact_phones", phones)
-        _bulk_insert(cur, "contact_websites", webs)
-        _bulk_insert(cur, "contact_tags", ctags)
-        _bulk_insert(cur, "contact_field_values", values)
-        _bulk_insert(cur, "notes", notes)
+        insert_columns(cur, "contacts", rows)
+        insert_columns(cur, "contact_emails", emails)
+        insert_columns(cur, "contact_phones", phones)
+        insert_columns(cur, "contact_websites", webs)
+        insert_columns(cur, "contact_tags", ctags)
+        insert_columns(cur, "contact_field_values", values)
+        insert_columns(cur, "notes", notes)
         refresh_search_text(cur, range_of_ids=(base, base + contacts))
         return SeedSummary(
             contacts, len(emails["email"]), len(phones["e164"]), len(notes["body"]), 0.0
@@ -438,14 +437,6 @@ def seed(
     summary = db.run(work)
     summary.seconds = (datetime.now() - started).total_seconds()
     return summary
-
-
-def _bulk_insert(cur: Cursor, table: str, columns: dict[str, list]) -> None:
-    if not next(iter(columns.values())):
-        return
-    arrow = pa.table(columns)  # noqa: F841 - DuckDB reads the local variable by name
-    names = ", ".join(columns)
-    cur.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM arrow")
 
 
 def _ensure_tags(cur: Cursor) -> list[int]:
@@ -626,9 +617,9 @@ def seed_leads(db: Database, *, leads: int, seed: int = 1) -> int:
                     ("created_at", when),
                 ):
                     notes[key].append(value)
-        _bulk_insert(cur, "leads", rows)
-        _bulk_insert(cur, "lead_events", events)
-        _bulk_insert(cur, "notes", notes)
+        insert_columns(cur, "leads", rows)
+        insert_columns(cur, "lead_events", events)
+        insert_columns(cur, "notes", notes)
         return leads
 
     return db.run(work)
@@ -671,7 +662,7 @@ def seed_follow_ups(
                                ("assignee_id", rng.choice(users)), ("done_at", done),
                                ("created_by", rng.choice(users))):  # fmt: skip
                 rows[key].append(value)
-        _bulk_insert(cur, "reminders", rows)
+        insert_columns(cur, "reminders", rows)
         pipelines = ensure_pipelines(cur) if opportunities else []
         planned: dict[str, list] = {
             k: []
@@ -695,7 +686,7 @@ def seed_follow_ups(
                                ("owner_id", rng.choice(users)), ("fire_on", day()),
                                ("created_by", rng.choice(users))):  # fmt: skip
                 planned[key].append(value)
-        _bulk_insert(cur, "scheduled_leads", planned)
+        insert_columns(cur, "scheduled_leads", planned)
         return reminders, opportunities
 
     return db.run(work)

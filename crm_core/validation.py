@@ -183,15 +183,7 @@ def clean_number(value: object) -> float | None:
     if isinstance(value, int | float):
         number = float(value)
     else:
-        text = (clean_text(value, max_len=40) or "").replace(" ", "")
-        if "," in text and "." in text:  # 1.234,56 (German) or 1,234.56 (English)
-            text = (
-                text.replace(".", "").replace(",", ".")
-                if text.rfind(",") > text.rfind(".")
-                else text.replace(",", "")
-            )
-        else:
-            text = text.replace(",", ".")
+        text = decimal_text(clean_text(value, max_len=40) or "")
         try:
             number = float(text)
         except ValueError:
@@ -199,6 +191,16 @@ def clean_number(value: object) -> float | None:
     if number != number or abs(number) > 1e15:
         raise FieldError("is not a usable number")
     return number
+
+
+def decimal_text(text: str) -> str:
+    """'1.234,56' (German) or '1,234.56' (English) or '12,5' -> '1234.56' / '12.5'."""
+    text = text.replace(" ", "")
+    if "," in text and "." in text:
+        if text.rfind(",") > text.rfind("."):
+            return text.replace(".", "").replace(",", ".")
+        return text.replace(",", "")
+    return text.replace(",", ".")
 
 
 def clean_bool(value: object) -> bool | None:

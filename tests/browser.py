@@ -90,3 +90,37 @@ def running_app(db_path: Path) -> Iterator[str]:
     """The base URL of the app served against ``db_path``."""
     with serving(db_path) as server:
         yield server.url
+
+
+@contextmanager
+def chromium() -> Iterator:
+    """A launched Debian Chromium, driven by Playwright."""
+    import pytest
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail("browser tests need Debian's chromium: apt-get install -y chromium")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@contextmanager
+def database_at(path: Path) -> Iterator:
+    """``CRM_DB`` points at ``path`` for the block (to prepare data before the app starts)."""
+    from crm_core.database import forget_databases, get_database
+
+    saved = os.environ.get("CRM_DB")
+    os.environ["CRM_DB"] = str(path)
+    forget_databases()
+    try:
+        yield get_database()
+    finally:
+        forget_databases()
+        if saved is None:
+            os.environ.pop("CRM_DB", None)
+        else:
+            os.environ["CRM_DB"] = saved

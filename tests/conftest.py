@@ -56,3 +56,12 @@ def route_apptest_through_app_py() -> None:
 @pytest.fixture(autouse=True, scope="session")
 def _apptest_through_app_py() -> None:
     route_apptest_through_app_py()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One Chromium for all browser tests of a run."""
+    from tests.browser import chromium
+
+    with chromium() as launched:
+        yield launched

@@ -3,12 +3,10 @@ each change is in the database, survives a reload and is seen by a second user's
 
 from __future__ import annotations
 
-import os
 import time
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from crm_core import leads as ld
 from crm_core import pipelines as pl
@@ -17,7 +15,7 @@ from crm_core.contacts import ContactDraft, create_contact
 from crm_core.database import forget_databases, get_database
 from crm_core.users import current_user
 from tests.board_drag import board, card, drag_card, lead_ids_in, wait_idle
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, running_app
+from tests.browser import database_at, running_app
 
 pytestmark = pytest.mark.browser
 expect.set_options(timeout=20_000)
@@ -27,37 +25,19 @@ expect.set_options(timeout=20_000)
 def world(tmp_path_factory):
     """A database with one pipeline and four leads in its first phase, served by the app."""
     path = tmp_path_factory.mktemp("board") / "crm.duckdb"
-    saved = os.environ.get("CRM_DB")
-    os.environ["CRM_DB"] = str(path)
-    forget_databases()
-    db = get_database()
-    user = current_user(db).id
-    pipeline = pl.get_pipeline(db, pl.create_pipeline(db, "Sales"))
-    contact = create_contact(db, ContactDraft(first_name="Anna", last_name="Board"), user)
-    leads = {
-        title: ld.create_lead(
-            db, ld.LeadDraft(contact, pipeline.id, pipeline.phases[0].id, title, 1000), user
-        )
-        for title in ("Delta <b>", "Gamma", "Beta", "Alpha")
-    }  # created in this order, each on top: Alpha, Beta, Gamma, Delta
-    forget_databases()
-    with running_app(path) as url:
-        yield {"url": url, "pipeline": pipeline, "leads": leads, "path": path}
-    forget_databases()
-    if saved is None:
-        os.environ.pop("CRM_DB", None)
-    else:
-        os.environ["CRM_DB"] = saved
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail("browser tests need Debian's chromium: apt-get install -y chromium")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    with database_at(path) as db:
+        user = current_user(db).id
+        pipeline = pl.get_pipeline(db, pl.create_pipeline(db, "Sales"))
+        contact = create_contact(db, ContactDraft(first_name="Anna", last_name="Board"), user)
+        leads = {
+            title: ld.create_lead(
+                db, ld.LeadDraft(contact, pipeline.id, pipeline.phases[0].id, title, 1000), user
+            )
+            for title in ("Delta <b>", "Gamma", "Beta", "Alpha")
+        }  # created in this order, each on top: Alpha, Beta, Gamma, Delta
+        forget_databases()
+        with running_app(path) as url:
+            yield {"url": url, "pipeline": pipeline, "leads": leads, "path": path}
 
 
 def open_board(browser, world) -> Page:

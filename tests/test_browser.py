@@ -6,9 +6,9 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, running_app
+from tests.browser import running_app
 
 pytestmark = pytest.mark.browser
 expect.set_options(timeout=20_000)
@@ -23,16 +23,6 @@ def app_db(tmp_path_factory) -> Path:
 def app_url(app_db: Path) -> str:
     with running_app(app_db) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail("browser tests need Debian's chromium: apt-get install -y chromium")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def new_page(browser, width: int = 1280, height: int = 1000) -> Page:

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from crm_core.contacts import ContactDraft, LabelledValue, create_contact
-from crm_core.database import forget_databases, get_database
+from crm_core.database import forget_databases
 from crm_core.users import current_user
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, running_app
+from tests.browser import database_at, running_app
 
 pytestmark = pytest.mark.browser
 expect.set_options(timeout=20_000)
@@ -20,39 +17,21 @@ expect.set_options(timeout=20_000)
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     path = tmp_path_factory.mktemp("lookup") / "crm.duckdb"
-    saved = os.environ.get("CRM_DB")
-    os.environ["CRM_DB"] = str(path)
-    forget_databases()
-    db = get_database()
-    create_contact(db, ContactDraft(first_name="Greta", last_name="Gefunden", company="Körner AG",
-                                    emails=[LabelledValue("work", "greta@koerner.de")]),
-                   current_user(db).id)  # fmt: skip
-    forget_databases()
-    with running_app(path) as url:
-        yield {"url": url, "dir": path.parent}
-    forget_databases()
-    if saved is None:
-        os.environ.pop("CRM_DB", None)
-    else:
-        os.environ["CRM_DB"] = saved
+    with database_at(path) as db:
+        create_contact(db, ContactDraft(first_name="Greta", last_name="Gefunden", company="Körner AG",
+                                        emails=[LabelledValue("work", "greta@koerner.de")]),
+                       current_user(db).id)  # fmt: skip
+        forget_databases()
+        with running_app(path) as url:
+            yield {"url": url, "dir": path.parent}
 
 
 @pytest.fixture(scope="module")
-def page(browser_):
-    page = browser_.new_context(viewport={"width": 1280, "height": 1200}).new_page()
+def page(browser):
+    page = browser.new_context(viewport={"width": 1280, "height": 1200}).new_page()
     page.set_default_timeout(20_000)
     yield page
     page.context.close()
-
-
-@pytest.fixture(scope="module")
-def browser_():
-    if not Path(CHROMIUM).exists():
-        pytest.fail("browser tests need Debian's chromium: apt-get install -y chromium")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def test_sender_lookup_by_url(page, world):

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from crm_core import geocoding
 from crm_core import leads as ld
 from crm_core import pipelines as pl
 from crm_core.config import load_settings
 from crm_core.contacts import ContactDraft, create_contact
-from crm_core.database import forget_databases, get_database
+from crm_core.database import forget_databases
 from crm_core.users import current_user
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, running_app
+from tests.browser import database_at, running_app
 
 pytestmark = pytest.mark.browser
 expect.set_options(timeout=20_000)
@@ -28,37 +26,19 @@ TOWNS = [("Erfurt", "99084"), ("Göttingen", "37073"), ("Fulda", "36037"), ("Mar
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     path = tmp_path_factory.mktemp("route") / "crm.duckdb"
-    saved = os.environ.get("CRM_DB")
-    os.environ["CRM_DB"] = str(path)
-    forget_databases()
-    db = get_database()
-    user = current_user(db).id
-    pipeline = pl.get_pipeline(db, pl.create_pipeline(db, "Sales"))
-    for town, postal in TOWNS:
-        contact = create_contact(
-            db, ContactDraft(last_name=f"Kunde {town}", postal_code=postal, city=town), user
-        )
-        ld.create_lead(db, ld.LeadDraft(contact, pipeline.id, pipeline.phases[3].id, "Besuch", 1),
-                       user)  # fmt: skip
-    geocoding.geocode_contacts(db, load_settings(), online=False)
-    forget_databases()
-    with running_app(path) as url:
-        yield url
-    forget_databases()
-    if saved is None:
-        os.environ.pop("CRM_DB", None)
-    else:
-        os.environ["CRM_DB"] = saved
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail("browser tests need Debian's chromium: apt-get install -y chromium")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    with database_at(path) as db:
+        user = current_user(db).id
+        pipeline = pl.get_pipeline(db, pl.create_pipeline(db, "Sales"))
+        for town, postal in TOWNS:
+            contact = create_contact(
+                db, ContactDraft(last_name=f"Kunde {town}", postal_code=postal, city=town), user
+            )
+            ld.create_lead(db, ld.LeadDraft(contact, pipeline.id, pipeline.phases[3].id, "Besuch", 1),
+                           user)  # fmt: skip
+        geocoding.geocode_contacts(db, load_settings(), online=False)
+        forget_databases()
+        with running_app(path) as url:
+            yield url
 
 
 def test_plan_a_route_for_a_phase(browser, world):
