@@ -540,17 +540,26 @@ def measure_exports(ctx: Context) -> dict[str, float]:
 def measure_import_csv(ctx: Context) -> dict[str, float]:
     """A 100 000-row CSV (German Excel style: ';', cp1252) through parsing, mapping, validation,
     duplicate checks and writing."""
+    from crm_core.database import Database
     from crm_core.importer import rows_from_file, run_import
+    from crm_core.migrations import migrate
 
     n = ctx.contacts
     lines = ["Vorname;Nachname;Firma;E-Mail;Telefon;PLZ;Ort"]
     lines += [f"Jörg{i};Import;Firma {i % 977};import{i}@beispiel.de;030 {2000000 + i};10115;Berlin"
               for i in range(n)]  # fmt: skip
     data = "\r\n".join(lines).encode("cp1252")
+    # Into a database of its own, so that the other measurements keep their 100 000 contacts.
+    target = ctx.db_path.with_name("bench-import.duckdb")
+    remove_database_files(target)
+    db = Database(target, keep_warm_s=1.0)
+    migrate(db)
     started = time.perf_counter()
     _kind, _table, rows = rows_from_file(data, "bench.csv")
-    report = run_import(ctx.db, rows, None, file_name="bench.csv")
+    report = run_import(db, rows, None, file_name="bench.csv")
     seconds = time.perf_counter() - started
+    db.release()
+    remove_database_files(target)
     if report.created != n or report.errors:
         raise RuntimeError(f"import incomplete: {report.created} created, {report.errors[:3]}")
     return {"import_100k_csv_s": round(seconds, 2)}

@@ -808,6 +808,8 @@ _LABEL_TOKENS = (  # checked in this order: a "Home Fax" is a fax, a "Work Cell"
 
 def _label(kind: str, text: str) -> str | None:
     """A label from free text ("* Home", "Work Fax", "_$!<Mobile>!$_", "WORK VOICE"), or None."""
+    if not text:
+        return None
     text = re.sub(r"_\$!<(.*?)>!\$_", r"\1", text or "")
     tokens = set(_norm(text).split())
     if not tokens:

@@ -6,6 +6,7 @@ Entities collect these into one ``ValidationError`` so a form can show every pro
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -65,6 +66,17 @@ def clean_text(
         text = value
     else:
         text = str(value)
+    if len(text) <= 200:  # short values repeat a lot in imports (cities, companies, labels)
+        return _clean_short(text, max_len, multiline, required)
+    return _clean(text, max_len, multiline, required)
+
+
+@functools.lru_cache(maxsize=65536)
+def _clean_short(text: str, max_len: int, multiline: bool, required: bool) -> str | None:
+    return _clean(text, max_len, multiline, required)
+
+
+def _clean(text: str, max_len: int, multiline: bool, required: bool) -> str | None:
     text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
     if _CONTROL.search(text):
         raise FieldError("contains invisible control characters")
