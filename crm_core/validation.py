@@ -94,16 +94,35 @@ def _clean(text: str, max_len: int, multiline: bool, required: bool) -> str | No
     return text
 
 
+# A plain ASCII address (dot-atom local part): the common case, checked cheaply, with the domain
+# checked once per domain by email-validator.  Anything else goes through email-validator whole.
+_PLAIN_LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+
+
 def clean_email(value: str) -> str:
     """A syntactically valid address (no DNS lookup); the domain part is lower-cased."""
     text = clean_text(value, max_len=254)
     if not text:
         raise FieldError("is empty")
+    local, at, domain = text.rpartition("@")
+    if at and len(local) <= 64 and text.isascii() and _PLAIN_LOCAL.fullmatch(local):
+        checked = _checked_domain(domain)
+        if checked is not None:
+            return f"{local}@{checked}"
     try:
         result = validate_email(text, check_deliverability=False)
     except EmailNotValidError as exc:
         raise FieldError(f"'{text}' is not a valid e-mail address: {exc}") from None
     return result.normalized
+
+
+@functools.lru_cache(maxsize=16384)
+def _checked_domain(domain: str) -> str | None:
+    """The normalised domain when email-validator accepts it (None: let it explain why not)."""
+    try:
+        return validate_email(f"x@{domain}", check_deliverability=False).domain
+    except EmailNotValidError:
+        return None
 
 
 @dataclass(frozen=True)
