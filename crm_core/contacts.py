@@ -197,6 +197,14 @@ def format_labelled_lines(values: list[LabelledValue], *, phones: bool = False) 
     return "\n".join(f"{v.label}: {format_phone(v.value) if phones else v.value}" for v in values)
 
 
+# The same rule as ``display_name``, in SQL, for queries that list contacts (alias ``c``).
+CONTACT_NAME_SQL = (
+    "CASE WHEN c.kind = 'company' OR (c.first_name IS NULL AND c.last_name IS NULL)"
+    " THEN coalesce(c.company, '(no name)')"
+    " ELSE concat_ws(' ', c.title, c.first_name, c.last_name) END"
+)
+
+
 # -- cleaning ----------------------------------------------------------------------------------
 
 

@@ -23,6 +23,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from crm_core.config import Settings
+from crm_core.contacts import CONTACT_NAME_SQL
 from crm_core.database import Cursor, Database
 from crm_core.mailer import MailError, build_message, send
 
@@ -117,9 +118,7 @@ def _plan(cur: Cursor, now: datetime) -> list[Digest]:
         return []
     rows = cur.execute(
         "SELECT r.assignee_id, r.due_date, r.contact_id,"
-        " CASE WHEN c.kind = 'company' OR (c.first_name IS NULL AND c.last_name IS NULL)"
-        "  THEN coalesce(c.company, '(no name)')"
-        "  ELSE concat_ws(' ', c.title, c.first_name, c.last_name) END, r.note, l.title"
+        f" {CONTACT_NAME_SQL}, r.note, l.title"
         " FROM reminders r JOIN contacts c ON c.id = r.contact_id"
         " LEFT JOIN leads l ON l.id = r.lead_id"
         " WHERE r.done_at IS NULL AND c.deleted_at IS NULL AND r.due_date <= ?"

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
+from crm_core.contacts import CONTACT_NAME_SQL
 from crm_core.database import Cursor, Database
 from crm_core.validation import ErrorCollector, FieldError, clean_date, clean_text, decimal_text
 
@@ -344,11 +345,7 @@ def reopen_lead(
 
 # -- reading -------------------------------------------------------------------------------------
 
-_CONTACT_NAME = (
-    "CASE WHEN c.kind = 'company' OR (c.first_name IS NULL AND c.last_name IS NULL)"
-    " THEN coalesce(c.company, '(no name)')"
-    " ELSE concat_ws(' ', c.title, c.first_name, c.last_name) END"
-)
+_CONTACT_NAME = CONTACT_NAME_SQL
 
 
 def get_lead(db: Database, lead_id: int) -> LeadView:

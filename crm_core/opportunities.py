@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
+from crm_core.contacts import CONTACT_NAME_SQL
 from crm_core.database import Cursor, Database
 from crm_core.leads import LeadDraft, clean_value
 from crm_core.validation import ErrorCollector, FieldError, clean_date, clean_text
@@ -122,9 +123,7 @@ def list_scheduled(
         clauses.append("s.contact_id = ?")
         params.append(contact_id)
     rows = db.query(
-        "SELECT s.id, s.contact_id, CASE WHEN c.kind = 'company' OR (c.first_name IS NULL AND"
-        " c.last_name IS NULL) THEN coalesce(c.company, '(no name)')"
-        " ELSE concat_ws(' ', c.title, c.first_name, c.last_name) END,"
+        f"SELECT s.id, s.contact_id, {CONTACT_NAME_SQL},"
         " s.pipeline_id, p.name, s.phase_id, ph.name, s.title, s.value, s.currency, s.owner_id,"
         " u.display_name, s.fire_on, s.status, s.error, s.lead_id, s.version"
         " FROM scheduled_leads s JOIN contacts c ON c.id = s.contact_id"

@@ -9,14 +9,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from crm_core.contacts import CONTACT_NAME_SQL
 from crm_core.database import Cursor, Database
 
 EARTH_KM = 6371.0088
-_NAME = (
-    "CASE WHEN c.kind = 'company' OR (c.first_name IS NULL AND c.last_name IS NULL)"
-    " THEN coalesce(c.company, '(no name)')"
-    " ELSE concat_ws(' ', c.title, c.first_name, c.last_name) END"
-)
+_NAME = CONTACT_NAME_SQL
 _ADDRESS = "concat_ws(', ', c.street, concat_ws(' ', c.postal_code, c.city))"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from crm_core.contacts import CONTACT_NAME_SQL
 from crm_core.database import Cursor, Database
 from crm_core.validation import ErrorCollector, FieldError, clean_date, clean_text
 
@@ -33,11 +34,7 @@ class Reminder:
         return "today" if self.due_date == today else "upcoming"
 
 
-_CONTACT_NAME = (
-    "CASE WHEN c.kind = 'company' OR (c.first_name IS NULL AND c.last_name IS NULL)"
-    " THEN coalesce(c.company, '(no name)')"
-    " ELSE concat_ws(' ', c.title, c.first_name, c.last_name) END"
-)
+_CONTACT_NAME = CONTACT_NAME_SQL
 SELECT_REMINDERS = (
     f"SELECT r.id, r.contact_id, {_CONTACT_NAME}, r.lead_id, l.title, r.due_date, r.note,"
     " r.assignee_id, u.display_name, r.done_at, r.version"

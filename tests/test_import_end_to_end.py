@@ -19,7 +19,7 @@ from crm_core.contacts import (
 )
 from crm_core.exports import contact_rows, to_csv, to_vcards, to_xlsx
 from crm_core.importer import rows_from_file, run_import
-from tests.test_pages import app, button, texts
+from tests.test_pages import app
 
 DATA = Path(__file__).parent / "data" / "imports"
 
@@ -120,5 +120,4 @@ def test_import_page_maps_previews_and_imports(db, user_id):
     assert at.title[0].value == "Import contacts"
     assert "Recent imports" in [s.value for s in at.subheader]
     # The upload itself is driven in the browser test; the engine is exercised above.
-    assert not texts(at).count("Traceback")
-    assert button is not None
+    assert [u.label for u in at.get("file_uploader")] == ["CSV, Excel (xlsx) or vCard file"]
