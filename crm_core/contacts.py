@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from crm_core.audit import diff, record
 from crm_core.custom_fields import CustomField, clean_value, fields_in, typed_value
 from crm_core.database import Cursor, Database
 from crm_core.search import refresh_search_text, search_terms
@@ -401,7 +402,9 @@ def create_contact(
             hits = find_duplicates(cur, clean)
             if hits:
                 raise DuplicatesFound(hits)
-        return insert_clean_contact(cur, clean, actor_id)
+        contact_id = insert_clean_contact(cur, clean, actor_id)
+        _record_change(cur, "create", contact_id, {})
+        return contact_id
 
     return db.run(work)
 
@@ -413,7 +416,10 @@ class DuplicatesFound(RuntimeError):
 
 
 def insert_clean_contact(cur: Cursor, clean: CleanContact, actor_id: int | None) -> int:
-    """Insert an already validated contact inside the caller's unit of work (imports use this)."""
+    """Insert an already validated contact inside the caller's unit of work (imports use this).
+
+    Writes no audit entry: an import inserts up to 100 000 contacts and logs itself once;
+    ``create_contact`` logs each contact it creates."""
     names = list(clean.columns)
     placeholders = ", ".join("?" for _ in names)
     contact_id = cur.execute(
@@ -439,6 +445,7 @@ def update_contact(
 
     def work(cur: Cursor) -> int:
         clean = clean_contact(draft, fields_in(cur), region=region)
+        before = _audit_state(cur, contact_id)[1]
         assignments = ", ".join(f"{name} = ?" for name in clean.columns)
         row = cur.execute(
             f"UPDATE contacts SET {assignments}, updated_at = current_timestamp,"
@@ -452,6 +459,7 @@ def update_contact(
             cur.execute(f"DELETE FROM {table} WHERE contact_id = ?", [contact_id])
         cur.execute("DELETE FROM contact_field_values WHERE contact_id = ?", [contact_id])
         write_parts(cur, contact_id, clean)
+        _record_change(cur, "update", contact_id, before)
         return row[0]
 
     return db.run(work)
@@ -495,20 +503,66 @@ def delete_contact(db: Database, contact_id: int, actor_id: int | None) -> None:
         ).fetchone()
         if row is None:
             raise ContactNotFound("this contact does not exist or was already deleted")
+        _record_event(cur, "delete", contact_id)
 
     db.run(work)
 
 
 def restore_contact(db: Database, contact_id: int, actor_id: int | None) -> None:
-    """Undo a soft delete."""
-    db.run(
-        lambda cur: cur.execute(
+    """Undo a soft delete (a contact that is not deleted is left alone and nothing is logged)."""
+
+    def work(cur: Cursor) -> None:
+        row = cur.execute(
             "UPDATE contacts SET deleted_at = NULL, deleted_by = NULL, updated_by = ?,"
             " updated_at = current_timestamp, version = version + 1"
-            " WHERE id = ? AND deleted_at IS NOT NULL",
+            " WHERE id = ? AND deleted_at IS NOT NULL RETURNING id",
             [actor_id, contact_id],
-        )
-    )
+        ).fetchone()
+        if row is not None:
+            _record_event(cur, "restore", contact_id)
+
+    db.run(work)
+
+
+# -- audit ---------------------------------------------------------------------------------------
+
+
+def _audit_state(cur: Cursor, contact_id: int) -> tuple[str, dict[str, object]]:
+    """The contact's shown name, and its set fields as the audit log shows them.
+
+    Read from the database rather than from the draft so that old and new come from one rule:
+    tags in their stored spelling, phones as E.164, custom fields by name (inactive ones too).
+    Unset fields are left out, so a create logs exactly the fields that were filled in."""
+    view = _load(cur, contact_id)
+    if view is None:
+        return "", {}
+    state: dict[str, object] = {"kind": view.kind}
+    state.update({name: getattr(view, name) for name in _TEXT_COLUMNS})
+    state.update(first_contact=view.first_contact, latitude=view.latitude,
+                 longitude=view.longitude, owner=view.owner_name)  # fmt: skip
+    for name in ("emails", "phones", "websites"):
+        state[name] = [f"{v.label}: {v.value}" for v in getattr(view, name)]
+    state["tags"] = list(view.tags)
+    names = {f.id: f.name for f in fields_in(cur, active_only=False)}
+    for field_id, value in view.custom.items():
+        state[f"custom: {names.get(field_id, field_id)}"] = value
+    return view.display_name, {k: v for k, v in state.items() if v not in (None, "", [])}
+
+
+def _record_change(cur: Cursor, action: str, contact_id: int, before: dict) -> None:
+    """Log the fields that differ between ``before`` and the contact as it is now."""
+    label, after = _audit_state(cur, contact_id)
+    changes = diff(before, after)
+    if changes or action != "update":  # a save that changed nothing is not worth an entry
+        record(cur, action, "contact", contact_id, label=label, changes=changes)
+
+
+def _record_event(cur: Cursor, action: str, contact_id: int) -> None:
+    """A delete or restore: no field changes, but the name, readable after the delete."""
+    name = cur.execute(
+        f"SELECT {CONTACT_NAME_SQL} FROM contacts c WHERE c.id = ?", [contact_id]
+    ).fetchone()
+    record(cur, action, "contact", contact_id, label=name[0] if name else None)
 
 
 # -- reading -----------------------------------------------------------------------------------

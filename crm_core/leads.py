@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from typing import NamedTuple
 
+from crm_core.audit import diff, record
 from crm_core.contacts import CONTACT_NAME_SQL
 from crm_core.database import Cursor, Database
 from crm_core.validation import ErrorCollector, FieldError, clean_date, clean_text, decimal_text
@@ -168,6 +170,8 @@ def create_lead_in(
         [*values.values(), top, actor_id, actor_id],
     ).fetchone()[0]
     _event(cur, lead_id, actor_id, "created", None, values["phase_id"], detail)
+    title, state = _audit_state(cur, lead_id)
+    record(cur, "create", "lead", lead_id, label=title, changes=diff({}, state))
     return lead_id
 
 
@@ -178,10 +182,8 @@ def update_lead(
 
     def work(cur: Cursor) -> int:
         values = _clean_draft(cur, draft)
-        before = cur.execute(
-            "SELECT phase_id, status FROM leads WHERE id = ?", [lead_id]
-        ).fetchone()
-        if before is None:
+        before = _audit_state(cur, lead_id)[1]
+        if not before:
             raise LeadNotFound("this lead no longer exists")
         row = cur.execute(
             "UPDATE leads SET title = ?, value = ?, currency = ?, owner_id = ?, expected_close = ?,"
@@ -193,6 +195,10 @@ def update_lead(
         if row is None:
             raise StaleLead("Someone changed this lead after you opened it. Reload to see it.")
         _event(cur, lead_id, actor_id, "edited", None, None, None)
+        title, after = _audit_state(cur, lead_id)
+        changes = diff(before, after)
+        if changes:  # a save that changed nothing is not worth an entry
+            record(cur, "update", "lead", lead_id, label=title, changes=changes)
         return row[0]
 
     return db.run(work)
@@ -214,23 +220,51 @@ def _event(
     )
 
 
-def _current(cur: Cursor, lead_id: int) -> tuple[int, str, str, int, str]:
+def _audit_state(cur: Cursor, lead_id: int) -> tuple[str, dict[str, object]]:
+    """A lead's title, and its set fields as the audit log shows them (names, not ids)."""
     row = cur.execute(
-        "SELECT l.phase_id, l.status, l.title, l.pipeline_id, p.name FROM leads l"
+        f"SELECT l.title, l.contact_id, {CONTACT_NAME_SQL}, pl.name, ph.name, l.status, l.value,"
+        " l.currency, o.display_name, l.expected_close, l.lost_reason"
+        " FROM leads l JOIN contacts c ON c.id = l.contact_id"
+        " JOIN pipelines pl ON pl.id = l.pipeline_id JOIN phases ph ON ph.id = l.phase_id"
+        " LEFT JOIN users o ON o.id = l.owner_id WHERE l.id = ?",
+        [lead_id],
+    ).fetchone()
+    if row is None:
+        return "", {}
+    keys = ("title", "contact_id", "contact", "pipeline", "phase", "status", "value",
+            "currency", "owner", "expected_close", "lost_reason")  # fmt: skip
+    return row[0], {k: v for k, v in zip(keys, row, strict=True) if v is not None}
+
+
+class _Where(NamedTuple):
+    """Where a lead is now (read before a move, win, loss or reopen)."""
+
+    phase_id: int
+    status: str
+    title: str
+    pipeline_id: int
+    phase_name: str
+    lost_reason: str | None
+
+
+def _current(cur: Cursor, lead_id: int) -> _Where:
+    row = cur.execute(
+        "SELECT l.phase_id, l.status, l.title, l.pipeline_id, p.name, l.lost_reason FROM leads l"
         " JOIN phases p ON p.id = l.phase_id WHERE l.id = ?",
         [lead_id],
     ).fetchone()
     if row is None:
         raise LeadNotFound("this lead no longer exists")
-    return row
+    return _Where(*row)
 
 
-def _check_seen(cur: Cursor, lead_id: int, seen_phase: int | None, seen_status: str) -> tuple:
-    phase_id, status, title, pipeline_id, phase_name = _current(cur, lead_id)
-    if status != seen_status or (seen_phase is not None and phase_id != seen_phase):
-        now = phase_name if status == "open" else f"{status} in {phase_name}"
-        raise StaleMove(lead_id, title, now)
-    return phase_id, pipeline_id
+def _check_seen(cur: Cursor, lead_id: int, seen_phase: int | None, seen_status: str) -> _Where:
+    now = _current(cur, lead_id)
+    if now.status != seen_status or (seen_phase is not None and now.phase_id != seen_phase):
+        where = now.phase_name if now.status == "open" else f"{now.status} in {now.phase_name}"
+        raise StaleMove(lead_id, now.title, where)
+    return now
 
 
 def move_lead_in(
@@ -243,9 +277,12 @@ def move_lead_in(
     position: float | None = None,
 ) -> None:
     """Move an open lead to another phase of its pipeline (inside a unit of work)."""
-    from_phase, pipeline_id = _check_seen(cur, lead_id, seen_phase_id, "open")
-    target = cur.execute("SELECT pipeline_id FROM phases WHERE id = ?", [to_phase_id]).fetchone()
-    if target is None or target[0] != pipeline_id:
+    now = _check_seen(cur, lead_id, seen_phase_id, "open")
+    from_phase = now.phase_id
+    target = cur.execute(
+        "SELECT pipeline_id, name FROM phases WHERE id = ?", [to_phase_id]
+    ).fetchone()
+    if target is None or target[0] != now.pipeline_id:
         raise FieldError("leads move only between phases of their own pipeline")
     if position is None:
         position = cur.execute(
@@ -262,6 +299,9 @@ def move_lead_in(
         [to_phase_id, position, actor_id, lead_id],
     )
     _event(cur, lead_id, actor_id, "moved", from_phase, to_phase_id, None)
+    # A reorder within a column (returned above) is not logged: only changes of phase are.
+    record(cur, "move", "lead", lead_id, label=now.title,
+           changes={"phase": [now.phase_name, target[1]]})  # fmt: skip
 
 
 def move_lead(
@@ -287,13 +327,16 @@ def close_lead_in(
     clean_reason = clean_text(reason, max_len=200) if status == "lost" else None
     if status == "lost" and not clean_reason:
         raise FieldError("a lost lead needs a reason")
-    phase_id, _ = _check_seen(cur, lead_id, seen_phase_id, "open")
+    now = _check_seen(cur, lead_id, seen_phase_id, "open")
     cur.execute(
         "UPDATE leads SET status = ?, lost_reason = ?, closed_at = current_timestamp,"
         " updated_at = current_timestamp, updated_by = ?, version = version + 1 WHERE id = ?",
         [status, clean_reason, actor_id, lead_id],
     )
-    _event(cur, lead_id, actor_id, status, phase_id, None, clean_reason)
+    _event(cur, lead_id, actor_id, status, now.phase_id, None, clean_reason)
+    changes = diff({"status": "open"}, {"status": status, "lost_reason": clean_reason})
+    changes["phase"] = now.phase_name  # where it was won or lost: a detail, not a change
+    record(cur, status, "lead", lead_id, label=now.title, changes=changes)
 
 
 def win_lead(
@@ -323,12 +366,13 @@ def reopen_lead(
     """Put a won or lost lead back on the board (in its last phase unless another is given)."""
 
     def work(cur: Cursor) -> None:
-        last_phase, pipeline_id = _check_seen(cur, lead_id, None, seen_status)
+        now = _check_seen(cur, lead_id, None, seen_status)
         if seen_status == "open":
             raise FieldError("this lead is open already")
+        last_phase = now.phase_id
         target = phase_id or last_phase
-        row = cur.execute("SELECT pipeline_id FROM phases WHERE id = ?", [target]).fetchone()
-        if row is None or row[0] != pipeline_id:
+        row = cur.execute("SELECT pipeline_id, name FROM phases WHERE id = ?", [target]).fetchone()
+        if row is None or row[0] != now.pipeline_id:
             raise FieldError("choose a phase of the lead's pipeline")
         cur.execute(
             "UPDATE leads SET status = 'open', lost_reason = NULL, closed_at = NULL, phase_id = ?,"
@@ -339,6 +383,9 @@ def reopen_lead(
             [target, actor_id, target, lead_id],
         )
         _event(cur, lead_id, actor_id, "reopened", last_phase, target, f"was {seen_status}")
+        before = {"status": now.status, "phase": now.phase_name, "lost_reason": now.lost_reason}
+        after = {"status": "open", "phase": row[1], "lost_reason": None}
+        record(cur, "reopen", "lead", lead_id, label=now.title, changes=diff(before, after))
 
     db.run(work)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from crm_core.audit import diff, record
+from crm_core.contacts import CONTACT_NAME_SQL
 from crm_core.database import Cursor, Database
 from crm_core.validation import LONG_TEXT_MAX, FieldError, clean_text
 
@@ -51,16 +53,22 @@ def add_note(
         raise FieldError("the note is empty")
 
     def work(cur: Cursor) -> int:
+        # The liveness check also fetches the name the audit entry is labelled with.
         alive = cur.execute(
-            "SELECT 1 FROM contacts WHERE id = ? AND deleted_at IS NULL", [contact_id]
+            f"SELECT {CONTACT_NAME_SQL} FROM contacts c WHERE c.id = ? AND c.deleted_at IS NULL",
+            [contact_id],
         ).fetchone()
         if not alive:
             raise FieldError("this contact no longer exists")
-        return cur.execute(
+        note_id = cur.execute(
             "INSERT INTO notes (contact_id, lead_id, author_id, channel, body, created_at)"
             " VALUES (?, ?, ?, ?, ?, coalesce(?, current_timestamp::TIMESTAMP)) RETURNING id",
             [contact_id, lead_id, author_id, channel, text, when],
         ).fetchone()[0]
+        values = {"channel": channel, "body": text, "contact_id": contact_id,
+                  "lead_id": lead_id, "when": when}  # fmt: skip
+        record(cur, "create", "note", note_id, label=alive[0], changes=diff({}, values))
+        return note_id
 
     return db.run(work)
 

@@ -6,10 +6,12 @@ transaction, so a crash can never leave a lead without its schedule marked, or t
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
+from crm_core.audit import current_actor, diff, plain, record
 from crm_core.contacts import CONTACT_NAME_SQL
 from crm_core.database import Cursor, Database
 from crm_core.leads import LeadDraft, clean_value
@@ -64,13 +66,15 @@ def schedule_lead(db: Database, draft: LeadDraft, fire_on: date | str, actor_id:
             "SELECT 1 FROM contacts WHERE id = ? AND deleted_at IS NULL", [draft.contact_id]
         ).fetchone():
             raise FieldError("this contact no longer exists")
-        return cur.execute(
+        schedule_id = cur.execute(
             "INSERT INTO scheduled_leads (contact_id, pipeline_id, phase_id, title, value,"
             " currency, owner_id, fire_on, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " RETURNING id",
             [draft.contact_id, draft.pipeline_id, draft.phase_id, clean["title"], clean["value"],
              draft.currency, draft.owner_id, clean["fire_on"], actor_id],
         ).fetchone()[0]  # fmt: skip
+        _record_change(cur, "create", schedule_id, {})
+        return schedule_id
 
     return db.run(work)
 
@@ -82,6 +86,7 @@ def update_schedule(
 
     def work(cur: Cursor) -> None:
         clean = _clean(cur, draft, fire_on, allow_past=False)
+        before = _audit_state(cur, schedule_id)[1]
         row = cur.execute(
             "UPDATE scheduled_leads SET pipeline_id = ?, phase_id = ?, title = ?, value = ?,"
             " currency = ?, owner_id = ?, fire_on = ?, version = version + 1"
@@ -91,12 +96,14 @@ def update_schedule(
         ).fetchone()  # fmt: skip
         if row is None:
             raise StaleSchedule("It fired or was changed meanwhile; the list shows it now.")
+        _record_change(cur, "update", schedule_id, before)
 
     db.run(work)
 
 
 def cancel_schedule(db: Database, schedule_id: int, seen_version: int) -> None:
     def work(cur: Cursor) -> None:
+        before = _audit_state(cur, schedule_id)[1]
         row = cur.execute(
             "UPDATE scheduled_leads SET status = 'cancelled', version = version + 1"
             " WHERE id = ? AND version = ? AND status = 'scheduled' RETURNING id",
@@ -104,8 +111,35 @@ def cancel_schedule(db: Database, schedule_id: int, seen_version: int) -> None:
         ).fetchone()
         if row is None:
             raise StaleSchedule("It fired or was changed meanwhile; the list shows it now.")
+        _record_change(cur, "update", schedule_id, before)
 
     db.run(work)
+
+
+_STATE_KEYS = ("title", "contact_id", "contact", "pipeline", "phase", "value", "currency",
+               "owner", "fire_on", "status")  # fmt: skip
+
+
+def _audit_state(cur: Cursor, schedule_id: int) -> tuple[str, dict[str, object]]:
+    """A schedule's title, and its set fields as the audit log shows them (names, not ids)."""
+    row = cur.execute(
+        f"SELECT s.title, s.contact_id, {CONTACT_NAME_SQL}, p.name, ph.name, s.value, s.currency,"
+        " u.display_name, s.fire_on, s.status FROM scheduled_leads s"
+        " JOIN contacts c ON c.id = s.contact_id LEFT JOIN pipelines p ON p.id = s.pipeline_id"
+        " LEFT JOIN phases ph ON ph.id = s.phase_id LEFT JOIN users u ON u.id = s.owner_id"
+        " WHERE s.id = ?",
+        [schedule_id],
+    ).fetchone()
+    if row is None:
+        return "", {}
+    return row[0], {k: v for k, v in zip(_STATE_KEYS, row, strict=True) if v is not None}
+
+
+def _record_change(cur: Cursor, action: str, schedule_id: int, before: dict) -> None:
+    label, after = _audit_state(cur, schedule_id)
+    changes = diff(before, after)
+    if changes or action != "update":  # a save that changed nothing is not worth an entry
+        record(cur, action, "scheduled_lead", schedule_id, label=label, changes=changes)
 
 
 def list_scheduled(
@@ -193,8 +227,37 @@ def fire_due(db: Database, today: date | None = None) -> FireRun:
             " WHERE scheduled_leads.id = f.id RETURNING scheduled_leads.id",
             [datetime.now()],
         ).fetchall()
+        _record_fired(cur)
         cur.execute("DROP TABLE firing")
         cur.execute("DROP TABLE fired")
         return FireRun(fired=len(fired), failed=len(failed))
 
     return db.run(work)
+
+
+def _record_fired(cur: Cursor) -> None:
+    """One "create" entry per lead just fired, written set-based like the firing itself.
+
+    ``record`` would cost one statement per lead (the jobs pass fires hundreds at once); here
+    the entries are built with the audit module's own ``diff`` and ``plain``, so they read like
+    those of ``create_lead``, and inserted by one statement."""
+    rows = cur.execute(
+        f"SELECT f.lead_id_new, f.title, f.id, f.contact_id, {CONTACT_NAME_SQL}, p.name, ph.name,"
+        " f.value, f.currency, u.display_name FROM fired f JOIN contacts c ON c.id = f.contact_id"
+        " JOIN pipelines p ON p.id = f.pipeline_id JOIN phases ph ON ph.id = f.phase_id"
+        " LEFT JOIN users u ON u.id = f.owner_id ORDER BY f.fire_on, f.id"
+    ).fetchall()
+    if not rows:
+        return
+    keys = ("title", "scheduled_lead_id", "contact_id", "contact", "pipeline", "phase", "value",
+            "currency", "owner")  # fmt: skip
+    changes = []
+    for row in rows:
+        state = dict(zip(keys, row[1:], strict=True), status="open")
+        changes.append(json.dumps(plain(diff({}, state)), ensure_ascii=False))
+    who = current_actor()
+    cur.execute(
+        "INSERT INTO audit_log (actor, actor_id, action, entity, entity_id, label, changes)"
+        " SELECT ?, ?, 'create', 'lead', unnest(?), unnest(?), unnest(?)",
+        [who.name, who.user_id, [r[0] for r in rows], [str(r[1])[:200] for r in rows], changes],
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from crm_core.audit import diff, record
 from crm_core.contacts import CONTACT_NAME_SQL
 from crm_core.database import Cursor, Database
 from crm_core.validation import ErrorCollector, FieldError, clean_date, clean_text
@@ -61,17 +62,27 @@ def add_reminder(
     errors.raise_if_any()
 
     def work(cur: Cursor) -> int:
-        if not cur.execute(
-            "SELECT 1 FROM contacts WHERE id = ? AND deleted_at IS NULL", [contact_id]
-        ).fetchone():
+        # The checks also fetch the names the audit entry shows.
+        contact = cur.execute(
+            f"SELECT {_CONTACT_NAME} FROM contacts c WHERE c.id = ? AND c.deleted_at IS NULL",
+            [contact_id],
+        ).fetchone()
+        if not contact:
             raise FieldError("this contact no longer exists")
-        if not cur.execute("SELECT 1 FROM users WHERE id = ? AND active", [assignee_id]).fetchone():
+        assignee = cur.execute(
+            "SELECT display_name FROM users WHERE id = ? AND active", [assignee_id]
+        ).fetchone()
+        if not assignee:
             raise FieldError("choose an active user as assignee")
-        return cur.execute(
+        reminder_id = cur.execute(
             "INSERT INTO reminders (contact_id, lead_id, due_date, note, assignee_id, created_by)"
             " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
             [contact_id, lead_id, due_date, text, assignee_id, actor_id],
         ).fetchone()[0]
+        values = {"contact_id": contact_id, "lead_id": lead_id, "due_date": due_date,
+                  "note": text, "assignee": assignee[0]}  # fmt: skip
+        record(cur, "create", "reminder", reminder_id, label=contact[0], changes=diff({}, values))
+        return reminder_id
 
     return db.run(work)
 
@@ -116,28 +127,48 @@ def count_open(db: Database, *, assignee_id: int | None = None, today: date) -> 
     return {"overdue": row[0], "today": row[1], "upcoming": row[2]}
 
 
-def _change(db: Database, reminder_id: int, seen_version: int, sql: str, params: list) -> None:
+def _change(
+    db: Database,
+    reminder_id: int,
+    seen_version: int,
+    sql: str,
+    params: list,
+    new: dict[str, object],
+) -> None:
+    """Apply ``sql`` to the version the user saw; log the ``new`` values against the old ones."""
+
     def work(cur: Cursor) -> None:
+        # Read before writing: RETURNING gives only the new values, the log needs the old ones.
         row = cur.execute(
-            f"UPDATE reminders SET {sql}, version = version + 1"
-            " WHERE id = ? AND version = ? RETURNING id",
-            [*params, reminder_id, seen_version],
+            f"SELECT {_CONTACT_NAME}, r.due_date, r.done_at IS NOT NULL FROM reminders r"
+            " JOIN contacts c ON c.id = r.contact_id WHERE r.id = ? AND r.version = ?",
+            [reminder_id, seen_version],
         ).fetchone()
         if row is None:
             raise StaleReminder("Someone changed this reminder meanwhile; the list shows it now.")
+        label, old = row[0], {"due_date": row[1], "done": row[2]}
+        cur.execute(
+            f"UPDATE reminders SET {sql}, version = version + 1 WHERE id = ? AND version = ?",
+            [*params, reminder_id, seen_version],
+        )
+        changes = diff({name: old[name] for name in new}, new)
+        if changes:
+            record(cur, "update", "reminder", reminder_id, label=label, changes=changes)
 
     db.run(work)
 
 
 def mark_done(db: Database, reminder_id: int, seen_version: int, actor_id: int | None) -> None:
-    _change(db, reminder_id, seen_version, "done_at = current_timestamp, done_by = ?", [actor_id])
+    _change(db, reminder_id, seen_version, "done_at = current_timestamp, done_by = ?", [actor_id],
+            {"done": True})  # fmt: skip
 
 
 def snooze(db: Database, reminder_id: int, seen_version: int, until: date | str) -> None:
     new_date = clean_date(until)
     if new_date is None:
         raise FieldError("choose the new date")
-    _change(db, reminder_id, seen_version, "due_date = ?", [new_date])
+    _change(db, reminder_id, seen_version, "due_date = ?", [new_date],
+            {"due_date": new_date})  # fmt: skip
 
 
 def snooze_options(today: date) -> dict[str, date]:
