@@ -1,10 +1,31 @@
-"""Files for spreadsheets: CSV that Excel opens right and that no cell can turn into a formula."""
+"""Files for spreadsheets: CSV that Excel opens right and that no cell can turn into a formula.
+
+``export_contacts``, ``export_leads`` and ``export_closed_leads`` produce a file *and* record it in
+the audit log (action "export": format, rows, filter), once the bytes exist, so the log shows the
+exports that really happened.  The older building blocks (``contacts_csv``, ``contact_rows``,
+``lead_rows``, ``to_csv``, ``to_xlsx``, ``to_vcards``) stay as they were and record nothing.
+
+A page hands ``st.download_button`` a callable that runs when the button is clicked, possibly in
+another thread without the script run's context, so without its actor: ``deferred`` captures the
+actor when the page renders and runs the export as that actor.
+"""
 
 from __future__ import annotations
 
 import csv
+import functools
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING
+
+from crm_core import audit
+from crm_core.database import Cursor, Database
+
+if TYPE_CHECKING:
+    from crm_core.contacts import ContactQuery
+    from crm_core.leads import ClosedQuery
+
+EXPORT_FORMATS = ("csv", "xlsx", "vcf")
 
 # A cell starting with one of these is run as a formula by Excel / LibreOffice (CSV injection).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -92,30 +113,34 @@ _GUARD = "CASE WHEN regexp_matches({col}, '^[=+@\\t\\r-]') THEN '''' || {col} EL
 
 def contacts_csv(db, query) -> bytes:
     """The rows of ``contact_rows`` as CSV written by DuckDB itself (100 000 contacts in well
-    under a second), with the same formula guard as ``to_csv``."""
+    under a second), with the same formula guard as ``to_csv``.  Records nothing (see
+    ``export_contacts``)."""
+    return db.run(lambda cur: _contacts_csv_in(cur, query)[0])
+
+
+def _contacts_csv_in(cur: Cursor, query) -> tuple[bytes, int]:
+    """(the CSV file, number of contacts in it) inside the caller's unit of work."""
     import tempfile
     from pathlib import Path
 
-    def work(cur):
-        header, sql, params = _contact_export_sql(cur, query)
-        cur.execute(f"CREATE OR REPLACE TEMP TABLE export_rows AS {sql}", params)
-        names = [r[0] for r in cur.execute("DESCRIBE export_rows").fetchall()]
-        columns = []
-        for name, label in zip(names, header, strict=True):
-            text = f'CAST("{name}" AS VARCHAR)'
-            alias = label.replace('"', "'")
-            columns.append(_GUARD.format(col=text) + f' AS "{alias}"')
-        with tempfile.TemporaryDirectory() as folder:
-            target = Path(folder) / "export.csv"
-            cur.execute(
-                f"COPY (SELECT {', '.join(columns)} FROM export_rows ORDER BY 1)"
-                f" TO '{target}' (HEADER, DELIMITER ',')"
-            )
-            data = target.read_bytes()
-        cur.execute("DROP TABLE export_rows")
-        return b"\xef\xbb\xbf" + data
-
-    return db.run(work)
+    header, sql, params = _contact_export_sql(cur, query)
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE export_rows AS {sql}", params)
+    names = [r[0] for r in cur.execute("DESCRIBE export_rows").fetchall()]
+    count = cur.execute("SELECT count(*) FROM export_rows").fetchone()[0]
+    columns = []
+    for name, label in zip(names, header, strict=True):
+        text = f'CAST("{name}" AS VARCHAR)'
+        alias = label.replace('"', "'")
+        columns.append(_GUARD.format(col=text) + f' AS "{alias}"')
+    with tempfile.TemporaryDirectory() as folder:
+        target = Path(folder) / "export.csv"
+        cur.execute(
+            f"COPY (SELECT {', '.join(columns)} FROM export_rows ORDER BY 1)"
+            f" TO '{target}' (HEADER, DELIMITER ',')"
+        )
+        data = target.read_bytes()
+    cur.execute("DROP TABLE export_rows")
+    return b"\xef\xbb\xbf" + data, count
 
 
 LEAD_COLUMNS = ["id", "title", "contact", "pipeline", "phase", "status", "value", "currency",
@@ -197,7 +222,12 @@ def _fold(line: str) -> str:
 
 def to_vcards(db, contact_ids: Iterable[int], *, version: str = "3.0") -> bytes:
     """vCards (3.0 or 4.0) that re-import without loss of names, addresses, e-mails, phones,
-    websites, tags and the organisation.  One query for all contacts."""
+    websites, tags and the organisation.  One query for all contacts.  Records nothing."""
+    return _vcards(db, contact_ids, version)[0]
+
+
+def _vcards(db, contact_ids: Iterable[int], version: str) -> tuple[bytes, int]:
+    """(the vCard file, number of cards in it)."""
     if version not in ("3.0", "4.0"):
         raise ValueError("vCard version 3.0 or 4.0")
     rows = db.query(
@@ -215,7 +245,7 @@ def to_vcards(db, contact_ids: Iterable[int], *, version: str = "3.0") -> bytes:
         [list(contact_ids)],
     )
     cards = [_vcard(version, *row) for row in rows]
-    return ("\r\n".join(cards) + "\r\n").encode("utf-8") if cards else b""
+    return ("\r\n".join(cards) + "\r\n").encode("utf-8") if cards else b"", len(cards)
 
 
 def _pairs(values) -> list[tuple[str, str]]:
@@ -255,3 +285,133 @@ def _vcard(version, cid, kind, title, first, last, company, job, street, postal,
         lines.append(f"GEO:geo:{lat:.6f},{lon:.6f}")
     lines += [f"UID:leadradar-contact-{cid}", "END:VCARD"]
     return "\r\n".join(_fold(line) for line in lines)
+
+
+# -- exports that are recorded in the audit log -----------------------------------------------------
+
+CLOSED_LEAD_COLUMNS = ["id", "closed", "title", "contact", "pipeline", "phase", "value",
+                       "currency", "owner", "lost_reason"]  # fmt: skip
+
+
+def deferred(export: Callable[..., bytes], *args: object, **kwargs: object) -> Callable[[], bytes]:
+    """``export(*args, **kwargs)`` to be run later (a download button's data callable), as the
+    actor who is acting *now*: Streamlit may call it outside the script run's thread, where the
+    context variable that names the signed-in user is not set."""
+    actor = audit.current_actor()
+
+    @functools.wraps(export)
+    def produce() -> bytes:
+        with audit.acting_as(actor):
+            return export(*args, **kwargs)
+
+    return produce
+
+
+def export_contacts(
+    db: Database,
+    query: ContactQuery,
+    fmt: str,
+    *,
+    vcard_version: str = "3.0",
+    sheet: str = "Contacts",
+) -> bytes:
+    """Every contact matching ``query`` (all pages) as a CSV, xlsx or vCard file, recorded."""
+    if fmt not in EXPORT_FORMATS:
+        raise ValueError(f"format: one of {', '.join(EXPORT_FORMATS)}")
+    details: dict[str, object] = {"format": fmt, "filter": describe_contact_query(query)}
+    if fmt == "vcf":
+        details["vcard_version"] = vcard_version
+    if fmt == "csv":
+        # DuckDB writes the file inside the unit of work: record in the same one.
+        def work(cur: Cursor) -> bytes:
+            data, count = _contacts_csv_in(cur, query)
+            _record(cur, "contacts", {**details, "rows": count})
+            return data
+
+        return db.run(work)
+    if fmt == "xlsx":
+        header, rows = contact_rows(db, query)
+        data, count = to_xlsx(header, rows, sheet=sheet), len(rows)
+    else:
+        data, count = _vcards(db, _contact_ids(db, query), vcard_version)
+    # Recorded only once the file exists: a failed export is not an export.
+    db.run(lambda cur: _record(cur, "contacts", {**details, "rows": count}))
+    return data
+
+
+def export_leads(
+    db: Database,
+    fmt: str,
+    *,
+    pipeline_id: int | None = None,
+    phase_id: int | None = None,
+    status: str | None = None,
+    owner_id: int | None = None,
+    tag: str | None = None,
+    sheet: str = "Leads",
+) -> bytes:
+    """The leads ``lead_rows`` selects as a CSV or xlsx file, recorded."""
+    if fmt not in ("csv", "xlsx"):
+        raise ValueError("leads export as csv or xlsx")
+    header, rows = lead_rows(db, pipeline_id=pipeline_id, phase_id=phase_id, status=status,
+                             owner_id=owner_id, tag=tag)  # fmt: skip
+    data = to_csv(header, rows) if fmt == "csv" else to_xlsx(header, rows, sheet=sheet)
+    wanted = {"pipeline": pipeline_id, "phase": phase_id, "status": status, "owner": owner_id,
+              "tag": tag}  # fmt: skip
+    filters = _describe(wanted)
+    db.run(lambda cur: _record(cur, "leads", {"format": fmt, "rows": len(rows),
+                                              "filter": filters}))  # fmt: skip
+    return data
+
+
+def export_closed_leads(db: Database, query: ClosedQuery, fmt: str) -> bytes:
+    """Won or lost leads as ``closed_leads`` lists them (the won / lost page), as a CSV or xlsx
+    file, recorded."""
+    from crm_core.leads import closed_leads
+
+    if fmt not in ("csv", "xlsx"):
+        raise ValueError("leads export as csv or xlsx")
+    rows = [[r[k] for k in CLOSED_LEAD_COLUMNS] for r in closed_leads(db, query)]
+    if fmt == "csv":
+        data = to_csv(CLOSED_LEAD_COLUMNS, rows)
+    else:
+        data = to_xlsx(CLOSED_LEAD_COLUMNS, rows, sheet="Leads")
+    wanted = {"status": query.status, "pipeline": query.pipeline_id, "owner": query.owner_id,
+              "since": query.since, "until": query.until}  # fmt: skip
+    filters = _describe(wanted)
+    db.run(lambda cur: _record(cur, "leads", {"format": fmt, "rows": len(rows),
+                                              "filter": filters}))  # fmt: skip
+    return data
+
+
+def describe_contact_query(query: ContactQuery) -> str:
+    """The filter of a contact export in a few words, for the audit log."""
+    wanted = {
+        "text": f'"{query.text.strip()}"' if query.text and query.text.strip() else None,
+        f"tags ({query.tag_mode})": ", ".join(query.tags) if query.tags else None,
+        "owner": query.owner_id,
+        "source": query.source,
+        "open lead in phase": query.phase_id,
+        "trash": "yes" if query.deleted else None,
+    }
+    return _describe(wanted)
+
+
+def _describe(wanted: dict[str, object]) -> str:
+    """'name: value; …' of the filters that are set (ids stay ids: names can change later)."""
+    parts = [f"{name}: {audit.plain(value)}" for name, value in wanted.items()
+             if value is not None and value != ""]  # fmt: skip
+    return "; ".join(parts)[:300] or "all"
+
+
+def _contact_ids(db: Database, query: ContactQuery) -> list[int]:
+    from crm_core.contacts import contact_filter_sql
+
+    where, params = contact_filter_sql(query)
+    return [r[0] for r in db.query(f"SELECT c.id FROM contacts c WHERE {where} ORDER BY c.id",
+                                   params)]  # fmt: skip
+
+
+def _record(cur: Cursor, entity: str, details: dict) -> None:
+    label = f"{details['rows']} {entity} as {details['format']}"
+    audit.record(cur, "export", entity, label=label, changes=details)

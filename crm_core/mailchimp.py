@@ -13,6 +13,10 @@ The official client (mailchimp-marketing 3.0.80) has traps this module works aro
 retries; a 204 or an error with an empty body comes back as a ``requests.Response`` instead of
 raising; ``str(ApiClientError)`` is empty (``.status_code`` and ``.text`` carry the answer); and it
 replaces the text "server" anywhere in the URL with the data centre.
+
+The audit log gets one entry per sync of a pipeline, written in the unit of work that stores the
+sync's result (never while Mailchimp is being talked to), and one per change of a link.  Entries
+carry counts, the audience id and the pipeline, never the API key or members' addresses.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ import requests
 from mailchimp_marketing import Client
 from mailchimp_marketing.api_client import ApiClientError
 
+from crm_core import audit
 from crm_core.config import Settings
 from crm_core.database import Cursor, Database
 from crm_core.validation import FieldError, clean_text
@@ -88,19 +93,39 @@ def link_pipeline(
         if row is None:
             raise FieldError("this pipeline no longer exists")
         prefix = clean_text(tag_prefix, max_len=40) or row[0]
+        before = _link_state(cur, pipeline_id)
         cur.execute(
             "INSERT OR REPLACE INTO mailchimp_links (pipeline_id, list_id, tag_prefix,"
             " status_if_new) VALUES (?, ?, ?, ?)",
             [pipeline_id, audience, prefix, status_if_new],
         )
+        after = {"list_id": audience, "tag_prefix": prefix, "status_if_new": status_if_new}
+        changes = audit.diff(before, after)
+        if changes:  # saving the form unchanged is not a change worth an entry
+            audit.record(cur, "update", "mailchimp", pipeline_id, label=row[0], changes=changes)
 
     db.run(work)
 
 
 def unlink_pipeline(db: Database, pipeline_id: int) -> None:
-    db.run(
-        lambda cur: cur.execute("DELETE FROM mailchimp_links WHERE pipeline_id = ?", [pipeline_id])
-    )
+    def work(cur: Cursor) -> None:
+        before = _link_state(cur, pipeline_id)
+        cur.execute("DELETE FROM mailchimp_links WHERE pipeline_id = ?", [pipeline_id])
+        if before:
+            name = cur.execute("SELECT name FROM pipelines WHERE id = ?", [pipeline_id]).fetchone()
+            audit.record(cur, "update", "mailchimp", pipeline_id, label=name[0] if name else None,
+                         changes=audit.diff(before, {}))  # fmt: skip
+
+    db.run(work)
+
+
+def _link_state(cur: Cursor, pipeline_id: int) -> dict[str, object]:
+    """A pipeline's link as the audit log compares it ({} when not linked)."""
+    row = cur.execute(
+        "SELECT list_id, tag_prefix, status_if_new FROM mailchimp_links WHERE pipeline_id = ?",
+        [pipeline_id],
+    ).fetchone()
+    return dict(zip(("list_id", "tag_prefix", "status_if_new"), row, strict=True)) if row else {}
 
 
 def list_links(db: Database) -> list[Link]:
@@ -402,6 +427,8 @@ class SyncResult:
     skipped_without_email: list[tuple[int, str]] = field(default_factory=list)
     errors: list[dict] = field(default_factory=list)  # email, message (permanent or transient)
     requests: int = 0
+    batches: int = 0
+    left: int = 0  # members whose pipeline tags went inactive because they left the pipeline
 
     def summary(self) -> str:
         text = (f"{self.pipeline}: {self.upserted} members upserted, {self.tags_changed} tag"
@@ -415,6 +442,19 @@ class SyncResult:
             "tags_changed": self.tags_changed,
             "skipped_without_email": len(self.skipped_without_email),
             "errors": self.errors,
+            "http_requests": self.requests,
+        }
+
+    def audit_details(self, list_id: str) -> dict:
+        """Counts only: error messages name members' addresses, which the log does not need."""
+        return {
+            "list_id": list_id,
+            "members_upserted": self.upserted,
+            "tags_changed": self.tags_changed,
+            "members_left": self.left,
+            "skipped_without_email": len(self.skipped_without_email),
+            "batches": self.batches,
+            "errors": len(self.errors),
             "http_requests": self.requests,
         }
 
@@ -435,10 +475,13 @@ def _sync_link(db: Database, api: Api, link: Link) -> SyncResult:
     plan = db.run(lambda cur: plan_sync(cur, link))
     result = SyncResult(link.pipeline, skipped_without_email=plan.without_email)
     failed: dict[int, tuple[str, bool]] = {}  # contact -> (message, permanent)
+    leaving = {ch.contact_id for ch in plan.changes if ch.state == "left"}
     for phase in ("members", "tags"):
         ops = [op for op in operations(plan, phase) if op.contact_id not in failed]
         for chunk_start in range(0, len(ops), BATCH_SIZE):
             chunk = ops[chunk_start : chunk_start + BATCH_SIZE]
+            if len(chunk) > SINGLE_CALL_LIMIT:  # the rule by which ``_send`` batches
+                result.batches += 1
             outcome = _send(api, chunk)
             for index, error in outcome.items():
                 op = chunk[index]
@@ -447,6 +490,8 @@ def _sync_link(db: Database, api: Api, link: Link) -> SyncResult:
                         result.upserted += 1
                     elif op.kind == "tags":
                         result.tags_changed += len(op.body["tags"])
+                        if op.contact_id in leaving:
+                            result.left += 1
                 elif op.contact_id not in failed:
                     status, _, message = error.partition("|")
                     permanent = status.isdigit() and int(status) < 500 and int(status) != 429
@@ -455,9 +500,15 @@ def _sync_link(db: Database, api: Api, link: Link) -> SyncResult:
             done = {op.contact_id for i, op in enumerate(chunk) if outcome.get(i) is None}
             db.run(lambda cur, done=done, phase=phase: _record(cur, plan, done, failed, phase))
     result.requests = api.requests - started
-    db.run(lambda cur: cur.execute(
-        "UPDATE mailchimp_links SET last_sync_at = current_timestamp, last_summary = ?"
-        " WHERE pipeline_id = ?", [result.summary(), link.pipeline_id]))  # fmt: skip
+
+    def store(cur: Cursor) -> None:
+        cur.execute(
+            "UPDATE mailchimp_links SET last_sync_at = current_timestamp, last_summary = ?"
+            " WHERE pipeline_id = ?", [result.summary(), link.pipeline_id])  # fmt: skip
+        audit.record(cur, "sync", "mailchimp", link.pipeline_id, label=link.pipeline,
+                     changes=result.audit_details(link.list_id))  # fmt: skip
+
+    db.run(store)
     return result
 
 
