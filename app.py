@@ -13,6 +13,8 @@ import streamlit as st
 from streamlit import runtime
 
 from crm_core.database import DatabaseBusy, get_database
+from pages._auth import keep_cookie, login_form, sign_out, signed_in_user
+from pages._ui import md
 
 
 def serve(argv: list[str]) -> int:
@@ -21,8 +23,15 @@ def serve(argv: list[str]) -> int:
     from streamlit.web import cli
 
     PagesManager.uses_pages_directory = False
+    from crm_core.cli import announce_first_admin
+
+    announce_first_admin()
+    get_database().release()
     sys.argv = ["streamlit", "run", __file__, *argv]
     return cli.main()
+
+
+ADMIN_PAGES = {"settings", "users", "audit", "status"}
 
 
 def page(
@@ -41,7 +50,14 @@ def page(
 
 def main() -> None:
     st.set_page_config(page_title="leadradar CRM", page_icon=":material/radar:", layout="wide")
+    try:
+        get_database()  # migrates once per process; later calls are a dictionary look-up
+        user = signed_in_user()
+    except DatabaseBusy as exc:
+        st.warning(str(exc))
+        st.stop()
 
+    admin = bool(user and user.is_admin)
     navigation = st.navigation(
         {
             "Sales": [
@@ -59,20 +75,33 @@ def main() -> None:
                 page("route", "Route planning", ":material/route:"),
                 page("nearby", "Nearby", ":material/near_me:"),
             ],
-            "Admin": [
+            "Data": [
                 page("imports", "Import", ":material/upload_file:"),
-                page("settings", "Settings", ":material/settings:"),
-                page("status", "Jobs status", ":material/schedule:"),
+                page("account", "My account", ":material/account_circle:"),
             ],
-        }
+            # Members get these pages hidden, so that opening one by URL says "not allowed"
+            # instead of silently showing the contacts.
+            "Admin": [
+                page("users", "Users", ":material/group:", hidden=not admin),
+                page("settings", "Settings", ":material/settings:", hidden=not admin),
+                page("audit", "Audit log", ":material/history:", hidden=not admin),
+                page("status", "Jobs status", ":material/schedule:", hidden=not admin),
+            ],
+        },
+        position="sidebar" if user else "hidden",
     )
 
-    try:
-        get_database()  # migrates once per process; later calls are a dictionary look-up
-    except DatabaseBusy as exc:
-        st.warning(str(exc))
+    if user is None:
+        login_form()  # nothing of any page is computed for a visitor who is not signed in
         st.stop()
-
+    keep_cookie()
+    with st.sidebar:
+        st.caption(f"Signed in as {md(user.display_name)} ({user.role})")
+        if st.button("Sign out", icon=":material/logout:", key="sign_out"):
+            sign_out()
+    if navigation.url_path in ADMIN_PAGES and not admin:
+        st.error("Not allowed: this page is for admins.", icon=":material/block:")
+        st.stop()
     navigation.run()
 
 

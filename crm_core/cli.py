@@ -86,8 +86,28 @@ def main(argv: list[str] | None = None) -> int:
     restore.add_argument("source", help="a backup file, or a folder (its newest backup is used)")
     restore.add_argument("--to", help="the new database file (default: next to CRM_DB)")
 
+    user = sub.add_parser("user", help="accounts: add, set a password, disable, list")
+    user_sub = user.add_subparsers(dest="user_command", required=True)
+    add = user_sub.add_parser("add", help="a new account (password from a prompt or stdin)")
+    add.add_argument("name", help="the username to sign in with")
+    add.add_argument("--role", choices=["admin", "member"], default="member")
+    add.add_argument("--display-name", help="the name shown (default: the username)")
+    add.add_argument("--email", help="where reminder digests go")
+    passwd = user_sub.add_parser("passwd", help="set a new password (ends the user's sessions)")
+    passwd.add_argument("name")
+    disable = user_sub.add_parser("disable", help="deactivate: no more sign-ins")
+    disable.add_argument("name")
+    enable = user_sub.add_parser("enable", help="reactivate a deactivated account")
+    enable.add_argument("name")
+    user_sub.add_parser("list", help="every account with its role and state")
+
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    from crm_core import audit
+
+    audit.set_actor(audit.JOBS if args.command == "jobs" else audit.cli_actor())
+    if args.command == "user":
+        return user_command(args)
     if args.command == "run":
         return run_app(args.host, args.port, demo=not args.no_demo)
     if args.command == "seed":
@@ -109,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         from crm_core.database import backup_name
 
         target = get_database().copy_file_to(Path(args.output) / backup_name("crm"))
+        audit.record_now(get_database(), "backup", "database", label=target.name)
         print(f"backup written to {target}")
         return 0
     if args.command == "restore":
@@ -305,6 +326,68 @@ def mailchimp_command(args: argparse.Namespace) -> int:
     return 1 if any(r.errors for r in results) else 0
 
 
+def read_new_password(prompt: str = "Password") -> str:
+    """From a prompt (asked twice) on a terminal, else the first line of stdin (for scripts)."""
+    import getpass
+
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass(f"{prompt}: ")
+    if getpass.getpass(f"{prompt} again: ") != first:
+        raise ValueError("the two passwords differ")
+    return first
+
+
+def user_command(args: argparse.Namespace) -> int:
+    from crm_core import auth, users
+    from crm_core.validation import FieldError
+
+    db = get_database()
+    try:
+        if args.user_command == "list":
+            for account in users.list_accounts(db):
+                u = account.user
+                state = ("active" if u.active else "deactivated") + (
+                    "" if account.can_sign_in else ", no password"
+                )
+                print(f"{u.username:<24} {u.role:<7} {state:<24} {u.display_name}")
+            return 0
+        if args.user_command == "add":
+            password = read_new_password()
+            created = users.create_account(db, args.name, display_name=args.display_name,
+                                           email=args.email, role=args.role,
+                                           password=password)  # fmt: skip
+            print(f"added {created.username} ({created.role})")
+            return 0
+        user = users.find_user(db, args.name)
+        if args.user_command == "passwd":
+            auth.set_password(db, user.id, read_new_password("New password"))
+            print(f"new password set for {user.username}; their open sessions ended")
+        elif args.user_command == "disable":
+            users.deactivate_user(db, user.id)
+            print(f"{user.username} is deactivated")
+        elif args.user_command == "enable":
+            users.reactivate_user(db, user.id)
+            print(f"{user.username} is active again")
+        return 0
+    except (FieldError, ValueError) as exc:
+        print(f"nothing changed: {exc}", file=sys.stderr)
+        return 2
+
+
+def announce_first_admin() -> None:
+    """The first start creates an admin; a generated password is shown here once, not logged."""
+    from crm_core.auth import ensure_first_admin
+
+    created = ensure_first_admin(get_database())
+    if created:
+        username, password = created
+        print(f"\ncreated the admin account {username!r}", file=sys.stderr)
+        if password:
+            print(f"its password (shown only now, change it under My account): {password}\n",
+                  file=sys.stderr)  # fmt: skip
+
+
 def run_app(host: str | None, port: int | None, *, demo: bool) -> int:
     settings = load_settings()
     is_new = not settings.db_path.exists()
@@ -316,6 +399,7 @@ def run_app(host: str | None, port: int | None, *, demo: bool) -> int:
         leads = seed_leads(db, leads=DEMO_LEADS, seed=1)
         seed_follow_ups(db, reminders=DEMO_REMINDERS, opportunities=DEMO_OPPORTUNITIES, seed=1)
         print(f"created {settings.db_path}: {summary.contacts} demo contacts, {leads} leads")
+    announce_first_admin()
     db.release()  # the app process opens the file itself, per unit of work
 
     tls = [settings.tls_cert, settings.tls_key]

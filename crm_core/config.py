@@ -46,6 +46,10 @@ class Settings:
     office_address: str | None = None  # the start of routes "from the office"
     tls_cert: str | None = None
     tls_key: str | None = None
+    session_hours: float = 12.0  # how long a sign-in lasts (also across page reloads)
+    # Single sign-on through Streamlit's st.login: "default" for the [auth] section of
+    # .streamlit/secrets.toml, or the name of an [auth.<name>] provider there; None: passwords only.
+    sso_provider: str | None = None
     extra: dict = field(default_factory=dict, repr=False)  # may hold secrets
 
 
@@ -69,6 +73,7 @@ def load_settings() -> Settings:
     jobs = file_values.get("jobs", {})
     mailchimp = file_values.get("mailchimp", {})
     geo = file_values.get("geo", {})
+    auth = file_values.get("auth", {})
     env = os.environ.get
     return Settings(
         db_path=db_path,
@@ -98,6 +103,8 @@ def load_settings() -> Settings:
         office_address=env("CRM_OFFICE_ADDRESS") or geo.get("office_address"),
         tls_cert=os.environ.get("CRM_TLS_CERT") or app.get("tls_cert"),
         tls_key=os.environ.get("CRM_TLS_KEY") or app.get("tls_key"),
+        session_hours=_env_float("CRM_SESSION_HOURS", auth.get("session_hours", 12.0)),
+        sso_provider=env("CRM_SSO_PROVIDER") or auth.get("sso_provider"),
         db_threads=int(os.environ.get("CRM_DB_THREADS") or db.get("threads", 2)),
         extra=file_values,
     )

@@ -1,14 +1,23 @@
-"""Users: the people who own contacts and write notes.  Login and roles come with team access."""
+"""Users: the people who own contacts and write notes, their accounts and roles.
+
+Roles: an *admin* manages users, pipelines and phases, custom fields, integrations and settings; a
+*member* does everything else.  Users are never deleted, only deactivated: their contacts, leads
+and notes keep showing their name, and they can no longer sign in.  There is always at least one
+active admin who can sign in (the rules below refuse to remove the last one).
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
+from crm_core import audit
 from crm_core.config import Settings, load_settings
 from crm_core.database import Cursor, Database
 from crm_core.validation import FieldError, clean_email, clean_text
 
 ROLES = ("admin", "member")
+_USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 
 
 @dataclass(frozen=True)
@@ -20,12 +29,20 @@ class User:
     active: bool
     email: str | None = None
 
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin" and self.active
 
-_COLUMNS = "id, username, display_name, role, active, email"
+
+USER_COLUMNS = "id, username, display_name, role, active, email"
+_COLUMNS = USER_COLUMNS
 
 
-def _user(row: tuple) -> User:
+def user_from_row(row: tuple) -> User:
     return User(*row)
+
+
+_user = user_from_row
 
 
 def ensure_user(
@@ -57,12 +74,24 @@ def update_user(
     name = clean_text(display_name, max_len=100, required=True)
     address = clean_email(email) if email and email.strip() else None
     home_text = clean_text(home, max_len=200)
-    db.run(
-        lambda cur: cur.execute(
-            "UPDATE users SET display_name = ?, email = ?, home_address = ? WHERE id = ?",
+
+    def work(cur: Cursor) -> None:
+        row = cur.execute(
+            "SELECT username, display_name, email, home_address FROM users WHERE id = ?", [user_id]
+        ).fetchone()
+        if row is None:
+            raise FieldError("there is no such user")
+        cur.execute(
+            "UPDATE users SET display_name = ?, email = ?, home_address = ?,"
+            " version = version + 1 WHERE id = ?",
             [name, address, home_text, user_id],
         )
-    )
+        old = {"display_name": row[1], "email": row[2], "home_address": row[3]}
+        new = {"display_name": name, "email": address, "home_address": home_text}
+        if changes := audit.diff(old, new):
+            audit.record(cur, "update", "user", user_id, label=row[0], changes=changes)
+
+    db.run(work)
 
 
 def home_address(db: Database, user_id: int) -> str | None:
@@ -78,6 +107,156 @@ def list_users(db: Database, *, active_only: bool = True) -> list[User]:
 
 
 def current_user(db: Database, settings: Settings | None = None) -> User:
-    """Until login exists, the configured default user (``CRM_USER``, default 'team')."""
+    """The configured default user (``CRM_USER``, default 'team'): the owner of what the command
+    line creates (imports).  It has no password until an admin gives it one, so it cannot sign
+    in by itself."""
     settings = settings or load_settings()
     return db.run(lambda cur: ensure_user(cur, settings.current_user, role="admin"))
+
+
+# -- accounts (admin) ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Account:
+    """A user as the admin page shows it."""
+
+    user: User
+    can_sign_in: bool
+    last_login: object | None
+    version: int
+
+
+def clean_username(username: str) -> str:
+    name = (username or "").strip()
+    if not _USERNAME.match(name):
+        raise FieldError(
+            "a username has 1–64 letters, digits or . _ @ - and starts with a letter or digit"
+        )
+    return name
+
+
+def create_account(
+    db: Database,
+    username: str,
+    *,
+    display_name: str | None = None,
+    email: str | None = None,
+    role: str = "member",
+    password: str | None = None,
+) -> User:
+    """A new account that can sign in with ``password``; a clear error when the name is taken."""
+    from crm_core.auth import check_password_rules, set_password_in
+
+    name = clean_username(username)
+    if role not in ROLES:
+        raise FieldError(f"the role must be one of {', '.join(ROLES)}")
+    if password is not None:
+        check_password_rules(password, name)
+    shown = clean_text(display_name, max_len=100) or name
+    address = clean_email(email) if email and email.strip() else None
+
+    def work(cur: Cursor) -> User:
+        taken = cur.execute(
+            "SELECT 1 FROM users WHERE lower(username) = lower(?)", [name]
+        ).fetchone()
+        if taken:
+            raise FieldError(f"the username {name!r} is taken")
+        user = ensure_user(cur, name, shown, role=role, email=address)
+        audit.record(cur, "create", "user", user.id, label=name,
+                     changes=audit.diff({}, {"display_name": shown, "email": address,
+                                             "role": role}))  # fmt: skip
+        if password is not None:
+            set_password_in(cur, user.id, password)
+        return user
+
+    return db.run(work)
+
+
+def find_user(db: Database, username: str) -> User:
+    rows = db.query(f"SELECT {_COLUMNS} FROM users WHERE lower(username) = lower(?)", [username])
+    if not rows:
+        raise FieldError(f"there is no user {username!r}")
+    return _user(rows[0])
+
+
+def get_user(db: Database, user_id: int) -> User:
+    rows = db.query(f"SELECT {_COLUMNS} FROM users WHERE id = ?", [user_id])
+    if not rows:
+        raise FieldError(f"there is no user #{user_id}")
+    return _user(rows[0])
+
+
+def list_accounts(db: Database) -> list[Account]:
+    rows = db.query(
+        f"SELECT {', '.join('u.' + c.strip() for c in _COLUMNS.split(','))},"
+        " u.password_hash IS NOT NULL, (SELECT max(logged_at) FROM audit_log a"
+        "   WHERE a.actor_id = u.id AND a.action = 'login'), u.version"
+        " FROM users u ORDER BY u.active DESC, lower(u.display_name)"
+    )
+    return [Account(_user(r[:6]), r[6], r[7], r[8]) for r in rows]
+
+
+def _other_active_admins(cur: Cursor, user_id: int) -> int:
+    return cur.execute(
+        "SELECT count(*) FROM users WHERE role = 'admin' AND active AND id <> ?"
+        " AND password_hash IS NOT NULL",
+        [user_id],
+    ).fetchone()[0]
+
+
+def _change_account(db: Database, user_id: int, action: str, column: str, value: object) -> None:
+    """Role / active changes, refusing to leave the team without an admin who can sign in."""
+
+    def work(cur: Cursor) -> None:
+        row = cur.execute(
+            f"SELECT username, {column}, role, active FROM users WHERE id = ?", [user_id]
+        ).fetchone()
+        if row is None:
+            raise FieldError("there is no such user")
+        username, old, role, active = row
+        if old == value:
+            return
+        loses_admin = (
+            role == "admin"
+            and active
+            and ((column == "role" and value != "admin") or (column == "active" and not value))
+        )
+        if loses_admin and _other_active_admins(cur, user_id) == 0:
+            raise FieldError(f"{username} is the last admin who can sign in: make someone "
+                             "else an admin first")  # fmt: skip
+        cur.execute(
+            f"UPDATE users SET {column} = ?, version = version + 1"
+            + (
+                ", deactivated_at = CASE WHEN ? THEN NULL ELSE current_timestamp END"
+                if column == "active"
+                else ""
+            )  # fmt: skip
+            + " WHERE id = ?",
+            [value, value, user_id] if column == "active" else [value, user_id],
+        )
+        if column == "active" and not value:
+            cur.execute("DELETE FROM auth_sessions WHERE user_id = ?", [user_id])
+        audit.record(cur, action, "user", user_id, label=username, changes={column: [old, value]})
+
+    db.run(work)
+
+
+def set_role(db: Database, user_id: int, role: str) -> None:
+    if role not in ROLES:
+        raise FieldError(f"the role must be one of {', '.join(ROLES)}")
+    _change_account(db, user_id, "update", "role", role)
+
+
+def deactivate_user(db: Database, user_id: int) -> None:
+    """No more sign-ins (open sessions end now); contacts and leads keep the owner's name."""
+    _change_account(db, user_id, "deactivate", "active", False)
+
+
+def reactivate_user(db: Database, user_id: int) -> None:
+    _change_account(db, user_id, "reactivate", "active", True)
+
+
+def user_names(db: Database) -> dict[int, str]:
+    """Every user's shown name, deactivated ones too (an owner stays named after leaving)."""
+    return {uid: name for uid, name in db.query("SELECT id, display_name FROM users")}

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 import schedule
 
-from crm_core import job_state
+from crm_core import audit, job_state
 from crm_core.config import Settings, load_settings
 from crm_core.database import Database, get_database
 from jobs import JOBS, Job
@@ -23,7 +23,8 @@ def run_job(db: Database, settings: Settings, job: Job) -> bool:
     job_state.job_started(db, job.name)
     summary = error = None
     try:
-        summary = job.run(db, settings)
+        with audit.acting_as(audit.JOBS):  # what a job changes is logged as the "jobs" actor
+            summary = job.run(db, settings)
         log.info("%s: %s", job.name, summary)
     except Exception as exc:  # noqa: BLE001 - a failing job is reported, the others still run
         error = f"{type(exc).__name__}: {exc}"

@@ -13,7 +13,7 @@ import streamlit as st
 from crm_core.config import Settings, load_settings
 from crm_core.database import Database, DatabaseBusy, get_database
 from crm_core.text import escape_markdown
-from crm_core.users import User, current_user
+from crm_core.users import User
 from crm_core.validation import FieldError, ValidationError
 
 
@@ -26,10 +26,19 @@ def db() -> Database:
 
 
 def me() -> User:
-    """The signed-in user (until login exists: the configured default user), once per session."""
-    if "me" not in st.session_state:
-        st.session_state["me"] = current_user(db())
-    return st.session_state["me"]
+    """The signed-in user (app.py checks the session before any page runs)."""
+    user = st.session_state.get("me")
+    if user is None:  # only reachable if a page ran without app.py's gate
+        st.error("Please sign in.")
+        st.stop()
+    return user
+
+
+def require_admin() -> None:
+    """For admin-only actions inside member pages (app.py already guards admin pages)."""
+    if not me().is_admin:
+        st.error("Not allowed: this needs an admin.")
+        st.stop()
 
 
 def md(text: object) -> str:

@@ -32,6 +32,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+_DATABASE_OF: dict[str, Path] = {}  # served URL -> its database file (to sign browsers in)
+
+
 @dataclass(frozen=True)
 class AppServer:
     url: str
@@ -63,6 +66,7 @@ def serving(db_path: Path, start_timeout_s: float = 60) -> Iterator[AppServer]:
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
+    _DATABASE_OF[url] = db_path
     try:
         deadline = time.monotonic() + start_timeout_s
         while True:
@@ -124,3 +128,23 @@ def database_at(path: Path) -> Iterator:
             os.environ.pop("CRM_DB", None)
         else:
             os.environ["CRM_DB"] = saved
+
+
+SESSION_COOKIE = "leadradar_session"
+
+
+def session_for(db_path: Path, username: str = "team", role: str = "admin") -> str:
+    """A signed-in session token for ``username`` in the database at ``db_path``."""
+    from crm_core.auth import create_session_in
+    from crm_core.users import ensure_user
+
+    with database_at(db_path) as db:
+        return db.run(lambda cur: create_session_in(cur, ensure_user(cur, username, role=role).id))
+
+
+def signed_in(context, url: str, username: str = "team", role: str = "admin"):
+    """The browser context carries the session cookie of ``username``, as after signing in.
+    ``url`` is an app served by ``serving`` / ``running_app`` (its database gets the session)."""
+    token = session_for(_DATABASE_OF[url], username, role)
+    context.add_cookies([{"name": SESSION_COOKIE, "value": token, "url": url}])
+    return context

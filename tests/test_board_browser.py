@@ -15,7 +15,7 @@ from crm_core.contacts import ContactDraft, create_contact
 from crm_core.database import forget_databases, get_database
 from crm_core.users import current_user
 from tests.board_drag import board, card, drag_card, lead_ids_in, wait_idle
-from tests.browser import database_at, running_app
+from tests.browser import database_at, running_app, signed_in
 
 pytestmark = pytest.mark.browser
 expect.set_options(timeout=20_000)
@@ -41,7 +41,8 @@ def world(tmp_path_factory):
 
 
 def open_board(browser, world) -> Page:
-    page = browser.new_context(viewport={"width": 1500, "height": 1100}).new_page()
+    page = signed_in(browser.new_context(viewport={"width": 1500, "height": 1100}),
+                     world["url"]).new_page()  # fmt: skip
     page.set_default_timeout(20_000)
     page.goto(f"{world['url']}/board?pipeline={world['pipeline'].id}")
     board(page).locator("li.sortable-item").first.wait_for()

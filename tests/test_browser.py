@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser import running_app
+from tests.browser import running_app, signed_in
 
 pytestmark = pytest.mark.browser
 expect.set_options(timeout=20_000)
@@ -25,15 +25,17 @@ def app_url(app_db: Path) -> str:
         yield url
 
 
-def new_page(browser, width: int = 1280, height: int = 1000) -> Page:
-    page = browser.new_context(viewport={"width": width, "height": height}).new_page()
+def new_page(browser, url: str, width: int = 1280, height: int = 1000) -> Page:
+    """A signed-in tab (a browser context of its own) on the app at ``url``."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = signed_in(context, url).new_page()
     page.set_default_timeout(20_000)
     return page
 
 
 @pytest.fixture
-def page(browser) -> Page:
-    page = new_page(browser)
+def page(browser, app_url: str) -> Page:
+    page = new_page(browser, app_url)
     yield page
     page.context.close()
 
@@ -96,7 +98,7 @@ def test_phone_screen_search_and_open(browser, app_url: str, app_db: Path, monke
     )  # fmt: skip
     forget_databases()
 
-    page = new_page(browser, 390, 844)
+    page = new_page(browser, app_url, 390, 844)
     page.goto(app_url)
     page.get_by_label("Search").fill("paula kiel")
     expect(page.get_by_text("1 contact", exact=True)).to_be_visible()

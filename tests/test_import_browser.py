@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 from crm_core.contacts import ContactDraft, LabelledValue, create_contact
 from crm_core.database import forget_databases
 from crm_core.users import current_user
-from tests.browser import database_at, running_app
+from tests.browser import database_at, running_app, signed_in
 
 pytestmark = pytest.mark.browser
 expect.set_options(timeout=20_000)
@@ -27,8 +27,9 @@ def world(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def page(browser):
-    page = browser.new_context(viewport={"width": 1280, "height": 1200}).new_page()
+def page(browser, world):
+    page = signed_in(browser.new_context(viewport={"width": 1280, "height": 1200}),
+                     world["url"]).new_page()  # fmt: skip
     page.set_default_timeout(20_000)
     yield page
     page.context.close()

@@ -12,8 +12,26 @@ from crm_core.tags import list_tags
 APP = "../app.py"  # AppTest resolves paths relative to this file
 
 
-def app(page: str | None = None, **params: str) -> AppTest:
+def session_token(username: str = "team", role: str = "admin") -> str:
+    """A signed-in session for ``username`` (created with ``role`` when missing)."""
+    from crm_core.auth import create_session_in
+    from crm_core.database import get_database
+    from crm_core.users import ensure_user
+
+    def work(cur) -> str:
+        user = ensure_user(cur, username, role=role)
+        return create_session_in(cur, user.id)
+
+    return get_database().run(work)
+
+
+def app(
+    page: str | None = None, *, as_user: str | None = "team", role: str = "admin", **params: str
+) -> AppTest:
+    """A first run of app.py (on ``page``), signed in as ``as_user`` (None: not signed in)."""
     at = AppTest.from_file(APP, default_timeout=30)
+    if as_user:
+        at.session_state["auth_token"] = session_token(as_user, role)
     if page:
         at.switch_page(page)
     for key, value in params.items():
@@ -80,7 +98,7 @@ def test_create_contact_from_the_form(db, user_id):
     at.text_area(key="new_emails").input("clara@example.com\nprivate: Clara.Z@Web.de")
     at.text_area(key="new_phones").input("mobile: 0341 / 123 45 67")
     at.multiselect(key="new_tags").select("Messe")  # a new tag, typed in
-    at.button[-1].click().run()  # the form's Save
+    at.main.button[-1].click().run()  # the form's Save
     assert not at.exception, at.exception
     rows = c.search_contacts(db, c.ContactQuery(text="zetkin")).rows
     assert [r["name"] for r in rows] == ["Clara Zetkin"]
@@ -99,7 +117,7 @@ def test_bad_input_shows_why_and_saves_nothing(db, user_id):
     at.text_input(key="new_first").input("x" * 10_000)
     at.text_area(key="new_emails").input("no-at-sign.example.com")
     at.text_area(key="new_phones").input("12")
-    at.button[-1].click().run()
+    at.main.button[-1].click().run()
     assert "Nothing was saved" in texts(at)
     assert "is not a valid e\\-mail address" in texts(at)
     assert "is not a valid phone number" in texts(at)
@@ -112,7 +130,7 @@ def test_likely_duplicate_is_shown_before_saving(db, user_id):
     at.text_input(key="new_first").input("Anna")
     at.text_input(key="new_last").input("Schmitt")
     at.text_input(key="new_city").input("Berlin")
-    at.button[-1].click().run()
+    at.main.button[-1].click().run()
     assert "exists already" in texts(at)
     assert db.query("SELECT count(*) FROM contacts") == [(1,)]
     button(at, "Save anyway").click().run()

@@ -15,7 +15,7 @@ from crm_core.config import load_settings
 from crm_core.contacts import ContactDraft, create_contact
 from crm_core.database import forget_databases
 from crm_core.users import current_user
-from tests.browser import database_at, running_app
+from tests.browser import database_at, running_app, signed_in
 
 pytestmark = pytest.mark.browser
 expect.set_options(timeout=20_000)
@@ -42,7 +42,9 @@ def world(tmp_path_factory):
 
 
 def test_plan_a_route_for_a_phase(browser, world):
-    page = browser.new_context(viewport={"width": 1280, "height": 1400}).new_page()
+    page = signed_in(
+        browser.new_context(viewport={"width": 1280, "height": 1400}), world
+    ).new_page()
     page.goto(f"{world}/route")
     page.get_by_test_id("stSelectbox").filter(has_text="Contacts with an open lead in").click()
     page.get_by_role("option", name="Sales › Visit").click()
@@ -77,8 +79,8 @@ def test_plan_a_route_for_a_phase(browser, world):
 
 
 def test_nearby_on_a_phone(browser, world):
-    page = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
-                               has_touch=True).new_page()  # fmt: skip
+    page = signed_in(browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
+                                         has_touch=True), world).new_page()  # fmt: skip
     page.goto(f"{world}/nearby")
     where = page.get_by_label("Address or postal code")
     where.fill("99084 Erfurt")

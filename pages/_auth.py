@@ -1,0 +1,131 @@
+"""The sign-in gate app.py runs before any page: who is signed in, the login form, signing out.
+
+The session token lives in ``st.session_state`` for the open tab and in a cookie for reloads and
+new tabs.  Streamlit can read cookies (``st.context.cookies``) but not set them, so the app sets
+the cookie with a line of JavaScript after a sign-in; the token itself is random and only its hash
+is stored (crm_core.auth), so the cookie cannot be forged.  Every run checks the token again.
+"""
+
+from __future__ import annotations
+
+import json
+
+import streamlit as st
+
+from crm_core import audit, auth
+from crm_core.users import User
+from pages._ui import db, settings
+
+COOKIE = "leadradar_session"
+TOKEN_KEY = "auth_token"
+
+
+def _client() -> str:
+    try:
+        address = st.context.ip_address
+    except Exception:  # noqa: BLE001 - no request context (AppTest)
+        address = None
+    return address if isinstance(address, str) and address else "unknown"
+
+
+def _cookie_token() -> str | None:
+    try:
+        token = st.context.cookies.get(COOKIE)
+    except Exception:  # noqa: BLE001 - no request context (AppTest)
+        return None
+    return token if isinstance(token, str) else None
+
+
+def _sso_user() -> User | None:
+    """With single sign-on configured: the account whose e-mail the identity provider confirmed."""
+    provider = settings().sso_provider
+    if not provider or not getattr(st.user, "is_logged_in", False):
+        return None
+    user = auth.sso_user(db(), st.user.get("email"), verified=st.user.get("email_verified", True))
+    if user and not st.session_state.get("sso_login_recorded"):
+        auth.record_sso_login(db(), user, _client())
+        st.session_state["sso_login_recorded"] = True
+    return user
+
+
+def signed_in_user() -> User | None:
+    """The user of this browser session, checked against the database on every run."""
+    token = st.session_state.get(TOKEN_KEY)
+    if token is None and not st.session_state.get("signed_out"):
+        token = _cookie_token()
+    user = auth.session_user(db(), token) if token else None
+    if user is None:
+        user = _sso_user()
+    if user is None:
+        st.session_state.pop("me", None)
+        return None
+    st.session_state[TOKEN_KEY] = token
+    st.session_state["me"] = user
+    audit.set_actor(audit.Actor(user.username, user.id))
+    return user
+
+
+def _set_cookie(token: str, max_age_s: int) -> None:
+    secure = "; Secure" if settings().tls_cert else ""
+    value = json.dumps(f"{COOKIE}={token}; Path=/; Max-Age={max_age_s}; SameSite=Strict{secure}")
+    st.html(f"<script>document.cookie = {value};</script>", unsafe_allow_javascript=True)
+
+
+def keep_cookie() -> None:
+    """After a sign-in in this tab: (re)send the cookie so that a reload stays signed in."""
+    pending = st.session_state.get("cookie_to_set")
+    if pending:
+        _set_cookie(*pending)
+
+
+def login_form() -> None:
+    """The only thing a signed-out visitor sees."""
+    if st.session_state.pop("clear_cookie", False):
+        _set_cookie("", 0)
+    left, middle, right = st.columns([1, 2, 1])
+    with middle:
+        st.title("leadradar")
+        st.caption("Please sign in.")
+        if not auth.anyone_can_sign_in(db()):
+            st.warning("No account can sign in yet. On the server, run "
+                       "`crm user add NAME --role admin` or restart with `crm run`.")  # fmt: skip
+        with st.form("login"):
+            username = st.text_input("Username", max_chars=64, autocomplete="username")
+            password = st.text_input("Password", type="password", max_chars=auth.PASSWORD_MAX,
+                                     autocomplete="current-password")  # fmt: skip
+            submitted = st.form_submit_button("Sign in", type="primary", icon=":material/login:")
+        if submitted:
+            _try_sign_in(username, password)
+        provider = settings().sso_provider
+        if provider:
+            st.divider()
+            if st.button("Sign in with single sign-on", icon=":material/key:"):
+                st.login(None if provider == "default" else provider)
+            if getattr(st.user, "is_logged_in", False):
+                st.error("Your single sign-on account has no active leadradar account with that "
+                         "e-mail address. Ask an admin.")  # fmt: skip
+
+
+def _try_sign_in(username: str, password: str) -> None:
+    hours = settings().session_hours
+    try:
+        signed = auth.sign_in(db(), username, password, client=_client(), session_hours=hours)
+    except (auth.LoginFailed, auth.LoginThrottled) as exc:
+        st.error(str(exc))  # our own wording, no user text in it
+        return
+    st.session_state[TOKEN_KEY] = signed.token
+    st.session_state["cookie_to_set"] = (signed.token, int(hours * 3600))
+    st.session_state.pop("signed_out", None)
+    st.rerun()
+
+
+def sign_out() -> None:
+    """End the session here and in the database; the next run shows the login form."""
+    auth.sign_out(db(), st.session_state.get(TOKEN_KEY))
+    for key in list(st.session_state.keys()):
+        del st.session_state[key]
+    st.session_state["signed_out"] = True  # the cookie of this connection is stale now
+    st.session_state["clear_cookie"] = True
+    if getattr(st.user, "is_logged_in", False):
+        st.logout()
+    st.rerun()

@@ -1,0 +1,83 @@
+"""Audit log (admin): who created, changed, deleted, moved, imported, exported or signed in."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pandas as pd
+import streamlit as st
+
+from crm_core.audit import (
+    AuditQuery,
+    acting_as,
+    audit_export_rows,
+    current_actor,
+    known_values,
+    record_now,
+    search_audit,
+)
+from crm_core.exports import to_csv
+from pages._ui import count, db
+
+PAGE_SIZE = 100
+
+st.title("Audit log")
+known = known_values(db())
+c1, c2, c3, c4 = st.columns([2, 2, 2, 3])
+actor = c1.selectbox("Who", known["actor"], index=None, placeholder="everyone", key="a_actor")
+entity = c2.selectbox("What", known["entity"], index=None, placeholder="everything",
+                      key="a_entity")  # fmt: skip
+action = c3.selectbox("Action", known["action"], index=None, placeholder="any", key="a_action")
+period = c4.date_input("Period", (date.today() - timedelta(days=30), date.today()),
+                       format="DD.MM.YYYY", key="a_period")  # fmt: skip
+text = st.text_input("Containing", max_chars=200, key="a_text",
+                     placeholder="a name, a value, an e-mail address …")  # fmt: skip
+since, until = (list(period) + [None, None])[:2] if isinstance(period, tuple) else (period, None)
+
+query = AuditQuery(actor=actor, entity=entity, action=action, since=since, until=until or since,
+                   text=text, limit=PAGE_SIZE)  # fmt: skip
+total, _ = search_audit(db(), AuditQuery(**{**query.__dict__, "limit": 0}))
+pages = max(1, -(-total // PAGE_SIZE))
+page_number = (
+    st.number_input("Page", 1, pages, 1, key="a_page") if pages > 1 else 1
+)  # fmt: skip
+total, entries = search_audit(
+    db(), AuditQuery(**{**query.__dict__, "offset": (page_number - 1) * PAGE_SIZE})
+)
+st.caption(f"{count(total)} entries" + (f" · page {page_number} of {pages}" if pages > 1 else ""))
+
+if entries:
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "when": e.logged_at,
+                    "who": e.actor,
+                    "action": e.action,
+                    "what": e.entity,
+                    "id": e.entity_id,
+                    "name": e.label,
+                    "changes": "\n".join(e.change_lines()),
+                }
+                for e in entries
+            ]  # fmt: skip
+        ),
+        hide_index=True,
+        column_config={"when": st.column_config.DatetimeColumn(format="DD.MM.YYYY HH:mm:ss")},
+    )
+else:
+    st.info("No entries match these filters.")
+
+exporter = current_actor()  # the download callable may run outside this script run's thread
+
+
+def export_file() -> bytes:
+    with acting_as(exporter):
+        header, rows = audit_export_rows(db(), query)
+        record_now(db(), "export", "audit_log", label="audit log",
+                   changes={"format": "csv", "rows": len(rows)})  # fmt: skip
+        return to_csv(header, rows)
+
+
+st.download_button(f"Export {count(total)} entries (CSV)", export_file, file_name="audit-log.csv",
+                   mime="text/csv", icon=":material/download:", disabled=not total)  # fmt: skip

@@ -1,0 +1,95 @@
+"""Users (admin): add accounts, set roles and passwords, deactivate and reactivate."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from crm_core.auth import PASSWORD_MAX, PASSWORD_MIN, set_password
+from crm_core.users import (
+    ROLES,
+    create_account,
+    deactivate_user,
+    home_address,
+    list_accounts,
+    reactivate_user,
+    set_role,
+    update_user,
+)
+from pages._ui import db, flash, md, me, show_flash, user_errors
+
+st.title("Users")
+show_flash()
+st.caption(
+    "Admins manage users, pipelines and phases, custom fields, integrations and settings; "
+    "members do everything else. Deactivated users cannot sign in; their contacts and leads "
+    "keep their name."
+)
+
+with st.expander("Add a user", icon=":material/person_add:"):
+    with st.form("new_user", clear_on_submit=True, border=False):
+        c1, c2 = st.columns(2)
+        username = c1.text_input("Username (to sign in)", max_chars=64, key="new_username")
+        display_name = c2.text_input("Name", max_chars=100, key="new_display_name")
+        email = c1.text_input("E-mail", max_chars=254)
+        role = c2.selectbox("Role", ROLES, index=1)
+        password = c1.text_input(f"Password (at least {PASSWORD_MIN} characters)",
+                                 type="password", max_chars=PASSWORD_MAX, key="new_password",
+                                 autocomplete="new-password")  # fmt: skip
+        c2.caption("Tell the new user the password in person; they can change it under "
+                   "My account.")  # fmt: skip
+        if st.form_submit_button("Add user", type="primary", icon=":material/person_add:"):
+            with user_errors():
+                created = create_account(db(), username, display_name=display_name, email=email,
+                                         role=role, password=password)  # fmt: skip
+                flash(f"{md(created.display_name)} can sign in now.")
+                st.rerun()
+
+for account in list_accounts(db()):
+    user = account.user
+    state = "" if user.active else " · deactivated"
+    with st.expander(
+        f"{md(user.display_name)} ({md(user.username)}) · {user.role}{state}",
+        icon=":material/person:" if user.active else ":material/person_off:",
+    ):
+        last = f"{account.last_login:%d.%m.%Y %H:%M}" if account.last_login else "never"
+        st.caption(("Can sign in" if account.can_sign_in else "No password yet")
+                   + f" · last sign-in {last}")  # fmt: skip
+        with st.form(f"profile_{user.id}", border=False):
+            c1, c2, c3 = st.columns(3)
+            name = c1.text_input("Name", user.display_name, max_chars=100)
+            address = c2.text_input("E-mail", user.email or "", max_chars=254)
+            home = c3.text_input("Home (route start)", home_address(db(), user.id) or "",
+                                 max_chars=200)  # fmt: skip
+            if st.form_submit_button("Save"):
+                with user_errors():
+                    update_user(db(), user.id, name, address, home)
+                    flash("Saved.")
+                    st.rerun()
+        c1, c2, c3 = st.columns([2, 3, 2], vertical_alignment="bottom")
+        new_role = c1.selectbox("Role", ROLES, index=ROLES.index(user.role),
+                                key=f"role_{user.id}")  # fmt: skip
+        if new_role != user.role and c1.button("Change role", key=f"set_role_{user.id}"):
+            with user_errors():
+                set_role(db(), user.id, new_role)
+                flash(f"{md(user.display_name)} is now {new_role}.")
+                st.rerun()
+        new_password = c2.text_input("New password", type="password", max_chars=PASSWORD_MAX,
+                                     key=f"pw_{user.id}", autocomplete="new-password")  # fmt: skip
+        if c2.button("Set password", key=f"set_pw_{user.id}", icon=":material/password:"):
+            with user_errors():
+                set_password(db(), user.id, new_password)
+                flash(f"New password set for {md(user.display_name)}; their sessions ended.")
+                st.rerun()
+        if user.active:
+            if c3.button("Deactivate", key=f"off_{user.id}", icon=":material/person_off:",
+                         disabled=user.id == me().id,
+                         help="You cannot deactivate yourself."):  # fmt: skip
+                with user_errors():
+                    deactivate_user(db(), user.id)
+                    flash(f"{md(user.display_name)} is deactivated and signed out.")
+                    st.rerun()
+        elif c3.button("Reactivate", key=f"on_{user.id}", icon=":material/person:"):
+            with user_errors():
+                reactivate_user(db(), user.id)
+                flash(f"{md(user.display_name)} can sign in again.")
+                st.rerun()

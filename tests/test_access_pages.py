@@ -1,0 +1,142 @@
+"""The sign-in gate, roles and the admin pages, through AppTest (app.py routes every page)."""
+
+from __future__ import annotations
+
+import pytest
+
+from crm_core import auth, users
+from crm_core.audit import AuditQuery, search_audit
+from tests.conftest import ROOT
+from tests.test_pages import app, button, make, texts
+
+PAGES = sorted(p.name for p in (ROOT / "pages").glob("*.py") if not p.name.startswith("_"))
+ADMIN_PAGES = ["audit.py", "settings.py", "status.py", "users.py"]
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def anna(db):
+    return users.create_account(db, "anna", display_name="Anna", role="admin", password=PASSWORD)
+
+
+def only_the_login_form(at) -> None:
+    assert [t.value for t in at.title] == ["leadradar"]
+    assert [t.label for t in at.text_input] == ["Username", "Password"]
+    assert [b.label for b in at.button] == ["Sign in"]
+    for kind in ("dataframe", "table", "metric", "selectbox", "multiselect", "text_area",
+                 "expander", "tabs", "subheader", "header"):  # fmt: skip
+        assert not getattr(at, kind, []), f"{kind} shown before signing in"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_shows_only_the_login_without_a_session(db, user_id, page):
+    contact_id = make(db, user_id, last_name="Geheim")
+    at = app(f"pages/{page}", as_user=None, id=str(contact_id))
+    only_the_login_form(at)
+    assert "Geheim" not in texts(at)
+
+
+def test_a_forged_or_stale_token_shows_the_login(db, anna):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file("../app.py", default_timeout=30)
+    at.session_state["auth_token"] = "forged-token"
+    at.run()
+    only_the_login_form(at)
+
+
+@pytest.mark.parametrize("page", ADMIN_PAGES)
+def test_a_member_opening_an_admin_page_gets_not_allowed_and_nothing_else(db, page):
+    at = app(f"pages/{page}", as_user="bernd", role="member")
+    assert [e.value for e in at.error] == ["Not allowed: this page is for admins."]
+    assert not at.title and not at.dataframe and not at.text_input and not at.tabs
+    assert [b.label for b in at.button] == ["Sign out"]  # the sidebar's, nothing of the page
+
+
+def test_sign_in_through_the_form_then_sign_out(db, anna):
+    at = app(as_user=None)
+    at.text_input[0].input("anna")
+    at.text_input[1].input(PASSWORD)
+    button(at, "Sign in").click().run()
+    assert at.title[0].value == "Contacts"
+    assert "Signed in as Anna (admin)" in [c.value for c in at.sidebar.caption]
+    token = at.session_state["auth_token"]
+    assert auth.session_user(db, token).id == anna.id
+    button(at, "Sign out").click().run()
+    only_the_login_form(at)
+    assert auth.session_user(db, token) is None
+    actions = [e.action for e in search_audit(db, AuditQuery(entity="session"))[1]]
+    assert actions[:2] == ["logout", "login"]
+
+
+def test_a_wrong_password_five_times_is_throttled(db, anna):
+    at = app(as_user=None)
+    for _ in range(5):
+        at.text_input[0].input("anna")
+        at.text_input[1].input("wrong password")
+        button(at, "Sign in").click().run()
+        assert [e.value for e in at.error] == ["Wrong username or password."]
+    at.text_input[0].input("anna")
+    at.text_input[1].input(PASSWORD)  # even the right one: guessing must not go on
+    button(at, "Sign in").click().run()
+    assert "Too many failed sign-ins" in at.error[0].value
+    assert at.title[0].value == "leadradar"
+
+
+def test_admin_adds_a_member_who_can_sign_in(db, anna):
+    at = app("pages/users.py")
+    assert at.title[0].value == "Users"
+    at.text_input(key="new_username").input("carla")
+    at.text_input(key="new_display_name").input("Carla <b>Vertrieb</b>")
+    at.text_input(key="new_password").input("carlas password")
+    button(at, "Add user").click().run()
+    assert not at.exception
+    assert "Vertrieb" in at.success[0].value and "can sign in now" in at.success[0].value
+    carla = users.find_user(db, "carla")
+    assert carla.role == "member" and carla.display_name == "Carla <b>Vertrieb</b>"
+    assert auth.sign_in(db, "carla", "carlas password").user.id == carla.id
+
+
+def test_admin_deactivates_a_user(db, anna):
+    bernd = users.create_account(db, "bernd", display_name="Bernd", password="bernds secret")
+    token = auth.sign_in(db, "bernd", "bernds secret").token
+    at = app("pages/users.py", as_user="anna")
+    at.button(key=f"off_{bernd.id}").click().run()
+    assert not users.get_user(db, bernd.id).active
+    assert auth.session_user(db, token) is None
+    assert any("deactivated" in s.value for s in at.success)
+
+
+def test_the_audit_page_lists_and_filters(db, user_id, anna):
+    from crm_core.audit import Actor, acting_as
+    from crm_core.contacts import ContactDraft, create_contact
+
+    with acting_as(Actor("anna", anna.id)):
+        create_contact(db, ContactDraft(first_name="Paula", last_name="Protokoll"), anna.id)
+    auth.sign_in(db, "anna", PASSWORD)
+    at = app("pages/audit.py", as_user="anna")
+    assert at.title[0].value == "Audit log"
+    table = at.dataframe[0].value
+    assert {"contact", "session", "user"} <= set(table["what"])
+    at.selectbox(key="a_entity").select("contact").run()
+    table = at.dataframe[0].value
+    assert set(table["what"]) == {"contact"} and list(table["who"]) == ["anna"]
+    assert "Protokoll" in " ".join(table["name"])
+    at.text_input(key="a_text").input("no such thing anywhere").run()
+    assert at.info[0].value == "No entries match these filters."
+
+
+def test_my_account_changes_the_password(db, anna):
+    at = app("pages/account.py", as_user="anna")
+    fields = {t.label: t for t in at.text_input}
+    fields["Current password"].input(PASSWORD)
+    fields["New password (at least 10 characters)"].input("my new password")
+    fields["New password again"].input("my new password")
+    button(at, "Change password").click().run()
+    only_the_login_form(at)  # a new password ends every session, this one too
+    assert auth.sign_in(db, "anna", "my new password")
+
+
+def test_login_page_says_when_nobody_can_sign_in(db):
+    at = app(as_user=None)
+    assert "No account can sign in yet" in at.warning[0].value

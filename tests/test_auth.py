@@ -1,0 +1,175 @@
+"""Accounts, passwords, sessions and throttling (crm_core.auth / crm_core.users)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from crm_core import auth, users
+from crm_core.audit import AuditQuery, search_audit
+from crm_core.validation import FieldError
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def anna(db):
+    return users.create_account(db, "anna", display_name="Anna Admin", role="admin",
+                                password=PASSWORD)  # fmt: skip
+
+
+@pytest.fixture
+def bernd(db, anna):
+    return users.create_account(db, "bernd", display_name="Bernd", password="bernds secret")
+
+
+def entries(db, **filters):
+    return search_audit(db, AuditQuery(**filters))[1]
+
+
+def test_password_is_stored_as_argon2_hash_only(db, anna):
+    stored = db.query("SELECT password_hash FROM users WHERE id = ?", [anna.id])[0][0]
+    assert stored.startswith("$argon2id$") and PASSWORD not in stored
+    dump = str(db.query("SELECT * FROM audit_log"))
+    assert PASSWORD not in dump
+
+
+def test_sign_in_gives_a_session_that_sign_out_ends(db, anna):
+    signed = auth.sign_in(db, "Anna", PASSWORD, client="10.0.0.7")
+    assert signed.user.id == anna.id
+    assert auth.session_user(db, signed.token) == anna
+    stored = db.query("SELECT token_hash FROM auth_sessions")[0][0]
+    assert signed.token not in stored  # only the hash is kept
+    auth.sign_out(db, signed.token)
+    assert auth.session_user(db, signed.token) is None
+    assert auth.session_user(db, "forged-token") is None
+    assert auth.session_user(db, "") is None
+
+
+def test_wrong_password_unknown_user_and_deactivated_user_fail_alike(db, anna, bernd):
+    for name, password in (("anna", "wrong password!"), ("nobody", PASSWORD)):
+        with pytest.raises(auth.LoginFailed, match="Wrong username or password"):
+            auth.sign_in(db, name, password)
+    users.deactivate_user(db, bernd.id)
+    with pytest.raises(auth.LoginFailed):
+        auth.sign_in(db, "bernd", "bernds secret")
+
+
+def test_five_wrong_passwords_throttle_the_account_even_for_the_right_one(db, anna):
+    start = datetime(2026, 11, 27, 9, 0)
+    for i in range(auth.ACCOUNT_LIMIT):
+        with pytest.raises(auth.LoginFailed):
+            auth.sign_in(db, "anna", f"guess {i}", client="a", at=start + timedelta(seconds=i))
+    with pytest.raises(auth.LoginThrottled, match="Too many failed sign-ins") as throttled:
+        auth.sign_in(db, "anna", PASSWORD, client="b", at=start + timedelta(seconds=10))
+    assert 50 <= throttled.value.wait_s <= 60
+    later = start + timedelta(seconds=4) + auth.FIRST_DELAY + timedelta(seconds=1)
+    assert auth.sign_in(db, "anna", PASSWORD, client="b", at=later).user.id == anna.id
+    actions = [e.action for e in entries(db, entity="session")]
+    assert actions.count("login_failed") == 5
+    assert "login_throttled" in actions and actions[0] == "login"
+
+
+def test_the_delay_doubles_with_further_failures(db, anna):
+    start = datetime(2026, 11, 27, 9, 0)
+    at = start
+    for _ in range(auth.ACCOUNT_LIMIT):
+        with pytest.raises(auth.LoginFailed):
+            auth.sign_in(db, "anna", "nope nope nope", at=at)
+    at += auth.FIRST_DELAY + timedelta(seconds=1)
+    with pytest.raises(auth.LoginFailed):  # allowed to try again, and wrong again
+        auth.sign_in(db, "anna", "still wrong!!", at=at)
+    with pytest.raises(auth.LoginThrottled) as throttled:
+        auth.sign_in(db, "anna", PASSWORD, at=at + timedelta(seconds=1))
+    assert throttled.value.wait_s > auth.FIRST_DELAY.total_seconds()
+
+
+def test_one_client_guessing_many_accounts_is_throttled(db, anna):
+    at = datetime(2026, 11, 27, 9, 0)
+    for i in range(auth.CLIENT_LIMIT):
+        with pytest.raises(auth.LoginFailed):
+            auth.sign_in(db, f"user{i}", "whatever123", client="10.9.9.9", at=at)
+    with pytest.raises(auth.LoginThrottled):
+        auth.sign_in(db, "anna", PASSWORD, client="10.9.9.9", at=at)
+    assert auth.sign_in(db, "anna", PASSWORD, client="10.0.0.1", at=at).user.id == anna.id
+
+
+def test_sessions_expire(db, anna):
+    signed = auth.sign_in(db, "anna", PASSWORD, session_hours=1)
+    assert auth.session_user(db, signed.token, at=auth.now() + timedelta(minutes=59))
+    assert auth.session_user(db, signed.token, at=auth.now() + timedelta(minutes=61)) is None
+
+
+def test_new_password_and_deactivation_end_open_sessions(db, anna, bernd):
+    token = auth.sign_in(db, "bernd", "bernds secret").token
+    auth.set_password(db, bernd.id, "a brand new one")
+    assert auth.session_user(db, token) is None
+    token = auth.sign_in(db, "bernd", "a brand new one").token
+    users.deactivate_user(db, bernd.id)
+    assert auth.session_user(db, token) is None
+    users.reactivate_user(db, bernd.id)
+    assert auth.sign_in(db, "bernd", "a brand new one").user.id == bernd.id
+
+
+def test_password_rules(db, anna):
+    for bad, message in (("short", "at least 10"), ("x" * 300, "at most 256"),
+                         ("anna", "at least"), ("", "enter a password")):  # fmt: skip
+        with pytest.raises(FieldError, match=message):
+            auth.set_password(db, anna.id, bad)
+    with pytest.raises(FieldError, match="must not be the username"):
+        users.create_account(db, "longusername", password="LongUsername")
+    with pytest.raises(FieldError, match="current password is not correct"):
+        auth.change_own_password(db, anna.id, "not it at all", "whatever else 1")
+    auth.change_own_password(db, anna.id, PASSWORD, "whatever else 1")
+    assert auth.sign_in(db, "anna", "whatever else 1")
+
+
+def test_usernames_are_unique_and_clean(db, anna):
+    with pytest.raises(FieldError, match="taken"):
+        users.create_account(db, "ANNA", password="another password")
+    for bad in ("", "has space", "<script>", "x" * 65):
+        with pytest.raises(FieldError, match="a username has"):
+            users.create_account(db, bad)
+
+
+def test_the_last_admin_cannot_be_demoted_or_deactivated(db, anna, bernd):
+    with pytest.raises(FieldError, match="last admin"):
+        users.set_role(db, anna.id, "member")
+    with pytest.raises(FieldError, match="last admin"):
+        users.deactivate_user(db, anna.id)
+    users.set_role(db, bernd.id, "admin")
+    users.set_role(db, anna.id, "member")
+    assert users.get_user(db, anna.id).role == "member"
+    changes = [e.changes for e in entries(db, entity="user", action="update")]
+    assert {"role": ["member", "admin"]} in changes and {"role": ["admin", "member"]} in changes
+
+
+def test_a_deactivated_users_name_stays_on_what_they_own(db, anna, bernd):
+    users.deactivate_user(db, bernd.id)
+    assert users.user_names(db)[bernd.id] == "Bernd"
+    assert bernd.id not in {u.id for u in users.list_users(db)}
+
+
+def test_first_start_creates_one_admin_with_a_generated_password(db, monkeypatch):
+    monkeypatch.delenv("CRM_ADMIN_PASSWORD", raising=False)
+    monkeypatch.delenv("CRM_ADMIN_USER", raising=False)
+    username, password = auth.ensure_first_admin(db)
+    assert username == "admin" and len(password) >= auth.PASSWORD_MIN
+    assert auth.sign_in(db, "admin", password).user.is_admin
+    assert auth.ensure_first_admin(db) is None  # never again, never a fixed default
+
+
+def test_first_admin_password_from_the_environment(db, monkeypatch):
+    monkeypatch.setenv("CRM_ADMIN_USER", "chefin")
+    monkeypatch.setenv("CRM_ADMIN_PASSWORD", "from the environment")
+    assert auth.ensure_first_admin(db) == ("chefin", None)
+    assert auth.sign_in(db, "chefin", "from the environment").user.role == "admin"
+
+
+def test_single_sign_on_maps_a_verified_email_to_one_active_account(db, anna):
+    users.update_user(db, anna.id, "Anna Admin", "anna@firma.example")
+    assert auth.sso_user(db, "ANNA@firma.example").id == anna.id
+    assert auth.sso_user(db, "anna@firma.example", verified=False) is None
+    assert auth.sso_user(db, "someone@else.example") is None
+    assert auth.sso_user(db, None) is None
