@@ -1,12 +1,17 @@
-"""User-defined contact fields: text, number, date, yes/no and choice, managed in settings."""
+"""User-defined contact fields: text, number, date, yes/no and choice, managed in settings.
+
+Changes to an existing field name the version the user saw (``StaleSetting`` otherwise, see
+``crm_core.stale``); creates, changes and deletes are written to the audit log."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
 
+from crm_core.audit import diff, record
 from crm_core.database import Cursor, Database
 from crm_core.search import refresh_search_text
+from crm_core.stale import guarded_delete, guarded_update, require_version
 from crm_core.validation import (
     FieldError,
     clean_bool,
@@ -33,6 +38,11 @@ class CustomField:
     choices: tuple[str, ...]
     position: int
     active: bool
+    version: int = 1
+
+    def shown(self) -> dict[str, object]:
+        return {"name": self.name, "kind": self.kind, "choices": list(self.choices),
+                "active": self.active, "position": self.position}  # fmt: skip
 
 
 def list_fields(db: Database, *, active_only: bool = True) -> list[CustomField]:
@@ -40,11 +50,23 @@ def list_fields(db: Database, *, active_only: bool = True) -> list[CustomField]:
 
 
 def fields_in(cur: Cursor, *, active_only: bool = True) -> list[CustomField]:
-    sql = "SELECT id, name, kind, choices, position, active FROM custom_fields"
+    sql = f"SELECT {_COLUMNS} FROM custom_fields"
     if active_only:
         sql += " WHERE active"
     rows = cur.execute(sql + " ORDER BY position, id").fetchall()
-    return [CustomField(r[0], r[1], r[2], tuple(r[3] or ()), r[4], r[5]) for r in rows]
+    return [_field(r) for r in rows]
+
+
+_COLUMNS = "id, name, kind, choices, position, active, version"
+
+
+def _field(row: tuple) -> CustomField:
+    return CustomField(row[0], row[1], row[2], tuple(row[3] or ()), *row[4:])
+
+
+def _load(cur: Cursor, field_id: int) -> CustomField | None:
+    row = cur.execute(f"SELECT {_COLUMNS} FROM custom_fields WHERE id = ?", [field_id]).fetchone()
+    return _field(row) if row else None
 
 
 def clean_value(field: CustomField, value: object) -> str | None:
@@ -111,44 +133,59 @@ def create_field(db: Database, name: str, kind: str, choices: list[str] | None =
             "SELECT 1 FROM custom_fields WHERE lower(name) = lower(?)", [clean_name]
         ).fetchone():
             raise FieldError(f"a field '{clean_name}' exists already")
-        return cur.execute(
+        field_id = cur.execute(
             "INSERT INTO custom_fields (name, kind, choices, position)"
             " SELECT ?, ?, ?, coalesce(max(position), 0) + 1 FROM custom_fields RETURNING id",
             [clean_name, kind, clean_choices],
         ).fetchone()[0]
+        new = _load(cur, field_id)
+        assert new is not None
+        record(cur, "create", "custom_field", field_id, label=clean_name,
+               changes=diff({}, new.shown()))  # fmt: skip
+        return field_id
 
     return db.run(work)
 
 
 def update_field(
-    db: Database, field_id: int, name: str, choices: list[str] | None, active: bool
-) -> None:
-    """Rename, change the choices or (de)activate.  The kind of a field never changes, so stored
-    values stay valid; a choice that is removed keeps its existing values until edited."""
+    db: Database,
+    field_id: int,
+    name: str,
+    choices: list[str] | None,
+    active: bool,
+    *,
+    expected_version: int,
+) -> int:
+    """Rename, change the choices or (de)activate the field the user saw at ``expected_version``;
+    returns the new version (``StaleSetting``: nothing written).  The kind of a field never
+    changes, so stored values stay valid; a choice that is removed keeps its existing values
+    until edited."""
 
-    def work(cur: Cursor) -> None:
-        row = cur.execute("SELECT kind FROM custom_fields WHERE id = ?", [field_id]).fetchone()
-        if row is None:
-            raise FieldError("this field no longer exists")
-        clean_name, clean_choices = _clean_definition(name, row[0], choices)
+    def work(cur: Cursor) -> int:
+        old = require_version(cur, "custom_field", _load(cur, field_id), expected_version, field_id)
+        clean_name, clean_choices = _clean_definition(name, old.kind, choices)
         clash = cur.execute(
             "SELECT 1 FROM custom_fields WHERE lower(name) = lower(?) AND id <> ?",
             [clean_name, field_id],
         ).fetchone()
         if clash:
             raise FieldError(f"a field '{clean_name}' exists already")
-        cur.execute(
-            "UPDATE custom_fields SET name = ?, choices = ?, active = ? WHERE id = ?",
-            [clean_name, clean_choices, active, field_id],
+        values = {"name": clean_name, "choices": clean_choices, "active": bool(active)}
+        version = guarded_update(
+            cur, "custom_field", "custom_fields", ("id", field_id), expected_version, values
         )
+        record(cur, "update", "custom_field", field_id, label=clean_name,
+               changes=diff(old.shown(), {**old.shown(), **values}))  # fmt: skip
+        return version
 
-    db.run(work)
+    return db.run(work)
 
 
-def delete_field(db: Database, field_id: int) -> None:
-    """Delete the field and every value stored for it."""
+def delete_field(db: Database, field_id: int, *, expected_version: int) -> None:
+    """Delete the field and every value stored for it (if still as the user saw it)."""
 
     def work(cur: Cursor) -> None:
+        old = require_version(cur, "custom_field", _load(cur, field_id), expected_version, field_id)
         ids = [
             r[0]
             for r in cur.execute(
@@ -156,23 +193,35 @@ def delete_field(db: Database, field_id: int) -> None:
             ).fetchall()
         ]
         cur.execute("DELETE FROM contact_field_values WHERE field_id = ?", [field_id])
-        cur.execute("DELETE FROM custom_fields WHERE id = ?", [field_id])
+        guarded_delete(cur, "custom_field", "custom_fields", ("id", field_id), expected_version)
         refresh_search_text(cur, ids)
+        changes = {**diff(old.shown(), {}), "values": [len(ids), 0]}
+        record(cur, "delete", "custom_field", field_id, label=old.name, changes=changes)
 
     db.run(work)
 
 
-def move_field(db: Database, field_id: int, offset: int) -> None:
-    """Move a field up (-1) or down (+1) in the form order."""
+def move_field(db: Database, field_id: int, offset: int, *, expected_version: int) -> int:
+    """Move a field up (-1) or down (+1) in the form order; returns its new version.  Only the
+    moved field's version is checked and bumped (see ``pipelines.move_phase`` for why)."""
 
-    def work(cur: Cursor) -> None:
+    def work(cur: Cursor) -> int:
+        old = require_version(cur, "custom_field", _load(cur, field_id), expected_version, field_id)
         order = [f.id for f in fields_in(cur, active_only=False)]
-        if field_id not in order:
-            return
         i = order.index(field_id)
         j = max(0, min(len(order) - 1, i + offset))
+        if j == i:  # already first / last: nothing to write or to log
+            return old.version
         order.insert(j, order.pop(i))
         for position, fid in enumerate(order, start=1):
-            cur.execute("UPDATE custom_fields SET position = ? WHERE id = ?", [position, fid])
+            if fid != field_id:
+                cur.execute("UPDATE custom_fields SET position = ? WHERE id = ?", [position, fid])
+        values = {"position": j + 1}
+        version = guarded_update(
+            cur, "custom_field", "custom_fields", ("id", field_id), expected_version, values
+        )
+        record(cur, "update", "custom_field", field_id, label=old.name,
+               changes=diff({"position": old.position}, values))  # fmt: skip
+        return version
 
-    db.run(work)
+    return db.run(work)

@@ -1,10 +1,23 @@
-"""Settings: pipelines and phases, tags, custom contact fields, sources, lost reasons."""
+"""Settings: pipelines and phases, tags, custom contact fields, sources, lost reasons.
 
+Two admins may edit the same setting at once.  Every button that changes an existing record runs
+as a callback with the record as this browser last showed it (``on_click`` arguments are taken
+when the button is drawn), so the version checked is the one the user actually saw; forms are
+keyed by version, so a record someone else changed is redrawn with its current values.  When a
+write is refused as stale, the user's change is kept and shown next to what changed, until they
+reload (discard theirs) or overwrite with theirs.
+"""
+
+from dataclasses import dataclass, replace
+from functools import partial
+
+import pandas as pd
 import streamlit as st
 
 from crm_core import mailchimp
 from crm_core.custom_fields import (
     FIELD_KINDS,
+    CustomField,
     create_field,
     delete_field,
     list_fields,
@@ -12,22 +25,234 @@ from crm_core.custom_fields import (
     update_field,
 )
 from crm_core.pipelines import (
+    LostReason,
+    Phase,
+    Pipeline,
     add_lost_reason,
     add_phase,
     create_pipeline,
     delete_phase,
     delete_pipeline,
-    list_lost_reasons,
     list_pipelines,
+    lost_reason_entries,
     move_phase,
     remove_lost_reason,
     rename_pipeline,
     update_phase,
 )
-from crm_core.sources import add_source, list_sources, remove_source
-from crm_core.tags import create_tag, delete_tag, list_tags, update_tag
+from crm_core.sources import Source, add_source, remove_source, source_entries
+from crm_core.stale import ENTITY_NAMES, StaleSetting, Versioned, differences
+from crm_core.tags import Tag, create_tag, delete_tag, list_tags, update_tag
 from crm_core.users import home_address, list_users, update_user
+from pages._auth import signed_in_user
 from pages._ui import db, flash, md, me, settings, show_flash, user_errors
+
+# -- changes to existing records, and what happens when someone else was quicker ------------------
+
+STALE = "settings_stale"  # record key ("tag_7") -> the Attempt that was refused as stale
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """A change the user asked for, kept so that it can be retried after a conflict."""
+
+    key: str  # which record: "pipeline_3", "phase_12", "tag_7", "field_2", "source_Web" …
+    entity: str  # as in crm_core.stale.ENTITY_NAMES
+    seen: Versioned  # the record as the user saw it
+    change: str  # what they wanted, in words ("save", "delete", "move left" …)
+    mine: dict  # the values they entered (empty for a delete or a move)
+    write: partial  # write(expected_version=…) -> result
+    done: str  # the message after it worked
+    message: str = ""  # why it was refused
+
+
+def stale_attempts() -> dict[str, Attempt]:
+    return st.session_state.setdefault(STALE, {})
+
+
+def signed_in_admin() -> bool:
+    """Callbacks run before app.py's sign-in check of this run, in a fresh thread (so no audit
+    actor yet): check the session again, which also sets who acts for the audit log."""
+    user = signed_in_user()
+    if user is None or not user.is_admin:
+        flash("Not allowed: this needs a signed-in admin. Nothing was changed.", "error")
+        return False
+    return True
+
+
+def attempt(change: Attempt, version: int) -> None:
+    """(A callback.)  Write with the version given; a stale write keeps the change for later."""
+    if not signed_in_admin():
+        return
+    with user_errors():
+        try:
+            result = change.write(expected_version=version)
+        except StaleSetting as exc:
+            stale_attempts()[change.key] = replace(change, message=str(exc))
+            return
+        stale_attempts().pop(change.key, None)
+        flash(change.done.replace("{result}", str(result)))
+
+
+def discard(key: str) -> None:
+    """(A callback.)  Drop the user's change; the page shows the record as it is now."""
+    stale_attempts().pop(key, None)
+
+
+LABELS = {"probability": "win %", "color": "colour", "active": "shown on contacts"}
+
+
+def shown(value: object) -> str:
+    if value is None or value == "" or value == []:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def stale_panels(prefixes: tuple[str, ...], current: dict[str, Versioned]) -> None:
+    """Every refused change of this tab: what changed meanwhile, and the user's choice."""
+    for key, change in list(stale_attempts().items()):
+        if key.startswith(prefixes):
+            stale_panel(change, current.get(key))
+
+
+def stale_panel(change: Attempt, now: Versioned | None) -> None:
+    what = ENTITY_NAMES.get(change.entity, change.entity)
+    seen_name = change.seen.shown().get("name")
+    with st.container(border=True):
+        st.error(f"{md(change.message)} Nothing was saved yet.", icon=":material/sync_problem:")
+        st.markdown(f"Your change to the {what} “{md(seen_name)}”: {md(change.change)}.")
+        rows = [
+            {"field": LABELS.get(d.field, d.field), "when you opened it": shown(d.opened),
+             "now": shown(d.now) if now else "(deleted)", "yours": shown(d.mine)}
+            for d in differences(change.seen, now, change.mine)
+        ]  # fmt: skip
+        if rows:
+            table = pd.DataFrame(rows)
+            st.dataframe(table if change.mine else table.drop(columns="yours"), hide_index=True)
+        c1, c2 = st.columns(2)
+        c1.button("Reload", key=f"{change.key}:reload", on_click=discard, args=(change.key,),
+                  help="Discard my change and show it as it is now")  # fmt: skip
+        if now is not None:
+            c2.button("Overwrite with mine", key=f"{change.key}:overwrite", on_click=attempt,
+                      args=(replace(change, seen=now), now.version), type="primary")  # fmt: skip
+
+
+def form_values(names: dict[str, str]) -> dict[str, object]:
+    """The values of a submitted form, read by widget key (in a callback)."""
+    return {name: st.session_state.get(key) for name, key in names.items()}
+
+
+def pipeline_key(pipeline: Pipeline) -> str:
+    return f"pn_{pipeline.id}_v{pipeline.version}"
+
+
+def phase_keys(phase: Phase) -> dict[str, str]:
+    base = f"ph_{phase.id}_v{phase.version}"
+    return {"name": f"{base}_name", "probability": f"{base}_chance", "color": f"{base}_color"}
+
+
+def tag_keys(tag: Tag) -> dict[str, str]:
+    return {
+        "name": f"tag_name_{tag.id}_v{tag.version}",
+        "color": f"tag_color_{tag.id}_v{tag.version}",
+    }
+
+
+def field_keys(field: CustomField) -> dict[str, str]:
+    base = f"{field.id}_v{field.version}"
+    return {"name": f"fn_{base}", "choices": f"fc_{base}", "active": f"fa_{base}"}
+
+
+def save_pipeline(pipeline: Pipeline) -> None:
+    mine = {"name": st.session_state.get(pipeline_key(pipeline))}
+    write = partial(rename_pipeline, db(), pipeline.id, mine["name"])
+    attempt(Attempt(f"pipeline_{pipeline.id}", "pipeline", pipeline, "rename", mine, write,
+                    "Pipeline renamed."), pipeline.version)  # fmt: skip
+
+
+def remove_pipeline(pipeline: Pipeline) -> None:
+    write = partial(delete_pipeline, db(), pipeline.id)
+    attempt(Attempt(f"pipeline_{pipeline.id}", "pipeline", pipeline, "delete", {}, write,
+                    "Pipeline deleted."), pipeline.version)  # fmt: skip
+
+
+def save_phase(phase: Phase) -> None:
+    mine = form_values(phase_keys(phase))
+    write = partial(update_phase, db(), phase.id, mine["name"], mine["probability"], mine["color"])
+    attempt(Attempt(f"phase_{phase.id}", "phase", phase, "save", mine, write, "Phase saved."),
+            phase.version)  # fmt: skip
+
+
+def shift_phase(phase: Phase, offset: int) -> None:
+    write = partial(move_phase, db(), phase.id, offset)
+    change = "move left" if offset < 0 else "move right"
+    attempt(Attempt(f"phase_{phase.id}", "phase", phase, change, {}, write, "Phase moved."),
+            phase.version)  # fmt: skip
+
+
+def remove_phase(phase: Phase) -> None:
+    target = st.session_state.get(f"pt_{phase.id}")
+    if target is None or not signed_in_admin():  # signed in: ``me()`` below is this run's user
+        return
+    write = partial(delete_phase, db(), phase.id, target.id, me().id)
+    done = f"Phase deleted; {{result}} leads moved to {md(target.name)}."
+    attempt(Attempt(f"phase_{phase.id}", "phase", phase, "delete", {}, write, done),
+            phase.version)  # fmt: skip
+
+
+def save_tag(tag: Tag) -> None:
+    mine = form_values(tag_keys(tag))
+    write = partial(update_tag, db(), tag.id, mine["name"], mine["color"])
+    attempt(Attempt(f"tag_{tag.id}", "tag", tag, "save", mine, write, "Tag saved."), tag.version)
+
+
+def remove_tag(tag: Tag) -> None:
+    write = partial(delete_tag, db(), tag.id)
+    attempt(Attempt(f"tag_{tag.id}", "tag", tag, "delete", {}, write, "Tag deleted."), tag.version)
+
+
+def save_field(field: CustomField) -> None:
+    mine = form_values(field_keys(field))
+    if field.kind == "choice":
+        mine["choices"] = (mine["choices"] or "").splitlines()
+    else:
+        mine.pop("choices")  # only choice fields have choices to edit
+    write = partial(update_field, db(), field.id, mine["name"],
+                    mine.get("choices", list(field.choices)), bool(mine["active"]))  # fmt: skip
+    attempt(Attempt(f"field_{field.id}", "custom_field", field, "save", mine, write,
+                    "Field saved."), field.version)  # fmt: skip
+
+
+def shift_field(field: CustomField, offset: int) -> None:
+    write = partial(move_field, db(), field.id, offset)
+    change = "move up" if offset < 0 else "move down"
+    attempt(Attempt(f"field_{field.id}", "custom_field", field, change, {}, write,
+                    "Field moved."), field.version)  # fmt: skip
+
+
+def remove_field(field: CustomField) -> None:
+    write = partial(delete_field, db(), field.id)
+    attempt(Attempt(f"field_{field.id}", "custom_field", field, "delete", {}, write,
+                    "Field deleted."), field.version)  # fmt: skip
+
+
+def remove_source_entry(source: Source) -> None:
+    write = partial(remove_source, db(), source.name)
+    attempt(Attempt(f"source_{source.name}", "source", source, "remove", {}, write,
+                    "Source removed."), source.version)  # fmt: skip
+
+
+def remove_reason(reason: LostReason) -> None:
+    write = partial(remove_lost_reason, db(), reason.id)
+    attempt(Attempt(f"reason_{reason.id}", "lost_reason", reason, "remove", {}, write,
+                    "Reason removed."), reason.version)  # fmt: skip
+
+
+# -- the page ------------------------------------------------------------------------------------
 
 st.title("Settings")
 show_flash()
@@ -103,6 +328,11 @@ with team_tab:
                     st.rerun()
 
 with pipelines_tab:
+    pipelines = list_pipelines(db())
+    stale_panels(("pipeline_", "phase_"), {
+        **{f"pipeline_{p.id}": p for p in pipelines},
+        **{f"phase_{ph.id}": ph for p in pipelines for ph in p.phases},
+    })  # fmt: skip
     with st.form("new_pipeline", clear_on_submit=True, border=True):
         c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
         name = c1.text_input("New pipeline", max_chars=80, help="Starts with five sales phases")
@@ -111,46 +341,34 @@ with pipelines_tab:
                 create_pipeline(db(), name)
                 flash("Pipeline added.")
                 st.rerun()
-    for pipeline in list_pipelines(db()):
+    for pipeline in pipelines:
         with st.expander(f"{md(pipeline.name)} · {len(pipeline.phases)} phases"):
-            with st.form(f"pipeline_{pipeline.id}", border=False):
+            with st.form(f"pipeline_{pipeline.id}_v{pipeline.version}", border=False):
                 c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
-                new_name = c1.text_input(
-                    "Name", pipeline.name, max_chars=80, key=f"pn_{pipeline.id}"
-                )
-                if c2.form_submit_button("Rename"):
-                    with user_errors():
-                        rename_pipeline(db(), pipeline.id, new_name)
-                        flash("Pipeline renamed.")
-                        st.rerun()
+                c1.text_input("Name", pipeline.name, max_chars=80, key=pipeline_key(pipeline))
+                c2.form_submit_button("Rename", on_click=save_pipeline, args=(pipeline,),
+                                      key=f"{pipeline_key(pipeline)}_save")  # fmt: skip
             for phase in pipeline.phases:
-                with st.form(f"phase_{phase.id}", border=True):
+                keys = phase_keys(phase)
+                with st.form(f"phase_{phase.id}_v{phase.version}", border=True):
                     c1, c2, c3, c4 = st.columns([3, 1, 1, 1], vertical_alignment="bottom")
-                    phase_name = c1.text_input("Phase", phase.name, max_chars=80)
-                    chance = c2.number_input("Win %", 0, 100, phase.probability)
-                    colour = c3.color_picker("Colour", phase.color)
-                    if c4.form_submit_button("Save"):
-                        with user_errors():
-                            update_phase(db(), phase.id, phase_name, chance, colour)
-                            flash("Phase saved.")
-                            st.rerun()
+                    c1.text_input("Phase", phase.name, max_chars=80, key=keys["name"])
+                    c2.number_input("Win %", 0, 100, phase.probability, key=keys["probability"])
+                    c3.color_picker("Colour", phase.color, key=keys["color"])
+                    c4.form_submit_button("Save", on_click=save_phase, args=(phase,),
+                                          key=f"ph_{phase.id}_v{phase.version}_save")  # fmt: skip
                 b1, b2, b3, b4 = st.columns([1, 1, 2, 1], vertical_alignment="bottom")
-                if b1.button("Left", key=f"pl_{phase.id}", icon=":material/arrow_back:"):
-                    move_phase(db(), phase.id, -1)
-                    st.rerun()
-                if b2.button("Right", key=f"pr_{phase.id}", icon=":material/arrow_forward:"):
-                    move_phase(db(), phase.id, +1)
-                    st.rerun()
+                b1.button("Left", key=f"pl_{phase.id}", icon=":material/arrow_back:",
+                          on_click=shift_phase, args=(phase, -1))  # fmt: skip
+                b2.button("Right", key=f"pr_{phase.id}", icon=":material/arrow_forward:",
+                          on_click=shift_phase, args=(phase, +1))  # fmt: skip
                 others = [p for p in pipeline.phases if p.id != phase.id]
                 target = b3.selectbox(
                     "Its leads go to", others, index=None, format_func=lambda p: p.name,
                     key=f"pt_{phase.id}",
                 )  # fmt: skip
-                if b4.button("Delete phase", key=f"pd_{phase.id}", disabled=target is None):
-                    with user_errors():
-                        moved = delete_phase(db(), phase.id, target.id, me().id)
-                        flash(f"Phase deleted; {moved} leads moved to {md(target.name)}.")
-                        st.rerun()
+                b4.button("Delete phase", key=f"pd_{phase.id}", disabled=target is None,
+                          on_click=remove_phase, args=(phase,))  # fmt: skip
             with st.form(f"add_phase_{pipeline.id}", clear_on_submit=True, border=True):
                 c1, c2, c3 = st.columns([3, 1, 1], vertical_alignment="bottom")
                 phase_name = c1.text_input("New phase", max_chars=80)
@@ -160,13 +378,12 @@ with pipelines_tab:
                         add_phase(db(), pipeline.id, phase_name, chance)
                         flash("Phase added.")
                         st.rerun()
-            if st.button("Delete pipeline", key=f"pdel_{pipeline.id}", help="Only without leads"):
-                with user_errors():
-                    delete_pipeline(db(), pipeline.id)
-                    flash("Pipeline deleted.")
-                    st.rerun()
+            st.button("Delete pipeline", key=f"pdel_{pipeline.id}", help="Only without leads",
+                      on_click=remove_pipeline, args=(pipeline,))  # fmt: skip
 
 with reasons_tab:
+    reasons = lost_reason_entries(db())
+    stale_panels(("reason_",), {f"reason_{r.id}": r for r in reasons})
     st.caption("Offered when a lead is lost. Removing one keeps it on leads lost for it.")
     with st.form("new_reason", clear_on_submit=True, border=True):
         c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
@@ -176,14 +393,14 @@ with reasons_tab:
                 add_lost_reason(db(), name)
                 flash("Reason added.")
                 st.rerun()
-    for reason in list_lost_reasons(db()):
+    for reason in reasons:
         c1, c2 = st.columns([4, 1], vertical_alignment="center")
-        c1.markdown(md(reason))
-        if c2.button("Remove", key=f"lr_{reason}"):
-            remove_lost_reason(db(), reason)
-            st.rerun()
+        c1.markdown(md(reason.name))
+        c2.button("Remove", key=f"lr_{reason.id}", on_click=remove_reason, args=(reason,))
 
 with tags_tab:
+    tags = list_tags(db())
+    stale_panels(("tag_",), {f"tag_{t.id}": t for t in tags})
     with st.form("new_tag", clear_on_submit=True, border=True):
         c1, c2, c3 = st.columns([3, 1, 1], vertical_alignment="bottom")
         name = c1.text_input("New tag", max_chars=60)
@@ -193,28 +410,25 @@ with tags_tab:
                 create_tag(db(), name, color)
                 flash("Tag added.")
                 st.rerun()
-    for tag in list_tags(db()):
+    for tag in tags:
+        keys = tag_keys(tag)
         with st.expander(f"{md(tag.name)} · {tag.contacts:,} contacts"):
-            with st.form(f"tag_{tag.id}", border=False):
+            with st.form(f"tag_{tag.id}_v{tag.version}", border=False):
                 c1, c2 = st.columns([3, 1])
-                new_name = c1.text_input("Name", tag.name, max_chars=60, key=f"tag_name_{tag.id}")
-                new_color = c2.color_picker("Colour", tag.color, key=f"tag_color_{tag.id}")
-                if st.form_submit_button("Save"):
-                    with user_errors():
-                        update_tag(db(), tag.id, new_name, new_color)
-                        flash("Tag saved.")
-                        st.rerun()
+                c1.text_input("Name", tag.name, max_chars=60, key=keys["name"])
+                c2.color_picker("Colour", tag.color, key=keys["color"])
+                st.form_submit_button("Save", on_click=save_tag, args=(tag,),
+                                      key=f"tag_save_{tag.id}_v{tag.version}")  # fmt: skip
             confirm = st.checkbox(
                 f"Remove this tag from {tag.contacts:,} contacts and delete it",
                 key=f"tag_confirm_{tag.id}",
             )
-            if st.button("Delete tag", key=f"tag_delete_{tag.id}", disabled=not confirm):
-                with user_errors():
-                    delete_tag(db(), tag.id)
-                    flash("Tag deleted.")
-                    st.rerun()
+            st.button("Delete tag", key=f"tag_delete_{tag.id}", disabled=not confirm,
+                      on_click=remove_tag, args=(tag,))  # fmt: skip
 
 with fields_tab:
+    custom_fields = list_fields(db(), active_only=False)
+    stale_panels(("field_",), {f"field_{f.id}": f for f in custom_fields})
     st.caption("Fields every contact can carry. Values are searchable from the contact list.")
     with st.form("new_field", clear_on_submit=True, border=True):
         c1, c2 = st.columns([2, 1])
@@ -226,37 +440,31 @@ with fields_tab:
                 create_field(db(), name, kind, choices.splitlines())
                 flash("Field added.")
                 st.rerun()
-    for field in list_fields(db(), active_only=False):
+    for field in custom_fields:
+        keys = field_keys(field)
         status = "" if field.active else " · inactive"
         with st.expander(f"{md(field.name)} · {FIELD_KINDS[field.kind]}{status}"):
-            with st.form(f"field_{field.id}", border=False):
-                new_name = st.text_input("Name", field.name, max_chars=60, key=f"fn_{field.id}")
-                new_choices = field.choices
+            with st.form(f"field_{field.id}_v{field.version}", border=False):
+                st.text_input("Name", field.name, max_chars=60, key=keys["name"])
                 if field.kind == "choice":
-                    new_choices = st.text_area(
-                        "Choices (one per line)", "\n".join(field.choices), key=f"fc_{field.id}"
-                    ).splitlines()
-                active = st.checkbox("Shown on contacts", field.active, key=f"fa_{field.id}")
-                if st.form_submit_button("Save"):
-                    with user_errors():
-                        update_field(db(), field.id, new_name, list(new_choices), active)
-                        flash("Field saved.")
-                        st.rerun()
+                    st.text_area(
+                        "Choices (one per line)", "\n".join(field.choices), key=keys["choices"]
+                    )
+                st.checkbox("Shown on contacts", field.active, key=keys["active"])
+                st.form_submit_button("Save", on_click=save_field, args=(field,),
+                                      key=f"fsave_{field.id}_v{field.version}")  # fmt: skip
             c1, c2, c3 = st.columns(3)
-            if c1.button("Move up", key=f"fup_{field.id}", icon=":material/arrow_upward:"):
-                move_field(db(), field.id, -1)
-                st.rerun()
-            if c2.button("Move down", key=f"fdown_{field.id}", icon=":material/arrow_downward:"):
-                move_field(db(), field.id, +1)
-                st.rerun()
+            c1.button("Move up", key=f"fup_{field.id}", icon=":material/arrow_upward:",
+                      on_click=shift_field, args=(field, -1))  # fmt: skip
+            c2.button("Move down", key=f"fdown_{field.id}", icon=":material/arrow_downward:",
+                      on_click=shift_field, args=(field, +1))  # fmt: skip
             confirm = c3.checkbox("Also delete all its values", key=f"fdc_{field.id}")
-            if c3.button("Delete field", key=f"fdel_{field.id}", disabled=not confirm):
-                with user_errors():
-                    delete_field(db(), field.id)
-                    flash("Field deleted.")
-                    st.rerun()
+            c3.button("Delete field", key=f"fdel_{field.id}", disabled=not confirm,
+                      on_click=remove_field, args=(field,))  # fmt: skip
 
 with sources_tab:
+    sources = source_entries(db())
+    stale_panels(("source_",), {f"source_{s.name}": s for s in sources})
     st.caption("Where contacts come from. Removing a source keeps it on existing contacts.")
     with st.form("new_source", clear_on_submit=True, border=True):
         c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
@@ -266,9 +474,8 @@ with sources_tab:
                 add_source(db(), name)
                 flash("Source added.")
                 st.rerun()
-    for source in list_sources(db()):
+    for source in sources:
         c1, c2 = st.columns([4, 1], vertical_alignment="center")
-        c1.markdown(md(source))
-        if c2.button("Remove", key=f"src_{source}"):
-            remove_source(db(), source)
-            st.rerun()
+        c1.markdown(md(source.name))
+        c2.button("Remove", key=f"src_{source.name}", on_click=remove_source_entry,
+                  args=(source,))  # fmt: skip

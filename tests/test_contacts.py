@@ -235,7 +235,7 @@ def test_custom_field_values_are_typed(db, user_id):
         create_field(db, "Leer", "choice", [])
     with pytest.raises(FieldError):
         create_field(db, "mitarbeiter", "text")  # names are unique, ignoring case
-    delete_field(db, number)
+    delete_field(db, number, expected_version=1)
     assert c.get_contact(db, cid).custom == {flag: True}
     assert [f.name for f in list_fields(db)] == ["Newsletter"]
 
@@ -244,11 +244,11 @@ def test_tags_managed_in_settings_keep_search_in_step(db, user_id):
     c.create_contact(db, draft(tags=["Messe"]), user_id)
     tag = next(t for t in list_tags(db) if t.name == "Messe")
     assert tag.contacts == 1
-    update_tag(db, tag.id, "Fachmesse", "#ff0000")
+    update_tag(db, tag.id, "Fachmesse", "#ff0000", expected_version=tag.version)
     assert search(db, "fachmesse") == ["Anna Schmidt"]
     with pytest.raises(FieldError):
         create_tag(db, "FACHMESSE")
-    delete_tag(db, tag.id)
+    delete_tag(db, tag.id, expected_version=tag.version + 1)
     assert search(db, "fachmesse") == []
     assert list_tags(db) == []
 

@@ -42,27 +42,29 @@ def test_default_pipeline_and_phase_management(db, sales, user_id, contact):
     assert [p.name for p in sales.phases] == [
         "First contact", "Call", "Catalog sent", "Visit", "Offer"]  # fmt: skip
     extra = pl.add_phase(db, sales.id, "Negotiation", 80, "#123456")
-    pl.update_phase(db, extra, "Negotiation!", 85, "#654321")
-    pl.move_phase(db, extra, -1)
+    pl.update_phase(db, extra, "Negotiation!", 85, "#654321", expected_version=1)
+    pl.move_phase(db, extra, -1, expected_version=2)
     phases = pl.get_pipeline(db, sales.id).phases
     assert [p.name for p in phases][-2:] == ["Negotiation!", "Offer"]
     assert (phases[-2].probability, phases[-2].color) == (85, "#654321")
     with pytest.raises(FieldError):
         pl.add_phase(db, sales.id, "offer")  # names are unique per pipeline, ignoring case
     with pytest.raises(FieldError):
-        pl.update_phase(db, extra, "X", 101, "#000000")
+        pl.update_phase(db, extra, "X", 101, "#000000", expected_version=3)
     lead = new_lead(db, user_id, contact, sales, phase=0)
-    moved = pl.delete_phase(db, sales.phases[0].id, extra, user_id)
+    moved = pl.delete_phase(db, sales.phases[0].id, extra, user_id, expected_version=1)
     assert moved == 1
     view = ld.get_lead(db, lead)
     assert view.phase_name == "Negotiation!"
     assert view.history[0].detail == "phase deleted"
     with pytest.raises(FieldError):
-        pl.delete_pipeline(db, sales.id)  # it still has a lead
+        pl.delete_pipeline(db, sales.id, expected_version=1)  # it still has a lead
     other = pl.create_pipeline(db, "Service", [("Inquiry", 10, "#000000")])
     with pytest.raises(FieldError):
-        pl.delete_phase(db, extra, pl.get_pipeline(db, other).phases[0].id, user_id)
-    pl.delete_pipeline(db, other)
+        pl.delete_phase(
+            db, extra, pl.get_pipeline(db, other).phases[0].id, user_id, expected_version=3
+        )
+    pl.delete_pipeline(db, other, expected_version=1)
     assert [p.name for p in pl.list_pipelines(db)] == ["Sales"]
 
 
