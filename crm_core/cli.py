@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+from crm_core import audit
 from crm_core.config import PROJECT_ROOT, load_settings
 from crm_core.database import get_database
 
@@ -103,9 +104,11 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    from crm_core import audit
+    with audit.acting_as(audit.JOBS if args.command == "jobs" else audit.cli_actor()):
+        return _dispatch(args)
 
-    audit.set_actor(audit.JOBS if args.command == "jobs" else audit.cli_actor())
+
+def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "user":
         return user_command(args)
     if args.command == "run":
@@ -238,23 +241,18 @@ def export_command(args: argparse.Namespace) -> int:
     if args.what == "contacts":
         query = ContactQuery(tags=[args.tag] if args.tag else [], owner_id=owner_id,
                              phase_id=phase_id)  # fmt: skip
-        header, rows = exports.contact_rows(db, query)
+        data = exports.export_contacts(db, query, args.format, vcard_version=args.vcard_version,
+                                       sheet=args.what)  # fmt: skip
     else:
         if args.format == "vcf":
             print("leads export as csv or xlsx", file=sys.stderr)
             return 2
-        header, rows = exports.lead_rows(db, pipeline_id=pipeline_id, phase_id=phase_id,
-                                         status=args.status, owner_id=owner_id, tag=args.tag)  # fmt: skip
-    if args.format == "csv" and args.what == "contacts":
-        data = exports.contacts_csv(db, query)  # DuckDB writes it: fast for 100 000 rows
-    elif args.format == "csv":
-        data = exports.to_csv(header, rows)
-    elif args.format == "xlsx":
-        data = exports.to_xlsx(header, rows, sheet=args.what)
-    else:
-        data = exports.to_vcards(db, [r[0] for r in rows], version=args.vcard_version)
+        data = exports.export_leads(db, args.format, pipeline_id=pipeline_id, phase_id=phase_id,
+                                    status=args.status, owner_id=owner_id, tag=args.tag,
+                                    sheet=args.what)  # fmt: skip
     Path(args.output).write_bytes(data)
-    print(f"exported {len(rows)} {args.what} to {args.output}")
+    rows = exports.last_export_rows(db)
+    print(f"exported {rows} {args.what} to {args.output}")
     return 0
 
 

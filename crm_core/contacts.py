@@ -465,6 +465,45 @@ def update_contact(
     return db.run(work)
 
 
+def merge_my_changes(
+    db: Database, opened: ContactView, mine: ContactDraft, *, region: str = "DE"
+) -> tuple[ContactDraft, int]:
+    """For "save mine anyway" after a colleague saved the contact meanwhile.
+
+    My changes are the fields in which my draft differs from the version I opened (compared after
+    cleaning, so a phone number shown formatted is not a change); they go on top of the current
+    version, whose other fields keep the colleague's values.  Returns the merged draft and the
+    version to save it against.  ``StaleEdit`` when the contact was deleted meanwhile;
+    ``ValidationError`` when my draft is invalid (nothing saved either way)."""
+
+    def work(cur: Cursor) -> tuple[ContactDraft, int]:
+        current = _load(cur, opened.id)
+        if current is None or current.deleted_at:
+            raise StaleEdit(current)
+        definitions = fields_in(cur)
+        base = clean_contact(opened.to_draft(), definitions, region=region)
+        changed = clean_contact(mine, definitions, region=region)
+        merged = current.to_draft()
+        for name, value in changed.columns.items():
+            if value != base.columns.get(name):
+                setattr(merged, name, getattr(mine, name))
+        for name in ("emails", "websites"):
+            if getattr(changed, name) != getattr(base, name):
+                setattr(merged, name, list(getattr(mine, name)))
+        if [(label, p.e164) for label, p in changed.phones] != [
+            (label, p.e164) for label, p in base.phones
+        ]:
+            merged.phones = list(mine.phones)
+        if sorted(t.lower() for t in changed.tags) != sorted(t.lower() for t in base.tags):
+            merged.tags = list(mine.tags)
+        for field_id in set(changed.custom) | set(base.custom):
+            if changed.custom.get(field_id) != base.custom.get(field_id):
+                merged.custom[field_id] = mine.custom.get(field_id)
+        return merged, current.version
+
+    return db.run(work)
+
+
 def write_parts(cur: Cursor, contact_id: int, clean: CleanContact) -> None:
     for position, (label, address) in enumerate(clean.emails):
         cur.execute(

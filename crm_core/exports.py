@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import functools
 import io
+import json
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
@@ -415,3 +416,13 @@ def _contact_ids(db: Database, query: ContactQuery) -> list[int]:
 def _record(cur: Cursor, entity: str, details: dict) -> None:
     label = f"{details['rows']} {entity} as {details['format']}"
     audit.record(cur, "export", entity, label=label, changes=details)
+
+
+def last_export_rows(db: Database) -> int:
+    """How many rows the latest export of the acting user wrote (for the command line's reply)."""
+    rows = db.query(
+        "SELECT changes FROM audit_log WHERE action = 'export' AND actor = ? ORDER BY id DESC"
+        " LIMIT 1",
+        [audit.current_actor().name],
+    )
+    return int(json.loads(rows[0][0]).get("rows", 0)) if rows and rows[0][0] else 0

@@ -12,6 +12,7 @@ from urllib.parse import quote
 import pandas as pd
 import streamlit as st
 
+from crm_core.audit import history
 from crm_core.contacts import (
     EMAIL_LABELS,
     KINDS,
@@ -28,6 +29,7 @@ from crm_core.contacts import (
     delete_contact,
     format_labelled_lines,
     get_contact,
+    merge_my_changes,
     parse_labelled_lines,
     restore_contact,
     update_contact,
@@ -301,9 +303,14 @@ def stale_edit(view: ContactView) -> None:
                 hide_index=True,
             )
         c1, c2 = st.columns(2)
-        if c1.button("Overwrite with my changes", key=f"stale_{view.id}_overwrite"):
+        if c1.button(
+            "Save my changes on top", key=f"stale_{view.id}_overwrite", type="primary",
+            help="The fields you changed get your values; every other field keeps the newer one.",
+        ):  # fmt: skip
             with user_errors():
-                save(view, draft, view.version)
+                merged, version = merge_my_changes(db(), opened, draft,
+                                                   region=settings().phone_region)  # fmt: skip
+                save(view, merged, version)
         if c2.button("Discard mine and reload", key=f"stale_{view.id}_reload"):
             for name in (f"stale_{view.id}", f"edit_{view.id}", f"pending_{view.id}"):
                 st.session_state.pop(name, None)
@@ -363,6 +370,20 @@ def show_contact(view: ContactView, fields: list[CustomField]) -> None:
         f"Created {view.created_at:%d.%m.%Y} · last changed {view.updated_at:%d.%m.%Y %H:%M}"
         + (f" by {md(view.updated_by_name)}" if view.updated_by_name else "")
     )
+
+
+def history_panel(view: ContactView) -> None:
+    """Who changed what on this contact (from the audit log), newest first."""
+    entries = history(db(), "contact", view.id, limit=30)
+    if not entries:
+        return
+    with st.expander("Change history", icon=":material/history:"):
+        for entry in entries:
+            st.markdown(
+                f"{entry.logged_at:%d.%m.%Y %H:%M} · **{md(entry.actor)}** · {entry.action}"
+            )
+            for line in entry.change_lines():
+                st.caption(md(line))
 
 
 def location_panel(view: ContactView) -> None:
@@ -568,3 +589,4 @@ else:
 follow_ups_panel(view)
 leads_panel(view)
 notes_panel(view.id)
+history_panel(view)

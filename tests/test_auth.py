@@ -173,3 +173,32 @@ def test_single_sign_on_maps_a_verified_email_to_one_active_account(db, anna):
     assert auth.sso_user(db, "anna@firma.example", verified=False) is None
     assert auth.sso_user(db, "someone@else.example") is None
     assert auth.sso_user(db, None) is None
+
+
+def test_command_line_user_add_passwd_disable(db, monkeypatch, capsys):
+    import io
+
+    from crm_core import cli
+
+    def run(*argv: str, stdin: str = "") -> int:
+        monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+        return cli.main(list(argv))
+
+    assert run("user", "add", "dora", "--role", "admin", stdin="doras first password\n") == 0
+    assert auth.sign_in(db, "dora", "doras first password").user.is_admin
+    assert run("user", "add", "emil", stdin="short\n") == 2
+    assert "nothing changed: a password needs at least 10" in capsys.readouterr().err
+    assert run("user", "passwd", "dora", stdin="doras second password\n") == 0
+    with pytest.raises(auth.LoginFailed):
+        auth.sign_in(db, "dora", "doras first password")
+    assert run("user", "add", "emil", stdin="emils password\n") == 0
+    assert run("user", "disable", "emil") == 0
+    with pytest.raises(auth.LoginFailed):
+        auth.sign_in(db, "emil", "emils password")
+    assert run("user", "list") == 0
+    listing = capsys.readouterr().out
+    assert "dora" in listing and "deactivated" in listing
+    assert run("user", "disable", "nobody") == 2
+    actors = {e.actor for e in entries(db, entity="user")}
+    assert actors and all(a.startswith("cli:") for a in actors)
+    assert "doras" not in str(db.query("SELECT * FROM audit_log"))

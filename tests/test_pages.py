@@ -167,21 +167,39 @@ def test_edit_saves_a_new_version(db, user_id):
     assert "Changes saved." in texts(at)
 
 
-def test_concurrent_edit_is_told_and_can_overwrite(db, user_id):
+def test_concurrent_edit_is_told_and_keeps_both_changes(db, user_id):
     cid = make(db, user_id)
     at = contact_page(cid)
     button(at, "Edit").click().run()
     # Meanwhile a colleague saves the same contact.
     c.update_contact(db, cid, c.ContactDraft(first_name="Anna", last_name="Schmidt",
-                                             city="Hamburg"), 1, user_id)  # fmt: skip
+                                             city="Hamburg", job_title="Einkauf"), 1, user_id)  # fmt: skip
     at.text_input(key=f"c{cid}v1_city").input("Potsdam")
+    at.text_input(key=f"c{cid}v1_company").input("Meine GmbH")
     button(at, "Save").click().run()
     assert "changed this contact after you opened it" in texts(at)
     assert c.get_contact(db, cid).city == "Hamburg"  # nothing silently overwritten
     table = next(d.value for d in at.dataframe if "field" in d.value.columns)
-    assert list(table["field"]) == ["city"] and list(table["now"]) == ["Hamburg"]
-    button(at, "Overwrite with my changes").click().run()
-    assert c.get_contact(db, cid).city == "Potsdam"
+    assert list(table["field"]) == ["job_title", "city"]
+    assert list(table["now"]) == ["Einkauf", "Hamburg"]
+    button(at, "Save my changes on top").click().run()
+    view = c.get_contact(db, cid)
+    # Mine where I changed something (the city too: I chose to), theirs everywhere else.
+    assert (view.city, view.company, view.job_title) == ("Potsdam", "Meine GmbH", "Einkauf")
+
+
+def test_concurrent_edit_can_be_discarded_for_theirs(db, user_id):
+    cid = make(db, user_id)
+    at = contact_page(cid)
+    button(at, "Edit").click().run()
+    c.update_contact(db, cid, c.ContactDraft(first_name="Anna", last_name="Schmidt",
+                                             city="Hamburg"), 1, user_id)  # fmt: skip
+    at.text_input(key=f"c{cid}v1_city").input("Potsdam")
+    button(at, "Save").click().run()
+    button(at, "Discard mine and reload").click().run()
+    assert c.get_contact(db, cid).city == "Hamburg"
+    assert "Hamburg" in texts(at)
+    assert [b.label for b in at.main.button][:1] == ["Edit"]  # out of editing, theirs shown
 
 
 def test_delete_with_undo(db, user_id):
