@@ -18,7 +18,9 @@ import time
 import unicodedata
 from dataclasses import dataclass
 
+from crm_core import audit
 from crm_core.config import Settings
+from crm_core.contacts import CONTACT_NAME_SQL
 from crm_core.database import Cursor, Database
 from crm_core.geodata import offline_index
 
@@ -166,13 +168,24 @@ def pin_contact(db: Database, contact_id: int, latitude: float, longitude: float
     """A manual pin or typed coordinates: never overwritten by geocoding."""
     if not (-90 <= float(latitude) <= 90 and -180 <= float(longitude) <= 180):
         raise ValueError("coordinates are out of range")
-    db.run(
-        lambda cur: cur.execute(
+
+    def work(cur: Cursor) -> None:
+        before = cur.execute(
+            f"SELECT latitude, longitude, {CONTACT_NAME_SQL} FROM contacts c WHERE id = ?",
+            [contact_id],
+        ).fetchone()
+        if before is None:
+            raise ValueError("there is no such contact")
+        cur.execute(
             "UPDATE contacts SET latitude = ?, longitude = ?, geo_source = 'manual',"
             " geo_precision = 'manual', geo_address = NULL WHERE id = ?",
             [float(latitude), float(longitude), contact_id],
         )
-    )
+        changes = audit.diff({"latitude": before[0], "longitude": before[1]},
+                             {"latitude": float(latitude), "longitude": float(longitude)})  # fmt: skip
+        audit.record(cur, "update", "contact", contact_id, label=before[2], changes=changes)
+
+    db.run(work)
 
 
 def place_contact(db: Database, contact_id: int) -> Place | None:

@@ -505,8 +505,10 @@ def _sync_link(db: Database, api: Api, link: Link) -> SyncResult:
         cur.execute(
             "UPDATE mailchimp_links SET last_sync_at = current_timestamp, last_summary = ?"
             " WHERE pipeline_id = ?", [result.summary(), link.pipeline_id])  # fmt: skip
-        audit.record(cur, "sync", "mailchimp", link.pipeline_id, label=link.pipeline,
-                     changes=result.audit_details(link.list_id))  # fmt: skip
+        # A run that sent nothing (the jobs process looks every 15 minutes) is not news.
+        if result.requests or result.errors:
+            audit.record(cur, "sync", "mailchimp", link.pipeline_id, label=link.pipeline,
+                         changes=result.audit_details(link.list_id))  # fmt: skip
 
     db.run(store)
     return result

@@ -43,7 +43,6 @@ from crm_core.pipelines import (
 from crm_core.sources import Source, add_source, remove_source, source_entries
 from crm_core.stale import ENTITY_NAMES, StaleSetting, Versioned, differences
 from crm_core.tags import Tag, create_tag, delete_tag, list_tags, update_tag
-from crm_core.users import home_address, list_users, update_user
 from pages._auth import signed_in_user
 from pages._ui import db, flash, md, me, settings, show_flash, user_errors
 
@@ -313,19 +312,9 @@ with mailchimp_tab:
         st.dataframe(problems, hide_index=True)
 
 with team_tab:
-    st.caption("Reminder digests go to these addresses.")
-    for user in list_users(db(), active_only=False):
-        with st.form(f"user_{user.id}", border=True):
-            c1, c2, c3, c4 = st.columns([2, 2, 2, 1], vertical_alignment="bottom")
-            name = c1.text_input(f"Name ({user.username})", user.display_name, max_chars=100)
-            email = c2.text_input("E-mail", user.email or "", max_chars=254)
-            home = c3.text_input("Home (route start)", home_address(db(), user.id) or "",
-                                 max_chars=200)  # fmt: skip
-            if c4.form_submit_button("Save"):
-                with user_errors():
-                    update_user(db(), user.id, name, email, home)
-                    flash("Saved.")
-                    st.rerun()
+    st.caption("Accounts, roles, passwords and the addresses reminder digests go to are on the "
+               "Users page.")  # fmt: skip
+    st.page_link("pages/users.py", label="Users", icon=":material/group:")
 
 with pipelines_tab:
     pipelines = list_pipelines(db())

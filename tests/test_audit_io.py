@@ -271,7 +271,7 @@ def test_linking_and_each_sync_run_are_recorded_without_the_key(db, user_id, ser
         [result] = mc.sync(db, load_settings())
         [again] = mc.sync(db, load_settings())
     assert (result.upserted, len(result.errors), again.requests) == (24, 1, 0)
-    run, quiet = entries(db, "sync")
+    [run] = entries(db, "sync")  # the second run sent nothing: not logged
     assert (run["actor"], run["entity"], run["entity_id"], run["label"]) == (
         "jobs", "mailchimp", sales.id, "Sales")  # fmt: skip
     assert run["changes"] == {
@@ -279,7 +279,6 @@ def test_linking_and_each_sync_run_are_recorded_without_the_key(db, user_id, ser
         "skipped_without_email": 0, "batches": 2, "errors": 1,
         "http_requests": result.requests,
     }  # fmt: skip
-    assert quiet["changes"]["http_requests"] == 0 and quiet["changes"]["batches"] == 0
 
     mc.unlink_pipeline(db, sales.id)
     assert entries(db, "update", entity="mailchimp")[-1]["changes"] == {

@@ -68,6 +68,10 @@ def test_contacts_are_placed_on_save_and_by_the_job_and_pins_stay(db, user_id, n
     assert geocoding.location_of(db, cid)["precision"] == "postal code"
     assert geocoding.location_of(db, other)["latitude"] is None
     geocoding.pin_contact(db, other, 54.0, 10.0)
+    from crm_core.audit import history
+
+    assert history(db, "contact", other)[0].changes == {"latitude": [None, 54.0],
+                                                        "longitude": [None, 10.0]}  # fmt: skip
     assert geocoding.geocode_contacts(db, load_settings(), online=False) == (0, 0)
     assert geocoding.location_of(db, other) == {
         "latitude": 54.0, "longitude": 10.0, "precision": "manual", "source": "manual"}  # fmt: skip
