@@ -71,6 +71,8 @@ if TYPE_CHECKING:
 
 BENCH_CONTACTS = 100_000
 BENCH_LEADS = 20_000  # over 3 pipelines: ~5 000 open leads each
+BENCH_AUDIT_ENTRIES = 200_000  # about a year of a small team's changes and sign-ins
+BENCH_USER = "bench-admin"  # the pages are rendered signed in as this admin
 SEED = 1
 RENDER_RUNS = 5  # fresh AppTest sessions per page, after one uncounted warm-up
 APPTEST_TIMEOUT_S = 60.0
@@ -99,6 +101,8 @@ TARGETS: dict[str, tuple[str, float]] = {
     "route_100_ms": ("<", 3000),
     "route_tsplib_gap_pct": ("<", 1),
     "geocode_offline_load_ms": ("<", 1000),
+    "audit_page_render_ms": ("<", 300),
+    "users_page_render_ms": ("<", 300),
 }
 
 
@@ -190,8 +194,10 @@ def build_database(contacts: int) -> tuple[Context, dict[str, float]]:
     summary = seed(db, contacts=contacts, seed=SEED)
     seconds = time.perf_counter() - started
     leads = seed_leads(db, leads=BENCH_LEADS * contacts // BENCH_CONTACTS, seed=SEED)
+    audit_entries = seed_audit_log(db, BENCH_AUDIT_ENTRIES * contacts // BENCH_CONTACTS)
     live = db.query("SELECT count(*) FROM contacts WHERE deleted_at IS NULL")[0][0]
     ctx = Context(DB_PATH, live, pick_samples(db))
+    ctx.notes.append(f"audit log: {audit_entries:,} synthetic entries over the last 365 days")
     ctx.notes.append(
         f"seed: {summary.contacts:,} contacts, {summary.emails:,} e-mails, "
         f"{summary.phones:,} phones, {summary.notes:,} notes, {leads:,} leads; "
@@ -199,6 +205,64 @@ def build_database(contacts: int) -> tuple[Context, dict[str, float]]:
     )
     key = "seed_100k_s" if contacts == BENCH_CONTACTS else f"seed_{contacts}_s"
     return ctx, {key: round(seconds, 2)}
+
+
+def seed_audit_log(db: Database, entries: int) -> int:
+    """A realistic audit log: field changes, moves, sign-ins, exports by the seeded team, spread
+    over a year and over the seeded contacts and leads (the pages query it: history, audit)."""
+    import random
+    from datetime import datetime, timedelta
+
+    from crm_core.database import insert_columns
+
+    rng = random.Random(SEED)
+    team = db.query("SELECT id, username FROM users")
+    top_contact = db.query("SELECT max(id) FROM contacts")[0][0]
+    top_lead = db.query("SELECT coalesce(max(id), 1) FROM leads")[0][0]
+    kinds = [("update", "contact", 50), ("create", "contact", 8), ("create", "note", 12),
+             ("move", "lead", 12), ("update", "reminder", 6), ("login", "session", 10),
+             ("login_failed", "session", 1), ("export", "contacts", 1)]  # fmt: skip
+    weights = [k[2] for k in kinds]
+    cities = ["Kassel", "Fulda", "Berlin", "Köln", "Hamburg", "Leipzig", "Wien", "Zürich"]
+    now = datetime.now()
+    columns: dict[str, list] = {name: [] for name in (
+        "logged_at", "actor", "actor_id", "action", "entity", "entity_id", "label", "changes")}  # fmt: skip
+    for _ in range(entries):
+        action, entity, _ = rng.choices(kinds, weights)[0]
+        user_id, username = rng.choice(team)
+        if entity == "lead":
+            entity_id, changes = rng.randint(1, top_lead), {"phase": ["Contacted", "Offer"]}
+        elif entity == "session":
+            entity_id, changes = None, {"client": f"10.0.0.{rng.randint(2, 250)}"}
+        else:
+            entity_id = rng.randint(1, top_contact)
+            changes = {"city": [rng.choice(cities), rng.choice(cities)]}
+        columns["logged_at"].append(now - timedelta(seconds=rng.randint(0, 365 * 86400)))
+        columns["actor"].append(username)
+        columns["actor_id"].append(user_id)
+        columns["action"].append(action)
+        columns["entity"].append(entity)
+        columns["entity_id"].append(entity_id)
+        columns["label"].append(f"{entity} {entity_id}" if entity_id else username)
+        columns["changes"].append(json.dumps(changes, ensure_ascii=False))
+    order = sorted(range(entries), key=columns["logged_at"].__getitem__)  # ids follow time
+    db.run(lambda cur: insert_columns(
+        cur, "audit_log", {k: [v[i] for i in order] for k, v in columns.items()}))  # fmt: skip
+    return entries
+
+
+_SESSIONS: dict[Path, str] = {}
+
+
+def bench_session(db_path: Path = DB_PATH) -> str:
+    """A signed-in session of the bench admin in the bench file (the pages need one)."""
+    if db_path not in _SESSIONS:
+        from crm_core.auth import create_session_in
+        from crm_core.users import ensure_user
+
+        _SESSIONS[db_path] = get_database().run(lambda cur: create_session_in(
+            cur, ensure_user(cur, BENCH_USER, "Bench Admin", role="admin").id, hours=24))  # fmt: skip
+    return _SESSIONS[db_path]
 
 
 def pick_samples(db: Database, count: int = RENDER_RUNS + 1) -> list[Sample]:
@@ -248,6 +312,7 @@ def render_fresh_session(page: str | None, query_params: dict[str, str]) -> tupl
     set_log_level("error")  # bare-mode "missing ScriptRunContext" noise would bury the table
     route_apptest_through_app_py()
     at = AppTest.from_file(APP_PATH, default_timeout=APPTEST_TIMEOUT_S)
+    at.session_state["auth_token"] = bench_session()
     if page:
         at.switch_page(page)
     for name, value in query_params.items():
@@ -602,6 +667,39 @@ def measure_search(ctx: Context) -> dict[str, float]:
     return {"contacts_search_ms": median_ms(all_times)}
 
 
+@measurement("team_access")
+def measure_team_access(ctx: Context) -> dict[str, float]:
+    """Sign-in (argon2), the per-run session check, and the admin pages over the audit log."""
+    from crm_core import auth, users
+    from crm_core.audit import AuditQuery, history, search_audit
+
+    db = ctx.db
+    password = "bench password 2026"
+    try:
+        account = users.find_user(db, "bench-signin")
+    except Exception:  # noqa: BLE001 - first run on this file
+        account = users.create_account(db, "bench-signin", password=password)
+    sign_ins = [timed(lambda: auth.sign_in(db, account.username, password))
+                for _ in range(RENDER_RUNS)]  # fmt: skip
+    token = bench_session()
+    checks = [timed(lambda: auth.session_user(db, token)) for _ in range(UOW_RUNS * 5)]
+    filtered = [timed(lambda: search_audit(db, AuditQuery(entity="contact", text="kassel")))
+                for _ in range(SEARCH_REPEATS)]  # fmt: skip
+    contact_id = ctx.samples[0].id
+    histories = [timed(lambda: history(db, "contact", contact_id)) for _ in range(SEARCH_REPEATS)]
+    total = db.query("SELECT count(*) FROM audit_log")[0][0]
+    ctx.notes.append(f"team access: audit log of {total:,} entries; sign-in = argon2id verify "
+                     "+ one unit of work")  # fmt: skip
+    return {
+        "sign_in_ms": median_ms(sign_ins),
+        "session_check_ms": median_ms(checks),
+        "audit_page_render_ms": median_render("pages/audit.py", {}, expect_title("Audit log")),
+        "audit_filter_ms": median_ms(filtered),
+        "contact_history_ms": median_ms(histories),
+        "users_page_render_ms": median_render("pages/users.py", {}, expect_title("Users")),
+    }
+
+
 @measurement("db_unit_of_work")
 def measure_unit_of_work(ctx: Context) -> dict[str, float]:
     db = ctx.db
@@ -626,11 +724,12 @@ def measure_unit_of_work(ctx: Context) -> dict[str, float]:
 def measure_app_rss(ctx: Context) -> dict[str, float]:
     search_text = ctx.samples[0].city
     expected = contacts_caption(search_contacts(ctx.db, ContactQuery(text=search_text)).total)
+    token = bench_session()
     forget_databases()  # the app process must be able to open the bench file
     with serving(ctx.db_path, start_timeout_s=APP_START_TIMEOUT_S) as server:
         pid = server.process.pid
         rss_at_start = process_tree_rss_kb(pid) / 1024
-        rss, how = browse_and_measure(ctx, server.url, search_text, expected, pid)
+        rss, how = browse_and_measure(ctx, server.url, search_text, expected, pid, token)
         if server.process.poll() is not None:
             raise RuntimeError("the app exited while it was being measured")
     ctx.notes.append(f"app RSS {how}; it was {rss_at_start:.0f} MB when /_stcore/health said ok")
@@ -638,7 +737,7 @@ def measure_app_rss(ctx: Context) -> dict[str, float]:
 
 
 def browse_and_measure(
-    ctx: Context, base_url: str, search_text: str, expected: str, pid: int
+    ctx: Context, base_url: str, search_text: str, expected: str, pid: int, token: str
 ) -> tuple[float, str]:
     """Load the list, a contact and a search in headless Chromium, let the app settle, then read
     the app's RSS (MB) while the browser still holds its sessions.  Returns (MB, how it was read).
@@ -655,7 +754,9 @@ def browse_and_measure(
             executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
         )
         try:
-            page = browser.new_page()
+            context = browser.new_context()
+            context.add_cookies([{"name": "leadradar_session", "value": token, "url": base_url}])
+            page = context.new_page()
             page.set_default_timeout(APPTEST_TIMEOUT_S * 1000)
             page.goto(base_url + "/")
             page.get_by_text(contacts_caption(ctx.contacts), exact=True).wait_for()
