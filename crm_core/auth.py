@@ -177,6 +177,7 @@ def sign_in(
     correct = password_matches(stored_hash, password or "") and bool(user and user.active)
 
     def work(cur: Cursor) -> SignedIn | timedelta | None:
+        cur.execute("DELETE FROM login_failures WHERE failed_at < ?", [at - WINDOW])  # expired
         wait = _throttle_wait(cur, name.lower(), client, at)
         who = audit.Actor(user.username if user else name or "?", user.id if user else None)
         if wait is not None:

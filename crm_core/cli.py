@@ -375,8 +375,14 @@ def user_command(args: argparse.Namespace) -> int:
 
 def announce_first_admin() -> None:
     """The first start creates an admin; a generated password is shown here once, not logged."""
-    from crm_core.auth import ensure_first_admin
+    from crm_core.auth import anyone_can_sign_in, ensure_first_admin
 
+    if not os.environ.get("CRM_ADMIN_PASSWORD") and not sys.stderr.isatty():
+        # Started by a service manager: stderr is a log, and a password must not go there.
+        if not anyone_can_sign_in(get_database()):
+            print("no account can sign in yet: run `crm user add NAME --role admin` "
+                  "(or start once with CRM_ADMIN_PASSWORD set)", file=sys.stderr)  # fmt: skip
+        return
     created = ensure_first_admin(get_database())
     if created:
         username, password = created

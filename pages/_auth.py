@@ -68,7 +68,8 @@ def signed_in_user() -> User | None:
 def _set_cookie(token: str, max_age_s: int) -> None:
     secure = "; Secure" if settings().tls_cert else ""
     value = json.dumps(f"{COOKIE}={token}; Path=/; Max-Age={max_age_s}; SameSite=Strict{secure}")
-    st.html(f"<script>document.cookie = {value};</script>", unsafe_allow_javascript=True)
+    # In the sidebar: an element in the main area would leave a gap above every page.
+    st.sidebar.html(f"<script>document.cookie = {value};</script>", unsafe_allow_javascript=True)
 
 
 def keep_cookie() -> None:

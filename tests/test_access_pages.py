@@ -140,3 +140,10 @@ def test_my_account_changes_the_password(db, anna):
 def test_login_page_says_when_nobody_can_sign_in(db):
     at = app(as_user=None)
     assert "No account can sign in yet" in at.warning[0].value
+
+
+def test_single_sign_on_is_offered_when_configured(db, anna, monkeypatch):
+    assert "Sign in with single sign-on" not in [b.label for b in app(as_user=None).button]
+    monkeypatch.setenv("CRM_SSO_PROVIDER", "default")
+    at = app(as_user=None)
+    assert [b.label for b in at.button] == ["Sign in", "Sign in with single sign-on"]

@@ -202,3 +202,20 @@ def test_command_line_user_add_passwd_disable(db, monkeypatch, capsys):
     actors = {e.actor for e in entries(db, entity="user")}
     assert actors and all(a.startswith("cli:") for a in actors)
     assert "doras" not in str(db.query("SELECT * FROM audit_log"))
+
+
+def test_first_start_prints_a_generated_password_only_to_a_terminal(db, monkeypatch, capsys):
+    from crm_core import cli
+
+    monkeypatch.delenv("CRM_ADMIN_PASSWORD", raising=False)
+    cli.announce_first_admin()  # stderr is captured here: a log, not a terminal
+    assert "crm user add NAME --role admin" in capsys.readouterr().err
+    assert not auth.anyone_can_sign_in(db)
+
+    monkeypatch.setattr("sys.stderr.isatty", lambda: True)
+    cli.announce_first_admin()
+    printed = capsys.readouterr().err
+    password = printed.split("change it under My account): ")[1].split()[0]
+    assert auth.sign_in(db, "admin", password).user.is_admin
+    cli.announce_first_admin()  # once only
+    assert capsys.readouterr().err == ""
