@@ -89,6 +89,7 @@ def main() -> None:
             ],
         },
         position="sidebar" if user else "hidden",
+        expanded=True,  # every page in view: a team uses all of them
     )
 
     if user is None:
