@@ -204,6 +204,57 @@ def update_lead(
     return db.run(work)
 
 
+# -- concurrent edits of the edit form ------------------------------------------------------------
+
+EDITABLE = {"title": "Product or service", "value": "Value", "currency": "Currency",
+            "owner_id": "Owner", "expected_close": "Expected close"}  # fmt: skip
+
+
+def editable_values(view: LeadView) -> dict[str, object]:
+    return {name: getattr(view, name) for name in EDITABLE}
+
+
+def _editable_of_draft(draft: LeadDraft) -> dict[str, object]:
+    """The draft's editable fields compared the way they are stored (a typed "1.000,00" is 1000)."""
+    try:
+        value = clean_value(draft.value)
+    except FieldError:
+        value = draft.value
+    close = draft.expected_close
+    try:
+        close = clean_date(close)
+    except (FieldError, ValueError):
+        pass
+    title = draft.title.strip() if isinstance(draft.title, str) else draft.title
+    return {"title": title, "value": value, "currency": draft.currency,
+            "owner_id": draft.owner_id, "expected_close": close}  # fmt: skip
+
+
+def edit_conflicts(
+    opened: LeadView, current: LeadView, mine: LeadDraft
+) -> list[tuple[str, object, object, object]]:
+    """(field, when I opened it, now, mine) for each field a colleague or I changed."""
+    before, now, yours = (
+        editable_values(opened),
+        editable_values(current),
+        _editable_of_draft(mine),
+    )
+    return [(name, before[name], now[name], yours[name]) for name in EDITABLE
+            if before[name] != now[name] or yours[name] != before[name]]  # fmt: skip
+
+
+def merge_lead_changes(opened: LeadView, mine: LeadDraft, current: LeadView) -> LeadDraft:
+    """For "save mine on top": the fields I changed (against what I opened) get my values, every
+    other field keeps the current one, so a colleague's change to another field is not lost."""
+    before, yours = editable_values(opened), _editable_of_draft(mine)
+    merged = LeadDraft(current.contact_id, current.pipeline_id, current.phase_id,
+                       **editable_values(current))  # fmt: skip
+    for name in EDITABLE:
+        if yours[name] != before[name]:
+            setattr(merged, name, getattr(mine, name))
+    return merged
+
+
 def _event(
     cur: Cursor,
     lead_id: int,

@@ -2,23 +2,31 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import streamlit as st
 
+from crm_core.audit import history
 from crm_core.leads import (
     CURRENCIES,
+    EDITABLE,
     LeadDraft,
     LeadNotFound,
+    LeadView,
     StaleLead,
     StaleMove,
+    edit_conflicts,
+    editable_values,
     get_lead,
     lose_lead,
+    merge_lead_changes,
     move_lead,
     reopen_lead,
     update_lead,
     win_lead,
 )
 from crm_core.pipelines import get_pipeline, list_lost_reasons
-from crm_core.users import list_users
+from crm_core.users import list_users, user_names
 from pages._ui import db, flash, md, me, money, notes_panel, show_flash, user_errors
 
 try:
@@ -33,7 +41,7 @@ pipeline = get_pipeline(db(), lead.pipeline_id)
 # script and reloads the lead, so checking moves against the fresh state would hide a colleague's
 # move made in between.
 SEEN_KEY = f"lead_seen_{lead.id}"
-seen_phase, seen_status, seen_version = st.session_state.get(
+seen_phase, seen_status, _ = st.session_state.get(
     SEEN_KEY, (lead.phase_id, lead.status, lead.version)
 )
 st.session_state[SEEN_KEY] = (lead.phase_id, lead.status, lead.version)
@@ -122,36 +130,110 @@ else:
             except StaleMove as exc:
                 conflict(exc)
 
-with st.expander("Edit", icon=":material/edit:"):
+
+def save_edit(draft: LeadDraft, version: int, opened: LeadView) -> None:
+    """Save against the version the user saw; a colleague's save in between is kept for the user
+    to decide on (nothing written)."""
+    try:
+        update_lead(db(), lead.id, draft, version, me().id)
+    except StaleLead:
+        st.session_state[STALE_KEY] = (draft, opened)
+        st.rerun()
+    st.session_state.pop(STALE_KEY, None)
+    new_form(get_lead(db(), lead.id))
+    flash("Lead saved.")
+    st.rerun()
+
+
+def new_form(view: LeadView) -> None:
+    """Start the edit form afresh from ``view`` (new widget keys: nothing typed survives)."""
+    generation = st.session_state.get(EDIT_KEY, {}).get("generation", 0) + 1
+    st.session_state[EDIT_KEY] = {"generation": generation, "opened": view}
+
+
+def stale_edit_panel(users: dict[int, str]) -> None:
+    """Someone saved the lead after this user opened the form: what changed, and the choice."""
+    stale = st.session_state.get(STALE_KEY)
+    if not stale:
+        return
+    mine, opened = stale
+    last = next(iter(history(db(), "lead", lead.id, limit=1)), None)
+    who = f"{md(last.actor)} changed this lead at {last.logged_at:%H:%M}" if last else (
+        "Someone changed this lead")  # fmt: skip
+
+    def shown(name: str, value: object) -> str:
+        if name == "owner_id":
+            return users.get(value, "—") if value else "—"
+        if isinstance(value, date):
+            return f"{value:%d.%m.%Y}"
+        return "—" if value in (None, "") else str(value)
+
+    with st.container(border=True):
+        st.error(f"{who} after you opened it. Nothing was saved yet.",
+                 icon=":material/sync_problem:")  # fmt: skip
+        st.dataframe(
+            [{"field": EDITABLE[name], "when you opened it": shown(name, before),
+              "now": shown(name, now), "yours": shown(name, yours)}
+             for name, before, now, yours in edit_conflicts(opened, lead, mine)],
+            hide_index=True,
+        )  # fmt: skip
+        c1, c2 = st.columns(2)
+        if c1.button("Save my changes on top", type="primary", key="lead_stale_save",
+                     help="The fields you changed get your values; every other field keeps "
+                     "the newer one."):  # fmt: skip
+            with user_errors():
+                save_edit(merge_lead_changes(opened, mine, lead), lead.version, opened)
+        if c2.button("Discard mine and reload", key="lead_stale_discard"):
+            st.session_state.pop(STALE_KEY, None)
+            new_form(lead)
+            st.rerun()
+
+
+# The form shows the lead as it was when the user started editing, under widget keys of that
+# start: a colleague's save must neither swap the user's typed values for theirs nor pass the
+# version check.  Changes that do not touch the form's fields (a move, own or a colleague's)
+# just bring the version the form saves against up to date.
+EDIT_KEY, STALE_KEY = f"lead_edit_{lead.id}", f"lead_stale_{lead.id}"
+if EDIT_KEY not in st.session_state:
+    new_form(lead)
+edit = st.session_state[EDIT_KEY]
+if editable_values(edit["opened"]) == editable_values(lead):
+    edit["opened"] = lead
+opened: LeadView = edit["opened"]
+with st.expander("Edit", icon=":material/edit:", expanded=STALE_KEY in st.session_state):
     users = list_users(db())
     user_ids = [u.id for u in users]
-    with st.form(f"lead_{lead.id}"):
-        title = st.text_input("Product or service", lead.title, max_chars=200)
+    stale_edit_panel(user_names(db()))
+    if opened.version != lead.version and STALE_KEY not in st.session_state:
+        r1, r2 = st.columns([3, 1], vertical_alignment="center")
+        r1.caption("Someone changed this lead since you opened the form.")
+        if r2.button("Reload the form", key="lead_form_reload"):
+            new_form(lead)
+            st.rerun()
+    form = f"lead{lead.id}_{edit['generation']}"
+    with st.form(form):
+        title = st.text_input(
+            "Product or service", opened.title, max_chars=200, key=f"{form}_title"
+        )
         e1, e2, e3 = st.columns(3)
-        value = e1.number_input("Value", min_value=0.0, value=float(lead.value), step=100.0)
-        currency = e2.selectbox("Currency", CURRENCIES, index=CURRENCIES.index(lead.currency))
-        close = e3.date_input("Expected close", value=lead.expected_close, format="DD.MM.YYYY")
+        value = e1.number_input("Value", min_value=0.0, value=float(opened.value), step=100.0,
+                                key=f"{form}_value")  # fmt: skip
+        currency = e2.selectbox("Currency", CURRENCIES, index=CURRENCIES.index(opened.currency),
+                                key=f"{form}_currency")  # fmt: skip
+        close = e3.date_input("Expected close", value=opened.expected_close, format="DD.MM.YYYY",
+                              key=f"{form}_close")  # fmt: skip
         owner = st.selectbox(
             "Owner",
             user_ids,
-            index=user_ids.index(lead.owner_id) if lead.owner_id in user_ids else None,
+            index=user_ids.index(opened.owner_id) if opened.owner_id in user_ids else None,
             format_func=lambda uid: next(u.display_name for u in users if u.id == uid),
+            key=f"{form}_owner",
         )
         if st.form_submit_button("Save", type="primary", icon=":material/save:"):
             with user_errors():
-                try:
-                    update_lead(
-                        db(),
-                        lead.id,
-                        LeadDraft(lead.contact_id, lead.pipeline_id, lead.phase_id, title, value,
-                                  currency, owner, close),
-                        seen_version,
-                        me().id,
-                    )  # fmt: skip
-                    flash("Lead saved.")
-                    st.rerun()
-                except StaleLead as exc:
-                    st.warning(md(exc))
+                draft = LeadDraft(lead.contact_id, lead.pipeline_id, lead.phase_id, title, value,
+                                  currency, owner, close)  # fmt: skip
+                save_edit(draft, opened.version, opened)
 
 left, right = st.columns([3, 2])
 with left:

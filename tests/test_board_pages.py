@@ -153,3 +153,52 @@ def test_wonlost_review_and_contact_lead_form(db, sales, leads, user_id):
     assert not at.exception, at.exception
     titles = [r.title for r in ld.leads_of_contact(db, contact_id)]
     assert "Wartung" in titles
+
+
+def test_lead_edit_after_a_colleagues_save_is_told_and_keeps_both(db, sales, leads, user_id):
+    at = app("pages/lead.py", id=str(leads[0]))
+    # Meanwhile a colleague raises the value.
+    ld.update_lead(db, leads[0], ld.LeadDraft(ld.get_lead(db, leads[0]).contact_id, sales.id,
+                                             sales.phases[0].id, "Schulung", 900), 1, user_id)  # fmt: skip
+    next(t for t in at.text_input if t.label == "Product or service").input("Schulung Plus")
+    button(at, "Save").click().run()
+    assert not at.exception
+    assert ld.get_lead(db, leads[0]).title == "Schulung"  # nothing written yet
+    assert "changed this lead" in texts(at) and "Nothing was saved yet" in texts(at)
+    table = next(d.value for d in at.dataframe if "yours" in d.value.columns)
+    assert table.to_dict("records") == [
+        {"field": "Product or service", "when you opened it": "Schulung", "now": "Schulung",
+         "yours": "Schulung Plus"},
+        {"field": "Value", "when you opened it": "500.00", "now": "900.00", "yours": "500.00"},
+    ]  # fmt: skip
+    button(at, "Save my changes on top").click().run()
+    lead = ld.get_lead(db, leads[0])
+    assert (lead.title, lead.value) == ("Schulung Plus", 900)  # mine and theirs
+    assert "Lead saved." in texts(at)
+
+
+def test_lead_edit_conflict_can_be_discarded(db, sales, leads, user_id):
+    at = app("pages/lead.py", id=str(leads[0]))
+    ld.update_lead(db, leads[0], ld.LeadDraft(ld.get_lead(db, leads[0]).contact_id, sales.id,
+                                             sales.phases[0].id, "Schulung", 900), 1, user_id)  # fmt: skip
+    next(t for t in at.text_input if t.label == "Product or service").input("Mine")
+    button(at, "Save").click().run()
+    button(at, "Discard mine and reload").click().run()
+    assert ld.get_lead(db, leads[0]).title == "Schulung"
+    assert not any("yours" in d.value.columns for d in at.dataframe)
+    assert next(t for t in at.text_input if t.label == "Product or service").value == "Schulung"
+
+
+def test_a_move_does_not_make_the_edit_form_stale(db, sales, leads, user_id):
+    at = app("pages/lead.py", id=str(leads[0]))
+    next(s for s in at.selectbox if s.label == "To phase").select(sales.phases[2])
+    button(at, "Move").click().run()  # my own move: a new version, same form fields
+    ld.move_lead(db, leads[0], sales.phases[3].id, user_id, seen_phase_id=sales.phases[2].id)
+    next(t for t in at.text_input if t.label == "Product or service").input("Schulung 2027")
+    button(at, "Save").click().run()
+    lead = ld.get_lead(db, leads[0])
+    assert (lead.title, lead.phase_name) == ("Schulung 2027", "Visit")
+    assert "Lead saved." in texts(at) and "Nothing was saved yet" not in texts(at)
+    next(t for t in at.text_input if t.label == "Product or service").input("Schulung 2028")
+    button(at, "Save").click().run()  # a second save right after the first: no false conflict
+    assert ld.get_lead(db, leads[0]).title == "Schulung 2028"
