@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from crm_core import audit
 from crm_core.config import Settings, load_settings
 from crm_core.database import Cursor, Database
+from crm_core.stale import require_version
 from crm_core.validation import FieldError, clean_email, clean_text
 
 ROLES = ("admin", "member")
@@ -68,9 +69,18 @@ def ensure_user(
 
 
 def update_user(
-    db: Database, user_id: int, display_name: str, email: str | None, home: str | None = None
+    db: Database,
+    user_id: int,
+    display_name: str,
+    email: str | None,
+    home: str | None = None,
+    *,
+    expected_version: int | None = None,
 ) -> None:
-    """Name, e-mail address (where reminder digests go) and home address (a route start)."""
+    """Name, e-mail address (where reminder digests go) and home address (a route start).
+
+    With ``expected_version`` (a form that showed that version) a colleague's save in between
+    raises ``StaleSetting`` and nothing is written."""
     name = clean_text(display_name, max_len=100, required=True)
     address = clean_email(email) if email and email.strip() else None
     home_text = clean_text(home, max_len=200)
@@ -81,6 +91,9 @@ def update_user(
         ).fetchone()
         if row is None:
             raise FieldError("there is no such user")
+        if expected_version is not None:
+            current = _account(cur.execute(_ACCOUNT_SQL + " WHERE u.id = ?", [user_id]).fetchone())
+            require_version(cur, "user", current, expected_version, user_id)
         cur.execute(
             "UPDATE users SET display_name = ?, email = ?, home_address = ?,"
             " version = version + 1 WHERE id = ?",
@@ -125,6 +138,12 @@ class Account:
     can_sign_in: bool
     last_login: object | None
     version: int
+    home_address: str | None = None
+
+    def shown(self) -> dict[str, object]:
+        """The profile fields a form edits (what a conflict compares)."""
+        return {"display_name": self.user.display_name, "email": self.user.email,
+                "home_address": self.home_address}  # fmt: skip
 
 
 def clean_username(username: str) -> str:
@@ -187,14 +206,28 @@ def get_user(db: Database, user_id: int) -> User:
     return _user(rows[0])
 
 
+_ACCOUNT_SQL = (
+    f"SELECT {', '.join('u.' + c.strip() for c in _COLUMNS.split(','))},"
+    " u.password_hash IS NOT NULL, (SELECT max(logged_at) FROM audit_log a"
+    "   WHERE a.actor_id = u.id AND a.action = 'login'), u.version, u.home_address"
+    " FROM users u"
+)
+
+
+def _account(row: tuple) -> Account:
+    return Account(_user(row[:6]), *row[6:])
+
+
 def list_accounts(db: Database) -> list[Account]:
-    rows = db.query(
-        f"SELECT {', '.join('u.' + c.strip() for c in _COLUMNS.split(','))},"
-        " u.password_hash IS NOT NULL, (SELECT max(logged_at) FROM audit_log a"
-        "   WHERE a.actor_id = u.id AND a.action = 'login'), u.version"
-        " FROM users u ORDER BY u.active DESC, lower(u.display_name)"
-    )
-    return [Account(_user(r[:6]), r[6], r[7], r[8]) for r in rows]
+    rows = db.query(_ACCOUNT_SQL + " ORDER BY u.active DESC, lower(u.display_name)")
+    return [_account(r) for r in rows]
+
+
+def get_account(db: Database, user_id: int) -> Account:
+    rows = db.query(_ACCOUNT_SQL + " WHERE u.id = ?", [user_id])
+    if not rows:
+        raise FieldError(f"there is no user #{user_id}")
+    return _account(rows[0])
 
 
 def _other_active_admins(cur: Cursor, user_id: int) -> int:

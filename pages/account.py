@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import streamlit as st
 
 from crm_core.auth import PASSWORD_MAX, PASSWORD_MIN, change_own_password
-from crm_core.users import home_address, update_user
+from crm_core.users import Account, get_account, update_user
 from crm_core.validation import FieldError
 from pages._auth import sign_out
+from pages._stale import Attempt, attempt, blank_is_none, form_values, stale_panels
 from pages._ui import db, flash, md, me, show_flash, user_errors
 
 user = me()
@@ -15,16 +18,28 @@ st.title("My account")
 show_flash()
 st.caption(f"Username {md(user.username)} · role {user.role}")
 
-with st.form("profile"):
-    name = st.text_input("Name", user.display_name, max_chars=100)
-    email = st.text_input("E-mail (reminder digests go here)", user.email or "", max_chars=254)
-    home = st.text_input("Home address (a route start)", home_address(db(), user.id) or "",
-                         max_chars=200)  # fmt: skip
-    if st.form_submit_button("Save", type="primary", icon=":material/save:"):
-        with user_errors():
-            update_user(db(), user.id, name, email, home)
-            flash("Saved.")
-            st.rerun()
+account = get_account(db(), user.id)
+stale_panels((f"user_{user.id}",), {f"user_{user.id}": account})
+keys = {name: f"me_v{account.version}_{name}" for name in ("display_name", "email", "home_address")}
+
+
+def save_profile(seen: Account) -> None:
+    """(A callback, with the profile as the form showed it: an admin may edit it meanwhile.)"""
+    mine = blank_is_none(form_values(keys))
+    write = partial(update_user, db(), seen.user.id, mine["display_name"], mine["email"],
+                    mine["home_address"])  # fmt: skip
+    attempt(Attempt(f"user_{seen.user.id}", "user", seen, "save", mine, write, "Saved.",
+                    own_profile_of=seen.user.id), seen.version)  # fmt: skip
+
+
+with st.form(f"profile_v{account.version}"):
+    st.text_input("Name", account.user.display_name, max_chars=100, key=keys["display_name"])
+    st.text_input("E-mail (reminder digests go here)", account.user.email or "", max_chars=254,
+                  key=keys["email"])  # fmt: skip
+    st.text_input("Home address (a route start)", account.home_address or "", max_chars=200,
+                  key=keys["home_address"])  # fmt: skip
+    st.form_submit_button("Save", type="primary", icon=":material/save:", on_click=save_profile,
+                          args=(account,))  # fmt: skip
 
 st.subheader("Password")
 with st.form("password", clear_on_submit=True):

@@ -1,17 +1,8 @@
-"""Settings: pipelines and phases, tags, custom contact fields, sources, lost reasons.
+"""Settings (admins): pipelines and phases, tags, custom contact fields, sources, lost reasons,
+Mailchimp.  Two admins editing the same record are told, never overwritten: see pages/_stale.py."""
 
-Two admins may edit the same setting at once.  Every button that changes an existing record runs
-as a callback with the record as this browser last showed it (``on_click`` arguments are taken
-when the button is drawn), so the version checked is the one the user actually saw; forms are
-keyed by version, so a record someone else changed is redrawn with its current values.  When a
-write is refused as stale, the user's change is kept and shown next to what changed, until they
-reload (discard theirs) or overwrite with theirs.
-"""
-
-from dataclasses import dataclass, replace
 from functools import partial
 
-import pandas as pd
 import streamlit as st
 
 from crm_core import mailchimp
@@ -41,108 +32,9 @@ from crm_core.pipelines import (
     update_phase,
 )
 from crm_core.sources import Source, add_source, remove_source, source_entries
-from crm_core.stale import ENTITY_NAMES, StaleSetting, Versioned, differences
 from crm_core.tags import Tag, create_tag, delete_tag, list_tags, update_tag
-from pages._auth import signed_in_user
+from pages._stale import Attempt, attempt, form_values, signed_in_admin, stale_panels
 from pages._ui import db, flash, md, me, settings, show_flash, user_errors
-
-# -- changes to existing records, and what happens when someone else was quicker ------------------
-
-STALE = "settings_stale"  # record key ("tag_7") -> the Attempt that was refused as stale
-
-
-@dataclass(frozen=True)
-class Attempt:
-    """A change the user asked for, kept so that it can be retried after a conflict."""
-
-    key: str  # which record: "pipeline_3", "phase_12", "tag_7", "field_2", "source_Web" …
-    entity: str  # as in crm_core.stale.ENTITY_NAMES
-    seen: Versioned  # the record as the user saw it
-    change: str  # what they wanted, in words ("save", "delete", "move left" …)
-    mine: dict  # the values they entered (empty for a delete or a move)
-    write: partial  # write(expected_version=…) -> result
-    done: str  # the message after it worked
-    message: str = ""  # why it was refused
-
-
-def stale_attempts() -> dict[str, Attempt]:
-    return st.session_state.setdefault(STALE, {})
-
-
-def signed_in_admin() -> bool:
-    """Callbacks run before app.py's sign-in check of this run, in a fresh thread (so no audit
-    actor yet): check the session again, which also sets who acts for the audit log."""
-    user = signed_in_user()
-    if user is None or not user.is_admin:
-        flash("Not allowed: this needs a signed-in admin. Nothing was changed.", "error")
-        return False
-    return True
-
-
-def attempt(change: Attempt, version: int) -> None:
-    """(A callback.)  Write with the version given; a stale write keeps the change for later."""
-    if not signed_in_admin():
-        return
-    with user_errors():
-        try:
-            result = change.write(expected_version=version)
-        except StaleSetting as exc:
-            stale_attempts()[change.key] = replace(change, message=str(exc))
-            return
-        stale_attempts().pop(change.key, None)
-        flash(change.done.replace("{result}", str(result)))
-
-
-def discard(key: str) -> None:
-    """(A callback.)  Drop the user's change; the page shows the record as it is now."""
-    stale_attempts().pop(key, None)
-
-
-LABELS = {"probability": "win %", "color": "colour", "active": "shown on contacts"}
-
-
-def shown(value: object) -> str:
-    if value is None or value == "" or value == []:
-        return "—"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
-    return str(value)
-
-
-def stale_panels(prefixes: tuple[str, ...], current: dict[str, Versioned]) -> None:
-    """Every refused change of this tab: what changed meanwhile, and the user's choice."""
-    for key, change in list(stale_attempts().items()):
-        if key.startswith(prefixes):
-            stale_panel(change, current.get(key))
-
-
-def stale_panel(change: Attempt, now: Versioned | None) -> None:
-    what = ENTITY_NAMES.get(change.entity, change.entity)
-    seen_name = change.seen.shown().get("name")
-    with st.container(border=True):
-        st.error(f"{md(change.message)} Nothing was saved yet.", icon=":material/sync_problem:")
-        st.markdown(f"Your change to the {what} “{md(seen_name)}”: {md(change.change)}.")
-        rows = [
-            {"field": LABELS.get(d.field, d.field), "when you opened it": shown(d.opened),
-             "now": shown(d.now) if now else "(deleted)", "yours": shown(d.mine)}
-            for d in differences(change.seen, now, change.mine)
-        ]  # fmt: skip
-        if rows:
-            table = pd.DataFrame(rows)
-            st.dataframe(table if change.mine else table.drop(columns="yours"), hide_index=True)
-        c1, c2 = st.columns(2)
-        c1.button("Reload", key=f"{change.key}:reload", on_click=discard, args=(change.key,),
-                  help="Discard my change and show it as it is now")  # fmt: skip
-        if now is not None:
-            c2.button("Overwrite with mine", key=f"{change.key}:overwrite", on_click=attempt,
-                      args=(replace(change, seen=now), now.version), type="primary")  # fmt: skip
-
-
-def form_values(names: dict[str, str]) -> dict[str, object]:
-    """The values of a submitted form, read by widget key (in a callback)."""
-    return {name: st.session_state.get(key) for name, key in names.items()}
 
 
 def pipeline_key(pipeline: Pipeline) -> str:

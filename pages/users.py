@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import streamlit as st
 
 from crm_core.auth import PASSWORD_MAX, PASSWORD_MIN, set_password
 from crm_core.users import (
     ROLES,
+    Account,
     create_account,
     deactivate_user,
-    home_address,
     list_accounts,
     reactivate_user,
     set_role,
     update_user,
 )
+from pages._stale import Attempt, attempt, blank_is_none, form_values, stale_panels
 from pages._ui import db, flash, md, me, show_flash, user_errors
 
 st.title("Users")
@@ -44,7 +47,25 @@ with st.expander("Add a user", icon=":material/person_add:"):
                 flash(f"{md(created.display_name)} can sign in now.")
                 st.rerun()
 
-for account in list_accounts(db()):
+
+def profile_keys(account: Account) -> dict[str, str]:
+    base = f"u{account.user.id}_v{account.version}"  # a newer version is a new, fresh form
+    return {"display_name": f"{base}_name", "email": f"{base}_email",
+            "home_address": f"{base}_home"}  # fmt: skip
+
+
+def save_profile(account: Account) -> None:
+    """(A callback, with the account as the form showed it.)"""
+    mine = blank_is_none(form_values(profile_keys(account)))
+    write = partial(update_user, db(), account.user.id, mine["display_name"], mine["email"],
+                    mine["home_address"])  # fmt: skip
+    attempt(Attempt(f"user_{account.user.id}", "user", account, "save", mine, write, "Saved."),
+            account.version)  # fmt: skip
+
+
+accounts = list_accounts(db())
+stale_panels(("user_",), {f"user_{a.user.id}": a for a in accounts})
+for account in accounts:
     user = account.user
     state = "" if user.active else " · deactivated"
     with st.expander(
@@ -54,17 +75,14 @@ for account in list_accounts(db()):
         last = f"{account.last_login:%d.%m.%Y %H:%M}" if account.last_login else "never"
         st.caption(("Can sign in" if account.can_sign_in else "No password yet")
                    + f" · last sign-in {last}")  # fmt: skip
-        with st.form(f"profile_{user.id}", border=False):
+        keys = profile_keys(account)
+        with st.form(f"profile_{user.id}_v{account.version}", border=False):
             c1, c2, c3 = st.columns(3)
-            name = c1.text_input("Name", user.display_name, max_chars=100)
-            address = c2.text_input("E-mail", user.email or "", max_chars=254)
-            home = c3.text_input("Home (route start)", home_address(db(), user.id) or "",
-                                 max_chars=200)  # fmt: skip
-            if st.form_submit_button("Save"):
-                with user_errors():
-                    update_user(db(), user.id, name, address, home)
-                    flash("Saved.")
-                    st.rerun()
+            c1.text_input("Name", user.display_name, max_chars=100, key=keys["display_name"])
+            c2.text_input("E-mail", user.email or "", max_chars=254, key=keys["email"])
+            c3.text_input("Home (route start)", account.home_address or "", max_chars=200,
+                          key=keys["home_address"])  # fmt: skip
+            st.form_submit_button("Save", on_click=save_profile, args=(account,))
         c1, c2, c3 = st.columns([2, 3, 2], vertical_alignment="bottom")
         new_role = c1.selectbox("Role", ROLES, index=ROLES.index(user.role),
                                 key=f"role_{user.id}")  # fmt: skip

@@ -147,3 +147,40 @@ def test_single_sign_on_is_offered_when_configured(db, anna, monkeypatch):
     monkeypatch.setenv("CRM_SSO_PROVIDER", "default")
     at = app(as_user=None)
     assert [b.label for b in at.button] == ["Sign in", "Sign in with single sign-on"]
+
+
+def save_in_form(at, form_id: str):
+    """The "Save" submit button of one form (several forms on a page have one)."""
+    return next(b for b in at.button if b.label == "Save" and b.proto.form_id == form_id)
+
+
+def test_two_admins_editing_one_user_profile(db, anna):
+    bernd = users.create_account(db, "bernd", display_name="Bernd", email="b@firma.example")
+    at = app("pages/users.py", as_user="anna")
+    users.update_user(db, bernd.id, "Bernd", "bernd@firma.example",  # a colleague, meanwhile
+                      expected_version=1)  # fmt: skip
+    at.text_input(key=f"u{bernd.id}_v1_name").input("Bernd Berger")
+    save_in_form(at, f"profile_{bernd.id}_v1").click().run()
+    assert users.get_user(db, bernd.id).display_name == "Bernd"  # nothing written yet
+    assert "changed this user after you opened it" in texts(at)
+    table = next(d.value for d in at.dataframe if "yours" in d.value.columns)
+    assert table.to_dict("records") == [
+        {"field": "email", "when you opened it": "b@firma.example", "now": "bernd@firma.example",
+         "yours": "b@firma.example"},
+        {"field": "name", "when you opened it": "Bernd", "now": "Bernd", "yours": "Bernd Berger"},
+    ]  # fmt: skip
+    button(at, "Overwrite with mine").click().run()
+    assert users.get_user(db, bernd.id).display_name == "Bernd Berger"
+
+
+def test_my_profile_edited_by_an_admin_meanwhile_is_told(db, anna):
+    bernd = users.create_account(db, "bernd", display_name="Bernd", password="bernds password")
+    at = app("pages/account.py", as_user="bernd", role="member")
+    v = users.get_account(db, bernd.id).version
+    users.update_user(db, bernd.id, "Bernd (Vertrieb Nord)", None, expected_version=v)
+    at.text_input(key=f"me_v{v}_home_address").input("Hauptstr. 1, 34117 Kassel")
+    save_in_form(at, f"profile_v{v}").click().run()
+    assert users.get_account(db, bernd.id).home_address is None
+    assert "changed this user after you opened it" in texts(at)
+    button(at, "Reload").click().run()
+    assert at.text_input(key=f"me_v{v + 1}_display_name").value == "Bernd (Vertrieb Nord)"
