@@ -7,7 +7,7 @@ transaction, so a crash can never leave a lead without its schedule marked, or t
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -142,6 +142,16 @@ def _record_change(cur: Cursor, action: str, schedule_id: int, before: dict) -> 
         record(cur, action, "scheduled_lead", schedule_id, label=label, changes=changes)
 
 
+_SELECT_SCHEDULED = (
+    f"SELECT s.id, s.contact_id, {CONTACT_NAME_SQL},"
+    " s.pipeline_id, p.name, s.phase_id, ph.name, s.title, s.value, s.currency, s.owner_id,"
+    " u.display_name, s.fire_on, s.status, s.error, s.lead_id, s.version"
+    " FROM scheduled_leads s JOIN contacts c ON c.id = s.contact_id"
+    " LEFT JOIN pipelines p ON p.id = s.pipeline_id LEFT JOIN phases ph ON ph.id = s.phase_id"
+    " LEFT JOIN users u ON u.id = s.owner_id"
+)
+
+
 def list_scheduled(
     db: Database,
     *,
@@ -157,16 +167,79 @@ def list_scheduled(
         clauses.append("s.contact_id = ?")
         params.append(contact_id)
     rows = db.query(
-        f"SELECT s.id, s.contact_id, {CONTACT_NAME_SQL},"
-        " s.pipeline_id, p.name, s.phase_id, ph.name, s.title, s.value, s.currency, s.owner_id,"
-        " u.display_name, s.fire_on, s.status, s.error, s.lead_id, s.version"
-        " FROM scheduled_leads s JOIN contacts c ON c.id = s.contact_id"
-        " LEFT JOIN pipelines p ON p.id = s.pipeline_id LEFT JOIN phases ph ON ph.id = s.phase_id"
-        f" LEFT JOIN users u ON u.id = s.owner_id WHERE {' AND '.join(clauses)}"
-        " ORDER BY s.fire_on, s.id LIMIT ?",
+        f"{_SELECT_SCHEDULED} WHERE {' AND '.join(clauses)} ORDER BY s.fire_on, s.id LIMIT ?",
         [*params, limit],
     )
     return [Scheduled(*r) for r in rows]
+
+
+def get_scheduled(db: Database, schedule_id: int) -> Scheduled | None:
+    """One scheduled opportunity as it is now, whatever its status; None when there is none."""
+    rows = db.query(f"{_SELECT_SCHEDULED} WHERE s.id = ?", [schedule_id])
+    return Scheduled(*rows[0]) if rows else None
+
+
+# -- editing while colleagues edit too -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScheduleEdit:
+    """What the edit form of a scheduled opportunity holds (owner and currency are kept)."""
+
+    pipeline_id: int
+    phase_id: int
+    title: str
+    value: object
+    fire_on: date | str | None
+
+    @classmethod
+    def of(cls, item: Scheduled) -> ScheduleEdit:
+        return cls(item.pipeline_id, item.phase_id, item.title, item.value, item.fire_on)
+
+    def lead_draft(self, item: Scheduled) -> LeadDraft:
+        """The draft ``update_schedule`` takes, with ``item``'s contact, currency and owner."""
+        return LeadDraft(item.contact_id, self.pipeline_id, self.phase_id, self.title,
+                         self.value, item.currency, item.owner_id)  # fmt: skip
+
+
+# The fields of the edit form, in its order; "where" is pipeline and phase together (a phase
+# belongs to its pipeline, so the two change as one).
+SCHEDULE_FIELDS = ("where", "title", "value", "fire_on")
+
+
+def _comparable(edit: ScheduleEdit, name: str) -> object:
+    """A field's value as it would be stored, so 1200 and 1200.00 or " x" and "x" are equal."""
+    if name == "where":
+        return (edit.pipeline_id, edit.phase_id)
+    raw = getattr(edit, name)
+    clean = {"title": lambda v: clean_text(v, max_len=200), "value": clean_value,
+             "fire_on": clean_date}[name]  # fmt: skip
+    try:
+        return clean(raw)
+    except FieldError:
+        return ("invalid", str(raw))  # differs from any valid value; saving reports why
+
+
+def changed_schedule_fields(before: ScheduleEdit, after: ScheduleEdit) -> list[str]:
+    """The fields (of ``SCHEDULE_FIELDS``) in which two versions of the form differ."""
+    return [n for n in SCHEDULE_FIELDS if _comparable(before, n) != _comparable(after, n)]
+
+
+def merge_schedule_changes(
+    opened: Scheduled, mine: ScheduleEdit, current: Scheduled
+) -> ScheduleEdit:
+    """For "save my changes on top" after a colleague saved the same opportunity meanwhile.
+
+    The fields in which ``mine`` differs from the version the user ``opened`` get the user's
+    values; every other field keeps ``current``'s (the colleague's).  Save the result against
+    ``current.version``; nothing is written here."""
+    merged = ScheduleEdit.of(current)
+    for name in changed_schedule_fields(ScheduleEdit.of(opened), mine):
+        if name == "where":
+            merged = replace(merged, pipeline_id=mine.pipeline_id, phase_id=mine.phase_id)
+        else:
+            merged = replace(merged, **{name: getattr(mine, name)})
+    return merged
 
 
 @dataclass
