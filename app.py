@@ -13,7 +13,7 @@ import streamlit as st
 from streamlit import runtime
 
 from crm_core.database import DatabaseBusy, get_database
-from pages._auth import keep_cookie, login_form, sign_out, signed_in_user
+from pages._auth import NOT_ALLOWED, keep_cookie, login_form, sign_out, signed_in_user
 from pages._ui import md
 
 
@@ -101,7 +101,7 @@ def main() -> None:
         if st.button("Sign out", icon=":material/logout:", key="sign_out"):
             sign_out()
     if navigation.url_path in ADMIN_PAGES and not admin:
-        st.error("Not allowed: this page is for admins.", icon=":material/block:")
+        st.error(NOT_ALLOWED, icon=":material/block:")
         st.stop()
     navigation.run()
 

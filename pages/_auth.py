@@ -9,6 +9,7 @@ is stored (crm_core.auth), so the cookie cannot be forged.  Every run checks the
 from __future__ import annotations
 
 import json
+from contextvars import ContextVar
 
 import streamlit as st
 
@@ -48,8 +49,41 @@ def _sso_user() -> User | None:
     return user
 
 
+# Set once the session was checked in this script run (a run is a thread of its own, and a new
+# thread starts with this unset): pages and dialogs call ``gate()``, which is then free.
+_checked: ContextVar[User | None] = ContextVar("leadradar_checked_user", default=None)
+
+NOT_ALLOWED = "Not allowed: this page is for admins."
+
+
+def gate(*, admin: bool = False) -> User:
+    """The first line of every page and dialog: the signed-in user, or the login form and stop.
+
+    app.py checks the session before it runs a page, so this is normally a look-up.  It matters
+    when code runs without app.py: a page served by ``streamlit run app.py`` in Streamlit's legacy
+    ``pages/`` mode, a dialog's or fragment's own rerun."""
+    user = None if _in_fragment() else _checked.get()
+    user = user or signed_in_user()
+    if user is None:
+        login_form()
+        st.stop()
+    if admin and not user.is_admin:
+        st.error(NOT_ALLOWED, icon=":material/block:")
+        st.stop()
+    return user
+
+
+def _in_fragment() -> bool:
+    """A dialog's or fragment's rerun (it may run in the thread of an earlier run: check again)."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return bool(ctx and ctx.fragment_ids_this_run)
+
+
 def signed_in_user() -> User | None:
     """The user of this browser session, checked against the database on every run."""
+    _checked.set(None)  # st.rerun() may run the next run in this same thread
     token = st.session_state.get(TOKEN_KEY)
     if token is None and not st.session_state.get("signed_out"):
         token = _cookie_token()
@@ -62,6 +96,7 @@ def signed_in_user() -> User | None:
     st.session_state[TOKEN_KEY] = token
     st.session_state["me"] = user
     audit.set_actor(audit.Actor(user.username, user.id))
+    _checked.set(user)
     return user
 
 
@@ -123,6 +158,7 @@ def _try_sign_in(username: str, password: str) -> None:
 def sign_out() -> None:
     """End the session here and in the database; the next run shows the login form."""
     auth.sign_out(db(), st.session_state.get(TOKEN_KEY))
+    _checked.set(None)
     for key in list(st.session_state.keys()):
         del st.session_state[key]
     st.session_state["signed_out"] = True  # the cookie of this connection is stale now

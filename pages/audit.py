@@ -17,7 +17,10 @@ from crm_core.audit import (
     search_audit,
 )
 from crm_core.exports import to_csv
+from pages._auth import gate
 from pages._ui import count, db
+
+gate(admin=True)  # nothing below runs for a visitor who is not a signed-in admin
 
 PAGE_SIZE = 100
 

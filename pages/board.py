@@ -17,6 +17,7 @@ from crm_core.board import LOST, WON, BoardQuery, Card, apply_changes, load_boar
 from crm_core.pipelines import list_lost_reasons, list_pipelines
 from crm_core.tags import tag_names
 from crm_core.users import list_users
+from pages._auth import gate
 from pages._ui import (
     count,
     db,
@@ -29,6 +30,8 @@ from pages._ui import (
     show_flash,
     user_errors,
 )
+
+gate()  # nothing below runs for a visitor who is not signed in
 
 WON_HEADER, LOST_HEADER = "✔ Won · drop here", "✖ Lost · drop here"
 _CARD_ID = re.compile(r"#(\d+)$")
@@ -124,6 +127,7 @@ def fresh_board() -> None:
 
 @st.dialog("Why was it lost?", dismissible=False)
 def ask_lost_reason(seen_before: dict, after: dict) -> None:
+    gate()  # a dialog's own reruns do not pass through app.py
     reason = st.selectbox("Lost reason", list_lost_reasons(db()), index=None)
     c1, c2 = st.columns(2)
     if c1.button("Mark as lost", type="primary", disabled=reason is None):

@@ -45,7 +45,10 @@ from crm_core.sources import list_sources
 from crm_core.tags import tag_names
 from crm_core.users import list_users
 from crm_core.validation import format_phone
+from pages._auth import gate
 from pages._ui import db, flash, md, me, money, notes_panel, settings, show_flash, user_errors
+
+gate()  # nothing below runs for a visitor who is not signed in
 
 EARLIEST, LATEST = date(1900, 1, 1), date(2200, 12, 31)
 

@@ -9,7 +9,10 @@ from crm_core import import_formats as formats
 from crm_core.importer import list_imports, rows_from_file, run_import, undo_import
 from crm_core.sources import list_sources
 from crm_core.tags import tag_names
+from pages._auth import gate
 from pages._ui import db, flash, md, me, settings, show_flash, user_errors
+
+gate()  # nothing below runs for a visitor who is not signed in
 
 # The column targets import_formats understands, plus labelled multi-value variants.
 TARGETS = {"": "— ignore —", **formats.TARGETS}

@@ -27,7 +27,10 @@ from crm_core.leads import (
 )
 from crm_core.pipelines import get_pipeline, list_lost_reasons
 from crm_core.users import list_users, user_names
+from pages._auth import gate
 from pages._ui import db, flash, md, me, money, notes_panel, show_flash, user_errors
+
+gate()  # nothing below runs for a visitor who is not signed in
 
 try:
     lead = get_lead(db(), int(st.query_params.get("id") or ""))

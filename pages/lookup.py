@@ -6,7 +6,10 @@ import streamlit as st
 
 from crm_core.lookup import lookup_sender
 from crm_core.validation import FieldError
+from pages._auth import gate
 from pages._ui import db, md, money
+
+gate()  # nothing below runs for a visitor who is not signed in
 
 st.title("Who is this?")
 email = st.text_input("E-mail address", value=st.query_params.get("email", ""),

@@ -9,7 +9,10 @@ from crm_core.pipelines import list_pipelines
 from crm_core.places import nearby
 from crm_core.routing import google_maps_links
 from crm_core.tags import tag_names
+from pages._auth import gate
 from pages._ui import db, md, settings, spots_map
+
+gate()  # nothing below runs for a visitor who is not signed in
 
 st.title("Nearby contacts")
 st.caption(

@@ -15,7 +15,10 @@ from crm_core.reminders import (
     snooze_options,
 )
 from crm_core.users import list_users
+from pages._auth import gate
 from pages._ui import db, flash, md, me, show_flash, user_errors
+
+gate()  # nothing below runs for a visitor who is not signed in
 
 st.title("Reminders")
 show_flash()

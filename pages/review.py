@@ -9,7 +9,10 @@ import streamlit as st
 
 from crm_core.pipelines import list_pipelines
 from crm_core.review import pipeline_review
+from pages._auth import gate
 from pages._ui import count, db, md, money_short, settings
+
+gate()  # nothing below runs for a visitor who is not signed in
 
 st.title("Pipeline review")
 pipelines = list_pipelines(db())

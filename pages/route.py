@@ -11,7 +11,10 @@ from crm_core.places import contacts_for_route
 from crm_core.routing import MOBILE_MAX_WAYPOINTS, google_maps_links, haversine_km, plan_route
 from crm_core.tags import tag_names
 from crm_core.users import home_address
+from pages._auth import gate
 from pages._ui import db, md, me, settings, spots_map
+
+gate()  # nothing below runs for a visitor who is not signed in
 
 MAX_STOPS = 100
 

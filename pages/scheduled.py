@@ -26,7 +26,10 @@ from crm_core.opportunities import (
     update_schedule,
 )
 from crm_core.pipelines import list_pipelines
+from pages._auth import gate
 from pages._ui import db, flash, md, money, show_flash, user_errors
+
+gate()  # nothing below runs for a visitor who is not signed in
 
 FIELD_LABELS = {"where": "Pipeline and phase", "title": "Product or service", "value": "Value",
                 "fire_on": "Appears on"}  # fmt: skip

@@ -10,7 +10,10 @@ import streamlit as st
 from crm_core.digests import deliveries
 from crm_core.job_state import status
 from jobs import JOBS
+from pages._auth import gate
 from pages._ui import db, md
+
+gate(admin=True)  # nothing below runs for a visitor who is not a signed-in admin
 
 st.title("Jobs status")
 state = status(db())

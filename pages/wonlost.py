@@ -11,7 +11,10 @@ from crm_core.exports import deferred, export_closed_leads
 from crm_core.leads import ClosedQuery, StaleMove, closed_leads, reopen_lead
 from crm_core.pipelines import list_pipelines
 from crm_core.users import list_users
+from pages._auth import gate
 from pages._ui import db, flash, md, me, show_flash, user_errors
+
+gate()  # nothing below runs for a visitor who is not signed in
 
 params = st.query_params
 status = st.segmented_control(

@@ -66,6 +66,23 @@ def in_db(lead_id: int) -> ld.LeadView:
         forget_databases()  # let the app have the file again at once
 
 
+def who_did(lead_id: int, action: str) -> str | None:
+    from crm_core.audit import history
+
+    try:
+        return next((e.actor for e in history(get_database(), "lead", lead_id)
+                     if e.action == action), None)  # fmt: skip
+    finally:
+        forget_databases()
+
+
+def end_all_sessions() -> None:
+    try:
+        get_database().run(lambda cur: cur.execute("DELETE FROM auth_sessions"))
+    finally:
+        forget_databases()
+
+
 def column_order(world, phase_index: int) -> list[int]:
     try:
         board = load_board(get_database(), BoardQuery(world["pipeline"].id))
@@ -108,6 +125,7 @@ def test_drag_and_drop_changes_the_database_for_everybody(browser, world):
     dialog.get_by_role("button", name="Mark as lost").click()
     assert until(lambda: in_db(leads["Alpha"]).status == "lost")
     assert in_db(leads["Alpha"]).lost_reason == "No budget"
+    assert who_did(leads["Alpha"], "lost") == "team"  # the signed-in user, also from the dialog
     history = [e.kind for e in in_db(leads["Beta"]).history]
     assert history == ["moved", "created"]
 
@@ -119,3 +137,19 @@ def test_drag_and_drop_changes_the_database_for_everybody(browser, world):
         assert lead_ids_in(view, "Call") == [leads["Beta"]]
         expect(view.get_by_text("2 open leads", exact=False)).to_be_visible()
     assert [p.name for p in phases][:2] == ["First contact", "Call"]
+
+
+def test_the_lost_dialog_checks_the_session_itself(browser, world):
+    """A dialog reruns on its own, without app.py: it must check the session too."""
+    lead = world["leads"]["Delta <b>"]
+    page = open_board(browser, world)
+    drag_card(page, lead, "✖ Lost")
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("Why was it lost?")
+    end_all_sessions()  # signed out elsewhere / deactivated while the dialog is open
+    dialog.get_by_label("Lost reason").click()
+    page.get_by_role("option", name="No budget").click()
+    expect(page.get_by_text("Please sign in.")).to_be_visible()
+    wait_idle(page)
+    assert in_db(lead).status == "open"
+    page.context.close()
