@@ -140,3 +140,25 @@ def differences(
         )
         for name in names
     ]
+
+
+def my_changes(seen: Versioned, mine: Mapping[str, object]) -> dict[str, object]:
+    """The values of ``mine`` that differ from the record as the user saw it (``seen``): what
+    they actually changed, not every value their form held."""
+    opened = seen.shown()
+    return {name: value for name, value in mine.items() if plain(value) != plain(opened.get(name))}
+
+
+def merged_with_now(
+    seen: Versioned, now: Versioned | None, mine: Mapping[str, object]
+) -> dict[str, object]:
+    """What "overwrite with mine" writes after a colleague changed the record meanwhile.
+
+    Only the fields the user changed relative to ``seen`` take their values; every other field of
+    their form takes the current record's value, so a colleague's change there is kept.  A field
+    both changed takes the user's value: they were shown both and chose.  (With the record gone
+    there is nothing to merge with: the user's values as they are.)"""
+    if now is None:
+        return dict(mine)
+    current = now.shown()
+    return {name: current.get(name, value) for name, value in mine.items()} | my_changes(seen, mine)

@@ -5,19 +5,33 @@ last showed it (``on_click`` arguments are taken when the button is drawn), so t
 is the one the user actually saw; forms are keyed by version, so a record someone else changed is
 redrawn with its current values.  When a write is refused as stale, the user's change is kept and
 shown next to what changed, until they reload (discard theirs) or overwrite with theirs.
+Overwriting merges: only the fields the user changed take their values, the others keep what a
+colleague wrote meanwhile (see ``crm_core.stale.merged_with_now``).
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from functools import partial
 
 import pandas as pd
 import streamlit as st
 
-from crm_core.stale import ENTITY_NAMES, StaleSetting, Versioned, differences
+from crm_core.stale import ENTITY_NAMES, StaleSetting, Versioned, differences, merged_with_now
 from pages._auth import signed_in_user
 from pages._ui import flash, md, user_errors
 
 STALE = "settings_stale"  # record key ("tag_7") -> the Attempt that was refused as stale
+
+Write = Callable[[dict[str, object], int], object]  # write(values, expected_version) -> result
+
+
+def with_values(write: Callable[..., object], *names: str) -> Write:
+    """``write(values[names[0]], …, expected_version=…)``: a save of the values of a form."""
+    return lambda values, version: write(*(values[n] for n in names), expected_version=version)
+
+
+def without_values(write: Callable[..., object]) -> Write:
+    """``write(expected_version=…)``: a change with no values (a delete, a move)."""
+    return lambda values, version: write(expected_version=version)
 
 
 @dataclass(frozen=True)
@@ -28,8 +42,8 @@ class Attempt:
     entity: str  # as in crm_core.stale.ENTITY_NAMES
     seen: Versioned  # the record as the user saw it
     change: str  # what they wanted, in words ("save", "delete", "move left" …)
-    mine: dict  # the values they entered (empty for a delete or a move)
-    write: partial  # write(expected_version=…) -> result
+    mine: dict  # the values to write (empty for a delete or a move)
+    write: Write  # write(mine, expected_version) -> result
     done: str  # the message after it worked
     message: str = ""  # why it was refused
     own_profile_of: int | None = (
@@ -68,7 +82,7 @@ def attempt(change: Attempt, version: int) -> None:
         return
     with user_errors():
         try:
-            result = change.write(expected_version=version)
+            result = change.write(change.mine, version)
         except StaleSetting as exc:
             stale_attempts()[change.key] = replace(change, message=str(exc))
             return
@@ -103,6 +117,8 @@ def stale_panels(prefixes: tuple[str, ...], current: dict[str, Versioned]) -> No
 
 
 def stale_panel(change: Attempt, now: Versioned | None) -> None:
+    # What "Overwrite with mine" writes: the user's changes on top of the record as it is now.
+    merged = merged_with_now(change.seen, now, change.mine)
     what = ENTITY_NAMES.get(change.entity, change.entity)
     seen_name = change.seen.shown().get("name") or change.seen.shown().get("display_name")
     with st.container(border=True):
@@ -111,7 +127,7 @@ def stale_panel(change: Attempt, now: Versioned | None) -> None:
         rows = [
             {"field": LABELS.get(d.field, d.field), "when you opened it": shown(d.opened),
              "now": shown(d.now) if now else "(deleted)", "yours": shown(d.mine)}
-            for d in differences(change.seen, now, change.mine)
+            for d in differences(change.seen, now, merged)
         ]  # fmt: skip
         if rows:
             table = pd.DataFrame(rows)
@@ -121,7 +137,9 @@ def stale_panel(change: Attempt, now: Versioned | None) -> None:
                   help="Discard my change and show it as it is now")  # fmt: skip
         if now is not None:
             c2.button("Overwrite with mine", key=f"{change.key}:overwrite", on_click=attempt,
-                      args=(replace(change, seen=now), now.version), type="primary")  # fmt: skip
+                      args=(replace(change, seen=now, mine=merged), now.version),
+                      type="primary", help="Write my changes on top of it as it is now; the "
+                      "fields I did not change keep their current values")  # fmt: skip
 
 
 def blank_is_none(values: dict[str, object]) -> dict[str, object]:

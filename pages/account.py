@@ -9,9 +9,11 @@ import streamlit as st
 from crm_core.auth import PASSWORD_MAX, PASSWORD_MIN, change_own_password
 from crm_core.users import Account, get_account, update_user
 from crm_core.validation import FieldError
-from pages._auth import sign_out
-from pages._stale import Attempt, attempt, blank_is_none, form_values, stale_panels
+from pages._auth import gate, sign_out
+from pages._stale import Attempt, attempt, blank_is_none, form_values, stale_panels, with_values
 from pages._ui import db, flash, md, me, show_flash, user_errors
+
+gate()  # nothing below runs for a visitor who is not signed in
 
 user = me()
 st.title("My account")
@@ -26,8 +28,8 @@ keys = {name: f"me_v{account.version}_{name}" for name in ("display_name", "emai
 def save_profile(seen: Account) -> None:
     """(A callback, with the profile as the form showed it: an admin may edit it meanwhile.)"""
     mine = blank_is_none(form_values(keys))
-    write = partial(update_user, db(), seen.user.id, mine["display_name"], mine["email"],
-                    mine["home_address"])  # fmt: skip
+    write = with_values(partial(update_user, db(), seen.user.id), "display_name", "email",
+                        "home_address")  # fmt: skip
     attempt(Attempt(f"user_{seen.user.id}", "user", seen, "save", mine, write, "Saved.",
                     own_profile_of=seen.user.id), seen.version)  # fmt: skip
 

@@ -33,8 +33,19 @@ from crm_core.pipelines import (
 )
 from crm_core.sources import Source, add_source, remove_source, source_entries
 from crm_core.tags import Tag, create_tag, delete_tag, list_tags, update_tag
-from pages._stale import Attempt, attempt, form_values, signed_in_admin, stale_panels
+from pages._auth import gate
+from pages._stale import (
+    Attempt,
+    attempt,
+    form_values,
+    signed_in_admin,
+    stale_panels,
+    with_values,
+    without_values,
+)
 from pages._ui import db, flash, md, me, settings, show_flash, user_errors
+
+gate(admin=True)  # nothing below runs for a visitor who is not a signed-in admin
 
 
 def pipeline_key(pipeline: Pipeline) -> str:
@@ -60,26 +71,26 @@ def field_keys(field: CustomField) -> dict[str, str]:
 
 def save_pipeline(pipeline: Pipeline) -> None:
     mine = {"name": st.session_state.get(pipeline_key(pipeline))}
-    write = partial(rename_pipeline, db(), pipeline.id, mine["name"])
+    write = with_values(partial(rename_pipeline, db(), pipeline.id), "name")
     attempt(Attempt(f"pipeline_{pipeline.id}", "pipeline", pipeline, "rename", mine, write,
                     "Pipeline renamed."), pipeline.version)  # fmt: skip
 
 
 def remove_pipeline(pipeline: Pipeline) -> None:
-    write = partial(delete_pipeline, db(), pipeline.id)
+    write = without_values(partial(delete_pipeline, db(), pipeline.id))
     attempt(Attempt(f"pipeline_{pipeline.id}", "pipeline", pipeline, "delete", {}, write,
                     "Pipeline deleted."), pipeline.version)  # fmt: skip
 
 
 def save_phase(phase: Phase) -> None:
     mine = form_values(phase_keys(phase))
-    write = partial(update_phase, db(), phase.id, mine["name"], mine["probability"], mine["color"])
+    write = with_values(partial(update_phase, db(), phase.id), "name", "probability", "color")
     attempt(Attempt(f"phase_{phase.id}", "phase", phase, "save", mine, write, "Phase saved."),
             phase.version)  # fmt: skip
 
 
 def shift_phase(phase: Phase, offset: int) -> None:
-    write = partial(move_phase, db(), phase.id, offset)
+    write = without_values(partial(move_phase, db(), phase.id, offset))
     change = "move left" if offset < 0 else "move right"
     attempt(Attempt(f"phase_{phase.id}", "phase", phase, change, {}, write, "Phase moved."),
             phase.version)  # fmt: skip
@@ -89,7 +100,7 @@ def remove_phase(phase: Phase) -> None:
     target = st.session_state.get(f"pt_{phase.id}")
     if target is None or not signed_in_admin():  # signed in: ``me()`` below is this run's user
         return
-    write = partial(delete_phase, db(), phase.id, target.id, me().id)
+    write = without_values(partial(delete_phase, db(), phase.id, target.id, me().id))
     done = f"Phase deleted; {{result}} leads moved to {md(target.name)}."
     attempt(Attempt(f"phase_{phase.id}", "phase", phase, "delete", {}, write, done),
             phase.version)  # fmt: skip
@@ -97,12 +108,12 @@ def remove_phase(phase: Phase) -> None:
 
 def save_tag(tag: Tag) -> None:
     mine = form_values(tag_keys(tag))
-    write = partial(update_tag, db(), tag.id, mine["name"], mine["color"])
+    write = with_values(partial(update_tag, db(), tag.id), "name", "color")
     attempt(Attempt(f"tag_{tag.id}", "tag", tag, "save", mine, write, "Tag saved."), tag.version)
 
 
 def remove_tag(tag: Tag) -> None:
-    write = partial(delete_tag, db(), tag.id)
+    write = without_values(partial(delete_tag, db(), tag.id))
     attempt(Attempt(f"tag_{tag.id}", "tag", tag, "delete", {}, write, "Tag deleted."), tag.version)
 
 
@@ -111,34 +122,34 @@ def save_field(field: CustomField) -> None:
     if field.kind == "choice":
         mine["choices"] = (mine["choices"] or "").splitlines()
     else:
-        mine.pop("choices")  # only choice fields have choices to edit
-    write = partial(update_field, db(), field.id, mine["name"],
-                    mine.get("choices", list(field.choices)), bool(mine["active"]))  # fmt: skip
+        mine["choices"] = list(field.choices)  # only choice fields have choices to edit
+    mine["active"] = bool(mine["active"])
+    write = with_values(partial(update_field, db(), field.id), "name", "choices", "active")
     attempt(Attempt(f"field_{field.id}", "custom_field", field, "save", mine, write,
                     "Field saved."), field.version)  # fmt: skip
 
 
 def shift_field(field: CustomField, offset: int) -> None:
-    write = partial(move_field, db(), field.id, offset)
+    write = without_values(partial(move_field, db(), field.id, offset))
     change = "move up" if offset < 0 else "move down"
     attempt(Attempt(f"field_{field.id}", "custom_field", field, change, {}, write,
                     "Field moved."), field.version)  # fmt: skip
 
 
 def remove_field(field: CustomField) -> None:
-    write = partial(delete_field, db(), field.id)
+    write = without_values(partial(delete_field, db(), field.id))
     attempt(Attempt(f"field_{field.id}", "custom_field", field, "delete", {}, write,
                     "Field deleted."), field.version)  # fmt: skip
 
 
 def remove_source_entry(source: Source) -> None:
-    write = partial(remove_source, db(), source.name)
+    write = without_values(partial(remove_source, db(), source.name))
     attempt(Attempt(f"source_{source.name}", "source", source, "remove", {}, write,
                     "Source removed."), source.version)  # fmt: skip
 
 
 def remove_reason(reason: LostReason) -> None:
-    write = partial(remove_lost_reason, db(), reason.id)
+    write = without_values(partial(remove_lost_reason, db(), reason.id))
     attempt(Attempt(f"reason_{reason.id}", "lost_reason", reason, "remove", {}, write,
                     "Reason removed."), reason.version)  # fmt: skip
 

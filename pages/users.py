@@ -10,6 +10,7 @@ from crm_core.auth import PASSWORD_MAX, PASSWORD_MIN, set_password
 from crm_core.users import (
     ROLES,
     Account,
+    User,
     create_account,
     deactivate_user,
     list_accounts,
@@ -17,8 +18,19 @@ from crm_core.users import (
     set_role,
     update_user,
 )
-from pages._stale import Attempt, attempt, blank_is_none, form_values, stale_panels
+from pages._auth import gate
+from pages._stale import (
+    Attempt,
+    attempt,
+    blank_is_none,
+    form_values,
+    signed_in_admin,
+    stale_panels,
+    with_values,
+)
 from pages._ui import db, flash, md, me, show_flash, user_errors
+
+gate(admin=True)  # nothing below runs for a visitor who is not a signed-in admin
 
 st.title("Users")
 show_flash()
@@ -57,10 +69,26 @@ def profile_keys(account: Account) -> dict[str, str]:
 def save_profile(account: Account) -> None:
     """(A callback, with the account as the form showed it.)"""
     mine = blank_is_none(form_values(profile_keys(account)))
-    write = partial(update_user, db(), account.user.id, mine["display_name"], mine["email"],
-                    mine["home_address"])  # fmt: skip
+    write = with_values(partial(update_user, db(), account.user.id), "display_name", "email",
+                        "home_address")  # fmt: skip
     attempt(Attempt(f"user_{account.user.id}", "user", account, "save", mine, write, "Saved."),
             account.version)  # fmt: skip
+
+
+def password_key(user: User) -> str:
+    return f"pw_{user.id}"
+
+
+def set_new_password(user: User) -> None:
+    """(A callback of the user's password form.)  The box is emptied whatever happens: a password
+    typed in is not kept on the page, where the eye icon would show it."""
+    new_password = st.session_state.get(password_key(user)) or ""
+    st.session_state[password_key(user)] = ""
+    if not signed_in_admin():
+        return
+    with user_errors():
+        set_password(db(), user.id, new_password)
+        flash(f"New password set for {md(user.display_name)}; their sessions ended.")
 
 
 accounts = list_accounts(db())
@@ -91,13 +119,12 @@ for account in accounts:
                 set_role(db(), user.id, new_role)
                 flash(f"{md(user.display_name)} is now {new_role}.")
                 st.rerun()
-        new_password = c2.text_input("New password", type="password", max_chars=PASSWORD_MAX,
-                                     key=f"pw_{user.id}", autocomplete="new-password")  # fmt: skip
-        if c2.button("Set password", key=f"set_pw_{user.id}", icon=":material/password:"):
-            with user_errors():
-                set_password(db(), user.id, new_password)
-                flash(f"New password set for {md(user.display_name)}; their sessions ended.")
-                st.rerun()
+        with c2.form(f"password_{user.id}", clear_on_submit=True, border=False):
+            st.text_input("New password", type="password", max_chars=PASSWORD_MAX,
+                          key=password_key(user), autocomplete="new-password")  # fmt: skip
+            st.form_submit_button("Set password", key=f"set_pw_{user.id}",
+                                  icon=":material/password:", on_click=set_new_password,
+                                  args=(user,))  # fmt: skip
         if user.active:
             if c3.button("Deactivate", key=f"off_{user.id}", icon=":material/person_off:",
                          disabled=user.id == me().id,

@@ -164,13 +164,34 @@ def test_two_admins_editing_one_user_profile(db, anna):
     assert users.get_user(db, bernd.id).display_name == "Bernd"  # nothing written yet
     assert "changed this user after you opened it" in texts(at)
     table = next(d.value for d in at.dataframe if "yours" in d.value.columns)
-    assert table.to_dict("records") == [
+    assert table.to_dict("records") == [  # "yours": what overwriting writes
         {"field": "email", "when you opened it": "b@firma.example", "now": "bernd@firma.example",
-         "yours": "b@firma.example"},
+         "yours": "bernd@firma.example"},
         {"field": "name", "when you opened it": "Bernd", "now": "Bernd", "yours": "Bernd Berger"},
     ]  # fmt: skip
     button(at, "Overwrite with mine").click().run()
-    assert users.get_user(db, bernd.id).display_name == "Bernd Berger"
+    assert not at.exception, at.exception
+    after = users.get_user(db, bernd.id)
+    # My name change on top of the colleague's e-mail change: neither is lost.
+    assert (after.display_name, after.email) == ("Bernd Berger", "bernd@firma.example")
+    assert users.get_account(db, bernd.id).version == 3
+
+
+def test_set_password_empties_the_password_box(db, anna):
+    bernd = users.create_account(db, "bernd", display_name="Bernd", password="bernds password")
+    at = app("pages/users.py", as_user="anna")
+    at.text_input(key=f"pw_{bernd.id}").input("a much newer password")
+    next(b for b in at.button if b.key == f"set_pw_{bernd.id}").click().run()
+    assert not at.exception, at.exception
+    assert "New password set for Bernd; their sessions ended." in texts(at)
+    assert at.text_input(key=f"pw_{bernd.id}").value == ""
+    # A refused password is not kept in the box either.
+    at.text_input(key=f"pw_{bernd.id}").input("short")
+    next(b for b in at.button if b.key == f"set_pw_{bernd.id}").click().run()
+    assert not at.exception, at.exception
+    assert "Nothing was saved" in texts(at)
+    assert at.text_input(key=f"pw_{bernd.id}").value == ""
+    assert auth.sign_in(db, "bernd", "a much newer password")
 
 
 def test_my_profile_edited_by_an_admin_meanwhile_is_told(db, anna):

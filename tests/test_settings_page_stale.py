@@ -108,7 +108,7 @@ def test_a_phase_moved_on_an_old_version_then_overwritten(db):
     assert "Phase moved." in shown(at)
 
 
-def test_a_field_edit_overwrites_a_colleagues_deactivation_only_when_asked(db):
+def test_a_field_renamed_over_a_colleagues_deactivation_keeps_the_deactivation(db):
     field_id = cf.create_field(db, "Branche", "choice", ["Handel"])
     at = app(PAGE)
     cf.update_field(db, field_id, "Branche", ["Handel"], False, expected_version=1)
@@ -119,13 +119,93 @@ def test_a_field_edit_overwrites_a_colleagues_deactivation_only_when_asked(db):
     rows = {
         r["field"]: (r["when you opened it"], r["now"], r["yours"]) for _, r in table.iterrows()
     }
-    assert rows == {"shown on contacts": ("yes", "no", "yes"), "name": ("Branche", "Branche",
-                                                                         "Sektor")}  # fmt: skip
+    # "yours" is what "Overwrite with mine" writes: my rename on top of the colleague's change.
+    assert rows == {"shown on contacts": ("yes", "no", "no"), "name": ("Branche", "Branche",
+                                                                        "Sektor")}  # fmt: skip
     current = cf.list_fields(db, active_only=False)[0]
     assert (current.name, current.active) == ("Branche", False)
     button(at, "Overwrite with mine").click().run()
+    assert not at.exception, at.exception
     current = cf.list_fields(db, active_only=False)[0]
-    assert (current.name, current.active, current.version) == ("Sektor", True, 3)
+    assert (current.name, current.active, current.version) == ("Sektor", False, 3)
+    assert list(current.choices) == ["Handel"]
+
+
+def test_a_field_both_changed_takes_mine_and_keeps_the_colleagues_other_changes(db):
+    field_id = cf.create_field(db, "Branche", "choice", ["Handel", "Handwerk"])
+    at = app(PAGE)
+    # A colleague adds a choice and renames; I rename too and deactivate.
+    cf.update_field(db, field_id, "Sparte", ["Handel", "Handwerk", "Industrie"], True,
+                    expected_version=1)  # fmt: skip
+    at.text_input(key=f"fn_{field_id}_v1").input("Sektor")
+    at.checkbox(key=f"fa_{field_id}_v1").uncheck()
+    keyed(at, f"fsave_{field_id}_v1").click().run()
+    assert not at.exception, at.exception
+    rows = {r["field"]: r["yours"] for _, r in conflict_table(at).iterrows()}
+    assert rows == {"name": "Sektor", "choices": "Handel, Handwerk, Industrie",
+                    "shown on contacts": "no"}  # fmt: skip
+    button(at, "Overwrite with mine").click().run()
+    assert not at.exception, at.exception
+    current = cf.list_fields(db, active_only=False)[0]
+    assert (current.name, list(current.choices), current.active) == (
+        "Sektor", ["Handel", "Handwerk", "Industrie"], False)  # fmt: skip
+
+
+def test_a_phase_renamed_keeps_a_colleagues_new_win_chance(db):
+    pid = pl.create_pipeline(db, "Sales", [("A", 10, "#000000"), ("B", 20, "#000000")])
+    a, _ = pl.get_pipeline(db, pid).phases
+    at = app(PAGE)
+    with acting_as(Actor("bernd")):
+        pl.update_phase(db, a.id, "A", 35, "#000000", expected_version=1)
+    at.text_input(key=f"ph_{a.id}_v1_name").input("Erstkontakt")
+    keyed(at, f"ph_{a.id}_v1_save").click().run()
+    assert not at.exception, at.exception
+    assert "bernd changed this phase after you opened it." in shown(at)
+    table = conflict_table(at)
+    assert table.to_dict("records") == [
+        {"field": "win %", "when you opened it": "10", "now": "35", "yours": "35"},
+        {"field": "name", "when you opened it": "A", "now": "A", "yours": "Erstkontakt"},
+    ]
+    assert pl.get_pipeline(db, pid).phases[0].name == "A"  # nothing written yet
+    button(at, "Overwrite with mine").click().run()
+    assert not at.exception, at.exception
+    phase = pl.get_pipeline(db, pid).phases[0]
+    assert (phase.name, phase.probability, phase.color, phase.version) == (
+        "Erstkontakt", 35, "#000000", 3)  # fmt: skip
+    assert "Phase saved." in shown(at)
+
+
+def test_a_tag_renamed_keeps_a_colleagues_new_colour(db):
+    tag_id = tg.create_tag(db, "Messe", "#112233")
+    at = app(PAGE)
+    tg.update_tag(db, tag_id, "Messe", "#ff0000", expected_version=1)
+    at.text_input(key=f"tag_name_{tag_id}_v1").input("Fachmesse")
+    keyed(at, f"tag_save_{tag_id}_v1").click().run()
+    assert not at.exception, at.exception
+    rows = {r["field"]: (r["now"], r["yours"]) for _, r in conflict_table(at).iterrows()}
+    assert rows == {"colour": ("#ff0000", "#ff0000"), "name": ("Messe", "Fachmesse")}
+    button(at, "Overwrite with mine").click().run()
+    assert not at.exception, at.exception
+    tag = tg.list_tags(db)[0]
+    assert (tag.name, tag.color, tag.version) == ("Fachmesse", "#ff0000", 3)
+
+
+def test_a_second_conflict_on_overwrite_merges_again(db):
+    tag_id = tg.create_tag(db, "Messe", "#112233")
+    at = app(PAGE)
+    tg.update_tag(db, tag_id, "Messe", "#ff0000", expected_version=1)
+    at.text_input(key=f"tag_name_{tag_id}_v1").input("Fachmesse")
+    keyed(at, f"tag_save_{tag_id}_v1").click().run()
+    # Before I overwrite, another colleague changes the colour again.
+    tg.update_tag(db, tag_id, "Messe", "#00ff00", expected_version=2)
+    button(at, "Overwrite with mine").click().run()
+    assert not at.exception, at.exception
+    assert tg.list_tags(db)[0].name == "Messe"  # refused again, nothing written
+    rows = {r["field"]: (r["now"], r["yours"]) for _, r in conflict_table(at).iterrows()}
+    assert rows == {"colour": ("#00ff00", "#00ff00"), "name": ("Messe", "Fachmesse")}
+    button(at, "Overwrite with mine").click().run()
+    tag = tg.list_tags(db)[0]
+    assert (tag.name, tag.color, tag.version) == ("Fachmesse", "#00ff00", 4)
 
 
 def test_without_a_conflict_the_page_saves_with_the_version_it_showed(db):
