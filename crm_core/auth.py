@@ -5,15 +5,22 @@ only the token's SHA-256, its user and its expiry.  A token cannot be forged (25
 a stolen copy of the database contains none.  Every page run checks the token again, so signing
 out, a password reset or deactivating a user ends that user's sessions at once.
 
-Throttling: after ``ACCOUNT_LIMIT`` failed attempts on one account (from anywhere) or
-``CLIENT_LIMIT`` from one client (on any accounts) within ``WINDOW``, further attempts are refused
-without even checking the password, for a delay that doubles with every further failure up to
-``MAX_DELAY``.  A correct password while throttled is refused too: otherwise guessing could go on.
+Throttling, counted over the failures of the last ``WINDOW``: ``PAIR_LIMIT`` failures on one
+account from one client, ``ACCOUNT_LIMIT`` on one account from anywhere (guessing spread over
+many machines) or ``CLIENT_LIMIT`` from one known client on any accounts (trying many names)
+refuse further attempts without checking the password, for a delay that doubles with every
+further failure up to ``MAX_DELAY``.  A correct password while throttled is refused too:
+otherwise guessing could go on.  Clients Streamlit cannot tell apart (``unknown``: localhost, or
+behind a proxy that is not trusted) share no per-client budget, so one guesser cannot lock out a
+whole team; ``crm user unlock`` and a new password clear an account's failures.  Failed attempts
+store a hash of the typed name (it may be a password typed into the wrong box), and the audit
+log names only accounts that exist.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import secrets
 from dataclasses import dataclass
@@ -27,8 +34,11 @@ from crm_core.database import Cursor, Database
 from crm_core.users import USER_COLUMNS, User, user_from_row
 from crm_core.validation import FieldError
 
-ACCOUNT_LIMIT = 5
+PAIR_LIMIT = 5
+ACCOUNT_LIMIT = 20
 CLIENT_LIMIT = 20
+UNKNOWN_CLIENT = "unknown"
+UNKNOWN_ACCOUNT = "(no such account)"
 WINDOW = timedelta(minutes=15)
 FIRST_DELAY = timedelta(seconds=60)
 MAX_DELAY = timedelta(minutes=15)
@@ -111,6 +121,7 @@ def set_password_in(cur: Cursor, user_id: int, password: str) -> None:
         [hash_password(password), now(), user_id],
     )
     cur.execute("DELETE FROM auth_sessions WHERE user_id = ?", [user_id])
+    clear_failures_in(cur, username[0])
     audit.record(cur, "password", "user", user_id, label=username[0])
 
 
@@ -134,22 +145,55 @@ def _hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _throttle_wait(cur: Cursor, username: str, client: str, at: datetime) -> timedelta | None:
+def _name_key(username: str) -> str:
+    """What login_failures keeps of a typed name: never the text itself."""
+    return hashlib.sha256(username.strip().lower().encode()).hexdigest()
+
+
+def _throttle_wait(cur: Cursor, name_key: str, client: str, at: datetime) -> timedelta | None:
     """How long this attempt must wait, or None when it may go ahead."""
-    since = at - WINDOW
+    budgets = [("username = ? AND client = ?", [name_key, client], PAIR_LIMIT),
+               ("username = ?", [name_key], ACCOUNT_LIMIT)]  # fmt: skip
+    if client != UNKNOWN_CLIENT:
+        budgets.append(("client = ?", [client], CLIENT_LIMIT))
     waits = []
-    for column, value, limit in (("username", username, ACCOUNT_LIMIT),
-                                 ("client", client, CLIENT_LIMIT)):  # fmt: skip
+    for where, params, limit in budgets:
         count, last = cur.execute(
-            f"SELECT count(*), max(failed_at) FROM login_failures"
-            f" WHERE {column} = ? AND failed_at >= ?",
-            [value, since],
+            f"SELECT count(*), max(failed_at) FROM login_failures WHERE {where} AND failed_at >= ?",
+            [*params, at - WINDOW],
         ).fetchone()
         if count >= limit:
             delay = min(FIRST_DELAY * 2 ** (count - limit), MAX_DELAY)
             if last + delay > at:
                 waits.append(last + delay - at)
     return max(waits) if waits else None
+
+
+def _recently_throttled(cur: Cursor, label: str, client: str, at: datetime) -> bool:
+    """One audit entry per account and client and minute is enough for a throttled guesser."""
+    return bool(cur.execute(
+        "SELECT 1 FROM audit_log WHERE action = 'login_throttled' AND label = ?"
+        " AND changes = ? AND logged_at >= ? LIMIT 1",
+        [label, json.dumps({"client": client}), at - timedelta(minutes=1)],
+    ).fetchone())  # fmt: skip
+
+
+def clear_failures_in(cur: Cursor, username: str) -> None:
+    """Lift the throttle of an account (a new password, ``crm user unlock``)."""
+    cur.execute("DELETE FROM login_failures WHERE username = ?", [_name_key(username)])
+
+
+def unlock(db: Database, username: str) -> None:
+    from crm_core.users import find_user
+
+    user = find_user(db, username)
+
+    def work(cur: Cursor) -> None:
+        clear_failures_in(cur, user.username)
+        audit.record(cur, "update", "user", user.id, label=user.username,
+                     changes={"sign-in throttle": ["on", "lifted"]})  # fmt: skip
+
+    db.run(work)
 
 
 def sign_in(
@@ -165,7 +209,7 @@ def sign_in(
 
     Every attempt is in the audit log (failed and throttled ones too), never the password."""
     name = (username or "").strip()[:64]
-    client = (client or "unknown")[:64]
+    client = (client or UNKNOWN_CLIENT)[:64]
     at = at or now()
     # The argon2 check (~50 ms) runs outside the unit of work: it needs no database file.
     rows = db.query(
@@ -175,18 +219,22 @@ def sign_in(
     user = user_from_row(rows[0][:-1]) if rows else None
     stored_hash = rows[0][-1] if rows else None
     correct = password_matches(stored_hash, password or "") and bool(user and user.active)
+    # Only an existing account is named in the log: a typed name may be a password.
+    who = audit.Actor(user.username, user.id) if user else audit.Actor("anonymous")
+    label = user.username if user else UNKNOWN_ACCOUNT
+    name_key = _name_key(name)
 
     def work(cur: Cursor) -> SignedIn | timedelta | None:
         cur.execute("DELETE FROM login_failures WHERE failed_at < ?", [at - WINDOW])  # expired
-        wait = _throttle_wait(cur, name.lower(), client, at)
-        who = audit.Actor(user.username if user else name or "?", user.id if user else None)
+        wait = _throttle_wait(cur, name_key, client, at)
         if wait is not None:
-            audit.record(cur, "login_throttled", "session", label=name, actor=who,
-                         changes={"client": client})  # fmt: skip
+            if not _recently_throttled(cur, label, client, at):
+                audit.record(cur, "login_throttled", "session", label=label, actor=who,
+                             changes={"client": client})  # fmt: skip
             return wait
         if not correct:
-            cur.execute("INSERT INTO login_failures VALUES (?, ?, ?)", [name.lower(), client, at])
-            audit.record(cur, "login_failed", "session", label=name, actor=who,
+            cur.execute("INSERT INTO login_failures VALUES (?, ?, ?)", [name_key, client, at])
+            audit.record(cur, "login_failed", "session", label=label, actor=who,
                          changes={"client": client})  # fmt: skip
             return None
         token = secrets.token_urlsafe(32)
@@ -195,7 +243,8 @@ def sign_in(
             "INSERT INTO auth_sessions VALUES (?, ?, ?, ?, ?)",
             [_hash_token(token), user.id, at, expires, client],
         )
-        cur.execute("DELETE FROM login_failures WHERE username = ?", [name.lower()])
+        cur.execute("DELETE FROM login_failures WHERE username = ? AND client = ?",
+                    [name_key, client])  # fmt: skip
         cur.execute("DELETE FROM auth_sessions WHERE expires_at < ?", [at])  # housekeeping
         audit.record(cur, "login", "session", label=user.username, actor=who,
                      changes={"client": client})  # fmt: skip
@@ -300,3 +349,10 @@ def record_sso_login(db: Database, user: User, client: str | None) -> None:
     audit.record_now(db, "login", "session", label=user.username,
                      actor=audit.Actor(user.username, user.id),
                      changes={"client": client or "unknown", "via": "single sign-on"})  # fmt: skip
+
+
+def record_logout(db: Database, user: User) -> None:
+    """A single sign-on user signing out (their session is the provider's, not a row here)."""
+    audit.record_now(db, "logout", "session", label=user.username,
+                     actor=audit.Actor(user.username, user.id),
+                     changes={"via": "single sign-on"})  # fmt: skip

@@ -100,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     disable.add_argument("name")
     enable = user_sub.add_parser("enable", help="reactivate a deactivated account")
     enable.add_argument("name")
+    unlock = user_sub.add_parser("unlock", help="lift the throttle after failed sign-ins")
+    unlock.add_argument("name")
     user_sub.add_parser("list", help="every account with its role and state")
 
     args = parser.parse_args(argv)
@@ -367,6 +369,9 @@ def user_command(args: argparse.Namespace) -> int:
         elif args.user_command == "enable":
             users.reactivate_user(db, user.id)
             print(f"{user.username} is active again")
+        elif args.user_command == "unlock":
+            auth.unlock(db, user.username)
+            print(f"{user.username} can try to sign in again")
         return 0
     except (FieldError, ValueError) as exc:
         print(f"nothing changed: {exc}", file=sys.stderr)

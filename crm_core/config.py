@@ -50,12 +50,24 @@ class Settings:
     # Single sign-on through Streamlit's st.login: "default" for the [auth] section of
     # .streamlit/secrets.toml, or the name of an [auth.<name>] provider there; None: passwords only.
     sso_provider: str | None = None
+    # Some providers (Microsoft Entra ID) send no "email_verified" claim: only then set False.
+    sso_require_verified_email: bool = True
+    # Behind a reverse proxy every browser has the proxy's address: with True, the first
+    # X-Forwarded-For address identifies the client (for sign-in throttling and the audit log).
+    trusted_proxy: bool = False
     extra: dict = field(default_factory=dict, repr=False)  # may hold secrets
 
 
 def _env_float(name: str, default: float) -> float:
     value = os.environ.get(name)
     return float(value) if value not in (None, "") else default
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value in (None, ""):
+        return bool(default)
+    return value.strip().lower() in ("1", "true", "yes", "on")
 
 
 def load_settings() -> Settings:
@@ -105,6 +117,10 @@ def load_settings() -> Settings:
         tls_key=os.environ.get("CRM_TLS_KEY") or app.get("tls_key"),
         session_hours=_env_float("CRM_SESSION_HOURS", auth.get("session_hours", 12.0)),
         sso_provider=env("CRM_SSO_PROVIDER") or auth.get("sso_provider"),
+        sso_require_verified_email=_env_bool(
+            "CRM_SSO_REQUIRE_VERIFIED_EMAIL", auth.get("sso_require_verified_email", True)
+        ),
+        trusted_proxy=_env_bool("CRM_TRUSTED_PROXY", auth.get("trusted_proxy", False)),
         db_threads=int(os.environ.get("CRM_DB_THREADS") or db.get("threads", 2)),
         extra=file_values,
     )

@@ -9,6 +9,7 @@ is stored (crm_core.auth), so the cookie cannot be forged.  Every run checks the
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from contextvars import ContextVar
 
 import streamlit as st
@@ -22,11 +23,16 @@ TOKEN_KEY = "auth_token"
 
 
 def _client() -> str:
+    """The browser's address, for throttling and the log ("unknown" on localhost: Streamlit
+    gives none there).  Behind a trusted reverse proxy: the first X-Forwarded-For address."""
     try:
         address = st.context.ip_address
+        if settings().trusted_proxy:
+            forwarded = st.context.headers.get("X-Forwarded-For") or ""
+            address = forwarded.split(",")[0].strip() or address
     except Exception:  # noqa: BLE001 - no request context (AppTest)
         address = None
-    return address if isinstance(address, str) and address else "unknown"
+    return address[:64] if isinstance(address, str) and address else auth.UNKNOWN_CLIENT
 
 
 def _cookie_token() -> str | None:
@@ -42,7 +48,8 @@ def _sso_user() -> User | None:
     provider = settings().sso_provider
     if not provider or not getattr(st.user, "is_logged_in", False):
         return None
-    user = auth.sso_user(db(), st.user.get("email"), verified=st.user.get("email_verified", True))
+    verified = st.user.get("email_verified") is True or not settings().sso_require_verified_email
+    user = auth.sso_user(db(), st.user.get("email"), verified=verified)
     if user and not st.session_state.get("sso_login_recorded"):
         auth.record_sso_login(db(), user, _client())
         st.session_state["sso_login_recorded"] = True
@@ -101,10 +108,18 @@ def signed_in_user() -> User | None:
 
 
 def _set_cookie(token: str, max_age_s: int) -> None:
-    secure = "; Secure" if settings().tls_cert else ""
+    secure = "; Secure" if settings().tls_cert or _served_over_https() else ""
     value = json.dumps(f"{COOKIE}={token}; Path=/; Max-Age={max_age_s}; SameSite=Strict{secure}")
     # In the sidebar: an element in the main area would leave a gap above every page.
     st.sidebar.html(f"<script>document.cookie = {value};</script>", unsafe_allow_javascript=True)
+
+
+def _served_over_https() -> bool:
+    """Also behind a proxy that terminates TLS: the browser's URL says https."""
+    try:
+        return str(st.context.url or "").startswith("https://")
+    except Exception:  # noqa: BLE001 - no request context (AppTest)
+        return False
 
 
 def keep_cookie() -> None:
@@ -157,12 +172,35 @@ def _try_sign_in(username: str, password: str) -> None:
 
 def sign_out() -> None:
     """End the session here and in the database; the next run shows the login form."""
-    auth.sign_out(db(), st.session_state.get(TOKEN_KEY))
+    token = st.session_state.get(TOKEN_KEY)
+    sso = getattr(st.user, "is_logged_in", False)
+    if token is None and sso and st.session_state.get("me"):
+        auth.record_logout(db(), st.session_state["me"])  # single sign-on: no token of ours
+    auth.sign_out(db(), token)
     _checked.set(None)
     for key in list(st.session_state.keys()):
         del st.session_state[key]
     st.session_state["signed_out"] = True  # the cookie of this connection is stale now
     st.session_state["clear_cookie"] = True
-    if getattr(st.user, "is_logged_in", False):
+    if sso:
         st.logout()
     st.rerun()
+
+
+def download(export: Callable[..., bytes], *args: object, admin: bool = False,
+             **kwargs: object) -> Callable[[], bytes]:  # fmt: skip
+    """A download button's data callable: ``export(*args, **kwargs)`` run as the signed-in user,
+    and only while that session is still valid.
+
+    Streamlit calls it when the button is clicked, in a worker thread and without app.py, possibly
+    long after the page was drawn (after a sign-out elsewhere, a deactivation, a demotion)."""
+    token = st.session_state.get(TOKEN_KEY)
+
+    def produce() -> bytes:
+        user = auth.session_user(db(), token)
+        if user is None or (admin and not user.is_admin):
+            raise PermissionError("the session that drew this button has ended: nothing exported")
+        with audit.acting_as(audit.Actor(user.username, user.id)):
+            return export(*args, **kwargs)
+
+    return produce

@@ -9,15 +9,13 @@ import streamlit as st
 
 from crm_core.audit import (
     AuditQuery,
-    acting_as,
     audit_export_rows,
-    current_actor,
     known_values,
     record_now,
     search_audit,
 )
 from crm_core.exports import to_csv
-from pages._auth import gate
+from pages._auth import download, gate
 from pages._ui import count, db
 
 gate(admin=True)  # nothing below runs for a visitor who is not a signed-in admin
@@ -71,16 +69,14 @@ if entries:
 else:
     st.info("No entries match these filters.")
 
-exporter = current_actor()  # the download callable may run outside this script run's thread
+
+def export_file(query: AuditQuery) -> bytes:
+    header, rows = audit_export_rows(db(), query)
+    record_now(db(), "export", "audit_log", label="audit log",
+               changes={"format": "csv", "rows": len(rows)})  # fmt: skip
+    return to_csv(header, rows)
 
 
-def export_file() -> bytes:
-    with acting_as(exporter):
-        header, rows = audit_export_rows(db(), query)
-        record_now(db(), "export", "audit_log", label="audit log",
-                   changes={"format": "csv", "rows": len(rows)})  # fmt: skip
-        return to_csv(header, rows)
-
-
-st.download_button(f"Export {count(total)} entries (CSV)", export_file, file_name="audit-log.csv",
-                   mime="text/csv", icon=":material/download:", disabled=not total)  # fmt: skip
+st.download_button(f"Export {count(total)} entries (CSV)", download(export_file, query, admin=True),
+                   file_name="audit-log.csv", mime="text/csv", icon=":material/download:",
+                   disabled=not total)  # fmt: skip

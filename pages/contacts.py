@@ -5,13 +5,13 @@ from dataclasses import replace
 import streamlit as st
 
 from crm_core.contacts import ContactQuery, restore_contact, search_contacts
-from crm_core.exports import deferred, export_contacts
+from crm_core.exports import export_contacts
 from crm_core.pipelines import list_pipelines
 from crm_core.sources import list_sources
 from crm_core.tags import tag_names
 from crm_core.users import list_users
 from crm_core.validation import format_phone
-from pages._auth import gate
+from pages._auth import download, gate
 from pages._ui import db, flash, md, me, show_flash, user_errors
 
 gate()  # nothing below runs for a visitor who is not signed in
@@ -119,8 +119,8 @@ with user_errors():
                                         "vcf": "vCard 3.0"}.get)  # fmt: skip
         export_query = replace(query, page=1)
         # Runs (and is recorded in the audit log) when the button is clicked, not on every rerun,
-        # maybe in another thread: ``deferred`` keeps the signed-in user as the actor.
-        export_file = deferred(export_contacts, db(), export_query, fmt)
+        # in another thread: ``download`` checks the session then and acts as its user.
+        export_file = download(export_contacts, db(), export_query, fmt)
         e2.download_button(
             f"Download {result.total:,} contacts", export_file,
             file_name=f"contacts.{fmt}", icon=":material/download:",

@@ -7,11 +7,11 @@ from datetime import date, timedelta
 import pandas as pd
 import streamlit as st
 
-from crm_core.exports import deferred, export_closed_leads
+from crm_core.exports import export_closed_leads
 from crm_core.leads import ClosedQuery, StaleMove, closed_leads, reopen_lead
 from crm_core.pipelines import list_pipelines
 from crm_core.users import list_users
-from pages._auth import gate
+from pages._auth import download, gate
 from pages._ui import db, flash, md, me, show_flash, user_errors
 
 gate()  # nothing below runs for a visitor who is not signed in
@@ -80,14 +80,14 @@ with user_errors():
         d1, d2 = st.columns(2)
         d1.download_button(
             "Export CSV",
-            deferred(export_closed_leads, db(), closed_query, "csv"),
+            download(export_closed_leads, db(), closed_query, "csv"),
             file_name=f"leads-{status}-{date.today():%Y%m%d}.csv",
             mime="text/csv",
             icon=":material/download:",
         )
         d2.download_button(
             "Export Excel",
-            deferred(export_closed_leads, db(), closed_query, "xlsx"),
+            download(export_closed_leads, db(), closed_query, "xlsx"),
             file_name=f"leads-{status}-{date.today():%Y%m%d}.xlsx",
             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             icon=":material/download:",

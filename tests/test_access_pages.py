@@ -7,7 +7,7 @@ import pytest
 from crm_core import auth, users
 from crm_core.audit import AuditQuery, search_audit
 from tests.conftest import ROOT
-from tests.test_pages import app, button, make, texts
+from tests.test_pages import app, button, make, session_token, texts
 
 PAGES = sorted(p.name for p in (ROOT / "pages").glob("*.py") if not p.name.startswith("_"))
 ADMIN_PAGES = ["audit.py", "settings.py", "status.py", "users.py"]
@@ -205,3 +205,28 @@ def test_my_profile_edited_by_an_admin_meanwhile_is_told(db, anna):
     assert "changed this user after you opened it" in texts(at)
     button(at, "Reload").click().run()
     assert at.text_input(key=f"me_v{v + 1}_display_name").value == "Bernd (Vertrieb Nord)"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_a_page_run_without_app_py_still_shows_only_the_login(db, user_id, page):
+    """As under `streamlit run app.py`, whose legacy pages/ mode can run a page by itself."""
+    from streamlit.testing.v1 import AppTest
+
+    contact_id = make(db, user_id, last_name="Geheim")
+    at = AppTest.from_file(f"../pages/{page}", default_timeout=30)
+    at.query_params["id"] = str(contact_id)
+    at.run()
+    assert not at.exception, at.exception
+    only_the_login_form(at)
+    assert "Geheim" not in texts(at)
+
+
+@pytest.mark.parametrize("page", ADMIN_PAGES)
+def test_an_admin_page_run_without_app_py_refuses_a_member(db, page):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(f"../pages/{page}", default_timeout=30)
+    at.session_state["auth_token"] = session_token("bernd", "member")
+    at.run()
+    assert [e.value for e in at.error] == ["Not allowed: this page is for admins."]
+    assert not at.title and not at.dataframe and not at.text_input

@@ -58,23 +58,79 @@ def test_wrong_password_unknown_user_and_deactivated_user_fail_alike(db, anna, b
 
 def test_five_wrong_passwords_throttle_the_account_even_for_the_right_one(db, anna):
     start = datetime(2026, 11, 27, 9, 0)
-    for i in range(auth.ACCOUNT_LIMIT):
+    for i in range(auth.PAIR_LIMIT):
         with pytest.raises(auth.LoginFailed):
             auth.sign_in(db, "anna", f"guess {i}", client="a", at=start + timedelta(seconds=i))
     with pytest.raises(auth.LoginThrottled, match="Too many failed sign-ins") as throttled:
-        auth.sign_in(db, "anna", PASSWORD, client="b", at=start + timedelta(seconds=10))
+        auth.sign_in(db, "anna", PASSWORD, client="a", at=start + timedelta(seconds=10))
     assert 50 <= throttled.value.wait_s <= 60
+    # Someone guessing from one machine does not lock Anna out at her own desk.
+    assert auth.sign_in(db, "anna", PASSWORD, client="b", at=start + timedelta(seconds=11))
     later = start + timedelta(seconds=4) + auth.FIRST_DELAY + timedelta(seconds=1)
-    assert auth.sign_in(db, "anna", PASSWORD, client="b", at=later).user.id == anna.id
+    assert auth.sign_in(db, "anna", PASSWORD, client="a", at=later).user.id == anna.id
     actions = [e.action for e in entries(db, entity="session")]
     assert actions.count("login_failed") == 5
     assert "login_throttled" in actions and actions[0] == "login"
 
 
+def test_guessing_one_account_from_many_machines_is_throttled_too(db, anna):
+    at = datetime(2026, 11, 27, 9, 0)
+    for i in range(auth.ACCOUNT_LIMIT):
+        with pytest.raises(auth.LoginFailed):
+            auth.sign_in(db, "anna", "wrong guess!", client=f"10.0.{i}.1", at=at)
+    with pytest.raises(auth.LoginThrottled):
+        auth.sign_in(db, "anna", PASSWORD, client="10.1.1.1", at=at)
+    auth.unlock(db, "anna")  # an admin: `crm user unlock anna`
+    assert auth.sign_in(db, "anna", PASSWORD, client="10.1.1.1", at=at)
+
+
+def test_clients_that_cannot_be_told_apart_share_no_budget(db, anna):
+    """Behind a proxy (or on localhost) every browser is "unknown": guessing many names there
+    must not lock out the whole team."""
+    at = datetime(2026, 11, 27, 9, 0)
+    for i in range(auth.CLIENT_LIMIT + 5):
+        with pytest.raises(auth.LoginFailed):
+            auth.sign_in(db, f"user{i}", "whatever123", at=at)
+    assert auth.sign_in(db, "anna", PASSWORD, at=at).user.id == anna.id
+
+
+def test_a_new_password_lifts_the_throttle(db, anna):
+    at = datetime(2026, 11, 27, 9, 0)
+    for _ in range(auth.PAIR_LIMIT):
+        with pytest.raises(auth.LoginFailed):
+            auth.sign_in(db, "anna", "wrong guess!", at=at)
+    auth.set_password(db, anna.id, "a fresh password")
+    assert auth.sign_in(db, "anna", "a fresh password", at=at)
+
+
+def test_typed_names_of_failed_sign_ins_are_not_kept(db, anna):
+    """A password typed into the username box must not end up in the log or the table."""
+    with pytest.raises(auth.LoginFailed):
+        auth.sign_in(db, "correct horse battery staple", "x" * 12)
+    with pytest.raises(auth.LoginFailed):
+        auth.sign_in(db, "anna", "wrong password 1")
+    dump = str(db.query("SELECT * FROM audit_log")) + str(db.query("SELECT * FROM login_failures"))
+    assert "horse battery staple" not in dump
+    failed = entries(db, action="login_failed")
+    assert [(e.actor, e.label) for e in failed] == [("anna", "anna"),
+                                                    ("anonymous", auth.UNKNOWN_ACCOUNT)]  # fmt: skip
+
+
+def test_a_throttled_guesser_fills_the_log_with_one_entry_a_minute(db, anna):
+    at = datetime.now().replace(microsecond=0)
+    for _ in range(auth.PAIR_LIMIT):
+        with pytest.raises(auth.LoginFailed):
+            auth.sign_in(db, "anna", "wrong guess!", at=at)
+    for i in range(30):
+        with pytest.raises(auth.LoginThrottled):
+            auth.sign_in(db, "anna", "wrong guess!", at=at + timedelta(seconds=i))
+    assert len(entries(db, action="login_throttled")) == 1
+
+
 def test_the_delay_doubles_with_further_failures(db, anna):
     start = datetime(2026, 11, 27, 9, 0)
     at = start
-    for _ in range(auth.ACCOUNT_LIMIT):
+    for _ in range(auth.PAIR_LIMIT):
         with pytest.raises(auth.LoginFailed):
             auth.sign_in(db, "anna", "nope nope nope", at=at)
     at += auth.FIRST_DELAY + timedelta(seconds=1)
@@ -199,6 +255,13 @@ def test_command_line_user_add_passwd_disable(db, monkeypatch, capsys):
     listing = capsys.readouterr().out
     assert "dora" in listing and "deactivated" in listing
     assert run("user", "disable", "nobody") == 2
+    for _ in range(auth.PAIR_LIMIT - 1):  # one failure above (her first password) counts too
+        with pytest.raises(auth.LoginFailed):
+            auth.sign_in(db, "dora", "not her password")
+    with pytest.raises(auth.LoginThrottled):
+        auth.sign_in(db, "dora", "doras second password")
+    assert run("user", "unlock", "dora") == 0
+    assert auth.sign_in(db, "dora", "doras second password")
     actors = {e.actor for e in entries(db, entity="user")}
     assert actors and all(a.startswith("cli:") for a in actors)
     assert "doras" not in str(db.query("SELECT * FROM audit_log"))
@@ -219,3 +282,39 @@ def test_first_start_prints_a_generated_password_only_to_a_terminal(db, monkeypa
     assert auth.sign_in(db, "admin", password).user.is_admin
     cli.announce_first_admin()  # once only
     assert capsys.readouterr().err == ""
+
+
+def test_a_download_runs_only_while_the_session_that_drew_it_is_valid(db, anna, bernd):
+    """Streamlit calls a download button's data callable later, in a worker thread."""
+    import threading
+
+    import streamlit as st
+
+    from crm_core.audit import current_actor
+    from pages._auth import TOKEN_KEY, download
+
+    def run_in_thread(fn):
+        out = {}
+
+        def target():
+            try:
+                out["value"] = fn()
+            except Exception as exc:  # noqa: BLE001 - the test looks at it
+                out["error"] = exc
+
+        thread = threading.Thread(target=target)
+        thread.start()
+        thread.join()
+        return out
+
+    anna_token = auth.sign_in(db, "anna", PASSWORD).token
+    st.session_state[TOKEN_KEY] = anna_token
+    produce = download(lambda: current_actor().name.encode())
+    admin_only = download(lambda: b"audit", admin=True)
+    st.session_state[TOKEN_KEY] = auth.sign_in(db, "bernd", "bernds secret").token
+    member_admin_only = download(lambda: b"audit", admin=True)
+    assert run_in_thread(produce) == {"value": b"anna"}  # as the user who drew the button
+    assert run_in_thread(admin_only) == {"value": b"audit"}
+    assert isinstance(run_in_thread(member_admin_only)["error"], PermissionError)
+    auth.sign_out(db, anna_token)
+    assert isinstance(run_in_thread(produce)["error"], PermissionError)
