@@ -177,8 +177,9 @@ def pin_contact(db: Database, contact_id: int, latitude: float, longitude: float
         if before is None:
             raise ValueError("there is no such contact")
         cur.execute(
+            # A pin is an edit: a colleague's open form must not put the old position back.
             "UPDATE contacts SET latitude = ?, longitude = ?, geo_source = 'manual',"
-            " geo_precision = 'manual', geo_address = NULL WHERE id = ?",
+            " geo_precision = 'manual', geo_address = NULL, version = version + 1 WHERE id = ?",
             [float(latitude), float(longitude), contact_id],
         )
         changes = audit.diff({"latitude": before[0], "longitude": before[1]},

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from crm_core.audit import diff, record
+from crm_core.audit import AuditEntry, diff, record
 from crm_core.contacts import CONTACT_NAME_SQL
 from crm_core.database import Cursor, Database
 from crm_core.validation import ErrorCollector, FieldError, clean_date, clean_text
@@ -127,6 +128,22 @@ def count_open(db: Database, *, assignee_id: int | None = None, today: date) -> 
     return {"overdue": row[0], "today": row[1], "upcoming": row[2]}
 
 
+def _what_happened(cur: Cursor, reminder_id: int) -> str:
+    """Who changed the reminder and how (from the audit log), for the user who was too late."""
+    row = cur.execute(
+        "SELECT actor, changes FROM audit_log WHERE entity = 'reminder' AND entity_id = ?"
+        " ORDER BY id DESC LIMIT 1",
+        [reminder_id],
+    ).fetchone()
+    done = "Nothing was changed by you; the list shows it now."
+    if row is None:
+        return f"Someone changed this reminder meanwhile. {done}"
+    entry = AuditEntry(0, None, row[0], "update", "reminder", reminder_id, None,
+                       json.loads(row[1]) if row[1] else {})  # fmt: skip
+    what = "; ".join(entry.change_lines())
+    return f"{row[0]} changed this reminder meanwhile ({what}). {done}"
+
+
 def _change(
     db: Database,
     reminder_id: int,
@@ -145,7 +162,7 @@ def _change(
             [reminder_id, seen_version],
         ).fetchone()
         if row is None:
-            raise StaleReminder("Someone changed this reminder meanwhile; the list shows it now.")
+            raise StaleReminder(_what_happened(cur, reminder_id))
         label, old = row[0], {"due_date": row[1], "done": row[2]}
         cur.execute(
             f"UPDATE reminders SET {sql}, version = version + 1 WHERE id = ? AND version = ?",

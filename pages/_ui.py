@@ -168,3 +168,16 @@ def spots_map(
         pdk.Deck(layers=layers, initial_view_state=view, tooltip={"text": "{label}"}),
         height=420,
     )
+
+
+def owner_choices(current_owner: int | None) -> tuple[list[int], dict[int, str]]:
+    """Active users to choose from, plus the current owner if deactivated: saving a record of a
+    colleague who left must not drop its owner."""
+    from crm_core.users import list_users, user_names
+
+    ids = [u.id for u in list_users(db())]
+    names = user_names(db())
+    if current_owner is not None and current_owner not in ids and current_owner in names:
+        ids.append(current_owner)
+        names = {**names, current_owner: f"{names[current_owner]} (deactivated)"}
+    return ids, names

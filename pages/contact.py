@@ -46,7 +46,18 @@ from crm_core.tags import tag_names
 from crm_core.users import list_users
 from crm_core.validation import format_phone
 from pages._auth import gate
-from pages._ui import db, flash, md, me, money, notes_panel, settings, show_flash, user_errors
+from pages._ui import (
+    db,
+    flash,
+    md,
+    me,
+    money,
+    notes_panel,
+    owner_choices,
+    settings,
+    show_flash,
+    user_errors,
+)
 
 gate()  # nothing below runs for a visitor who is not signed in
 
@@ -91,10 +102,8 @@ def contact_form(view: ContactView | None, fields: list[CustomField]) -> Contact
     """The edit form; returns a draft when submitted."""
     draft = view.to_draft() if view else prefilled_draft()
     key = f"c{view.id}v{view.version}" if view else "new"
-    users = list_users(db())
-    user_ids = [u.id for u in users]
-    names = {u.id: u.display_name for u in users}
-    owner_id = draft.owner_id or me().id
+    owner_id = draft.owner_id  # a new contact is pre-set to me; an unowned one stays unowned
+    user_ids, names = owner_choices(owner_id)
     sources = list_sources(db())
     if draft.source and draft.source not in sources:
         sources.append(draft.source)

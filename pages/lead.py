@@ -26,9 +26,19 @@ from crm_core.leads import (
     win_lead,
 )
 from crm_core.pipelines import get_pipeline, list_lost_reasons
-from crm_core.users import list_users, user_names
+from crm_core.users import user_names
 from pages._auth import gate
-from pages._ui import db, flash, md, me, money, notes_panel, show_flash, user_errors
+from pages._ui import (
+    db,
+    flash,
+    md,
+    me,
+    money,
+    notes_panel,
+    owner_choices,
+    show_flash,
+    user_errors,
+)
 
 gate()  # nothing below runs for a visitor who is not signed in
 
@@ -204,8 +214,7 @@ if editable_values(edit["opened"]) == editable_values(lead):
     edit["opened"] = lead
 opened: LeadView = edit["opened"]
 with st.expander("Edit", icon=":material/edit:", expanded=STALE_KEY in st.session_state):
-    users = list_users(db())
-    user_ids = [u.id for u in users]
+    user_ids, owner_names = owner_choices(opened.owner_id)
     stale_edit_panel(user_names(db()))
     if opened.version != lead.version and STALE_KEY not in st.session_state:
         r1, r2 = st.columns([3, 1], vertical_alignment="center")
@@ -229,7 +238,7 @@ with st.expander("Edit", icon=":material/edit:", expanded=STALE_KEY in st.sessio
             "Owner",
             user_ids,
             index=user_ids.index(opened.owner_id) if opened.owner_id in user_ids else None,
-            format_func=lambda uid: next(u.display_name for u in users if u.id == uid),
+            format_func=lambda uid: owner_names.get(uid, "?"),
             key=f"{form}_owner",
         )
         if st.form_submit_button("Save", type="primary", icon=":material/save:"):

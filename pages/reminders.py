@@ -48,6 +48,16 @@ reminders = open_reminders(
     db(), assignee_id=assignee, until=None if show_upcoming else today,
     limit=PAGE, offset=(page - 1) * PAGE,
 )  # fmt: skip
+# A click reruns the page and reloads the list: the version to check is the one this user saw
+# (the previous run's), or a colleague's snooze in between would be overwritten unseen.
+SEEN_VERSIONS = st.session_state.get("rm_seen_versions", {})
+st.session_state["rm_seen_versions"] = {r.id: r.version for r in reminders}
+
+
+def seen(reminder) -> int:
+    return SEEN_VERSIONS.get(reminder.id, reminder.version)
+
+
 quick = snooze_options(today)
 
 for bucket, heading in (("overdue", "Overdue"), ("today", "Today"), ("upcoming", "Upcoming")):
@@ -91,10 +101,10 @@ for bucket, heading in (("overdue", "Overdue"), ("today", "Today"), ("upcoming",
                     with user_errors():
                         try:
                             if action[0] == "done":
-                                mark_done(db(), reminder.id, reminder.version, me().id)
+                                mark_done(db(), reminder.id, seen(reminder), me().id)
                                 flash(f"Done: {md(reminder.contact_name)}.")
                             else:
-                                snooze(db(), reminder.id, reminder.version, action[1])
+                                snooze(db(), reminder.id, seen(reminder), action[1])
                                 flash(f"Snoozed to {action[1]:%d.%m.%Y}.")
                         except StaleReminder as exc:
                             flash(md(exc), "warning")

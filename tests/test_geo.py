@@ -72,6 +72,12 @@ def test_contacts_are_placed_on_save_and_by_the_job_and_pins_stay(db, user_id, n
 
     assert history(db, "contact", other)[0].changes == {"latitude": [None, 54.0],
                                                         "longitude": [None, 10.0]}  # fmt: skip
+    # The pin is a new version: an edit form opened before it cannot put the old place back.
+    from crm_core.contacts import StaleEdit, get_contact, update_contact
+
+    with pytest.raises(StaleEdit):
+        update_contact(db, other, ContactDraft(last_name="Nirgends", city="Atlantis"), 1, user_id)
+    assert get_contact(db, other).version == 2
     assert geocoding.geocode_contacts(db, load_settings(), online=False) == (0, 0)
     assert geocoding.location_of(db, other) == {
         "latitude": 54.0, "longitude": 10.0, "precision": "manual", "source": "manual"}  # fmt: skip

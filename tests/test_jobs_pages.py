@@ -37,6 +37,22 @@ def test_reminder_list_done_and_snooze(db, user_id):
     assert "später" in texts(at)
 
 
+def test_a_colleagues_snooze_is_not_overwritten_by_my_click(db, user_id):
+    from crm_core.audit import Actor, acting_as
+
+    cid = anna(db, user_id)
+    overdue = reminders.add_reminder(db, cid, TODAY - timedelta(days=1), "Rückruf", user_id,
+                                     user_id)  # fmt: skip
+    at = app("pages/reminders.py", show_upcoming="1")
+    with acting_as(Actor("bernd")):  # meanwhile, a colleague snoozes it to tomorrow
+        reminders.snooze(db, overdue, 1, TODAY + timedelta(days=1))
+    at.toggle(key="rm_upcoming").set_value(True)
+    next(b for b in at.button if b.key == f"done_{overdue}").click().run()
+    left = {r.id: r.due_date for r in reminders.open_reminders(db)}
+    assert left[overdue] == TODAY + timedelta(days=1)  # not marked done behind bernd's back
+    assert "bernd changed this reminder meanwhile (due_date:" in texts(at).replace("\\", "")
+
+
 def test_contact_page_adds_a_reminder_and_plans_an_opportunity(db, user_id):
     get_pipeline(db, create_pipeline(db, "Sales"))
     cid = anna(db, user_id)

@@ -242,3 +242,19 @@ def test_settings_manage_tags_and_fields(db):
     field(at, "New tag").input("   ")
     button(at, "Add tag").click().run()
     assert "is required" in texts(at)
+
+
+def test_editing_a_contact_of_a_deactivated_colleague_keeps_the_owner(db, user_id):
+    from crm_core import users
+
+    bernd = users.create_account(db, "bernd", display_name="Bernd")
+    cid = make(db, user_id, owner_id=bernd.id)
+    users.deactivate_user(db, bernd.id)
+    at = contact_page(cid)
+    button(at, "Edit").click().run()
+    owner = at.selectbox(key=f"c{cid}v1_owner")
+    assert owner.value == bernd.id and "Bernd (deactivated)" in owner.options
+    at.text_input(key=f"c{cid}v1_city").input("Potsdam")
+    button(at, "Save").click().run()
+    view = c.get_contact(db, cid)
+    assert (view.city, view.owner_id, view.owner_name) == ("Potsdam", bernd.id, "Bernd")
