@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from crm_core.audit import record
 from crm_core.database import Cursor, Database
 from crm_core.leads import StaleMove, close_lead_in, move_lead_in
 from crm_core.pipelines import Phase, Pipeline, pipelines_in
@@ -238,6 +239,8 @@ def apply_changes(
                         " AND status = 'open'",
                         [position, lead_id, int(key)],
                     )
+            if not any(m.to_key == key for m in plan.moves):
+                _record_reorder(cur, int(key), before.get(key, []), after[key])
         for move in plan.moves:
             if move.to_key in (WON, LOST):
                 try:
@@ -251,6 +254,33 @@ def apply_changes(
         return result
 
     return db.run(work)
+
+
+def dragged_within(before: list[int], after: list[int]) -> int | None:
+    """The one card a drag moved inside a column: without it, both orders are the same."""
+    for lead_id in after:
+        if (
+            lead_id in before
+            and [x for x in before if x != lead_id] == [x for x in after if x != lead_id]
+            and before.index(lead_id) != after.index(lead_id)
+        ):
+            return lead_id
+    return None
+
+
+def _record_reorder(cur: Cursor, phase_id: int, before: list[int], after: list[int]) -> None:
+    """A card moved up or down its column is a move too (priorities are a team's business)."""
+    lead_id = dragged_within(before, after)
+    if lead_id is None:
+        return
+    row = cur.execute(
+        "SELECT l.title, ph.name FROM leads l JOIN phases ph ON ph.id = l.phase_id WHERE l.id = ?",
+        [lead_id],
+    ).fetchone()
+    if row:
+        record(cur, "move", "lead", lead_id, label=row[0],
+               changes={f"place in {row[1]}": [before.index(lead_id) + 1,
+                                                after.index(lead_id) + 1]})  # fmt: skip
 
 
 def _positions(cur: Cursor, phase_id: int, shown: list[int], before: list[int]) -> dict[int, float]:

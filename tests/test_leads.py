@@ -195,6 +195,12 @@ def test_reorder_keeps_cards_beyond_the_shown_ones_in_place(db, sales, user_id, 
     after = {key: [full[2], full[0], full[1]], b.WON: [], b.LOST: []}
     b.apply_changes(db, shown, after, user_id)
     assert snapshot(db, sales)[key] == [full[2], full[0], full[1], *full[3:]]
+    # The drag (L3 from third to first place) is in the log like any other move.
+    from crm_core.audit import history
+
+    entry = history(db, "lead", full[2])[0]
+    assert (entry.action, entry.label, entry.changes) == (
+        "move", ld.get_lead(db, full[2]).title, {"place in First contact": [3, 1]})  # fmt: skip
 
 
 def test_closed_list_review_and_csv(db, sales, user_id, contact):
