@@ -10,10 +10,11 @@ every create, change and delete is written to the audit log in the same unit of 
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 
-from crm_core.audit import diff, record
+from crm_core.audit import current_actor, diff, record
 from crm_core.database import Cursor, Database
 from crm_core.stale import guarded_delete, guarded_update, require_version
 from crm_core.validation import FieldError, clean_text
@@ -337,6 +338,15 @@ def delete_phase(
             " SELECT id, ?, 'moved', phase_id, ?, 'phase deleted' FROM leads WHERE phase_id = ?",
             [actor_id, target_phase_id, phase_id],
         )
+        # Each lead's own history shows the move too (one statement, however many leads).
+        who = current_actor()
+        cur.execute(
+            "INSERT INTO audit_log (actor, actor_id, action, entity, entity_id, label, changes)"
+            " SELECT ?, ?, 'move', 'lead', id, title, ? FROM leads WHERE phase_id = ?",
+            [who.name, who.user_id,
+             json.dumps({"phase": [old.name, target.name], "why": "phase deleted"},
+                        ensure_ascii=False), phase_id],
+        )  # fmt: skip
         cur.execute(
             "UPDATE leads SET phase_id = ?, phase_since = CASE WHEN status = 'open'"
             " THEN current_timestamp ELSE phase_since END, version = version + 1,"

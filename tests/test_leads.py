@@ -57,6 +57,10 @@ def test_default_pipeline_and_phase_management(db, sales, user_id, contact):
     view = ld.get_lead(db, lead)
     assert view.phase_name == "Negotiation!"
     assert view.history[0].detail == "phase deleted"
+    from crm_core.audit import history
+
+    assert history(db, "lead", lead)[0].changes == {
+        "phase": ["First contact", "Negotiation!"], "why": "phase deleted"}  # fmt: skip
     with pytest.raises(FieldError):
         pl.delete_pipeline(db, sales.id, expected_version=1)  # it still has a lead
     other = pl.create_pipeline(db, "Service", [("Inquiry", 10, "#000000")])
