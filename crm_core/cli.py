@@ -187,11 +187,17 @@ def import_command(args: argparse.Namespace) -> int:
     actor = current_user(db).id
     if args.undo is not None:
         try:
-            removed, restored = undo_import(db, args.undo, actor)
+            undone = undo_import(db, args.undo, actor)
         except ValueError as exc:
             print(str(exc), file=sys.stderr)
             return 2
-        print(f"undid import #{args.undo}: {removed} contacts removed, {restored} restored")
+        print(f"undid import #{args.undo}: {undone.removed} contacts removed,"
+              f" {undone.restored} restored")  # fmt: skip
+        for contacts, what in ((undone.kept, "changed since the import, left as they are"),
+                               (undone.removed_changed, "changed since the import, removed all"
+                                " the same (in the trash)")):  # fmt: skip
+            if contacts:
+                print(f"{len(contacts)} {what}: " + ", ".join(f"#{i} {n}" for i, n in contacts))
         return 0
     if not args.file:
         print("name a file to import (or --undo IMPORT_ID)", file=sys.stderr)

@@ -8,9 +8,11 @@
 * Rows are written in chunks, each chunk one unit of work, so a 100 000-row import neither holds
   the database for long nor can half-write a contact; new contacts go in bulk.
 * Every import is recorded; ``undo_import`` removes the contacts it created and puts merged ones
-  back as they were.
-* The audit log gets one entry per import (never one per contact: that would double the work of a
-  100 000-row import) in the unit of work that commits its totals, and one per undo.
+  back as they were, unless someone saved them since (each merge keeps the contact's version).
+* The audit log gets one entry per import in the unit of work that commits its totals, and one per
+  undo.  Contacts an import merged into get an "update" entry each in their own history (merges
+  are rare and touch existing records); created contacts get none (that would double the work of
+  a 100 000-row import).  Undo logs an "update" / "delete" per contact it restores / removes.
 """
 
 from __future__ import annotations
@@ -22,18 +24,22 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
+from itertools import pairwise
+from typing import NamedTuple
 
 from crm_core import audit
 from crm_core.contacts import (
+    _TEXT_COLUMNS,
+    CONTACT_NAME_SQL,
     CleanContact,
     ContactDraft,
     LabelledValue,
     clean_contact,
+    display_name,
     insert_clean_contact,
     load_contact_in,
-    write_parts,
 )
-from crm_core.custom_fields import fields_in
+from crm_core.custom_fields import fields_in, typed_value
 from crm_core.database import Cursor, Database, insert_columns
 from crm_core.search import refresh_search_text
 from crm_core.tags import tag_ids
@@ -223,29 +229,34 @@ def _chunk(cur: Cursor, chunk: list[ImportRow], report: ImportReport, seen: dict
 
     existing = _existing_matches(cur, [c for _, c in cleaned])
     to_create: list[tuple[ImportRow, CleanContact]] = []
+    # (row, clean, match, index of its report line); a negative match is a row of this chunk
+    # that is only created below, so merges wait for the bulk create.
+    to_merge: list[tuple[ImportRow, CleanContact, int, int]] = []
     for row, clean in cleaned:
         keys = _keys(clean)
         match = next((existing[k] for k in keys if k in existing), None)
         match = match or next((seen[k] for k in keys if k in seen), None)
         if match is not None and on_duplicate == "skip":
             report.skipped += 1
-            report.lines.append((row.row_number, "skipped", f"same e-mail or phone as #{match}"))
+            report.lines.append((row.row_number, "skipped",
+                                 f"same e-mail or phone as {_reference(match)}"))  # fmt: skip
             continue
         if match is not None and on_duplicate == "merge":
-            if not dry_run:
-                _merge(cur, match, clean, row.notes, actor_id, report.import_id)
-            report.merged += 1
-            report.lines.append((row.row_number, "merged", f"into #{match}"))
+            to_merge.append((row, clean, match, len(report.lines)))
+            report.lines.append((row.row_number, "merged", f"into {_reference(match)}"))
             continue
         to_create.append((row, clean))
         for key in keys:
             seen.setdefault(key, -row.row_number)  # a later row of the file is a duplicate too
     if dry_run:
+        report.merged += len(to_merge)
         report.created += len(to_create)
         report.lines += [(row.row_number, "created", "") for row, _ in to_create]
         return
     ids = _bulk_create(cur, [c for _, c in to_create], actor_id)
+    created = {}  # row number -> new contact id
     for (row, clean), contact_id in zip(to_create, ids, strict=True):
+        created[row.row_number] = contact_id
         for key in _keys(clean):
             if seen.get(key) == -row.row_number:
                 seen[key] = contact_id
@@ -255,6 +266,13 @@ def _chunk(cur: Cursor, chunk: list[ImportRow], report: ImportReport, seen: dict
                 actor_id)  # fmt: skip
     if ids:
         _items(cur, report.import_id, [(cid, "created", None) for cid in ids])
+    if to_merge:
+        _merge_all(cur, to_merge, created, report, actor_id)
+
+
+def _reference(match: int) -> str:
+    """A contact that exists (#id), or a row of the file whose contact is not created yet."""
+    return f"#{match}" if match >= 0 else f"row {-match}"
 
 
 _VALUE_CHECKS = {"emails": "e-mail", "phones": "phone", "websites": "website"}
@@ -354,16 +372,24 @@ def _bulk_create(cur: Cursor, cleaned: list[CleanContact], actor_id) -> list[int
     for column in _CONTACT_COLUMNS:
         contacts[column] = [c.columns.get(column) for c in cleaned]
     insert_columns(cur, "contacts", contacts)
+    _insert_parts(cur, list(zip(ids, cleaned, strict=True)))
+    refresh_search_text(cur, range_of_ids=(base, base + len(ids)))
+    return ids
+
+
+def _insert_parts(cur: Cursor, contacts: list[tuple[int, CleanContact]]) -> None:
+    """The e-mails, phones, websites, custom values and tags of many contacts, a statement per
+    table (``write_parts`` for many; the caller refreshes the search text)."""
     emails = {"contact_id": [], "label": [], "email": [], "email_lower": [], "position": []}
     phones = {"contact_id": [], "label": [], "e164": [], "national_digits": [], "position": []}
     webs = {"contact_id": [], "label": [], "url": [], "position": []}
     values = {"contact_id": [], "field_id": [], "value": []}
     links = {"contact_id": [], "tag_id": []}
     tag_map = dict(zip(
-        names := sorted({t for c in cleaned for t in c.tags}, key=str.lower),
+        names := sorted({t for _, c in contacts for t in c.tags}, key=str.lower),
         tag_ids(cur, names, create=True), strict=True,
-    )) if any(c.tags for c in cleaned) else {}  # fmt: skip
-    for cid, c in zip(ids, cleaned, strict=True):
+    )) if any(c.tags for _, c in contacts) else {}  # fmt: skip
+    for cid, c in contacts:
         for i, (label, address) in enumerate(c.emails):
             for k, v in zip(emails, (cid, label, address, address.lower(), i), strict=True):
                 emails[k].append(v)
@@ -385,8 +411,6 @@ def _bulk_create(cur: Cursor, cleaned: list[CleanContact], actor_id) -> list[int
                            ("contact_websites", webs), ("contact_field_values", values),
                            ("contact_tags", links)):  # fmt: skip
         insert_columns(cur, table, columns)
-    refresh_search_text(cur, range_of_ids=(base, base + len(ids)))
-    return ids
 
 
 def _bulk_notes(cur: Cursor, notes: list[tuple[int, list[str]]], actor_id) -> None:
@@ -406,20 +430,47 @@ def _items(cur: Cursor, import_id, items: list[tuple[int, str, str | None]]) -> 
         "action": [i[1] for i in items], "before": [i[2] for i in items]})  # fmt: skip
 
 
+def _merge_all(cur: Cursor, merges: list[tuple[ImportRow, CleanContact, int, int]],
+               created: dict[int, int], report: ImportReport, actor_id) -> None:  # fmt: skip
+    """The merges of one chunk, with one audit entry per merged contact (old and new values of
+    what the merge changed, ``{"import": id}``).  The contacts' states before and after are read
+    with a few statements for the whole chunk and the search text is refreshed once, so a merge
+    costs about what it did before it was logged."""
+    targets = [m if m >= 0 else created[-m] for _, _, m, _ in merges]
+    ids = list(dict.fromkeys(targets))
+    before = _audit_states(cur, ids)
+    notes_added: dict[int, int] = {}
+    for (row, clean, _, line), contact_id in zip(merges, targets, strict=True):
+        if _merge(cur, contact_id, clean, row.notes, actor_id, report.import_id):
+            notes_added[contact_id] = notes_added.get(contact_id, 0) + len(row.notes)
+        report.merged += 1
+        report.lines[line] = (row.row_number, "merged", f"into #{contact_id}")
+    refresh_search_text(cur, ids)
+    after = _audit_states(cur, ids)
+    for contact_id in ids:
+        if contact_id not in after:
+            continue
+        label, new = after[contact_id]
+        changes: dict[str, object] = audit.diff(before.get(contact_id, ("", {}))[1], new)
+        if notes_added.get(contact_id):
+            changes["notes added"] = notes_added[contact_id]
+        if changes:  # a row that brought nothing new changed nothing worth an entry
+            audit.record(cur, "update", "contact", contact_id, label=label,
+                         changes={**changes, "import": report.import_id})  # fmt: skip
+
+
 def _merge(cur: Cursor, contact_id: int, clean: CleanContact, notes: list[str], actor_id,
-           import_id) -> None:  # fmt: skip
-    """Fill the existing contact's empty fields and add what it lacks; remember it as it was."""
+           import_id) -> bool:  # fmt: skip
+    """Fill the existing contact's empty fields and add what it lacks; remember it as it was,
+    with its version before and after (so that undo can tell whether anyone saved it since).
+    Anything changed bumps the version, so an edit form open elsewhere is told.  The caller
+    refreshes the search text.  False when there is no such contact."""
     view = load_contact_in(cur, contact_id)
     if view is None:
-        return
-    before = json.dumps(asdict(view.to_draft()), default=_json_default)
+        return False
+    state = asdict(view.to_draft())
     fills = {k: v for k, v in clean.columns.items()
              if k in _CONTACT_COLUMNS and v not in (None, "") and getattr(view, k, None) in (None, "")}  # fmt: skip
-    if fills:
-        assignments = ", ".join(f"{k} = ?" for k in fills)
-        cur.execute(f"UPDATE contacts SET {assignments}, updated_at = current_timestamp,"
-                    " updated_by = ?, version = version + 1 WHERE id = ?",
-                    [*fills.values(), actor_id, contact_id])  # fmt: skip
     have_emails = {e.value.lower() for e in view.emails}
     have_phones = {p.value for p in view.phones}
     have_webs = {w.value for w in view.websites}
@@ -431,9 +482,23 @@ def _merge(cur: Cursor, contact_id: int, clean: CleanContact, notes: list[str], 
         [t for t in clean.tags if t.lower() not in {x.lower() for x in view.tags}],
         {k: v for k, v in clean.custom.items() if k not in view.custom},
     )
+    changed = bool(fills or extra.emails or extra.phones or extra.websites or extra.tags
+                   or extra.custom)  # fmt: skip
+    if changed:
+        assignments = "".join(f"{k} = ?, " for k in fills)
+        cur.execute(f"UPDATE contacts SET {assignments}updated_at = current_timestamp,"
+                    " updated_by = ?, version = version + 1 WHERE id = ?",
+                    [*fills.values(), actor_id, contact_id])  # fmt: skip
     _append_parts(cur, contact_id, extra, offset=len(view.emails) + len(view.phones))
     _bulk_notes(cur, [(contact_id, notes)], actor_id)
-    _items(cur, import_id, [(contact_id, "merged", before)])
+    state[_VERSIONS] = [view.version, view.version + changed]
+    _items(cur, import_id, [(contact_id, "merged", json.dumps(state, default=_json_default))])
+    return True
+
+
+# The key of a merged item's ``before`` that holds [version before, version after] the merge
+# (items of imports made before it was kept have none).
+_VERSIONS = "_versions"
 
 
 def _append_parts(cur: Cursor, contact_id: int, extra: CleanContact, offset: int) -> None:
@@ -453,7 +518,6 @@ def _append_parts(cur: Cursor, contact_id: int, extra: CleanContact, offset: int
     for field_id, value in extra.custom.items():
         cur.execute("INSERT INTO contact_field_values VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                     [contact_id, field_id, value])  # fmt: skip
-    refresh_search_text(cur, [contact_id])
 
 
 def _json_default(value):
@@ -462,51 +526,239 @@ def _json_default(value):
     raise TypeError(type(value).__name__)
 
 
-def undo_import(db: Database, import_id: int, actor_id: int | None) -> tuple[int, int]:
-    """Soft-delete the contacts an import created and restore the ones it merged into.
-    Returns (removed, restored)."""
+_STATE_COLUMNS = ("kind", *_TEXT_COLUMNS, "first_contact", "latitude", "longitude")
 
-    def work(cur: Cursor) -> tuple[int, int]:
-        row = cur.execute("SELECT undone_at FROM imports WHERE id = ?", [import_id]).fetchone()
-        if row is None:
-            raise ValueError(f"there is no import #{import_id}")
-        if row[0] is not None:
-            raise ValueError(f"import #{import_id} was undone already")
-        removed = cur.execute(
+
+def _audit_states(cur: Cursor, ids: list[int]) -> dict[int, tuple[str, dict[str, object]]]:
+    """Name and audit-log state of many contacts with a few statements: the same rule as
+    ``contacts._audit_state`` (a test holds the two together), which loads one contact at a
+    time (several statements each, too slow for thousands of merges)."""
+    if not ids:
+        return {}
+    rows = cur.execute(
+        f"SELECT c.id, {', '.join(f'c.{k}' for k in _STATE_COLUMNS)}, o.display_name"
+        " FROM contacts c LEFT JOIN users o ON o.id = c.owner_id"
+        " WHERE c.id IN (SELECT unnest(?))", [ids]).fetchall()  # fmt: skip
+    states: dict[int, dict[str, object]] = {}
+    for contact_id, *values, owner in rows:
+        states[contact_id] = {**dict(zip(_STATE_COLUMNS, values, strict=True)), "owner": owner,
+                              "emails": [], "phones": [], "websites": [], "tags": []}  # fmt: skip
+    for name, table, column in (("emails", "contact_emails", "email"),
+                                ("phones", "contact_phones", "e164"),
+                                ("websites", "contact_websites", "url")):  # fmt: skip
+        for contact_id, items in cur.execute(
+            f"SELECT contact_id, list(label || ': ' || {column} ORDER BY position, id)"
+            f" FROM {table} WHERE contact_id IN (SELECT unnest(?)) GROUP BY contact_id",
+            [ids],
+        ).fetchall():
+            states[contact_id][name] = items
+    for contact_id, names in cur.execute(
+        "SELECT ct.contact_id, list(t.name ORDER BY lower(t.name)) FROM contact_tags ct"
+        " JOIN tags t ON t.id = ct.tag_id WHERE ct.contact_id IN (SELECT unnest(?))"
+        " GROUP BY ct.contact_id", [ids]).fetchall():  # fmt: skip
+        states[contact_id]["tags"] = names
+    fields = {f.id: f for f in fields_in(cur, active_only=False)}
+    for contact_id, field_id, value in cur.execute(
+        "SELECT contact_id, field_id, value FROM contact_field_values"
+        " WHERE contact_id IN (SELECT unnest(?))", [ids]).fetchall():  # fmt: skip
+        if field_id in fields:
+            states[contact_id][f"custom: {fields[field_id].name}"] = typed_value(
+                fields[field_id], value
+            )
+    return {cid: (display_name(s), {k: v for k, v in s.items() if v not in (None, "", [])})
+            for cid, s in states.items()}  # fmt: skip
+
+
+class _UndoCounts(NamedTuple):
+    removed: int
+    restored: int
+
+
+class UndoResult(_UndoCounts):
+    """What ``undo_import`` did: unpacks and compares as ``(removed, restored)``, and names the
+    contacts someone saved after the import, as ``(id, name)``:
+
+    * ``kept``: merged contacts left as they are (not restored), for the user to look at;
+    * ``removed_changed``: created contacts removed all the same (they are in the trash)."""
+
+    kept: list[tuple[int, str]]
+    removed_changed: list[tuple[int, str]]
+
+    def __new__(cls, removed: int, restored: int, kept=(), removed_changed=()):
+        self = super().__new__(cls, removed, restored)
+        self.kept = list(kept)
+        self.removed_changed = list(removed_changed)
+        return self
+
+    def __repr__(self) -> str:
+        return (f"UndoResult(removed={self.removed}, restored={self.restored},"
+                f" kept={self.kept!r}, removed_changed={self.removed_changed!r})")  # fmt: skip
+
+
+def undo_import(db: Database, import_id: int, actor_id: int | None) -> UndoResult:
+    """Soft-delete the contacts an import created and put the ones it merged into back as they
+    were, in one unit of work.  Returns ``UndoResult`` (unpacks to ``(removed, restored)``).
+
+    Nothing anyone saved after the import is overwritten:
+
+    * A merged contact whose version moved on since the import (someone saved, deleted or
+      restored it afterwards) is left as it is and listed in ``kept``: putting it back as it was
+      before the import would silently throw that later work away, and only a person can tell
+      what of the import to take out by hand.  Imports from before versions were kept with each
+      merge fall back on the time: a contact saved after the import had finished is kept.
+    * A created contact someone saved afterwards is soft-deleted all the same, and listed in
+      ``removed_changed``: the user undoes the import because its contacts should not be there,
+      and keeping some would leave part of the import behind unnoticed; the trash keeps the
+      contact with every edit, note and lead, so restoring it there loses nothing.
+
+    Whatever undo changes bumps the contact's version (an edit form open elsewhere is told) and
+    keeps its search text in step; each contact gets an "update" (restored) or "delete" (removed)
+    entry in its history with ``{"import": id}``, besides the one summary entry of the undo."""
+    return db.run(lambda cur: _undo(cur, import_id, actor_id))
+
+
+def _undo(cur: Cursor, import_id: int, actor_id) -> UndoResult:
+    row = cur.execute("SELECT undone_at FROM imports WHERE id = ?", [import_id]).fetchone()
+    if row is None:
+        raise ValueError(f"there is no import #{import_id}")
+    if row[0] is not None:
+        raise ValueError(f"import #{import_id} was undone already")
+    items = cur.execute(
+        "SELECT i.contact_id, i.action, i.before, c.version, c.deleted_at IS NOT NULL,"
+        " c.updated_at FROM import_items i JOIN contacts c ON c.id = i.contact_id"
+        " WHERE i.import_id = ? ORDER BY i.rowid", [import_id]).fetchall()  # fmt: skip
+    now: dict[int, tuple[int, bool, datetime]] = {}  # id -> (version, deleted, updated_at)
+    created: list[int] = []
+    merges: dict[int, list[dict]] = {}  # id -> what each merge found, in order
+    for contact_id, action, before, version, deleted, updated_at in items:
+        now[contact_id] = (version, deleted, updated_at)
+        if action == "created":
+            created.append(contact_id)
+        else:
+            merges.setdefault(contact_id, []).append(json.loads(before))
+    finished = _finished_at(cur, import_id) if any(
+        _VERSIONS not in found[0] for found in merges.values()) else None  # fmt: skip
+    created_set = set(created)
+    restore, kept = [], []
+    for contact_id, found in merges.items():
+        if contact_id in created_set:
+            continue  # made by this import too: it goes with the created ones
+        if _untouched(found, now[contact_id], finished):
+            restore.append((contact_id, found[0]))  # as the first merge found it
+        else:
+            kept.append(contact_id)
+    live = [cid for cid in created if not now[cid][1]]
+    changed = [cid for cid in live if now[cid][0] != _version_after(merges.get(cid), 1)]
+    names = _names(cur, kept + changed)
+
+    # A merge that changed nothing (the row brought nothing new) left nothing to put back: such
+    # a contact counts as restored, but is not written (no new version for open edit forms).
+    writes = [(cid, before) for cid, before in restore
+              if before.get(_VERSIONS, [0, 1])[0] != merges[cid][-1].get(_VERSIONS, [0, 1])[1]]  # fmt: skip
+    if writes:
+        _restore_all(cur, writes, actor_id, import_id)
+    if live:
+        cur.execute(
             "UPDATE contacts SET deleted_at = current_timestamp, deleted_by = ?,"
-            " version = version + 1 WHERE deleted_at IS NULL AND id IN (SELECT contact_id FROM"
-            " import_items WHERE import_id = ? AND action = 'created') RETURNING id",
-            [actor_id, import_id],
-        ).fetchall()
-        merged = cur.execute(
-            "SELECT contact_id, before FROM import_items WHERE import_id = ? AND action = 'merged'"
-            " ORDER BY rowid DESC", [import_id]).fetchall()  # fmt: skip
-        for contact_id, before in merged:
-            _restore(cur, contact_id, json.loads(before), actor_id)
-        name = cur.execute(
-            "UPDATE imports SET undone_at = current_timestamp WHERE id = ? RETURNING file_name",
-            [import_id],
-        ).fetchone()[0]
-        audit.record(cur, "undo_import", "import", import_id,
-                     label=name or f"import #{import_id}",
-                     changes={"file": name, "removed": len(removed), "restored": len(merged)})  # fmt: skip
-        return len(removed), len(merged)
-
-    return db.run(work)
+            " version = version + 1 WHERE deleted_at IS NULL AND id IN (SELECT unnest(?))",
+            [actor_id, live],
+        )
+        _record_deletes(cur, live, import_id)
+    name = cur.execute(
+        "UPDATE imports SET undone_at = current_timestamp WHERE id = ? RETURNING file_name",
+        [import_id],
+    ).fetchone()[0]
+    details: dict[str, object] = {"file": name, "removed": len(live), "restored": len(restore)}
+    if kept:
+        details["not restored, changed since"] = kept[:100]
+    if changed:
+        details["removed, changed since"] = changed[:100]
+    audit.record(cur, "undo_import", "import", import_id, label=name or f"import #{import_id}",
+                 changes=details)  # fmt: skip
+    return UndoResult(len(live), len(restore), [(cid, names.get(cid, "")) for cid in kept],
+                      [(cid, names.get(cid, "")) for cid in changed])  # fmt: skip
 
 
-def _restore(cur: Cursor, contact_id: int, data: dict, actor_id) -> None:
+def _version_after(found: list[dict] | None, default: int | None) -> int | None:
+    """The version the import left the contact at (``default`` when it did not merge into it)."""
+    if not found:
+        return default
+    versions = found[-1].get(_VERSIONS)
+    return versions[1] if versions else None
+
+
+def _untouched(found: list[dict], now: tuple[int, bool, datetime], finished) -> bool:
+    """Whether nobody saved a merged contact after (or between the chunks of) the import."""
+    version, deleted, updated_at = now
+    if deleted:
+        return False
+    versions = [f.get(_VERSIONS) for f in found]
+    if all(versions):
+        chain = all(a[1] == b[0] for a, b in pairwise(versions))
+        return chain and version == versions[-1][1]
+    return finished is not None and updated_at <= finished  # an import from before versions
+
+
+def _finished_at(cur: Cursor, import_id: int):
+    """When the import committed its totals (its audit entry), for imports from before merges
+    kept versions; None when unknown."""
+    return cur.execute(
+        "SELECT max(logged_at) FROM audit_log WHERE action = 'import' AND entity = 'import'"
+        " AND entity_id = ?", [import_id]).fetchone()[0]  # fmt: skip
+
+
+def _names(cur: Cursor, ids: list[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    return dict(cur.execute(f"SELECT c.id, {CONTACT_NAME_SQL} FROM contacts c"
+                            " WHERE c.id IN (SELECT unnest(?))", [ids]).fetchall())  # fmt: skip
+
+
+def _restore_all(cur: Cursor, restore: list[tuple[int, dict]], actor_id, import_id) -> None:
+    """Put merged contacts back as they were, with an "update" entry each."""
+    ids = [cid for cid, _ in restore]
+    before = _audit_states(cur, ids)
+    fields = fields_in(cur)
+    cleans = []
+    for contact_id, data in restore:
+        clean = _clean_before(data, fields)
+        cleans.append((contact_id, clean))
+        assignments = "".join(f"{k} = ?, " for k in clean.columns)
+        cur.execute(f"UPDATE contacts SET {assignments}updated_at = current_timestamp,"
+                    " updated_by = ?, version = version + 1 WHERE id = ?",
+                    [*clean.columns.values(), actor_id, contact_id])  # fmt: skip
+    for table in ("contact_emails", "contact_phones", "contact_websites", "contact_tags",
+                  "contact_field_values"):  # fmt: skip
+        cur.execute(f"DELETE FROM {table} WHERE contact_id IN (SELECT unnest(?))", [ids])
+    _insert_parts(cur, cleans)
+    refresh_search_text(cur, ids)
+    after = _audit_states(cur, ids)
+    for contact_id in ids:
+        label, new = after[contact_id]
+        changes = audit.diff(before[contact_id][1], new)
+        if changes:
+            audit.record(cur, "update", "contact", contact_id, label=label,
+                         changes={**changes, "import": import_id})  # fmt: skip
+
+
+def _clean_before(data: dict, fields) -> CleanContact:
+    data = {k: v for k, v in data.items() if k != _VERSIONS}
     for key in ("emails", "phones", "websites"):
         data[key] = [LabelledValue(**v) for v in data[key]]
     data["custom"] = {int(k): v for k, v in data["custom"].items()}
-    clean = clean_contact(ContactDraft(**data), fields_in(cur))
-    assignments = ", ".join(f"{k} = ?" for k in clean.columns)
-    cur.execute(f"UPDATE contacts SET {assignments}, updated_by = ?, version = version + 1"
-                " WHERE id = ?", [*clean.columns.values(), actor_id, contact_id])  # fmt: skip
-    for table in ("contact_emails", "contact_phones", "contact_websites", "contact_tags",
-                  "contact_field_values"):  # fmt: skip
-        cur.execute(f"DELETE FROM {table} WHERE contact_id = ?", [contact_id])
-    write_parts(cur, contact_id, clean)
+    return clean_contact(ContactDraft(**data), fields)
+
+
+def _record_deletes(cur: Cursor, ids: list[int], import_id: int) -> None:
+    """A "delete" entry per removed contact, in one statement (an undo may remove 100 000):
+    what ``audit.record`` writes for each, set-based."""
+    who = audit.current_actor()
+    cur.execute(
+        "INSERT INTO audit_log (actor, actor_id, action, entity, entity_id, label, changes)"
+        f" SELECT ?, ?, 'delete', 'contact', c.id, left({CONTACT_NAME_SQL}, 200), ?"
+        " FROM contacts c WHERE c.id IN (SELECT unnest(?)) ORDER BY c.id",
+        [who.name, who.user_id, json.dumps({"import": import_id}), ids],
+    )
 
 
 def list_imports(db: Database, limit: int = 20) -> list[dict]:

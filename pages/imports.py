@@ -111,6 +111,16 @@ for item in list_imports(db()):
     )
     if not item["undone_at"] and c2.button("Undo", key=f"im_undo_{item['id']}"):
         with user_errors():
-            removed, restored = undo_import(db(), item["id"], me().id)
-            flash(f"Import #{item['id']} undone: {removed} removed, {restored} restored.")
+            undone = undo_import(db(), item["id"], me().id)
+            message = (f"Import #{item['id']} undone: {undone.removed} removed,"
+                       f" {undone.restored} restored.")  # fmt: skip
+            if undone.kept:
+                shown = ", ".join(f"#{i} {md(n)}" for i, n in undone.kept[:20])
+                message += (f" {len(undone.kept)} merged contacts were changed since the import"
+                            f" and are left as they are: {shown}"
+                            f"{' …' if len(undone.kept) > 20 else ''}.")  # fmt: skip
+            if undone.removed_changed:
+                message += (f" {len(undone.removed_changed)} removed contacts had been changed"
+                            " since the import (they are in the trash).")  # fmt: skip
+            flash(message, "warning" if undone.kept or undone.removed_changed else "success")
             st.rerun()
