@@ -151,3 +151,21 @@ def test_two_processes_write_concurrently_and_nothing_is_lost(db: Database):
     bodies = {r[0] for r in db.query("SELECT body FROM notes")}
     assert bodies == {f"{w}-{i}" for w in "ab" for i in range(per_process)}
     assert db.query("SELECT version FROM contacts WHERE id = 1") == [(1 + 2 * per_process,)]
+
+
+def test_a_torn_read_after_a_hand_over_is_retried_on_a_fresh_open(db: Database):
+    """DuckDB rarely reads past the end of a file just taken over from the other process; the
+    unit of work (nothing written yet) runs again on a newly opened file."""
+    import duckdb
+
+    calls = []
+
+    def work(cur):
+        calls.append(db.stats["opens"])
+        if len(calls) == 1:
+            raise duckdb.IOException('Could not read enough bytes from file "crm.duckdb"')
+        return cur.execute("SELECT 42").fetchone()[0]
+
+    opens = db.stats["opens"]
+    assert db.run(work) == 42
+    assert db.stats["retries"] >= 1 and calls[1] > calls[0] >= opens
