@@ -47,6 +47,14 @@ total, entries = search_audit(
 )
 st.caption(f"{count(total)} entries" + (f" · page {page_number} of {pages}" if pages > 1 else ""))
 
+PAGE_OF = {"contact": "contact", "lead": "lead"}  # records that have a page of their own
+
+
+def record_link(entity: str, entity_id: int | None) -> str | None:
+    """A relative link to the record's page (it opens in this app, signed in as now)."""
+    return f"./{PAGE_OF[entity]}?id={entity_id}" if entity in PAGE_OF and entity_id else None
+
+
 if entries:
     st.dataframe(
         pd.DataFrame(
@@ -59,12 +67,16 @@ if entries:
                     "id": e.entity_id,
                     "name": e.label,
                     "changes": "\n".join(e.change_lines()),
+                    "open": record_link(e.entity, e.entity_id),
                 }
                 for e in entries
             ]  # fmt: skip
         ),
         hide_index=True,
-        column_config={"when": st.column_config.DatetimeColumn(format="DD.MM.YYYY HH:mm:ss")},
+        column_config={
+            "when": st.column_config.DatetimeColumn(format="DD.MM.YYYY HH:mm:ss"),
+            "open": st.column_config.LinkColumn(display_text="open"),
+        },
     )
 else:
     st.info("No entries match these filters.")

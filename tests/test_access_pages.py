@@ -122,6 +122,7 @@ def test_the_audit_page_lists_and_filters(db, user_id, anna):
     table = at.dataframe[0].value
     assert set(table["what"]) == {"contact"} and list(table["who"]) == ["anna"]
     assert "Protokoll" in " ".join(table["name"])
+    assert list(table["open"]) == [f"./contact?id={table['id'][0]}"]  # opens the contact
     at.text_input(key="a_text").input("no such thing anywhere").run()
     assert at.info[0].value == "No entries match these filters."
 
