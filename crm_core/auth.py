@@ -356,3 +356,29 @@ def record_logout(db: Database, user: User) -> None:
     audit.record_now(db, "logout", "session", label=user.username,
                      actor=audit.Actor(user.username, user.id),
                      changes={"via": "single sign-on"})  # fmt: skip
+
+
+def open_sessions(db: Database, user_id: int, *, at: datetime | None = None) -> list[dict]:
+    """A user's signed-in browsers: when, from where, until when (never the token)."""
+    rows = db.query(
+        "SELECT created_at, client, expires_at FROM auth_sessions"
+        " WHERE user_id = ? AND expires_at > ? ORDER BY created_at DESC",
+        [user_id, at or now()],
+    )
+    return [{"signed in": r[0], "from": r[1], "until": r[2]} for r in rows]
+
+
+def sign_out_everywhere(db: Database, user_id: int) -> int:
+    """End every session of a user (a lost phone, a shared computer); returns how many."""
+
+    def work(cur: Cursor) -> int:
+        ended = cur.execute(
+            "DELETE FROM auth_sessions WHERE user_id = ? RETURNING 1", [user_id]
+        ).fetchall()
+        name = cur.execute("SELECT username FROM users WHERE id = ?", [user_id]).fetchone()
+        if ended:
+            audit.record(cur, "logout", "session", label=name[0] if name else None,
+                         changes={"sessions ended": len(ended)})  # fmt: skip
+        return len(ended)
+
+    return db.run(work)

@@ -6,7 +6,13 @@ from functools import partial
 
 import streamlit as st
 
-from crm_core.auth import PASSWORD_MAX, PASSWORD_MIN, change_own_password
+from crm_core.auth import (
+    PASSWORD_MAX,
+    PASSWORD_MIN,
+    change_own_password,
+    open_sessions,
+    sign_out_everywhere,
+)
 from crm_core.users import Account, get_account, update_user
 from crm_core.validation import FieldError
 from pages._auth import gate, sign_out
@@ -60,6 +66,19 @@ with st.form("password", clear_on_submit=True):
             flash("Password changed. Please sign in with the new password.")
             sign_out()
 
-st.subheader("Sign out")
-if st.button("Sign out", icon=":material/logout:", key="account_sign_out"):
+st.subheader("Where you are signed in")
+sessions = open_sessions(db(), user.id)
+st.dataframe(sessions, hide_index=True,
+             column_config={k: st.column_config.DatetimeColumn(format="DD.MM.YYYY HH:mm")
+                            for k in ("signed in", "until")})  # fmt: skip
+c1, c2 = st.columns(2)
+if c1.button("Sign out", icon=":material/logout:", key="account_sign_out"):
+    sign_out()
+if c2.button(
+    "Sign out everywhere",
+    icon=":material/devices:",
+    key="account_sign_out_all",
+    help="Ends every session of yours, on every computer and phone (this one too).",
+):
+    sign_out_everywhere(db(), user.id)
     sign_out()

@@ -6,7 +6,13 @@ from functools import partial
 
 import streamlit as st
 
-from crm_core.auth import PASSWORD_MAX, PASSWORD_MIN, set_password
+from crm_core.auth import (
+    PASSWORD_MAX,
+    PASSWORD_MIN,
+    open_sessions,
+    set_password,
+    sign_out_everywhere,
+)
 from crm_core.users import (
     ROLES,
     Account,
@@ -101,8 +107,17 @@ for account in accounts:
         icon=":material/person:" if user.active else ":material/person_off:",
     ):
         last = f"{account.last_login:%d.%m.%Y %H:%M}" if account.last_login else "never"
+        sessions = len(open_sessions(db(), user.id))
         st.caption(("Can sign in" if account.can_sign_in else "No password yet")
-                   + f" · last sign-in {last}")  # fmt: skip
+                   + f" · last sign-in {last} · signed in on {sessions} device(s) now")  # fmt: skip
+        if sessions and user.id != me().id and st.button(
+            "Sign out everywhere", key=f"end_{user.id}", icon=":material/devices:",
+            help="Ends every session of this user, e.g. after a lost phone.",
+        ):  # fmt: skip
+            with user_errors():
+                sign_out_everywhere(db(), user.id)
+                flash(f"{md(user.display_name)} is signed out everywhere.")
+                st.rerun()
         keys = profile_keys(account)
         with st.form(f"profile_{user.id}_v{account.version}", border=False):
             c1, c2, c3 = st.columns(3)

@@ -231,3 +231,26 @@ def test_an_admin_page_run_without_app_py_refuses_a_member(db, page):
     at.run()
     assert [e.value for e in at.error] == ["Not allowed: this page is for admins."]
     assert not at.title and not at.dataframe and not at.text_input
+
+
+def test_an_admin_signs_a_user_out_everywhere(db, anna):
+    bernd = users.create_account(db, "bernd", display_name="Bernd", password="bernds password")
+    phone = auth.sign_in(db, "bernd", "bernds password", client="10.0.0.9").token
+    laptop = auth.sign_in(db, "bernd", "bernds password", client="10.0.0.8").token
+    at = app("pages/users.py", as_user="anna")
+    assert "signed in on 2 device(s) now" in texts(at)
+    at.button(key=f"end_{bernd.id}").click().run()
+    assert auth.session_user(db, phone) is None and auth.session_user(db, laptop) is None
+    assert auth.open_sessions(db, bernd.id) == []
+    [entry] = search_audit(db, AuditQuery(action="logout"))[1]
+    assert (entry.actor, entry.label, entry.changes) == ("anna", "bernd", {"sessions ended": 2})
+
+
+def test_my_account_lists_my_sessions_and_signs_out_everywhere(db, anna):
+    other = auth.sign_in(db, "anna", PASSWORD, client="10.0.0.5").token
+    at = app("pages/account.py", as_user="anna")
+    table = next(d.value for d in at.dataframe if "from" in d.value.columns)
+    assert sorted(table["from"]) == ["10.0.0.5", "local"]
+    button(at, "Sign out everywhere").click().run()
+    only_the_login_form(at)
+    assert auth.session_user(db, other) is None
