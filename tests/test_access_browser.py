@@ -101,6 +101,12 @@ def test_a_member_opening_an_admin_page_is_not_allowed(browser, world):
     nav = page.get_by_test_id("stSidebarNav")
     expect(nav.get_by_text("Contacts", exact=True)).to_be_visible()
     expect(nav.get_by_text("Audit log")).to_have_count(0)
+    # The other admin pages, opened by their URL in the same signed-in browser.
+    for path, title in (("users", "Users"), ("audit", "Audit log"), ("status", "Jobs status")):
+        page.goto(f"{world['url']}/{path}")
+        expect(page.get_by_text("Not allowed: this page is for admins.")).to_be_visible()
+        expect(page.get_by_role("heading", name=title)).to_have_count(0)
+        expect(page.get_by_test_id("stDataFrame")).to_have_count(0)
     page.context.close()
 
 
