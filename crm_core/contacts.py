@@ -457,7 +457,12 @@ def update_contact(
             raise StaleEdit(_load(cur, contact_id))
         for table in ("contact_emails", "contact_phones", "contact_websites", "contact_tags"):
             cur.execute(f"DELETE FROM {table} WHERE contact_id = ?", [contact_id])
-        cur.execute("DELETE FROM contact_field_values WHERE contact_id = ?", [contact_id])
+        # Only the fields the form shows: a hidden field's value stays until it is shown again.
+        cur.execute(
+            "DELETE FROM contact_field_values WHERE contact_id = ?"
+            " AND field_id IN (SELECT id FROM custom_fields WHERE active)",
+            [contact_id],
+        )
         write_parts(cur, contact_id, clean)
         _record_change(cur, "update", contact_id, before)
         return row[0]

@@ -718,7 +718,7 @@ def _restore_all(cur: Cursor, restore: list[tuple[int, dict]], actor_id, import_
     """Put merged contacts back as they were, with an "update" entry each."""
     ids = [cid for cid, _ in restore]
     before = _audit_states(cur, ids)
-    fields = fields_in(cur)
+    fields = fields_in(cur, active_only=False)  # the state before also holds hidden fields
     cleans = []
     for contact_id, data in restore:
         clean = _clean_before(data, fields)

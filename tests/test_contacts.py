@@ -266,3 +266,18 @@ def test_labelled_lines_round_trip():
     shown = c.format_labelled_lines(phones, phones=True)
     assert shown == "mobile: +49 171 2345678"
     assert c.parse_labelled_lines(shown, c.PHONE_LABELS)[0].label == "mobile"
+
+
+def test_saving_a_contact_keeps_the_values_of_hidden_custom_fields(db, user_id):
+    from crm_core import contacts as c
+    from crm_core import custom_fields as cf
+
+    field = cf.create_field(db, "Kundennummer", "text")
+    cid = c.create_contact(db, c.ContactDraft(last_name="Hidden", custom={field: "K-000001"}),
+                           user_id)  # fmt: skip
+    cf.update_field(db, field, "Kundennummer", [], False, expected_version=1)  # hidden
+    view = c.get_contact(db, cid)
+    c.update_contact(db, cid, c.ContactDraft(last_name="Hidden", city="Kassel"), view.version,
+                     user_id)  # fmt: skip
+    cf.update_field(db, field, "Kundennummer", [], True, expected_version=2)  # shown again
+    assert c.get_contact(db, cid).custom == {field: "K-000001"}
