@@ -12,9 +12,9 @@ refuse further attempts without checking the password, for a delay that doubles 
 further failure up to ``MAX_DELAY``.  A correct password while throttled is refused too:
 otherwise guessing could go on.  Clients Streamlit cannot tell apart (``unknown``: localhost, or
 behind a proxy that is not trusted) share no per-client budget, so one guesser cannot lock out a
-whole team; ``crm user unlock`` and a new password clear an account's failures.  Failed attempts
-store a hash of the typed name (it may be a password typed into the wrong box), and the audit
-log names only accounts that exist.
+whole team; ``crm user unlock`` and a new password clear an account's failures.  Nothing of a
+typed name is stored (it may be a password typed into the wrong box): failures are kept by
+account id, and the audit log names only accounts that exist.
 """
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ def set_password_in(cur: Cursor, user_id: int, password: str) -> None:
         [hash_password(password), now(), user_id],
     )
     cur.execute("DELETE FROM auth_sessions WHERE user_id = ?", [user_id])
-    clear_failures_in(cur, username[0])
+    clear_failures_in(cur, user_id)
     audit.record(cur, "password", "user", user_id, label=username[0])
 
 
@@ -145,15 +145,22 @@ def _hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _name_key(username: str) -> str:
-    """What login_failures keeps of a typed name: never the text itself."""
-    return hashlib.sha256(username.strip().lower().encode()).hexdigest()
+NO_ACCOUNT_KEY = "no-account"
+
+
+def _account_key(user_id: int | None) -> str:
+    """What login_failures keeps of an attempt's account: its id, never the typed text (which
+    may be a password typed into the wrong box).  Names of no account share one key: there is
+    no account to protect, only the client budget counts them."""
+    return f"user:{user_id}" if user_id is not None else NO_ACCOUNT_KEY
 
 
 def _throttle_wait(cur: Cursor, name_key: str, client: str, at: datetime) -> timedelta | None:
     """How long this attempt must wait, or None when it may go ahead."""
-    budgets = [("username = ? AND client = ?", [name_key, client], PAIR_LIMIT),
-               ("username = ?", [name_key], ACCOUNT_LIMIT)]  # fmt: skip
+    budgets = []
+    if name_key != NO_ACCOUNT_KEY:
+        budgets += [("username = ? AND client = ?", [name_key, client], PAIR_LIMIT),
+                    ("username = ?", [name_key], ACCOUNT_LIMIT)]  # fmt: skip
     if client != UNKNOWN_CLIENT:
         budgets.append(("client = ?", [client], CLIENT_LIMIT))
     waits = []
@@ -178,9 +185,9 @@ def _recently_throttled(cur: Cursor, label: str, client: str, at: datetime) -> b
     ).fetchone())  # fmt: skip
 
 
-def clear_failures_in(cur: Cursor, username: str) -> None:
+def clear_failures_in(cur: Cursor, user_id: int) -> None:
     """Lift the throttle of an account (a new password, ``crm user unlock``)."""
-    cur.execute("DELETE FROM login_failures WHERE username = ?", [_name_key(username)])
+    cur.execute("DELETE FROM login_failures WHERE username = ?", [_account_key(user_id)])
 
 
 def unlock(db: Database, username: str) -> None:
@@ -189,7 +196,7 @@ def unlock(db: Database, username: str) -> None:
     user = find_user(db, username)
 
     def work(cur: Cursor) -> None:
-        clear_failures_in(cur, user.username)
+        clear_failures_in(cur, user.id)
         audit.record(cur, "update", "user", user.id, label=user.username,
                      changes={"sign-in throttle": ["on", "lifted"]})  # fmt: skip
 
@@ -202,6 +209,7 @@ def sign_in(
     password: str,
     *,
     client: str | None = None,
+    device: str | None = None,
     session_hours: float = 12,
     at: datetime | None = None,
 ) -> SignedIn:
@@ -222,7 +230,7 @@ def sign_in(
     # Only an existing account is named in the log: a typed name may be a password.
     who = audit.Actor(user.username, user.id) if user else audit.Actor("anonymous")
     label = user.username if user else UNKNOWN_ACCOUNT
-    name_key = _name_key(name)
+    name_key = _account_key(user.id if user else None)
 
     def work(cur: Cursor) -> SignedIn | timedelta | None:
         cur.execute("DELETE FROM login_failures WHERE failed_at < ?", [at - WINDOW])  # expired
@@ -239,9 +247,10 @@ def sign_in(
             return None
         token = secrets.token_urlsafe(32)
         expires = at + timedelta(hours=session_hours)
+        where = f"{client} · {device[:60]}" if device else client  # shown under My account
         cur.execute(
             "INSERT INTO auth_sessions VALUES (?, ?, ?, ?, ?)",
-            [_hash_token(token), user.id, at, expires, client],
+            [_hash_token(token), user.id, at, expires, where],
         )
         cur.execute("DELETE FROM login_failures WHERE username = ? AND client = ?",
                     [name_key, client])  # fmt: skip
@@ -358,14 +367,27 @@ def record_logout(db: Database, user: User) -> None:
                      changes={"via": "single sign-on"})  # fmt: skip
 
 
-def open_sessions(db: Database, user_id: int, *, at: datetime | None = None) -> list[dict]:
-    """A user's signed-in browsers: when, from where, until when (never the token)."""
+def open_sessions(
+    db: Database, user_id: int, *, current_token: str | None = None, at: datetime | None = None
+) -> list[dict]:
+    """A user's signed-in browsers: when, from where, until when, which one is this (never
+    the token)."""
+    current = _hash_token(current_token) if current_token else None
     rows = db.query(
-        "SELECT created_at, client, expires_at FROM auth_sessions"
+        "SELECT created_at, client, expires_at, token_hash = ? FROM auth_sessions"
         " WHERE user_id = ? AND expires_at > ? ORDER BY created_at DESC",
-        [user_id, at or now()],
+        [current, user_id, at or now()],
     )
-    return [{"signed in": r[0], "from": r[1], "until": r[2]} for r in rows]
+    return [{"this browser": bool(r[3]), "signed in": r[0], "from": r[1], "until": r[2]}
+            for r in rows]  # fmt: skip
+
+
+def active_user(db: Database, user_id: int | None) -> User | None:
+    """The user, if the account is still active (for checks outside a page run)."""
+    if user_id is None:
+        return None
+    rows = db.query(f"SELECT {USER_COLUMNS} FROM users WHERE id = ? AND active", [user_id])
+    return user_from_row(rows[0]) if rows else None
 
 
 def sign_out_everywhere(db: Database, user_id: int) -> int:

@@ -16,7 +16,7 @@ import streamlit as st
 
 from crm_core import audit, auth
 from crm_core.users import User
-from pages._ui import db, settings
+from pages._ui import db, settings, show_flash
 
 COOKIE = "leadradar_session"
 TOKEN_KEY = "auth_token"
@@ -24,15 +24,36 @@ TOKEN_KEY = "auth_token"
 
 def _client() -> str:
     """The browser's address, for throttling and the log ("unknown" on localhost: Streamlit
-    gives none there).  Behind a trusted reverse proxy: the first X-Forwarded-For address."""
+    gives none there).  Behind a trusted reverse proxy: the LAST X-Forwarded-For address, the
+    one the proxy itself saw (earlier entries come from the browser, which can write anything)."""
     try:
         address = st.context.ip_address
         if settings().trusted_proxy:
             forwarded = st.context.headers.get("X-Forwarded-For") or ""
-            address = forwarded.split(",")[0].strip() or address
+            address = forwarded.split(",")[-1].strip() or address
     except Exception:  # noqa: BLE001 - no request context (AppTest)
         address = None
     return address[:64] if isinstance(address, str) and address else auth.UNKNOWN_CLIENT
+
+
+def _device() -> str | None:
+    try:
+        agent = st.context.headers.get("User-Agent")
+    except Exception:  # noqa: BLE001 - no request context (AppTest)
+        return None
+    return device_label(agent) if isinstance(agent, str) and agent else None
+
+
+def device_label(agent: str) -> str:
+    """ "Firefox on Windows", "Safari on iPhone" … from a User-Agent: enough to recognise one's
+    own devices in the list of sessions."""
+    browsers = (("Edg/", "Edge"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"),
+                ("Safari/", "Safari"))  # fmt: skip
+    systems = (("iPhone", "iPhone"), ("iPad", "iPad"), ("Android", "Android"),
+               ("Windows", "Windows"), ("Mac OS", "Mac"), ("Linux", "Linux"))  # fmt: skip
+    browser = next((name for mark, name in browsers if mark in agent), "a browser")
+    system = next((name for mark, name in systems if mark in agent), None)
+    return f"{browser} on {system}" if system else browser
 
 
 def _cookie_token() -> str | None:
@@ -137,6 +158,7 @@ def login_form() -> None:
     with middle:
         st.title("leadradar")
         st.caption("Please sign in.")
+        show_flash()
         if not auth.anyone_can_sign_in(db()):
             st.warning("No account can sign in yet. On the server, run "
                        "`crm user add NAME --role admin` or restart with `crm run`.")  # fmt: skip
@@ -160,7 +182,8 @@ def login_form() -> None:
 def _try_sign_in(username: str, password: str) -> None:
     hours = settings().session_hours
     try:
-        signed = auth.sign_in(db(), username, password, client=_client(), session_hours=hours)
+        signed = auth.sign_in(db(), username, password, client=_client(), device=_device(),
+                              session_hours=hours)  # fmt: skip
     except (auth.LoginFailed, auth.LoginThrottled) as exc:
         st.error(str(exc))  # our own wording, no user text in it
         return
@@ -178,8 +201,11 @@ def sign_out() -> None:
         auth.record_logout(db(), st.session_state["me"])  # single sign-on: no token of ours
     auth.sign_out(db(), token)
     _checked.set(None)
+    message = st.session_state.get("_flash")  # e.g. "Password changed. Please sign in …"
     for key in list(st.session_state.keys()):
         del st.session_state[key]
+    if message:
+        st.session_state["_flash"] = message
     st.session_state["signed_out"] = True  # the cookie of this connection is stale now
     st.session_state["clear_cookie"] = True
     if sso:
@@ -195,9 +221,11 @@ def download(export: Callable[..., bytes], *args: object, admin: bool = False,
     Streamlit calls it when the button is clicked, in a worker thread and without app.py, possibly
     long after the page was drawn (after a sign-out elsewhere, a deactivation, a demotion)."""
     token = st.session_state.get(TOKEN_KEY)
+    # Single sign-on users have no token of ours: their account must still be active.
+    sso_user_id = None if token else getattr(st.session_state.get("me"), "id", None)
 
     def produce() -> bytes:
-        user = auth.session_user(db(), token)
+        user = auth.session_user(db(), token) if token else auth.active_user(db(), sso_user_id)
         if user is None or (admin and not user.is_admin):
             raise PermissionError("the session that drew this button has ended: nothing exported")
         with audit.acting_as(audit.Actor(user.username, user.id)):

@@ -15,7 +15,7 @@ from crm_core.auth import (
 )
 from crm_core.users import Account, get_account, update_user
 from crm_core.validation import FieldError
-from pages._auth import gate, sign_out
+from pages._auth import TOKEN_KEY, gate, sign_out
 from pages._stale import Attempt, attempt, blank_is_none, form_values, stale_panels, with_values
 from pages._ui import db, flash, md, me, show_flash, user_errors
 
@@ -67,7 +67,7 @@ with st.form("password", clear_on_submit=True):
             sign_out()
 
 st.subheader("Where you are signed in")
-sessions = open_sessions(db(), user.id)
+sessions = open_sessions(db(), user.id, current_token=st.session_state.get(TOKEN_KEY))
 st.dataframe(sessions, hide_index=True,
              column_config={k: st.column_config.DatetimeColumn(format="DD.MM.YYYY HH:mm")
                             for k in ("signed in", "until")})  # fmt: skip
@@ -80,5 +80,6 @@ if c2.button(
     key="account_sign_out_all",
     help="Ends every session of yours, on every computer and phone (this one too).",
 ):
-    sign_out_everywhere(db(), user.id)
+    ended = sign_out_everywhere(db(), user.id)
+    flash(f"Signed out on {ended} device(s).")
     sign_out()

@@ -66,8 +66,8 @@ if entries:
                     "what": e.entity,
                     "id": e.entity_id,
                     "name": e.label,
-                    "changes": "\n".join(e.change_lines()),
                     "open": record_link(e.entity, e.entity_id),
+                    "changes": "\n".join(e.change_lines()),
                 }
                 for e in entries
             ]  # fmt: skip

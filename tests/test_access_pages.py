@@ -135,6 +135,8 @@ def test_my_account_changes_the_password(db, anna):
     fields["New password again"].input("my new password")
     button(at, "Change password").click().run()
     only_the_login_form(at)  # a new password ends every session, this one too
+    assert [s.value for s in at.success] == ["Password changed. Please sign in with the new "
+                                             "password."]  # fmt: skip
     assert auth.sign_in(db, "anna", "my new password")
 
 
@@ -250,7 +252,22 @@ def test_my_account_lists_my_sessions_and_signs_out_everywhere(db, anna):
     other = auth.sign_in(db, "anna", PASSWORD, client="10.0.0.5").token
     at = app("pages/account.py", as_user="anna")
     table = next(d.value for d in at.dataframe if "from" in d.value.columns)
-    assert sorted(table["from"]) == ["10.0.0.5", "local"]
+    assert sorted(zip(table["from"], table["this browser"], strict=True)) == [
+        ("10.0.0.5", False), ("local", True)]  # fmt: skip
     button(at, "Sign out everywhere").click().run()
     only_the_login_form(at)
+    assert [s.value for s in at.success] == ["Signed out on 2 device(s)."]
     assert auth.session_user(db, other) is None
+
+
+def test_sessions_are_labelled_with_the_device(db, anna):
+    from pages._auth import device_label
+
+    iphone = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15"
+              " (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1")  # fmt: skip
+    windows = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko)"
+               " Chrome/120.0 Safari/537.36 Edg/120.0")  # fmt: skip
+    assert device_label(iphone) == "Safari on iPhone"
+    assert device_label(windows) == "Edge on Windows"
+    auth.sign_in(db, "anna", PASSWORD, client="10.0.0.7", device=device_label(iphone))
+    assert auth.open_sessions(db, anna.id)[0]["from"] == "10.0.0.7 · Safari on iPhone"

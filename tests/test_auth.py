@@ -318,3 +318,11 @@ def test_a_download_runs_only_while_the_session_that_drew_it_is_valid(db, anna, 
     assert isinstance(run_in_thread(member_admin_only)["error"], PermissionError)
     auth.sign_out(db, anna_token)
     assert isinstance(run_in_thread(produce)["error"], PermissionError)
+
+    # Single sign-on: no token of ours; the account must still be active when clicked.
+    del st.session_state[TOKEN_KEY]
+    st.session_state["me"] = bernd
+    sso_export = download(lambda: current_actor().name.encode())
+    assert run_in_thread(sso_export) == {"value": b"bernd"}
+    users.deactivate_user(db, bernd.id)
+    assert isinstance(run_in_thread(sso_export)["error"], PermissionError)
