@@ -832,3 +832,87 @@ def changed_fields(before: ContactView, after: ContactView) -> list[tuple[str, o
     changes.append(("tags", ", ".join(before.tags), ", ".join(after.tags)))
     changes.append(("custom fields", before.custom, after.custom))
     return [(n, b, a) for n, b, a in changes if b != a]
+
+
+# What the concurrent-edit panel calls each field: the contact form's labels.
+FIELD_LABELS = {
+    "kind": "Kind", "salutation": "Salutation", "title": "Title", "first_name": "First name",
+    "last_name": "Last name", "company": "Company", "job_title": "Position", "street": "Street",
+    "postal_code": "Postal code", "city": "City", "country": "Country", "emails": "E-mails",
+    "phones": "Phones", "websites": "Websites", "first_contact": "First contact",
+    "source": "Source", "owner_id": "Owner", "tags": "Tags",
+}  # fmt: skip
+
+
+def _shown_value(value: object) -> str:
+    """A value as a person reads it: "—" for empty, dates as dd.mm.yyyy, 2.0 as "2"."""
+    if value is None or value == "" or value == []:
+        return "—"
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, date):
+        return f"{value:%d.%m.%Y}"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def _shown_fields(
+    contact: ContactView | ContactDraft, users: dict[int, str], field_names: dict[int, str]
+) -> dict[str, str]:
+    """Label -> shown text for every field the contact form edits (custom fields by name)."""
+    shown = {}
+    for name, label in FIELD_LABELS.items():
+        value = getattr(contact, name)
+        if name == "kind":
+            value = KINDS.get(value, value)
+        elif name == "owner_id":
+            value = users.get(value, f"#{value}") if value is not None else None
+        elif name in ("emails", "phones", "websites"):
+            value = format_labelled_lines(value, phones=name == "phones").replace("\n", ", ")
+        elif name == "tags":
+            value = ", ".join(value)
+        shown[label] = _shown_value(value)
+    for field_id in sorted(set(field_names) | set(contact.custom)):
+        label = field_names.get(field_id, f"Custom field #{field_id}")
+        shown[label] = _shown_value(contact.custom.get(field_id))
+    return shown
+
+
+def _map_position(point: tuple[object, object], opened: tuple[object, object]) -> str:
+    if None in point:
+        return "—"
+    return "moved" if None not in opened and point != opened else "set"
+
+
+def conflict_rows(
+    opened: ContactView,
+    now: ContactView,
+    yours: ContactView | ContactDraft,
+    *,
+    users: dict[int, str],
+    field_names: dict[int, str],
+) -> list[tuple[str, str, str, str]]:
+    """(label, when I opened it, now, yours) as the concurrent-edit panel shows them, for each
+    field a colleague changed meanwhile or that "yours" (what "save mine on top" writes, e.g. the
+    draft from ``merge_my_changes``) would change.  Latitude / longitude show as one "Map
+    position" row (set / moved / —), never as numbers."""
+    before = _shown_fields(opened, users, field_names)
+    current = _shown_fields(now, users, field_names)
+    mine = _shown_fields(yours, users, field_names)
+    rows = [
+        (label, before[label], current.get(label, "—"), mine.get(label, "—")) for label in before
+    ]
+    for label in current:
+        if label not in before:
+            rows.append((label, "—", current[label], mine.get(label, "—")))
+    pin = (opened.latitude, opened.longitude)
+    rows.append(
+        (
+            "Map position",
+            "set" if None not in pin else "—",
+            _map_position((now.latitude, now.longitude), pin),
+            _map_position((yours.latitude, yours.longitude), pin),
+        )
+    )
+    return [row for row in rows if row[1] != row[2] or row[3] != row[2]]

@@ -23,8 +23,8 @@ from crm_core.contacts import (
     ContactView,
     LabelledValue,
     StaleEdit,
-    changed_fields,
     check_duplicates,
+    conflict_rows,
     create_contact,
     delete_contact,
     format_labelled_lines,
@@ -43,8 +43,8 @@ from crm_core.pipelines import list_pipelines
 from crm_core.reminders import add_reminder, open_reminders
 from crm_core.sources import list_sources
 from crm_core.tags import tag_names
-from crm_core.users import list_users
-from crm_core.validation import format_phone
+from crm_core.users import list_users, user_names
+from crm_core.validation import ValidationError, format_phone
 from pages._auth import gate
 from pages._ui import (
     db,
@@ -255,6 +255,14 @@ def save(view: ContactView | None, draft: ContactDraft, expected_version: int | 
     except StaleEdit as exc:
         st.session_state.pop(f"pending_{view.id}", None)
         st.session_state[f"stale_{view.id}"] = (draft, str(exc))
+        # The panel is drawn above the form: on a phone the user would see no change where they
+        # tapped "Save", so a toast says it too (shown on the next run, which draws the panel).
+        who = md(exc.current.updated_by_name or "someone") if exc.current else ""
+        st.session_state[f"stale_toast_{view.id}"] = (
+            "Not saved: this contact was deleted meanwhile — see above"
+            if exc.current is None or exc.current.deleted_at
+            else f"Not saved: {who} changed this contact meanwhile — see above"
+        )
         st.rerun()
     place_contact(db(), view.id)
     for name in (f"pending_{view.id}", f"stale_{view.id}", f"edit_{view.id}"):
@@ -301,18 +309,35 @@ def stale_edit(view: ContactView) -> None:
         return
     draft, message = stale
     opened: ContactView = st.session_state[f"edit_{view.id}"]
+    toast = st.session_state.pop(f"stale_toast_{view.id}", None)
+    if toast:
+        st.toast(toast, icon=":material/sync_problem:")
     with st.container(border=True):
         st.error(f"{md(message)} Nothing was saved yet.", icon=":material/sync_problem:")
-        changes = changed_fields(opened, view)
-        if changes:
+        try:  # "yours": what "Save my changes on top" would write
+            yours, _ = merge_my_changes(db(), opened, draft, region=settings().phone_region)
+        except (StaleEdit, ValidationError):
+            yours = draft  # the button will say what is wrong
+        rows = conflict_rows(
+            opened,
+            view,
+            yours,
+            users=user_names(db()),
+            field_names={f.id: f.name for f in list_fields(db(), active_only=False)},
+        )
+        if rows:
             st.dataframe(
-                pd.DataFrame(
-                    [
-                        {"field": f, "when you opened it": str(b), "now": str(a)}
-                        for f, b, a in changes
-                    ]
-                ),
+                pd.DataFrame(rows, columns=["field", "opened", "now", "yours"]),
                 hide_index=True,
+                width="stretch",
+                column_config={  # narrow enough for all four to fit on a phone
+                    "field": st.column_config.TextColumn(width="small"),
+                    "opened": st.column_config.TextColumn(help="When you opened it", width="small"),
+                    "now": st.column_config.TextColumn(width="small"),
+                    "yours": st.column_config.TextColumn(
+                        help='What "Save my changes on top" writes', width="small"
+                    ),
+                },
             )
         c1, c2 = st.columns(2)
         if c1.button(

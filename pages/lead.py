@@ -26,7 +26,7 @@ from crm_core.leads import (
     win_lead,
 )
 from crm_core.pipelines import get_pipeline, list_lost_reasons
-from crm_core.users import user_names
+from crm_core.users import list_users, user_names
 from pages._auth import gate
 from pages._ui import (
     db,
@@ -151,6 +151,9 @@ def save_edit(draft: LeadDraft, version: int, opened: LeadView) -> None:
         update_lead(db(), lead.id, draft, version, me().id)
     except StaleLead:
         st.session_state[STALE_KEY] = (draft, opened)
+        # The panel is drawn above the form: a toast tells it where the user tapped "Save" (shown
+        # on the next run, which draws the panel).
+        st.session_state[f"{STALE_KEY}_toast"] = True
         st.rerun()
     st.session_state.pop(STALE_KEY, None)
     new_form(get_lead(db(), lead.id))
@@ -171,8 +174,14 @@ def stale_edit_panel(users: dict[int, str]) -> None:
         return
     mine, opened = stale
     last = next(iter(history(db(), "lead", lead.id, limit=1)), None)
-    who = f"{md(last.actor)} changed this lead at {last.logged_at:%H:%M}" if last else (
+    # The audit log names the username; the page shows people by their display name.
+    shown_names = {u.username: u.display_name for u in list_users(db(), active_only=False)}
+    actor = shown_names.get(last.actor, last.actor) if last else None
+    who = f"{md(actor)} changed this lead at {last.logged_at:%H:%M}" if last else (
         "Someone changed this lead")  # fmt: skip
+    if st.session_state.pop(f"{STALE_KEY}_toast", False):
+        st.toast(f"Not saved: {md(actor or 'someone')} changed this lead meanwhile — see above",
+                 icon=":material/sync_problem:")  # fmt: skip
 
     def shown(name: str, value: object) -> str:
         if name == "owner_id":
@@ -185,10 +194,19 @@ def stale_edit_panel(users: dict[int, str]) -> None:
         st.error(f"{who} after you opened it. Nothing was saved yet.",
                  icon=":material/sync_problem:")  # fmt: skip
         st.dataframe(
-            [{"field": EDITABLE[name], "when you opened it": shown(name, before),
+            [{"field": EDITABLE[name], "opened": shown(name, before),
               "now": shown(name, now), "yours": shown(name, yours)}
              for name, before, now, yours in edit_conflicts(opened, lead, mine)],
             hide_index=True,
+            width="stretch",
+            column_config={  # narrow enough for all four to fit on a phone
+                "field": st.column_config.TextColumn(width="small"),
+                "opened": st.column_config.TextColumn(help="When you opened it", width="small"),
+                "now": st.column_config.TextColumn(width="small"),
+                "yours": st.column_config.TextColumn(
+                    help='What "Save my changes on top" writes', width="small"
+                ),
+            },
         )  # fmt: skip
         c1, c2 = st.columns(2)
         if c1.button("Save my changes on top", type="primary", key="lead_stale_save",

@@ -156,20 +156,29 @@ def test_wonlost_review_and_contact_lead_form(db, sales, leads, user_id):
 
 
 def test_lead_edit_after_a_colleagues_save_is_told_and_keeps_both(db, sales, leads, user_id):
+    from crm_core.audit import Actor, acting_as
+
     at = app("pages/lead.py", id=str(leads[0]))
-    # Meanwhile a colleague raises the value.
-    ld.update_lead(db, leads[0], ld.LeadDraft(ld.get_lead(db, leads[0]).contact_id, sales.id,
-                                             sales.phases[0].id, "Schulung", 900), 1, user_id)  # fmt: skip
+    # Meanwhile a colleague raises the value; the page names them by their display name.
+    db.run(lambda cur: cur.execute(
+        "UPDATE users SET display_name = 'Petra Kollegin' WHERE id = ?", [user_id]))  # fmt: skip
+    [(username,)] = db.query("SELECT username FROM users WHERE id = ?", [user_id])
+    with acting_as(Actor(username, user_id)):
+        ld.update_lead(db, leads[0], ld.LeadDraft(ld.get_lead(db, leads[0]).contact_id, sales.id,
+                                                 sales.phases[0].id, "Schulung", 900), 1, user_id)  # fmt: skip
     next(t for t in at.text_input if t.label == "Product or service").input("Schulung Plus")
     button(at, "Save").click().run()
     assert not at.exception
     assert ld.get_lead(db, leads[0]).title == "Schulung"  # nothing written yet
-    assert "changed this lead" in texts(at) and "Nothing was saved yet" in texts(at)
+    assert "Petra Kollegin changed this lead" in texts(at) and "Nothing was saved yet" in texts(at)
+    assert [t.value for t in at.toast] == [
+        "Not saved: Petra Kollegin changed this lead meanwhile — see above"
+    ]
     table = next(d.value for d in at.dataframe if "yours" in d.value.columns)
     assert table.to_dict("records") == [
-        {"field": "Product or service", "when you opened it": "Schulung", "now": "Schulung",
+        {"field": "Product or service", "opened": "Schulung", "now": "Schulung",
          "yours": "Schulung Plus"},
-        {"field": "Value", "when you opened it": "500.00", "now": "900.00", "yours": "500.00"},
+        {"field": "Value", "opened": "500.00", "now": "900.00", "yours": "500.00"},
     ]  # fmt: skip
     button(at, "Save my changes on top").click().run()
     lead = ld.get_lead(db, leads[0])

@@ -172,16 +172,34 @@ def test_concurrent_edit_is_told_and_keeps_both_changes(db, user_id):
     at = contact_page(cid)
     button(at, "Edit").click().run()
     # Meanwhile a colleague saves the same contact.
+    db.run(
+        lambda cur: cur.execute(
+            "UPDATE users SET display_name = 'Petra Kollegin' WHERE id = ?", [user_id]
+        )
+    )
     c.update_contact(db, cid, c.ContactDraft(first_name="Anna", last_name="Schmidt",
-                                             city="Hamburg", job_title="Einkauf"), 1, user_id)  # fmt: skip
+                                             city="Hamburg", job_title="Einkauf",
+                                             first_contact="02.03.2026",
+                                             latitude=51.93164093121448, longitude=8.87),
+                     1, user_id)  # fmt: skip
     at.text_input(key=f"c{cid}v1_city").input("Potsdam")
     at.text_input(key=f"c{cid}v1_company").input("Meine GmbH")
     button(at, "Save").click().run()
     assert "changed this contact after you opened it" in texts(at)
     assert c.get_contact(db, cid).city == "Hamburg"  # nothing silently overwritten
-    table = next(d.value for d in at.dataframe if "field" in d.value.columns)
-    assert list(table["field"]) == ["job_title", "city"]
-    assert list(table["now"]) == ["Einkauf", "Hamburg"]
+    assert [t.value for t in at.toast] == [
+        "Not saved: Petra Kollegin changed this contact meanwhile — see above"
+    ]
+    table = next(d.value for d in at.dataframe if "yours" in d.value.columns)
+    # The form's labels, "—" for empty, and "yours" is what saving on top would write.
+    assert table.to_dict("records") == [
+        {"field": "Company", "opened": "—", "now": "—", "yours": "Meine GmbH"},
+        {"field": "Position", "opened": "—", "now": "Einkauf", "yours": "Einkauf"},
+        {"field": "City", "opened": "Berlin", "now": "Hamburg", "yours": "Potsdam"},
+        {"field": "First contact", "opened": "—", "now": "02.03.2026",
+         "yours": "02.03.2026"},
+        {"field": "Map position", "opened": "—", "now": "set", "yours": "set"},
+    ]  # fmt: skip
     button(at, "Save my changes on top").click().run()
     view = c.get_contact(db, cid)
     # Mine where I changed something (the city too: I chose to), theirs everywhere else.
