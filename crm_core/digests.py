@@ -70,7 +70,7 @@ def run_digests(
     settings: Settings,
     now: datetime | None = None,
     *,
-    sender: Callable[[Settings, EmailMessage], None] = send,
+    sender: Callable[..., None] = send,
 ) -> DigestRun:
     now = now or datetime.now()
     result = DigestRun(replayed=replay_journal(db))
@@ -78,22 +78,30 @@ def run_digests(
         return result
     digests = db.run(lambda cur: _plan(cur, now))
     result.planned = len(digests)
-    journal = journal_path(db)
+    journal_file = journal_path(db)
     outcomes: dict[tuple[int, date], str | None] = {}
     for digest in digests:  # the database is not held while we talk to the mail server
+        accepted: list[bool] = []
+
+        def journal(digest: Digest = digest, accepted: list[bool] = accepted) -> None:
+            _journal_sent(journal_file, digest)
+            accepted.append(True)
+
         try:
             if not digest.email:
                 raise MailError(f"{digest.assignee} has no e-mail address (Settings › Team)")
-            sender(settings, compose(settings, digest))
-            _journal_sent(journal, digest)
-            outcomes[(digest.assignee_id, digest.day)] = None
-            result.sent += 1
+            sender(settings, compose(settings, digest), on_accepted=journal)
         except MailError as exc:
-            outcomes[(digest.assignee_id, digest.day)] = str(exc)
-            result.failed.append(f"{digest.assignee}: {exc}")
+            if not accepted:
+                outcomes[(digest.assignee_id, digest.day)] = str(exc)
+                result.failed.append(f"{digest.assignee}: {exc}")
+                continue
+            # Accepted before the error: only the goodbye (QUIT) failed, the digest went out.
+        outcomes[(digest.assignee_id, digest.day)] = None
+        result.sent += 1
     if outcomes:
         db.run(lambda cur: _record(cur, digests, outcomes, now))
-        _clear_journal(journal)
+        _clear_journal(journal_file)
     return result
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
@@ -30,8 +31,14 @@ def build_message(settings: Settings, to: str, subject: str, text: str) -> Email
     return message
 
 
-def send(settings: Settings, message: EmailMessage) -> None:
-    """Deliver one message; returns only when the server accepted it, else raises MailError."""
+def send(
+    settings: Settings, message: EmailMessage, on_accepted: Callable[[], None] | None = None
+) -> None:
+    """Deliver one message; returns only when the server accepted it, else raises MailError.
+
+    ``on_accepted`` runs the moment the server has said "250" to the message, before the
+    polite QUIT: a caller that must remember what was sent (the digest journal) should not wait
+    for another round trip, in which a kill would make it send the message again."""
     if not settings.smtp_host:
         raise MailError("no SMTP server is configured (CRM_SMTP_HOST or [smtp] host)")
     if settings.smtp_security not in ("none", "starttls", "ssl"):
@@ -50,8 +57,10 @@ def send(settings: Settings, message: EmailMessage) -> None:
             if settings.smtp_user:
                 client.login(settings.smtp_user, settings.smtp_password or "")
             refused = client.send_message(message)
-        if refused:
-            raise MailError(f"recipients refused: {', '.join(refused)}")
+            if refused:
+                raise MailError(f"recipients refused: {', '.join(refused)}")
+            if on_accepted is not None:
+                on_accepted()
     except smtplib.SMTPResponseException as exc:
         detail = (
             exc.smtp_error.decode(errors="replace")

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from crm_core import digests, opportunities, reminders
+from crm_core import digests, mailer, opportunities, reminders
 from crm_core.config import load_settings
 from crm_core.contacts import ContactDraft, create_contact
 from crm_core.database import forget_databases, get_database
@@ -88,6 +88,32 @@ def test_started_after_the_digest_hour_still_sends_that_days_digest(db, user_id,
     reminders.add_reminder(db, contact(db, user_id), TODAY, "", rep, user_id)
     late = MORNING.replace(hour=16)
     assert digests.run_digests(db, load_settings(), late).sent == 1
+    assert len(smtp.inbox.to("rep0@leadradar.example")) == 1
+
+
+def test_the_journal_is_written_at_the_servers_250_not_after_the_goodbye(db, user_id, smtp):
+    """A kill between the server's "250" and the QUIT round trip must not send it again, and a
+    goodbye that fails after the "250" does not make a sent digest a failed one."""
+    (rep,) = team(db, 1)
+    reminders.add_reminder(db, contact(db, user_id), TODAY, "", rep, user_id)
+    journal_seen = []
+
+    def accepted_then_cut_off(settings, message, on_accepted):
+        mailer.send(
+            settings,
+            message,
+            on_accepted=lambda: (
+                on_accepted(),
+                journal_seen.append(digests.journal_path(db).read_text()),
+            ),
+        )
+        raise mailer.MailError("SMTPServerDisconnected: Connection unexpectedly closed")
+
+    run = digests.run_digests(db, load_settings(), MORNING, sender=accepted_then_cut_off)
+    assert (run.sent, run.failed) == (1, [])
+    assert journal_seen and journal_seen[0].strip()  # written before send() returned
+    assert {d["status"] for d in digests.deliveries(db, TODAY)} == {"sent"}
+    assert digests.run_digests(db, load_settings(), MORNING + timedelta(hours=1)).planned == 0
     assert len(smtp.inbox.to("rep0@leadradar.example")) == 1
 
 
