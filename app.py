@@ -13,7 +13,7 @@ import streamlit as st
 from streamlit import runtime
 
 from crm_core.database import DatabaseBusy, get_database
-from pages._auth import NOT_ALLOWED, keep_cookie, login_form, sign_out, signed_in_user
+from pages._auth import keep_cookie, login_form, sign_out, signed_in_user
 from pages._ui import md
 
 
@@ -29,9 +29,6 @@ def serve(argv: list[str]) -> int:
     get_database().release()
     sys.argv = ["streamlit", "run", __file__, *argv]
     return cli.main()
-
-
-ADMIN_PAGES = {"settings", "users", "audit", "status"}
 
 
 def page(
@@ -79,8 +76,8 @@ def main() -> None:
                 page("imports", "Import", ":material/upload_file:"),
                 page("account", "My account", ":material/account_circle:"),
             ],
-            # Members get these pages hidden, so that opening one by URL says "not allowed"
-            # instead of silently showing the contacts.
+            # Members get these pages hidden but routed, so that opening one by URL reaches the
+            # page's gate(admin=True) and says "not allowed" instead of showing the contacts.
             "Admin": [
                 page("users", "Users", ":material/group:", hidden=not admin),
                 page("settings", "Settings", ":material/settings:", hidden=not admin),
@@ -100,9 +97,6 @@ def main() -> None:
         st.caption(f"Signed in as {md(user.display_name)} ({user.role})")
         if st.button("Sign out", icon=":material/logout:", key="sign_out"):
             sign_out()
-    if navigation.url_path in ADMIN_PAGES and not admin:
-        st.error(NOT_ALLOWED, icon=":material/block:")
-        st.stop()
     navigation.run()
 
 

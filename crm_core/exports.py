@@ -13,10 +13,9 @@ actor when the page renders and runs the export as that actor.
 from __future__ import annotations
 
 import csv
-import functools
 import io
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from crm_core import audit
@@ -292,20 +291,6 @@ def _vcard(version, cid, kind, title, first, last, company, job, street, postal,
 
 CLOSED_LEAD_COLUMNS = ["id", "closed", "title", "contact", "pipeline", "phase", "value",
                        "currency", "owner", "lost_reason"]  # fmt: skip
-
-
-def deferred(export: Callable[..., bytes], *args: object, **kwargs: object) -> Callable[[], bytes]:
-    """``export(*args, **kwargs)`` to be run later (a download button's data callable), as the
-    actor who is acting *now*: Streamlit may call it outside the script run's thread, where the
-    context variable that names the signed-in user is not set."""
-    actor = audit.current_actor()
-
-    @functools.wraps(export)
-    def produce() -> bytes:
-        with audit.acting_as(actor):
-            return export(*args, **kwargs)
-
-    return produce
 
 
 def export_contacts(

@@ -34,13 +34,6 @@ def me() -> User:
     return user
 
 
-def require_admin() -> None:
-    """For admin-only actions inside member pages (app.py already guards admin pages)."""
-    if not me().is_admin:
-        st.error("Not allowed: this needs an admin.")
-        st.stop()
-
-
 def md(text: object) -> str:
     """User text for a markdown context (labels, captions): shown literally."""
     return escape_markdown(text)
@@ -181,3 +174,20 @@ def owner_choices(current_owner: int | None) -> tuple[list[int], dict[int, str]]
         ids.append(current_owner)
         names = {**names, current_owner: f"{names[current_owner]} (deactivated)"}
     return ids, names
+
+
+def conflict_table(rows: object) -> None:
+    """The "a colleague saved meanwhile" table: field / opened / now / yours, phone-narrow."""
+    st.dataframe(
+        rows,
+        hide_index=True,
+        width="stretch",
+        column_config={  # narrow enough for all four to fit on a phone
+            "field": st.column_config.TextColumn(width="small"),
+            "opened": st.column_config.TextColumn(help="When you opened it", width="small"),
+            "now": st.column_config.TextColumn(width="small"),
+            "yours": st.column_config.TextColumn(
+                help='What "Save my changes on top" writes', width="small"
+            ),
+        },
+    )

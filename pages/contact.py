@@ -47,6 +47,7 @@ from crm_core.users import list_users, user_names
 from crm_core.validation import ValidationError, format_phone
 from pages._auth import gate
 from pages._ui import (
+    conflict_table,
     db,
     flash,
     md,
@@ -326,19 +327,7 @@ def stale_edit(view: ContactView) -> None:
             field_names={f.id: f.name for f in list_fields(db(), active_only=False)},
         )
         if rows:
-            st.dataframe(
-                pd.DataFrame(rows, columns=["field", "opened", "now", "yours"]),
-                hide_index=True,
-                width="stretch",
-                column_config={  # narrow enough for all four to fit on a phone
-                    "field": st.column_config.TextColumn(width="small"),
-                    "opened": st.column_config.TextColumn(help="When you opened it", width="small"),
-                    "now": st.column_config.TextColumn(width="small"),
-                    "yours": st.column_config.TextColumn(
-                        help='What "Save my changes on top" writes', width="small"
-                    ),
-                },
-            )
+            conflict_table(pd.DataFrame(rows, columns=["field", "opened", "now", "yours"]))
         c1, c2 = st.columns(2)
         if c1.button(
             "Save my changes on top", key=f"stale_{view.id}_overwrite", type="primary",

@@ -29,6 +29,7 @@ from crm_core.pipelines import get_pipeline, list_lost_reasons
 from crm_core.users import list_users, user_names
 from pages._auth import gate
 from pages._ui import (
+    conflict_table,
     db,
     flash,
     md,
@@ -193,20 +194,10 @@ def stale_edit_panel(users: dict[int, str]) -> None:
     with st.container(border=True):
         st.error(f"{who} after you opened it. Nothing was saved yet.",
                  icon=":material/sync_problem:")  # fmt: skip
-        st.dataframe(
+        conflict_table(
             [{"field": EDITABLE[name], "opened": shown(name, before),
               "now": shown(name, now), "yours": shown(name, yours)}
-             for name, before, now, yours in edit_conflicts(opened, lead, mine)],
-            hide_index=True,
-            width="stretch",
-            column_config={  # narrow enough for all four to fit on a phone
-                "field": st.column_config.TextColumn(width="small"),
-                "opened": st.column_config.TextColumn(help="When you opened it", width="small"),
-                "now": st.column_config.TextColumn(width="small"),
-                "yours": st.column_config.TextColumn(
-                    help='What "Save my changes on top" writes', width="small"
-                ),
-            },
+             for name, before, now, yours in edit_conflicts(opened, lead, mine)]
         )  # fmt: skip
         c1, c2 = st.columns(2)
         if c1.button("Save my changes on top", type="primary", key="lead_stale_save",
