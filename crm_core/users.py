@@ -86,23 +86,21 @@ def update_user(
     home_text = clean_text(home, max_len=200)
 
     def work(cur: Cursor) -> None:
-        row = cur.execute(
-            "SELECT username, display_name, email, home_address FROM users WHERE id = ?", [user_id]
-        ).fetchone()
+        row = cur.execute(_ACCOUNT_SQL + " WHERE u.id = ?", [user_id]).fetchone()
         if row is None:
             raise FieldError("there is no such user")
+        current = _account(row)
         if expected_version is not None:
-            current = _account(cur.execute(_ACCOUNT_SQL + " WHERE u.id = ?", [user_id]).fetchone())
             require_version(cur, "user", current, expected_version, user_id)
         cur.execute(
             "UPDATE users SET display_name = ?, email = ?, home_address = ?,"
             " version = version + 1 WHERE id = ?",
             [name, address, home_text, user_id],
         )
-        old = {"display_name": row[1], "email": row[2], "home_address": row[3]}
         new = {"display_name": name, "email": address, "home_address": home_text}
-        if changes := audit.diff(old, new):
-            audit.record(cur, "update", "user", user_id, label=row[0], changes=changes)
+        if changes := audit.diff(current.shown(), new):
+            audit.record(cur, "update", "user", user_id, label=current.user.username,
+                         changes=changes)  # fmt: skip
 
     db.run(work)
 

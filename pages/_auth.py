@@ -128,11 +128,16 @@ def signed_in_user() -> User | None:
     return user
 
 
-def _set_cookie(token: str, max_age_s: int) -> None:
+def _cookie_script(token: str, max_age_s: int) -> str:
+    """The line of JavaScript that sets (or, with max age 0, removes) the session cookie."""
     secure = "; Secure" if settings().tls_cert or _served_over_https() else ""
     value = json.dumps(f"{COOKIE}={token}; Path=/; Max-Age={max_age_s}; SameSite=Strict{secure}")
+    return f"<script>document.cookie = {value};</script>"
+
+
+def _run_script(script: str) -> None:
     # In the sidebar: an element in the main area would leave a gap above every page.
-    st.sidebar.html(f"<script>document.cookie = {value};</script>", unsafe_allow_javascript=True)
+    st.sidebar.html(script, unsafe_allow_javascript=True)
 
 
 def _served_over_https() -> bool:
@@ -145,15 +150,15 @@ def _served_over_https() -> bool:
 
 def keep_cookie() -> None:
     """After a sign-in in this tab: (re)send the cookie so that a reload stays signed in."""
-    pending = st.session_state.get("cookie_to_set")
-    if pending:
-        _set_cookie(*pending)
+    script = st.session_state.get("cookie_to_set")  # made once, at the sign-in
+    if script:
+        _run_script(script)
 
 
 def login_form() -> None:
     """The only thing a signed-out visitor sees."""
     if st.session_state.pop("clear_cookie", False):
-        _set_cookie("", 0)
+        _run_script(_cookie_script("", 0))
     left, middle, right = st.columns([1, 2, 1])
     with middle:
         st.title("leadradar")
@@ -188,7 +193,7 @@ def _try_sign_in(username: str, password: str) -> None:
         st.error(str(exc))  # our own wording, no user text in it
         return
     st.session_state[TOKEN_KEY] = signed.token
-    st.session_state["cookie_to_set"] = (signed.token, int(hours * 3600))
+    st.session_state["cookie_to_set"] = _cookie_script(signed.token, int(hours * 3600))
     st.session_state.pop("signed_out", None)
     st.rerun()
 

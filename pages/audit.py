@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pandas as pd
@@ -37,14 +38,17 @@ since, until = (list(period) + [None, None])[:2] if isinstance(period, tuple) el
 
 query = AuditQuery(actor=actor, entity=entity, action=action, since=since, until=until or since,
                    text=text, limit=PAGE_SIZE)  # fmt: skip
-total, _ = search_audit(db(), AuditQuery(**{**query.__dict__, "limit": 0}))
+# One search gives the count and the page; only a page beyond the end (after narrowing the
+# filters) needs a second one.
+page_number = max(1, int(st.session_state.get("a_page", 1)))
+total, entries = search_audit(db(), replace(query, offset=(page_number - 1) * PAGE_SIZE))
 pages = max(1, -(-total // PAGE_SIZE))
-page_number = (
-    st.number_input("Page", 1, pages, 1, key="a_page") if pages > 1 else 1
-)  # fmt: skip
-total, entries = search_audit(
-    db(), AuditQuery(**{**query.__dict__, "offset": (page_number - 1) * PAGE_SIZE})
-)
+if page_number > pages:
+    page_number = pages
+    total, entries = search_audit(db(), replace(query, offset=(page_number - 1) * PAGE_SIZE))
+if pages > 1:
+    st.session_state["a_page"] = page_number
+    st.number_input("Page", 1, pages, key="a_page")
 st.caption(f"{count(total)} entries" + (f" · page {page_number} of {pages}" if pages > 1 else ""))
 
 PAGE_OF = {"contact": "contact", "lead": "lead"}  # records that have a page of their own

@@ -271,3 +271,21 @@ def test_sessions_are_labelled_with_the_device(db, anna):
     assert device_label(windows) == "Edge on Windows"
     auth.sign_in(db, "anna", PASSWORD, client="10.0.0.7", device=device_label(iphone))
     assert auth.open_sessions(db, anna.id)[0]["from"] == "10.0.0.7 · Safari on iPhone"
+
+
+def test_the_audit_log_pages_through_many_entries(db, anna):
+    from crm_core.audit import record
+
+    def many(cur):
+        for i in range(230):
+            record(cur, "update", "contact", i + 1, label=f"Kontakt {i}")
+
+    db.run(many)
+    at = app("pages/audit.py", as_user="anna")
+    assert at.caption[0].value.startswith("232 entries · page 1 of 3")  # + anna's sign-up
+    at.number_input(key="a_page").set_value(3).run()
+    assert at.caption[0].value.startswith("232 entries · page 3 of 3")
+    assert len(at.dataframe[0].value) == 32
+    at.selectbox(key="a_entity").select("user").run()  # one page only now
+    assert at.caption[0].value == "2 entries"
+    assert len(at.dataframe[0].value) == 2
