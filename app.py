@@ -23,7 +23,7 @@ def serve(argv: list[str]) -> int:
     from streamlit.web import cli
 
     PagesManager.uses_pages_directory = False
-    from crm_core.cli import announce_first_admin
+    from jobs.cli import announce_first_admin
 
     announce_first_admin()
     get_database().release()

@@ -2,7 +2,7 @@
 
 Run from the project root with ``.venv/bin/python -m bench.run``.  It
 
-1. builds a fresh ``bench/bench.duckdb`` with ``crm_core.seed`` (100 000 contacts, ~300 000 e-mails
+1. builds a fresh ``bench/bench.duckdb`` with ``jobs.demo_data`` (100 000 contacts, ~300 000 e-mails
    and phones, ~200 000 notes) and times that as ``seed_100k_s``;
 2. runs every registered measurement against it, in definition order;
 3. prints a table (with the SPEC targets) and merges the numbers into ``bench/results.json``, a flat
@@ -62,7 +62,7 @@ from crm_core.contacts import (  # noqa: E402
 )
 from crm_core.database import Database, forget_databases, get_database  # noqa: E402
 from crm_core.notes import add_note  # noqa: E402
-from crm_core.seed import TAGS, seed, seed_leads  # noqa: E402
+from jobs.demo_data import TAGS, seed, seed_leads  # noqa: E402
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, serving  # noqa: E402
 from tests.conftest import route_apptest_through_app_py  # noqa: E402
 
@@ -257,8 +257,8 @@ _SESSIONS: dict[Path, str] = {}
 def bench_session(db_path: Path = DB_PATH) -> str:
     """A signed-in session of the bench admin in the bench file (the pages need one)."""
     if db_path not in _SESSIONS:
-        from crm_core.auth import create_session_in
-        from crm_core.users import ensure_user
+        from crm_core.accounts.sessions import create_session_in
+        from crm_core.accounts.users import ensure_user
 
         _SESSIONS[db_path] = get_database().run(lambda cur: create_session_in(
             cur, ensure_user(cur, BENCH_USER, "Bench Admin", role="admin").id, hours=24))  # fmt: skip
@@ -433,7 +433,7 @@ def measure_jobs_cycle(ctx: Context) -> dict[str, float]:
     """One `crm jobs --once` pass (in-process) over 20 000 reminders and 5 000 scheduled
     opportunities of which 500 are due today, with a real SMTP server on loopback."""
     from crm_core.config import load_settings
-    from crm_core.seed import seed_follow_ups
+    from jobs.demo_data import seed_follow_ups
     from jobs.runner import run_once
     from tests.smtp_server import SmtpServer
 
@@ -536,7 +536,7 @@ def measure_routing(ctx: Context) -> dict[str, float]:
     to the proven optimum over the TSPLIB instances in tests/data/tsplib."""
     import random
 
-    from crm_core.routing import distance_matrix_km, solve_tour, tour_length
+    from crm_core.geo.routing import distance_matrix_km, solve_tour, tour_length
     from tests.test_routing import OPTIMA, tsplib_matrix
 
     rng = random.Random(SEED)
@@ -562,8 +562,8 @@ def measure_routing(ctx: Context) -> dict[str, float]:
 
 @measurement("geo")
 def measure_geo(ctx: Context) -> dict[str, float]:
-    from crm_core.geodata import OfflineIndex
-    from crm_core.places import nearby
+    from crm_core.geo.offline import OfflineIndex
+    from crm_core.geo.places import nearby
 
     started = time.perf_counter()
     index = OfflineIndex()  # a fresh load, as the first lookup of a process pays it
@@ -585,7 +585,7 @@ def measure_geo(ctx: Context) -> dict[str, float]:
 def measure_exports(ctx: Context) -> dict[str, float]:
     """All contacts to CSV and to xlsx, query included, as `crm export` does it."""
     from crm_core.contacts import ContactQuery
-    from crm_core.exports import contact_rows, contacts_csv, to_xlsx
+    from crm_core.import_export.exports import contact_rows, contacts_csv, to_xlsx
 
     out = {}
     started = time.perf_counter()
@@ -606,7 +606,7 @@ def measure_import_csv(ctx: Context) -> dict[str, float]:
     """A 100 000-row CSV (German Excel style: ';', cp1252) through parsing, mapping, validation,
     duplicate checks and writing."""
     from crm_core.database import Database
-    from crm_core.importer import rows_from_file, run_import
+    from crm_core.import_export.importer import rows_from_file, run_import
     from crm_core.migrations import migrate
 
     n = ctx.contacts
@@ -670,7 +670,7 @@ def measure_search(ctx: Context) -> dict[str, float]:
 @measurement("team_access")
 def measure_team_access(ctx: Context) -> dict[str, float]:
     """Sign-in (argon2), the per-run session check, and the admin pages over the audit log."""
-    from crm_core import auth, users
+    from crm_core.accounts import sessions, users
     from crm_core.audit import AuditQuery, history, search_audit
 
     db = ctx.db
@@ -679,10 +679,10 @@ def measure_team_access(ctx: Context) -> dict[str, float]:
         account = users.find_user(db, "bench-signin")
     except Exception:  # noqa: BLE001 - first run on this file
         account = users.create_account(db, "bench-signin", password=password)
-    sign_ins = [timed(lambda: auth.sign_in(db, account.username, password))
+    sign_ins = [timed(lambda: sessions.sign_in(db, account.username, password))
                 for _ in range(RENDER_RUNS)]  # fmt: skip
     token = bench_session()
-    checks = [timed(lambda: auth.session_user(db, token)) for _ in range(UOW_RUNS * 5)]
+    checks = [timed(lambda: sessions.session_user(db, token)) for _ in range(UOW_RUNS * 5)]
     filtered = [timed(lambda: search_audit(db, AuditQuery(entity="contact", text="kassel")))
                 for _ in range(SEARCH_REPEATS)]  # fmt: skip
     contact_id = ctx.samples[0].id

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from crm_core.config import Settings
 from crm_core.database import Database
 from crm_core.digests import run_digests
-from crm_core.geocoding import geocode_contacts
+from crm_core.geo.geocoding import geocode_contacts
 from crm_core.mailchimp import list_links, sync
 from crm_core.opportunities import fire_due
 

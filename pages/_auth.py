@@ -14,8 +14,9 @@ from contextvars import ContextVar
 
 import streamlit as st
 
-from crm_core import audit, auth
-from crm_core.users import User
+from crm_core import audit
+from crm_core.accounts import passwords, sessions, throttling, users
+from crm_core.accounts.users import User
 from pages._ui import db, settings, show_flash
 
 COOKIE = "leadradar_session"
@@ -33,7 +34,7 @@ def _client() -> str:
             address = forwarded.split(",")[-1].strip() or address
     except Exception:  # noqa: BLE001 - no request context (AppTest)
         address = None
-    return address[:64] if isinstance(address, str) and address else auth.UNKNOWN_CLIENT
+    return address[:64] if isinstance(address, str) and address else throttling.UNKNOWN_CLIENT
 
 
 def _device() -> str | None:
@@ -70,9 +71,9 @@ def _sso_user() -> User | None:
     if not provider or not getattr(st.user, "is_logged_in", False):
         return None
     verified = st.user.get("email_verified") is True or not settings().sso_require_verified_email
-    user = auth.sso_user(db(), st.user.get("email"), verified=verified)
+    user = sessions.sso_user(db(), st.user.get("email"), verified=verified)
     if user and not st.session_state.get("sso_login_recorded"):
-        auth.record_sso_login(db(), user, _client())
+        sessions.record_sso_login(db(), user, _client())
         st.session_state["sso_login_recorded"] = True
     return user
 
@@ -115,7 +116,7 @@ def signed_in_user() -> User | None:
     token = st.session_state.get(TOKEN_KEY)
     if token is None and not st.session_state.get("signed_out"):
         token = _cookie_token()
-    user = auth.session_user(db(), token) if token else None
+    user = sessions.session_user(db(), token) if token else None
     if user is None:
         user = _sso_user()
     if user is None:
@@ -164,12 +165,12 @@ def login_form() -> None:
         st.title("leadradar")
         st.caption("Please sign in.")
         show_flash()
-        if not auth.anyone_can_sign_in(db()):
+        if not users.anyone_can_sign_in(db()):
             st.warning("No account can sign in yet. On the server, run "
                        "`crm user add NAME --role admin` or restart with `crm run`.")  # fmt: skip
         with st.form("login"):
             username = st.text_input("Username", max_chars=64, autocomplete="username")
-            password = st.text_input("Password", type="password", max_chars=auth.PASSWORD_MAX,
+            password = st.text_input("Password", type="password", max_chars=passwords.PASSWORD_MAX,
                                      autocomplete="current-password")  # fmt: skip
             submitted = st.form_submit_button("Sign in", type="primary", icon=":material/login:")
         if submitted:
@@ -187,9 +188,9 @@ def login_form() -> None:
 def _try_sign_in(username: str, password: str) -> None:
     hours = settings().session_hours
     try:
-        signed = auth.sign_in(db(), username, password, client=_client(), device=_device(),
+        signed = sessions.sign_in(db(), username, password, client=_client(), device=_device(),
                               session_hours=hours)  # fmt: skip
-    except (auth.LoginFailed, auth.LoginThrottled) as exc:
+    except (sessions.LoginFailed, throttling.LoginThrottled) as exc:
         st.error(str(exc))  # our own wording, no user text in it
         return
     st.session_state[TOKEN_KEY] = signed.token
@@ -203,8 +204,8 @@ def sign_out() -> None:
     token = st.session_state.get(TOKEN_KEY)
     sso = getattr(st.user, "is_logged_in", False)
     if token is None and sso and st.session_state.get("me"):
-        auth.record_logout(db(), st.session_state["me"])  # single sign-on: no token of ours
-    auth.sign_out(db(), token)
+        sessions.record_logout(db(), st.session_state["me"])  # single sign-on: no token of ours
+    sessions.sign_out(db(), token)
     _checked.set(None)
     message = st.session_state.get("_flash")  # e.g. "Password changed. Please sign in …"
     for key in list(st.session_state.keys()):
@@ -230,7 +231,9 @@ def download(export: Callable[..., bytes], *args: object, admin: bool = False,
     sso_user_id = None if token else getattr(st.session_state.get("me"), "id", None)
 
     def produce() -> bytes:
-        user = auth.session_user(db(), token) if token else auth.active_user(db(), sso_user_id)
+        user = (
+            sessions.session_user(db(), token) if token else sessions.active_user(db(), sso_user_id)
+        )
         if user is None or (admin and not user.is_admin):
             raise PermissionError("the session that drew this button has ended: nothing exported")
         with audit.acting_as(audit.Actor(user.username, user.id)):

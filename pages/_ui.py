@@ -10,10 +10,10 @@ from collections.abc import Iterator
 
 import streamlit as st
 
+from crm_core.accounts.users import User
 from crm_core.config import Settings, load_settings
 from crm_core.database import Database, DatabaseBusy, get_database
 from crm_core.text import escape_markdown
-from crm_core.users import User
 from crm_core.validation import FieldError, ValidationError
 
 
@@ -166,7 +166,7 @@ def spots_map(
 def owner_choices(current_owner: int | None) -> tuple[list[int], dict[int, str]]:
     """Active users to choose from, plus the current owner if deactivated: saving a record of a
     colleague who left must not drop its owner."""
-    from crm_core.users import list_users, user_names
+    from crm_core.accounts.users import list_users, user_names
 
     ids = [u.id for u in list_users(db())]
     names = user_names(db())

@@ -6,14 +6,9 @@ from functools import partial
 
 import streamlit as st
 
-from crm_core.auth import (
-    PASSWORD_MAX,
-    PASSWORD_MIN,
-    change_own_password,
-    open_sessions,
-    sign_out_everywhere,
-)
-from crm_core.users import Account, get_account, update_user
+from crm_core.accounts.passwords import PASSWORD_MAX, PASSWORD_MIN, change_own_password
+from crm_core.accounts.sessions import open_sessions, sign_out_everywhere
+from crm_core.accounts.users import Account, get_account, update_user
 from crm_core.validation import FieldError
 from pages._auth import TOKEN_KEY, gate, sign_out
 from pages._stale import Attempt, attempt, blank_is_none, form_values, stale_panels, with_values

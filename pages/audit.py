@@ -15,7 +15,7 @@ from crm_core.audit import (
     record_now,
     search_audit,
 )
-from crm_core.exports import to_csv
+from crm_core.import_export.exports import to_csv
 from pages._auth import download, gate
 from pages._ui import count, db
 

@@ -13,10 +13,10 @@ import re
 import streamlit as st
 from streamlit_sortables import sort_items
 
+from crm_core.accounts.users import list_users
 from crm_core.board import LOST, WON, BoardQuery, Card, apply_changes, load_board, plan_changes
 from crm_core.pipelines import list_lost_reasons, list_pipelines
 from crm_core.tags import tag_names
-from crm_core.users import list_users
 from pages._auth import gate
 from pages._ui import (
     count,

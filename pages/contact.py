@@ -12,6 +12,7 @@ from urllib.parse import quote
 import pandas as pd
 import streamlit as st
 
+from crm_core.accounts.users import list_users, user_names
 from crm_core.audit import history
 from crm_core.contacts import (
     EMAIL_LABELS,
@@ -35,7 +36,7 @@ from crm_core.contacts import (
     update_contact,
 )
 from crm_core.custom_fields import CustomField, list_fields
-from crm_core.geocoding import location_of, pin_contact, place_contact
+from crm_core.geo.geocoding import location_of, pin_contact, place_contact
 from crm_core.leads import CURRENCIES, LeadDraft, create_lead, leads_of_contact
 from crm_core.mailchimp import member_errors
 from crm_core.opportunities import list_scheduled, schedule_lead
@@ -43,7 +44,6 @@ from crm_core.pipelines import list_pipelines
 from crm_core.reminders import add_reminder, open_reminders
 from crm_core.sources import list_sources
 from crm_core.tags import tag_names
-from crm_core.users import list_users, user_names
 from crm_core.validation import ValidationError, format_phone
 from pages._auth import gate
 from pages._ui import (

@@ -4,12 +4,12 @@ from dataclasses import replace
 
 import streamlit as st
 
+from crm_core.accounts.users import list_users
 from crm_core.contacts import ContactQuery, restore_contact, search_contacts
-from crm_core.exports import export_contacts
+from crm_core.import_export.exports import export_contacts
 from crm_core.pipelines import list_pipelines
 from crm_core.sources import list_sources
 from crm_core.tags import tag_names
-from crm_core.users import list_users
 from crm_core.validation import format_phone
 from pages._auth import download, gate
 from pages._ui import db, flash, md, me, show_flash, user_errors

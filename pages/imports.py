@@ -5,8 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from crm_core import import_formats as formats
-from crm_core.importer import list_imports, rows_from_file, run_import, undo_import
+from crm_core.import_export import tables
+from crm_core.import_export.importer import list_imports, rows_from_file, run_import, undo_import
+from crm_core.import_export.mapping import TARGETS as FIELD_TARGETS
+from crm_core.import_export.mapping import suggest_mapping
 from crm_core.sources import list_sources
 from crm_core.tags import tag_names
 from pages._auth import gate
@@ -14,14 +16,14 @@ from pages._ui import db, flash, md, me, settings, show_flash, user_errors
 
 gate()  # nothing below runs for a visitor who is not signed in
 
-# The column targets import_formats understands, plus labelled multi-value variants.
-TARGETS = {"": "— ignore —", **formats.TARGETS}
+# The column targets the column mapping understands, plus labelled multi-value variants.
+TARGETS = {"": "— ignore —", **FIELD_TARGETS}
 for _kind, _labels in (
     ("email", ("work", "private")),
     ("phone", ("work", "mobile", "private", "fax")),
 ):
     for _label in _labels:
-        TARGETS[f"{_kind}:{_label}"] = f"{formats.TARGETS[_kind].split(' (')[0]} ({_label})"
+        TARGETS[f"{_kind}:{_label}"] = f"{FIELD_TARGETS[_kind].split(' (')[0]} ({_label})"
 ENCODINGS = ["utf-8-sig", "utf-8", "cp1252", "latin-1", "utf-16-le", "utf-16-be"]
 DELIMITERS = {",": "comma ,", ";": "semicolon ;", "\t": "tab"}
 
@@ -32,12 +34,12 @@ upload = st.file_uploader("CSV, Excel (xlsx) or vCard file", type=["csv", "txt",
 
 if upload is not None:
     data = upload.getvalue()
-    kind = formats.detect_format(data, upload.name)
+    kind = tables.detect_format(data, upload.name)
     mapping = None
     encoding = delimiter = None
     if kind != "vcard":
         with user_errors():
-            table = formats.read_xlsx(data) if kind == "xlsx" else formats.read_csv(data)
+            table = tables.read_xlsx(data) if kind == "xlsx" else tables.read_csv(data)
         if kind == "csv":
             c1, c2 = st.columns(2)
             encoding = c1.selectbox(
@@ -52,10 +54,10 @@ if upload is not None:
             )  # fmt: skip
             if (encoding, delimiter) != (table.encoding, table.delimiter):
                 with user_errors():
-                    table = formats.read_csv(data, encoding=encoding, delimiter=delimiter)
+                    table = tables.read_csv(data, encoding=encoding, delimiter=delimiter)
         st.caption(f"{len(table.rows):,} rows · {len(table.headers)} columns")
         st.dataframe(pd.DataFrame(table.rows[:5], columns=table.headers), hide_index=True)
-        suggested = formats.suggest_mapping(table.headers)
+        suggested = suggest_mapping(table.headers)
         with st.expander("Column mapping", expanded=True, icon=":material/table_chart:"):
             mapping = {}
             columns = st.columns(3)

@@ -6,6 +6,7 @@ from datetime import date
 
 import streamlit as st
 
+from crm_core.accounts.users import list_users, user_names
 from crm_core.audit import history
 from crm_core.leads import (
     CURRENCIES,
@@ -26,7 +27,6 @@ from crm_core.leads import (
     win_lead,
 )
 from crm_core.pipelines import get_pipeline, list_lost_reasons
-from crm_core.users import list_users, user_names
 from pages._auth import gate
 from pages._ui import (
     conflict_table,

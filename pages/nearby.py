@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from crm_core.geocoding import locate
+from crm_core.geo.geocoding import locate
+from crm_core.geo.places import nearby
+from crm_core.geo.routing import google_maps_links
 from crm_core.pipelines import list_pipelines
-from crm_core.places import nearby
-from crm_core.routing import google_maps_links
 from crm_core.tags import tag_names
 from pages._auth import gate
 from pages._ui import db, md, settings, spots_map

@@ -6,6 +6,7 @@ from datetime import date
 
 import streamlit as st
 
+from crm_core.accounts.users import list_users
 from crm_core.reminders import (
     StaleReminder,
     count_open,
@@ -14,7 +15,6 @@ from crm_core.reminders import (
     snooze,
     snooze_options,
 )
-from crm_core.users import list_users
 from pages._auth import gate
 from pages._ui import db, flash, md, me, show_flash, user_errors
 

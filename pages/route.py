@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import streamlit as st
 
+from crm_core.accounts.users import home_address
 from crm_core.contacts import ContactQuery, search_contacts
-from crm_core.geocoding import locate
+from crm_core.geo.geocoding import locate
+from crm_core.geo.places import contacts_for_route
+from crm_core.geo.routing import MOBILE_MAX_WAYPOINTS, google_maps_links, haversine_km, plan_route
 from crm_core.pipelines import list_pipelines
-from crm_core.places import contacts_for_route
-from crm_core.routing import MOBILE_MAX_WAYPOINTS, google_maps_links, haversine_km, plan_route
 from crm_core.tags import tag_names
-from crm_core.users import home_address
 from pages._auth import gate
 from pages._ui import db, md, me, settings, spots_map
 

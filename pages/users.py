@@ -6,14 +6,9 @@ from functools import partial
 
 import streamlit as st
 
-from crm_core.auth import (
-    PASSWORD_MAX,
-    PASSWORD_MIN,
-    open_sessions,
-    set_password,
-    sign_out_everywhere,
-)
-from crm_core.users import (
+from crm_core.accounts.passwords import PASSWORD_MAX, PASSWORD_MIN, set_password
+from crm_core.accounts.sessions import open_sessions, sign_out_everywhere
+from crm_core.accounts.users import (
     ROLES,
     Account,
     User,

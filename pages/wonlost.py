@@ -7,10 +7,10 @@ from datetime import date, timedelta
 import pandas as pd
 import streamlit as st
 
-from crm_core.exports import export_closed_leads
+from crm_core.accounts.users import list_users
+from crm_core.import_export.exports import export_closed_leads
 from crm_core.leads import ClosedQuery, StaleMove, closed_leads, reopen_lead
 from crm_core.pipelines import list_pipelines
-from crm_core.users import list_users
 from pages._auth import download, gate
 from pages._ui import db, flash, md, me, show_flash, user_errors
 

@@ -135,8 +135,8 @@ SESSION_COOKIE = "leadradar_session"
 
 def session_for(db_path: Path, username: str = "team", role: str = "admin") -> str:
     """A signed-in session token for ``username`` in the database at ``db_path``."""
-    from crm_core.auth import create_session_in
-    from crm_core.users import ensure_user
+    from crm_core.accounts.sessions import create_session_in
+    from crm_core.accounts.users import ensure_user
 
     with database_at(db_path) as db:
         return db.run(lambda cur: create_session_in(cur, ensure_user(cur, username, role=role).id))

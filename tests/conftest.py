@@ -28,7 +28,7 @@ def db(db_path: Path) -> Database:
 
 @pytest.fixture
 def user_id(db: Database) -> int:
-    from crm_core.users import current_user
+    from crm_core.accounts.users import current_user
 
     return current_user(db).id
 

@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from crm_core import users
+from crm_core.accounts import users
 from crm_core.audit import AuditQuery, search_audit
 from crm_core.contacts import ContactDraft, LabelledValue, create_contact, get_contact
 from tests.board_drag import wait_idle

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crm_core import auth, users
+from crm_core.accounts import sessions, users
 from crm_core.audit import AuditQuery, search_audit
 from tests.conftest import ROOT
 from tests.test_pages import app, button, make, session_token, texts
@@ -61,10 +61,10 @@ def test_sign_in_through_the_form_then_sign_out(db, anna):
     assert at.title[0].value == "Contacts"
     assert "Signed in as Anna (admin)" in [c.value for c in at.sidebar.caption]
     token = at.session_state["auth_token"]
-    assert auth.session_user(db, token).id == anna.id
+    assert sessions.session_user(db, token).id == anna.id
     button(at, "Sign out").click().run()
     only_the_login_form(at)
-    assert auth.session_user(db, token) is None
+    assert sessions.session_user(db, token) is None
     actions = [e.action for e in search_audit(db, AuditQuery(entity="session"))[1]]
     assert actions[:2] == ["logout", "login"]
 
@@ -94,16 +94,16 @@ def test_admin_adds_a_member_who_can_sign_in(db, anna):
     assert "Vertrieb" in at.success[0].value and "can sign in now" in at.success[0].value
     carla = users.find_user(db, "carla")
     assert carla.role == "member" and carla.display_name == "Carla <b>Vertrieb</b>"
-    assert auth.sign_in(db, "carla", "carlas password").user.id == carla.id
+    assert sessions.sign_in(db, "carla", "carlas password").user.id == carla.id
 
 
 def test_admin_deactivates_a_user(db, anna):
     bernd = users.create_account(db, "bernd", display_name="Bernd", password="bernds secret")
-    token = auth.sign_in(db, "bernd", "bernds secret").token
+    token = sessions.sign_in(db, "bernd", "bernds secret").token
     at = app("pages/users.py", as_user="anna")
     at.button(key=f"off_{bernd.id}").click().run()
     assert not users.get_user(db, bernd.id).active
-    assert auth.session_user(db, token) is None
+    assert sessions.session_user(db, token) is None
     assert any("deactivated" in s.value for s in at.success)
 
 
@@ -113,7 +113,7 @@ def test_the_audit_page_lists_and_filters(db, user_id, anna):
 
     with acting_as(Actor("anna", anna.id)):
         create_contact(db, ContactDraft(first_name="Paula", last_name="Protokoll"), anna.id)
-    auth.sign_in(db, "anna", PASSWORD)
+    sessions.sign_in(db, "anna", PASSWORD)
     at = app("pages/audit.py", as_user="anna")
     assert at.title[0].value == "Audit log"
     table = at.dataframe[0].value
@@ -137,7 +137,7 @@ def test_my_account_changes_the_password(db, anna):
     only_the_login_form(at)  # a new password ends every session, this one too
     assert [s.value for s in at.success] == ["Password changed. Please sign in with the new "
                                              "password."]  # fmt: skip
-    assert auth.sign_in(db, "anna", "my new password")
+    assert sessions.sign_in(db, "anna", "my new password")
 
 
 def test_login_page_says_when_nobody_can_sign_in(db):
@@ -194,7 +194,7 @@ def test_set_password_empties_the_password_box(db, anna):
     assert not at.exception, at.exception
     assert "Nothing was saved" in texts(at)
     assert at.text_input(key=f"pw_{bernd.id}").value == ""
-    assert auth.sign_in(db, "bernd", "a much newer password")
+    assert sessions.sign_in(db, "bernd", "a much newer password")
 
 
 def test_my_profile_edited_by_an_admin_meanwhile_is_told(db, anna):
@@ -237,19 +237,19 @@ def test_an_admin_page_run_without_app_py_refuses_a_member(db, page):
 
 def test_an_admin_signs_a_user_out_everywhere(db, anna):
     bernd = users.create_account(db, "bernd", display_name="Bernd", password="bernds password")
-    phone = auth.sign_in(db, "bernd", "bernds password", client="10.0.0.9").token
-    laptop = auth.sign_in(db, "bernd", "bernds password", client="10.0.0.8").token
+    phone = sessions.sign_in(db, "bernd", "bernds password", client="10.0.0.9").token
+    laptop = sessions.sign_in(db, "bernd", "bernds password", client="10.0.0.8").token
     at = app("pages/users.py", as_user="anna")
     assert "signed in on 2 device(s) now" in texts(at)
     at.button(key=f"end_{bernd.id}").click().run()
-    assert auth.session_user(db, phone) is None and auth.session_user(db, laptop) is None
-    assert auth.open_sessions(db, bernd.id) == []
+    assert sessions.session_user(db, phone) is None and sessions.session_user(db, laptop) is None
+    assert sessions.open_sessions(db, bernd.id) == []
     [entry] = search_audit(db, AuditQuery(action="logout"))[1]
     assert (entry.actor, entry.label, entry.changes) == ("anna", "bernd", {"sessions ended": 2})
 
 
 def test_my_account_lists_my_sessions_and_signs_out_everywhere(db, anna):
-    other = auth.sign_in(db, "anna", PASSWORD, client="10.0.0.5").token
+    other = sessions.sign_in(db, "anna", PASSWORD, client="10.0.0.5").token
     at = app("pages/account.py", as_user="anna")
     table = next(d.value for d in at.dataframe if "from" in d.value.columns)
     assert sorted(zip(table["from"], table["this browser"], strict=True)) == [
@@ -257,7 +257,7 @@ def test_my_account_lists_my_sessions_and_signs_out_everywhere(db, anna):
     button(at, "Sign out everywhere").click().run()
     only_the_login_form(at)
     assert [s.value for s in at.success] == ["Signed out on 2 device(s)."]
-    assert auth.session_user(db, other) is None
+    assert sessions.session_user(db, other) is None
 
 
 def test_sessions_are_labelled_with_the_device(db, anna):
@@ -269,8 +269,8 @@ def test_sessions_are_labelled_with_the_device(db, anna):
                " Chrome/120.0 Safari/537.36 Edg/120.0")  # fmt: skip
     assert device_label(iphone) == "Safari on iPhone"
     assert device_label(windows) == "Edge on Windows"
-    auth.sign_in(db, "anna", PASSWORD, client="10.0.0.7", device=device_label(iphone))
-    assert auth.open_sessions(db, anna.id)[0]["from"] == "10.0.0.7 · Safari on iPhone"
+    sessions.sign_in(db, "anna", PASSWORD, client="10.0.0.7", device=device_label(iphone))
+    assert sessions.open_sessions(db, anna.id)[0]["from"] == "10.0.0.7 · Safari on iPhone"
 
 
 def test_the_audit_log_pages_through_many_entries(db, anna):

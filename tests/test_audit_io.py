@@ -10,8 +10,6 @@ import threading
 import pytest
 
 from crm_core import audit
-from crm_core import exports as ex
-from crm_core import importer as im
 from crm_core import leads as ld
 from crm_core import mailchimp as mc
 from crm_core.config import load_settings
@@ -22,6 +20,9 @@ from crm_core.contacts import (
     create_contact,
     delete_contact,
 )
+from crm_core.import_export import exports as ex
+from crm_core.import_export import importer as im
+from crm_core.import_export.vcard import to_vcards
 from crm_core.pipelines import create_pipeline, get_pipeline
 from tests.mailchimp_server import FakeMailchimp
 
@@ -203,7 +204,7 @@ def test_the_filter_is_described_and_all_means_all(db, people):
 def test_building_blocks_and_failed_exports_record_nothing(db, people):
     header, rows = ex.contact_rows(db, ContactQuery())
     ex.to_csv(header, rows), ex.to_xlsx(header, rows), ex.contacts_csv(db, ContactQuery())
-    ex.to_vcards(db, people), ex.lead_rows(db)
+    to_vcards(db, people), ex.lead_rows(db)
     with pytest.raises(ValueError):
         ex.export_contacts(db, ContactQuery(), "pdf")
     with pytest.raises(ValueError):

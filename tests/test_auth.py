@@ -1,4 +1,4 @@
-"""Accounts, passwords, sessions and throttling (crm_core.auth / crm_core.users)."""
+"""Accounts, passwords, sessions and throttling (crm_core.auth / crm_core.accounts.users)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from crm_core import auth, users
+from crm_core.accounts import passwords, sessions, throttling, users
 from crm_core.audit import AuditQuery, search_audit
 from crm_core.validation import FieldError
 
@@ -36,38 +36,38 @@ def test_password_is_stored_as_argon2_hash_only(db, anna):
 
 
 def test_sign_in_gives_a_session_that_sign_out_ends(db, anna):
-    signed = auth.sign_in(db, "Anna", PASSWORD, client="10.0.0.7")
+    signed = sessions.sign_in(db, "Anna", PASSWORD, client="10.0.0.7")
     assert signed.user.id == anna.id
-    assert auth.session_user(db, signed.token) == anna
+    assert sessions.session_user(db, signed.token) == anna
     stored = db.query("SELECT token_hash FROM auth_sessions")[0][0]
     assert signed.token not in stored  # only the hash is kept
-    auth.sign_out(db, signed.token)
-    assert auth.session_user(db, signed.token) is None
-    assert auth.session_user(db, "forged-token") is None
-    assert auth.session_user(db, "") is None
+    sessions.sign_out(db, signed.token)
+    assert sessions.session_user(db, signed.token) is None
+    assert sessions.session_user(db, "forged-token") is None
+    assert sessions.session_user(db, "") is None
 
 
 def test_wrong_password_unknown_user_and_deactivated_user_fail_alike(db, anna, bernd):
     for name, password in (("anna", "wrong password!"), ("nobody", PASSWORD)):
-        with pytest.raises(auth.LoginFailed, match="Wrong username or password"):
-            auth.sign_in(db, name, password)
+        with pytest.raises(sessions.LoginFailed, match="Wrong username or password"):
+            sessions.sign_in(db, name, password)
     users.deactivate_user(db, bernd.id)
-    with pytest.raises(auth.LoginFailed):
-        auth.sign_in(db, "bernd", "bernds secret")
+    with pytest.raises(sessions.LoginFailed):
+        sessions.sign_in(db, "bernd", "bernds secret")
 
 
 def test_five_wrong_passwords_throttle_the_account_even_for_the_right_one(db, anna):
     start = datetime(2026, 11, 27, 9, 0)
-    for i in range(auth.PAIR_LIMIT):
-        with pytest.raises(auth.LoginFailed):
-            auth.sign_in(db, "anna", f"guess {i}", client="a", at=start + timedelta(seconds=i))
-    with pytest.raises(auth.LoginThrottled, match="Too many failed sign-ins") as throttled:
-        auth.sign_in(db, "anna", PASSWORD, client="a", at=start + timedelta(seconds=10))
+    for i in range(throttling.PAIR_LIMIT):
+        with pytest.raises(sessions.LoginFailed):
+            sessions.sign_in(db, "anna", f"guess {i}", client="a", at=start + timedelta(seconds=i))
+    with pytest.raises(throttling.LoginThrottled, match="Too many failed sign-ins") as throttled:
+        sessions.sign_in(db, "anna", PASSWORD, client="a", at=start + timedelta(seconds=10))
     assert 50 <= throttled.value.wait_s <= 60
     # Someone guessing from one machine does not lock Anna out at her own desk.
-    assert auth.sign_in(db, "anna", PASSWORD, client="b", at=start + timedelta(seconds=11))
-    later = start + timedelta(seconds=4) + auth.FIRST_DELAY + timedelta(seconds=1)
-    assert auth.sign_in(db, "anna", PASSWORD, client="a", at=later).user.id == anna.id
+    assert sessions.sign_in(db, "anna", PASSWORD, client="b", at=start + timedelta(seconds=11))
+    later = start + timedelta(seconds=4) + throttling.FIRST_DELAY + timedelta(seconds=1)
+    assert sessions.sign_in(db, "anna", PASSWORD, client="a", at=later).user.id == anna.id
     actions = [e.action for e in entries(db, entity="session")]
     assert actions.count("login_failed") == 5
     assert "login_throttled" in actions and actions[0] == "login"
@@ -75,110 +75,112 @@ def test_five_wrong_passwords_throttle_the_account_even_for_the_right_one(db, an
 
 def test_guessing_one_account_from_many_machines_is_throttled_too(db, anna):
     at = datetime(2026, 11, 27, 9, 0)
-    for i in range(auth.ACCOUNT_LIMIT):
-        with pytest.raises(auth.LoginFailed):
-            auth.sign_in(db, "anna", "wrong guess!", client=f"10.0.{i}.1", at=at)
-    with pytest.raises(auth.LoginThrottled):
-        auth.sign_in(db, "anna", PASSWORD, client="10.1.1.1", at=at)
-    auth.unlock(db, "anna")  # an admin: `crm user unlock anna`
-    assert auth.sign_in(db, "anna", PASSWORD, client="10.1.1.1", at=at)
+    for i in range(throttling.ACCOUNT_LIMIT):
+        with pytest.raises(sessions.LoginFailed):
+            sessions.sign_in(db, "anna", "wrong guess!", client=f"10.0.{i}.1", at=at)
+    with pytest.raises(throttling.LoginThrottled):
+        sessions.sign_in(db, "anna", PASSWORD, client="10.1.1.1", at=at)
+    throttling.unlock(db, anna.id, "anna")  # an admin: `crm user unlock anna`
+    assert sessions.sign_in(db, "anna", PASSWORD, client="10.1.1.1", at=at)
 
 
 def test_clients_that_cannot_be_told_apart_share_no_budget(db, anna):
     """Behind a proxy (or on localhost) every browser is "unknown": guessing many names there
     must not lock out the whole team."""
     at = datetime(2026, 11, 27, 9, 0)
-    for i in range(auth.CLIENT_LIMIT + 5):
-        with pytest.raises(auth.LoginFailed):
-            auth.sign_in(db, f"user{i}", "whatever123", at=at)
-    assert auth.sign_in(db, "anna", PASSWORD, at=at).user.id == anna.id
+    for i in range(throttling.CLIENT_LIMIT + 5):
+        with pytest.raises(sessions.LoginFailed):
+            sessions.sign_in(db, f"user{i}", "whatever123", at=at)
+    assert sessions.sign_in(db, "anna", PASSWORD, at=at).user.id == anna.id
 
 
 def test_a_new_password_lifts_the_throttle(db, anna):
     at = datetime(2026, 11, 27, 9, 0)
-    for _ in range(auth.PAIR_LIMIT):
-        with pytest.raises(auth.LoginFailed):
-            auth.sign_in(db, "anna", "wrong guess!", at=at)
-    auth.set_password(db, anna.id, "a fresh password")
-    assert auth.sign_in(db, "anna", "a fresh password", at=at)
+    for _ in range(throttling.PAIR_LIMIT):
+        with pytest.raises(sessions.LoginFailed):
+            sessions.sign_in(db, "anna", "wrong guess!", at=at)
+    passwords.set_password(db, anna.id, "a fresh password")
+    assert sessions.sign_in(db, "anna", "a fresh password", at=at)
 
 
 def test_typed_names_of_failed_sign_ins_are_not_kept(db, anna):
     """A password typed into the username box must not end up in the log or the table."""
-    with pytest.raises(auth.LoginFailed):
-        auth.sign_in(db, "correct horse battery staple", "x" * 12)
-    with pytest.raises(auth.LoginFailed):
-        auth.sign_in(db, "anna", "wrong password 1")
+    with pytest.raises(sessions.LoginFailed):
+        sessions.sign_in(db, "correct horse battery staple", "x" * 12)
+    with pytest.raises(sessions.LoginFailed):
+        sessions.sign_in(db, "anna", "wrong password 1")
     dump = str(db.query("SELECT * FROM audit_log")) + str(db.query("SELECT * FROM login_failures"))
     assert "horse battery staple" not in dump
     failed = entries(db, action="login_failed")
     assert [(e.actor, e.label) for e in failed] == [("anna", "anna"),
-                                                    ("anonymous", auth.UNKNOWN_ACCOUNT)]  # fmt: skip
+                                                    ("anonymous", throttling.UNKNOWN_ACCOUNT)]  # fmt: skip
 
 
 def test_a_throttled_guesser_fills_the_log_with_one_entry_a_minute(db, anna):
     at = datetime.now().replace(microsecond=0)
-    for _ in range(auth.PAIR_LIMIT):
-        with pytest.raises(auth.LoginFailed):
-            auth.sign_in(db, "anna", "wrong guess!", at=at)
+    for _ in range(throttling.PAIR_LIMIT):
+        with pytest.raises(sessions.LoginFailed):
+            sessions.sign_in(db, "anna", "wrong guess!", at=at)
     for i in range(30):
-        with pytest.raises(auth.LoginThrottled):
-            auth.sign_in(db, "anna", "wrong guess!", at=at + timedelta(seconds=i))
+        with pytest.raises(throttling.LoginThrottled):
+            sessions.sign_in(db, "anna", "wrong guess!", at=at + timedelta(seconds=i))
     assert len(entries(db, action="login_throttled")) == 1
 
 
 def test_the_delay_doubles_with_further_failures(db, anna):
     start = datetime(2026, 11, 27, 9, 0)
     at = start
-    for _ in range(auth.PAIR_LIMIT):
-        with pytest.raises(auth.LoginFailed):
-            auth.sign_in(db, "anna", "nope nope nope", at=at)
-    at += auth.FIRST_DELAY + timedelta(seconds=1)
-    with pytest.raises(auth.LoginFailed):  # allowed to try again, and wrong again
-        auth.sign_in(db, "anna", "still wrong!!", at=at)
-    with pytest.raises(auth.LoginThrottled) as throttled:
-        auth.sign_in(db, "anna", PASSWORD, at=at + timedelta(seconds=1))
-    assert throttled.value.wait_s > auth.FIRST_DELAY.total_seconds()
+    for _ in range(throttling.PAIR_LIMIT):
+        with pytest.raises(sessions.LoginFailed):
+            sessions.sign_in(db, "anna", "nope nope nope", at=at)
+    at += throttling.FIRST_DELAY + timedelta(seconds=1)
+    with pytest.raises(sessions.LoginFailed):  # allowed to try again, and wrong again
+        sessions.sign_in(db, "anna", "still wrong!!", at=at)
+    with pytest.raises(throttling.LoginThrottled) as throttled:
+        sessions.sign_in(db, "anna", PASSWORD, at=at + timedelta(seconds=1))
+    assert throttled.value.wait_s > throttling.FIRST_DELAY.total_seconds()
 
 
 def test_one_client_guessing_many_accounts_is_throttled(db, anna):
     at = datetime(2026, 11, 27, 9, 0)
-    for i in range(auth.CLIENT_LIMIT):
-        with pytest.raises(auth.LoginFailed):
-            auth.sign_in(db, f"user{i}", "whatever123", client="10.9.9.9", at=at)
-    with pytest.raises(auth.LoginThrottled):
-        auth.sign_in(db, "anna", PASSWORD, client="10.9.9.9", at=at)
-    assert auth.sign_in(db, "anna", PASSWORD, client="10.0.0.1", at=at).user.id == anna.id
+    for i in range(throttling.CLIENT_LIMIT):
+        with pytest.raises(sessions.LoginFailed):
+            sessions.sign_in(db, f"user{i}", "whatever123", client="10.9.9.9", at=at)
+    with pytest.raises(throttling.LoginThrottled):
+        sessions.sign_in(db, "anna", PASSWORD, client="10.9.9.9", at=at)
+    assert sessions.sign_in(db, "anna", PASSWORD, client="10.0.0.1", at=at).user.id == anna.id
 
 
 def test_sessions_expire(db, anna):
-    signed = auth.sign_in(db, "anna", PASSWORD, session_hours=1)
-    assert auth.session_user(db, signed.token, at=auth.now() + timedelta(minutes=59))
-    assert auth.session_user(db, signed.token, at=auth.now() + timedelta(minutes=61)) is None
+    signed = sessions.sign_in(db, "anna", PASSWORD, session_hours=1)
+    assert sessions.session_user(db, signed.token, at=throttling.now() + timedelta(minutes=59))
+    assert (
+        sessions.session_user(db, signed.token, at=throttling.now() + timedelta(minutes=61)) is None
+    )
 
 
 def test_new_password_and_deactivation_end_open_sessions(db, anna, bernd):
-    token = auth.sign_in(db, "bernd", "bernds secret").token
-    auth.set_password(db, bernd.id, "a brand new one")
-    assert auth.session_user(db, token) is None
-    token = auth.sign_in(db, "bernd", "a brand new one").token
+    token = sessions.sign_in(db, "bernd", "bernds secret").token
+    passwords.set_password(db, bernd.id, "a brand new one")
+    assert sessions.session_user(db, token) is None
+    token = sessions.sign_in(db, "bernd", "a brand new one").token
     users.deactivate_user(db, bernd.id)
-    assert auth.session_user(db, token) is None
+    assert sessions.session_user(db, token) is None
     users.reactivate_user(db, bernd.id)
-    assert auth.sign_in(db, "bernd", "a brand new one").user.id == bernd.id
+    assert sessions.sign_in(db, "bernd", "a brand new one").user.id == bernd.id
 
 
 def test_password_rules(db, anna):
     for bad, message in (("short", "at least 10"), ("x" * 300, "at most 256"),
                          ("anna", "at least"), ("", "enter a password")):  # fmt: skip
         with pytest.raises(FieldError, match=message):
-            auth.set_password(db, anna.id, bad)
+            passwords.set_password(db, anna.id, bad)
     with pytest.raises(FieldError, match="must not be the username"):
         users.create_account(db, "longusername", password="LongUsername")
     with pytest.raises(FieldError, match="current password is not correct"):
-        auth.change_own_password(db, anna.id, "not it at all", "whatever else 1")
-    auth.change_own_password(db, anna.id, PASSWORD, "whatever else 1")
-    assert auth.sign_in(db, "anna", "whatever else 1")
+        passwords.change_own_password(db, anna.id, "not it at all", "whatever else 1")
+    passwords.change_own_password(db, anna.id, PASSWORD, "whatever else 1")
+    assert sessions.sign_in(db, "anna", "whatever else 1")
 
 
 def test_usernames_are_unique_and_clean(db, anna):
@@ -210,76 +212,76 @@ def test_a_deactivated_users_name_stays_on_what_they_own(db, anna, bernd):
 def test_first_start_creates_one_admin_with_a_generated_password(db, monkeypatch):
     monkeypatch.delenv("CRM_ADMIN_PASSWORD", raising=False)
     monkeypatch.delenv("CRM_ADMIN_USER", raising=False)
-    username, password = auth.ensure_first_admin(db)
-    assert username == "admin" and len(password) >= auth.PASSWORD_MIN
-    assert auth.sign_in(db, "admin", password).user.is_admin
-    assert auth.ensure_first_admin(db) is None  # never again, never a fixed default
+    username, password = users.ensure_first_admin(db)
+    assert username == "admin" and len(password) >= passwords.PASSWORD_MIN
+    assert sessions.sign_in(db, "admin", password).user.is_admin
+    assert users.ensure_first_admin(db) is None  # never again, never a fixed default
 
 
 def test_first_admin_password_from_the_environment(db, monkeypatch):
     monkeypatch.setenv("CRM_ADMIN_USER", "chefin")
     monkeypatch.setenv("CRM_ADMIN_PASSWORD", "from the environment")
-    assert auth.ensure_first_admin(db) == ("chefin", None)
-    assert auth.sign_in(db, "chefin", "from the environment").user.role == "admin"
+    assert users.ensure_first_admin(db) == ("chefin", None)
+    assert sessions.sign_in(db, "chefin", "from the environment").user.role == "admin"
 
 
 def test_single_sign_on_maps_a_verified_email_to_one_active_account(db, anna):
     users.update_user(db, anna.id, "Anna Admin", "anna@firma.example")
-    assert auth.sso_user(db, "ANNA@firma.example").id == anna.id
-    assert auth.sso_user(db, "anna@firma.example", verified=False) is None
-    assert auth.sso_user(db, "someone@else.example") is None
-    assert auth.sso_user(db, None) is None
+    assert sessions.sso_user(db, "ANNA@firma.example").id == anna.id
+    assert sessions.sso_user(db, "anna@firma.example", verified=False) is None
+    assert sessions.sso_user(db, "someone@else.example") is None
+    assert sessions.sso_user(db, None) is None
 
 
 def test_command_line_user_add_passwd_disable(db, monkeypatch, capsys):
     import io
 
-    from crm_core import cli
+    from jobs import cli
 
     def run(*argv: str, stdin: str = "") -> int:
         monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
         return cli.main(list(argv))
 
     assert run("user", "add", "dora", "--role", "admin", stdin="doras first password\n") == 0
-    assert auth.sign_in(db, "dora", "doras first password").user.is_admin
+    assert sessions.sign_in(db, "dora", "doras first password").user.is_admin
     assert run("user", "add", "emil", stdin="short\n") == 2
     assert "nothing changed: a password needs at least 10" in capsys.readouterr().err
     assert run("user", "passwd", "dora", stdin="doras second password\n") == 0
-    with pytest.raises(auth.LoginFailed):
-        auth.sign_in(db, "dora", "doras first password")
+    with pytest.raises(sessions.LoginFailed):
+        sessions.sign_in(db, "dora", "doras first password")
     assert run("user", "add", "emil", stdin="emils password\n") == 0
     assert run("user", "disable", "emil") == 0
-    with pytest.raises(auth.LoginFailed):
-        auth.sign_in(db, "emil", "emils password")
+    with pytest.raises(sessions.LoginFailed):
+        sessions.sign_in(db, "emil", "emils password")
     assert run("user", "list") == 0
     listing = capsys.readouterr().out
     assert "dora" in listing and "deactivated" in listing
     assert run("user", "disable", "nobody") == 2
-    for _ in range(auth.PAIR_LIMIT - 1):  # one failure above (her first password) counts too
-        with pytest.raises(auth.LoginFailed):
-            auth.sign_in(db, "dora", "not her password")
-    with pytest.raises(auth.LoginThrottled):
-        auth.sign_in(db, "dora", "doras second password")
+    for _ in range(throttling.PAIR_LIMIT - 1):  # one failure above (her first password) counts too
+        with pytest.raises(sessions.LoginFailed):
+            sessions.sign_in(db, "dora", "not her password")
+    with pytest.raises(throttling.LoginThrottled):
+        sessions.sign_in(db, "dora", "doras second password")
     assert run("user", "unlock", "dora") == 0
-    assert auth.sign_in(db, "dora", "doras second password")
+    assert sessions.sign_in(db, "dora", "doras second password")
     actors = {e.actor for e in entries(db, entity="user")}
     assert actors and all(a.startswith("cli:") for a in actors)
     assert "doras" not in str(db.query("SELECT * FROM audit_log"))
 
 
 def test_first_start_prints_a_generated_password_only_to_a_terminal(db, monkeypatch, capsys):
-    from crm_core import cli
+    from jobs import cli
 
     monkeypatch.delenv("CRM_ADMIN_PASSWORD", raising=False)
     cli.announce_first_admin()  # stderr is captured here: a log, not a terminal
     assert "crm user add NAME --role admin" in capsys.readouterr().err
-    assert not auth.anyone_can_sign_in(db)
+    assert not users.anyone_can_sign_in(db)
 
     monkeypatch.setattr("sys.stderr.isatty", lambda: True)
     cli.announce_first_admin()
     printed = capsys.readouterr().err
     password = printed.split("change it under My account): ")[1].split()[0]
-    assert auth.sign_in(db, "admin", password).user.is_admin
+    assert sessions.sign_in(db, "admin", password).user.is_admin
     cli.announce_first_admin()  # once only
     assert capsys.readouterr().err == ""
 
@@ -307,16 +309,16 @@ def test_a_download_runs_only_while_the_session_that_drew_it_is_valid(db, anna, 
         thread.join()
         return out
 
-    anna_token = auth.sign_in(db, "anna", PASSWORD).token
+    anna_token = sessions.sign_in(db, "anna", PASSWORD).token
     st.session_state[TOKEN_KEY] = anna_token
     produce = download(lambda: current_actor().name.encode())
     admin_only = download(lambda: b"audit", admin=True)
-    st.session_state[TOKEN_KEY] = auth.sign_in(db, "bernd", "bernds secret").token
+    st.session_state[TOKEN_KEY] = sessions.sign_in(db, "bernd", "bernds secret").token
     member_admin_only = download(lambda: b"audit", admin=True)
     assert run_in_thread(produce) == {"value": b"anna"}  # as the user who drew the button
     assert run_in_thread(admin_only) == {"value": b"audit"}
     assert isinstance(run_in_thread(member_admin_only)["error"], PermissionError)
-    auth.sign_out(db, anna_token)
+    sessions.sign_out(db, anna_token)
     assert isinstance(run_in_thread(produce)["error"], PermissionError)
 
     # Single sign-on: no token of ours; the account must still be active when clicked.

@@ -10,10 +10,10 @@ from playwright.sync_api import Page, expect
 
 from crm_core import leads as ld
 from crm_core import pipelines as pl
+from crm_core.accounts.users import current_user
 from crm_core.board import BoardQuery, load_board
 from crm_core.contacts import ContactDraft, create_contact
 from crm_core.database import forget_databases, get_database
-from crm_core.users import current_user
 from tests.board_drag import board, card, drag_card, lead_ids_in, wait_idle
 from tests.browser import database_at, running_app, signed_in
 

@@ -83,9 +83,9 @@ def test_create_search_open_note_reload(page: Page, app_url: str):
 
 def test_phone_screen_search_and_open(browser, app_url: str, app_db: Path, monkeypatch):
     """On a 390 px wide phone: search, open a contact, read it; nothing scrolls sideways."""
+    from crm_core.accounts.users import current_user
     from crm_core.contacts import ContactDraft, LabelledValue, create_contact
     from crm_core.database import forget_databases, get_database
-    from crm_core.users import current_user
 
     monkeypatch.setenv("CRM_DB", str(app_db))
     forget_databases()

@@ -6,8 +6,8 @@ import json
 
 import phonenumbers
 
-from crm_core.cli import main
 from crm_core.database import forget_databases, get_database
+from jobs.cli import main
 
 
 def snapshot() -> list:

@@ -96,7 +96,7 @@ def test_tag_filters_all_and_any(db, user_id):
 
 
 def test_owner_source_filters_and_paging(db, user_id):
-    from crm_core.users import ensure_user
+    from crm_core.accounts.users import ensure_user
 
     other = db.run(lambda cur: ensure_user(cur, "jonas", "Jonas")).id
     for i in range(7):

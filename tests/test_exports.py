@@ -6,10 +6,11 @@ import io
 
 import pytest
 
-from crm_core.cli import main
 from crm_core.contacts import ContactDraft, ContactQuery, LabelledValue, create_contact
 from crm_core.custom_fields import create_field
-from crm_core.exports import contact_rows, contacts_csv, to_csv, to_vcards, to_xlsx
+from crm_core.import_export.exports import contact_rows, contacts_csv, to_csv, to_xlsx
+from crm_core.import_export.vcard import to_vcards
+from jobs.cli import main
 
 EVIL = '=HYPERLINK("http://evil.example","click")'
 

@@ -6,12 +6,12 @@ import socket
 
 import pytest
 
-from crm_core import geocoding
 from crm_core.config import load_settings
 from crm_core.contacts import ContactDraft, create_contact
-from crm_core.geodata import offline_index
-from crm_core.places import contacts_for_route, nearby
-from crm_core.routing import haversine_km
+from crm_core.geo import geocoding
+from crm_core.geo.offline import offline_index
+from crm_core.geo.places import contacts_for_route, nearby
+from crm_core.geo.routing import haversine_km
 from tests.test_pages import app, button, texts
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from crm_core.accounts.users import current_user
 from crm_core.contacts import ContactDraft, LabelledValue, create_contact
 from crm_core.database import forget_databases
-from crm_core.users import current_user
 from tests.browser import database_at, running_app, signed_in
 
 pytestmark = pytest.mark.browser

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from crm_core.cli import main
 from crm_core.contacts import (
     ContactDraft,
     ContactQuery,
@@ -17,8 +16,10 @@ from crm_core.contacts import (
     get_contact,
     search_contacts,
 )
-from crm_core.exports import contact_rows, to_csv, to_vcards, to_xlsx
-from crm_core.importer import rows_from_file, run_import
+from crm_core.import_export.exports import contact_rows, to_csv, to_xlsx
+from crm_core.import_export.importer import rows_from_file, run_import
+from crm_core.import_export.vcard import to_vcards
+from jobs.cli import main
 from tests.test_pages import app
 
 DATA = Path(__file__).parent / "data" / "imports"

@@ -12,19 +12,17 @@ from pathlib import Path
 import pytest
 
 from crm_core.contacts import LabelledValue
-from crm_core.import_formats import (
-    CardResult,
+from crm_core.import_export.mapping import apply_mapping, suggest_mapping
+from crm_core.import_export.tables import (
     ImportFormatError,
     Table,
-    apply_mapping,
     detect_format,
     detect_text,
     read_csv,
     read_table,
-    read_vcards,
     read_xlsx,
-    suggest_mapping,
 )
+from crm_core.import_export.vcard import CardResult, read_vcards
 
 DATA = Path(__file__).resolve().parent / "data" / "imports"
 

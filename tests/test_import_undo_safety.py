@@ -8,7 +8,6 @@ import json
 import pytest
 
 from crm_core import audit
-from crm_core import importer as im
 from crm_core.contacts import (
     ContactDraft,
     ContactQuery,
@@ -22,6 +21,7 @@ from crm_core.contacts import (
     update_contact,
 )
 from crm_core.custom_fields import create_field
+from crm_core.import_export import importer as im
 
 
 def import_row(n, first, last, email=None, phone=None, **extra) -> im.ImportRow:
@@ -273,7 +273,7 @@ def colleague_edits(db, user_id, contact_id) -> None:
 
 
 def test_the_command_line_names_what_undo_left_alone(db, user_id, anna_alt, capsys):
-    from crm_core.cli import main
+    from jobs.cli import main
 
     report = merge_anna(db, user_id)
     colleague_edits(db, user_id, anna_alt)

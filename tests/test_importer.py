@@ -12,7 +12,7 @@ from crm_core.contacts import (
     get_contact,
     search_contacts,
 )
-from crm_core.importer import ImportRow, list_imports, run_import, undo_import
+from crm_core.import_export.importer import ImportRow, list_imports, run_import, undo_import
 from crm_core.notes import list_notes
 
 

@@ -14,12 +14,12 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from crm_core import digests, mailer, opportunities, reminders
+from crm_core.accounts.users import ensure_user
 from crm_core.config import load_settings
 from crm_core.contacts import ContactDraft, create_contact
 from crm_core.database import forget_databases, get_database
 from crm_core.leads import LeadDraft
 from crm_core.pipelines import create_pipeline, get_pipeline
-from crm_core.users import ensure_user
 from tests.conftest import ROOT
 from tests.smtp_server import SmtpServer
 
@@ -193,7 +193,7 @@ def test_opportunities_fire_once_into_their_phase_with_history(db, user_id):
 
 def crm(*args: str, env: dict) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "crm_core.cli", *args], env=env, cwd=ROOT,
+        [sys.executable, "-m", "jobs.cli", *args], env=env, cwd=ROOT,
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
 
@@ -236,7 +236,7 @@ def test_sigkill_at_random_points_loses_nothing_and_repeats_nothing(db, db_path,
     rng = random.Random(4)
     progress = []
     for _ in range(8):
-        child = subprocess.Popen([sys.executable, "-m", "crm_core.cli", "jobs", "--once"],
+        child = subprocess.Popen([sys.executable, "-m", "jobs.cli", "jobs", "--once"],
                                  env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
                                  stderr=subprocess.DEVNULL)  # fmt: skip
         time.sleep(rng.uniform(0.3, 2.5))
@@ -273,7 +273,7 @@ def test_app_and_jobs_process_share_the_file_under_load(db, db_path, user_id, sm
     (rep,) = team(db, 1)
     forget_databases()
     env = {**jobs_env(db_path, smtp), "CRM_JOBS_INTERVAL": "1"}
-    jobs = subprocess.Popen([sys.executable, "-m", "crm_core.cli", "jobs"], env=env, cwd=ROOT,
+    jobs = subprocess.Popen([sys.executable, "-m", "jobs.cli", "jobs"], env=env, cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
     try:
         deadline = time.monotonic() + 8
@@ -313,7 +313,7 @@ def test_crm_run_starts_app_and_jobs_and_sigterm_stops_both(db_path, tmp_path):
     port = free_port()
     env = {**os.environ, "CRM_DB": str(db_path), "PYTHONPATH": str(ROOT)}
     runner = subprocess.Popen(
-        [sys.executable, "-m", "crm_core.cli", "run", "--no-demo", "--port", str(port)],
+        [sys.executable, "-m", "jobs.cli", "run", "--no-demo", "--port", str(port)],
         env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:

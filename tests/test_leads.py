@@ -11,7 +11,7 @@ from crm_core import board as b
 from crm_core import leads as ld
 from crm_core import pipelines as pl
 from crm_core.contacts import ContactDraft, create_contact
-from crm_core.exports import to_csv
+from crm_core.import_export.exports import to_csv
 from crm_core.notes import add_note
 from crm_core.review import pipeline_review
 from crm_core.validation import FieldError, ValidationError

@@ -10,7 +10,6 @@ import pytest
 
 from crm_core import leads as ld
 from crm_core import mailchimp as mc
-from crm_core.cli import main
 from crm_core.config import load_settings
 from crm_core.contacts import (
     ContactDraft,
@@ -20,6 +19,7 @@ from crm_core.contacts import (
     update_contact,
 )
 from crm_core.pipelines import create_pipeline, get_pipeline
+from jobs.cli import main
 from tests.mailchimp_server import FakeMailchimp
 
 API_KEY = "0123456789abcdef0123456789abcdef-us21"

@@ -14,9 +14,9 @@ APP = "../app.py"  # AppTest resolves paths relative to this file
 
 def session_token(username: str = "team", role: str = "admin") -> str:
     """A signed-in session for ``username`` (created with ``role`` when missing)."""
-    from crm_core.auth import create_session_in
+    from crm_core.accounts.sessions import create_session_in
+    from crm_core.accounts.users import ensure_user
     from crm_core.database import get_database
-    from crm_core.users import ensure_user
 
     def work(cur) -> str:
         user = ensure_user(cur, username, role=role)
@@ -263,7 +263,7 @@ def test_settings_manage_tags_and_fields(db):
 
 
 def test_editing_a_contact_of_a_deactivated_colleague_keeps_the_owner(db, user_id):
-    from crm_core import users
+    from crm_core.accounts import users
 
     bernd = users.create_account(db, "bernd", display_name="Bernd")
     cid = make(db, user_id, owner_id=bernd.id)

@@ -8,13 +8,13 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import expect
 
-from crm_core import geocoding
 from crm_core import leads as ld
 from crm_core import pipelines as pl
+from crm_core.accounts.users import current_user
 from crm_core.config import load_settings
 from crm_core.contacts import ContactDraft, create_contact
 from crm_core.database import forget_databases
-from crm_core.users import current_user
+from crm_core.geo import geocoding
 from tests.browser import database_at, running_app, signed_in
 
 pytestmark = pytest.mark.browser

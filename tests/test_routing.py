@@ -1,4 +1,4 @@
-"""Route planning (crm_core.routing): TSP quality on TSPLIB, edge cases, distances, Maps links.
+"""Route planning (crm_core.geo.routing): TSP quality on TSPLIB, edge cases, distances, Maps links.
 
 The TSPLIB instances in tests/data/tsplib are measured with TSPLIB's own distance rules (EUC_2D,
 GEO), so that the proven optima apply.  Timings are printed (``pytest -s``), never asserted: the
@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 from ortools.constraint_solver import pywrapcp  # noqa: F401  (so no timed solve pays the import)
 
-from crm_core import routing
-from crm_core.routing import (
+from crm_core.geo import routing
+from crm_core.geo.routing import (
     distance_matrix_km,
     google_maps_links,
     haversine_km,

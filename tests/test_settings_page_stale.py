@@ -257,11 +257,11 @@ def test_changes_made_on_the_page_are_logged_as_the_signed_in_admin(db):
 
 
 def test_a_button_drawn_for_an_admin_does_nothing_once_the_session_is_gone(db):
-    from crm_core import auth
+    from crm_core.accounts import sessions
 
     tag_id = tg.create_tag(db, "Messe")
     at = app(PAGE)
-    auth.sign_out(db, at.session_state["auth_token"])  # signed out in another tab, say
+    sessions.sign_out(db, at.session_state["auth_token"])  # signed out in another tab, say
     at.text_input(key=f"tag_name_{tag_id}_v1").input("Fachmesse")
     keyed(at, f"tag_save_{tag_id}_v1").click().run()
     assert not at.exception, at.exception

@@ -151,7 +151,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def seed_command(args: argparse.Namespace) -> int:
-    from crm_core.seed import seed, seed_follow_ups, seed_leads
+    from jobs.demo_data import seed, seed_follow_ups, seed_leads
 
     counts = (("--contacts", args.contacts), ("--leads", args.leads),
               ("--reminders", args.reminders), ("--opportunities", args.opportunities))  # fmt: skip
@@ -180,8 +180,8 @@ def seed_command(args: argparse.Namespace) -> int:
 
 
 def import_command(args: argparse.Namespace) -> int:
-    from crm_core.importer import rows_from_file, run_import, undo_import
-    from crm_core.users import current_user
+    from crm_core.accounts.users import current_user
+    from crm_core.import_export.importer import rows_from_file, run_import, undo_import
 
     db = get_database()
     actor = current_user(db).id
@@ -225,10 +225,10 @@ def import_command(args: argparse.Namespace) -> int:
 
 
 def export_command(args: argparse.Namespace) -> int:
-    from crm_core import exports
+    from crm_core.accounts.users import list_users
     from crm_core.contacts import ContactQuery
+    from crm_core.import_export import exports
     from crm_core.pipelines import list_pipelines
-    from crm_core.users import list_users
 
     db = get_database()
     owner_id = None
@@ -345,7 +345,7 @@ def read_new_password(prompt: str = "Password") -> str:
 
 
 def user_command(args: argparse.Namespace) -> int:
-    from crm_core import auth, users
+    from crm_core.accounts import passwords, throttling, users
     from crm_core.validation import FieldError
 
     db = get_database()
@@ -367,7 +367,7 @@ def user_command(args: argparse.Namespace) -> int:
             return 0
         user = users.find_user(db, args.name)
         if args.user_command == "passwd":
-            auth.set_password(db, user.id, read_new_password("New password"))
+            passwords.set_password(db, user.id, read_new_password("New password"))
             print(f"new password set for {user.username}; their open sessions ended")
         elif args.user_command == "disable":
             users.deactivate_user(db, user.id)
@@ -376,7 +376,7 @@ def user_command(args: argparse.Namespace) -> int:
             users.reactivate_user(db, user.id)
             print(f"{user.username} is active again")
         elif args.user_command == "unlock":
-            auth.unlock(db, user.username)
+            throttling.unlock(db, user.id, user.username)
             print(f"{user.username} can try to sign in again")
         return 0
     except (FieldError, ValueError) as exc:
@@ -386,7 +386,7 @@ def user_command(args: argparse.Namespace) -> int:
 
 def announce_first_admin() -> None:
     """The first start creates an admin; a generated password is shown here once, not logged."""
-    from crm_core.auth import anyone_can_sign_in, ensure_first_admin
+    from crm_core.accounts.users import anyone_can_sign_in, ensure_first_admin
 
     if not os.environ.get("CRM_ADMIN_PASSWORD") and not sys.stderr.isatty():
         # Started by a service manager: stderr is a log, and a password must not go there.
@@ -408,7 +408,7 @@ def run_app(host: str | None, port: int | None, *, demo: bool) -> int:
     is_new = not settings.db_path.exists()
     db = get_database(settings)  # creates and migrates the file
     if is_new and demo:
-        from crm_core.seed import seed, seed_follow_ups, seed_leads
+        from jobs.demo_data import seed, seed_follow_ups, seed_leads
 
         summary = seed(db, contacts=DEMO_CONTACTS, seed=1)
         leads = seed_leads(db, leads=DEMO_LEADS, seed=1)
@@ -423,7 +423,7 @@ def run_app(host: str | None, port: int | None, *, demo: bool) -> int:
         return 2
     children = [
         _start_streamlit(host or settings.host, port or settings.port, tls),
-        subprocess.Popen([sys.executable, "-m", "crm_core.cli", "jobs"], cwd=PROJECT_ROOT),
+        subprocess.Popen([sys.executable, "-m", "jobs.cli", "jobs"], cwd=PROJECT_ROOT),
     ]
     return _supervise(children)
 

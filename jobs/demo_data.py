@@ -17,10 +17,10 @@ from decimal import Decimal
 import phonenumbers
 from faker import Faker
 
+from crm_core.accounts.users import ensure_user
 from crm_core.custom_fields import fields_in
 from crm_core.database import Cursor, Database, insert_columns
 from crm_core.search import refresh_search_text
-from crm_core.users import ensure_user
 
 # (country, postal code, city, latitude, longitude)
 CITIES = [

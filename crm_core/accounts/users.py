@@ -8,10 +8,12 @@ active admin who can sign in (the rules below refuse to remove the last one).
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 
 from crm_core import audit
+from crm_core.accounts.passwords import check_password_rules, generate_password, set_password_in
 from crm_core.config import Settings, load_settings
 from crm_core.database import Cursor, Database
 from crm_core.stale import require_version
@@ -163,8 +165,6 @@ def create_account(
     password: str | None = None,
 ) -> User:
     """A new account that can sign in with ``password``; a clear error when the name is taken."""
-    from crm_core.auth import check_password_rules, set_password_in
-
     name = clean_username(username)
     if role not in ROLES:
         raise FieldError(f"the role must be one of {', '.join(ROLES)}")
@@ -291,3 +291,34 @@ def reactivate_user(db: Database, user_id: int) -> None:
 def user_names(db: Database) -> dict[int, str]:
     """Every user's shown name, deactivated ones too (an owner stays named after leaving)."""
     return {uid: name for uid, name in db.query("SELECT id, display_name FROM users")}
+
+
+# -- the first start -----------------------------------------------------------------------------
+
+
+def anyone_can_sign_in(db: Database) -> bool:
+    rows = db.query("SELECT count(*) FROM users WHERE active AND password_hash IS NOT NULL")
+    return rows[0][0] > 0
+
+
+def ensure_first_admin(db: Database) -> tuple[str, str | None] | None:
+    """On a database where nobody can sign in yet: an admin account.
+
+    The name is ``CRM_ADMIN_USER`` (default ``admin``), the password ``CRM_ADMIN_PASSWORD`` or a
+    random one.  Returns (username, generated password or None), or None when accounts exist;
+    the caller shows a generated password once, to the person starting the app, never in a log."""
+    if anyone_can_sign_in(db):
+        return None
+    username = os.environ.get("CRM_ADMIN_USER") or "admin"
+    given = os.environ.get("CRM_ADMIN_PASSWORD")
+    password = given or generate_password()
+    check_password_rules(password, username)
+
+    def work(cur: Cursor) -> None:
+        user = ensure_user(cur, username, "Administrator", role="admin")
+        cur.execute("UPDATE users SET role = 'admin', active = TRUE WHERE id = ?", [user.id])
+        set_password_in(cur, user.id, password)
+
+    with audit.acting_as(audit.Actor("system")):
+        db.run(work)
+    return username, None if given else password

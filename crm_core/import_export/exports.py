@@ -3,11 +3,12 @@
 ``export_contacts``, ``export_leads`` and ``export_closed_leads`` produce a file *and* record it in
 the audit log (action "export": format, rows, filter), once the bytes exist, so the log shows the
 exports that really happened.  The older building blocks (``contacts_csv``, ``contact_rows``,
-``lead_rows``, ``to_csv``, ``to_xlsx``, ``to_vcards``) stay as they were and record nothing.
+``lead_rows``, ``to_csv``, ``to_xlsx``; vCards in ``crm_core.import_export.vcard``) record
+nothing.
 
 A page hands ``st.download_button`` a callable that runs when the button is clicked, possibly in
-another thread without the script run's context, so without its actor: ``deferred`` captures the
-actor when the page renders and runs the export as that actor.
+another thread without the script run's context: the page wraps it so that it re-checks the
+session and acts as its user (``pages/_auth.download``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from crm_core import audit
 from crm_core.database import Cursor, Database
+from crm_core.import_export.vcard import vcards_and_count
 
 if TYPE_CHECKING:
     from crm_core.contacts import ContactQuery
@@ -203,90 +205,6 @@ def to_xlsx(
     return buffer.getvalue()
 
 
-def _vcard_escape(text: str) -> str:
-    return (text.replace("\\", "\\\\").replace(",", "\\,").replace(";", "\\;")
-            .replace("\r\n", "\n").replace("\n", "\\n"))  # fmt: skip
-
-
-def _fold(line: str) -> str:
-    """Lines of at most 75 octets, continued with a space (RFC 6350 3.2), never inside a char."""
-    out, current = [], ""
-    for ch in line:
-        if len((current + ch).encode()) > (75 if not out else 74):
-            out.append(current)
-            current = ""
-        current += ch
-    out.append(current)
-    return "\r\n ".join(out)
-
-
-def to_vcards(db, contact_ids: Iterable[int], *, version: str = "3.0") -> bytes:
-    """vCards (3.0 or 4.0) that re-import without loss of names, addresses, e-mails, phones,
-    websites, tags and the organisation.  One query for all contacts.  Records nothing."""
-    return _vcards(db, contact_ids, version)[0]
-
-
-def _vcards(db, contact_ids: Iterable[int], version: str) -> tuple[bytes, int]:
-    """(the vCard file, number of cards in it)."""
-    if version not in ("3.0", "4.0"):
-        raise ValueError("vCard version 3.0 or 4.0")
-    rows = db.query(
-        "SELECT c.id, c.kind, c.title, c.first_name, c.last_name, c.company, c.job_title,"
-        " c.street, c.postal_code, c.city, c.country, c.latitude, c.longitude,"
-        " (SELECT list((e.label, e.email) ORDER BY e.position) FROM contact_emails e"
-        "   WHERE e.contact_id = c.id),"
-        " (SELECT list((p.label, p.e164) ORDER BY p.position) FROM contact_phones p"
-        "   WHERE p.contact_id = c.id),"
-        " (SELECT list(w.url ORDER BY w.position) FROM contact_websites w"
-        "   WHERE w.contact_id = c.id),"
-        " (SELECT list(t.name ORDER BY lower(t.name)) FROM contact_tags ct"
-        "   JOIN tags t ON t.id = ct.tag_id WHERE ct.contact_id = c.id)"
-        " FROM contacts c WHERE c.id IN (SELECT unnest(?)) AND c.deleted_at IS NULL ORDER BY c.id",
-        [list(contact_ids)],
-    )
-    cards = [_vcard(version, *row) for row in rows]
-    return ("\r\n".join(cards) + "\r\n").encode("utf-8") if cards else b"", len(cards)
-
-
-def _pairs(values) -> list[tuple[str, str]]:
-    return [tuple(v.values()) if isinstance(v, dict) else tuple(v) for v in values or []]
-
-
-def _vcard(version, cid, kind, title, first, last, company, job, street, postal, city, country,
-           lat, lon, emails, phones, websites, tags) -> str:  # fmt: skip
-    from crm_core.contacts import display_name
-
-    e = _vcard_escape
-    name = display_name({"kind": kind, "title": title, "first_name": first, "last_name": last,
-                         "company": company})  # fmt: skip
-    lines = ["BEGIN:VCARD", f"VERSION:{version}",
-             "N:" + ";".join(e(x or "") for x in (last, first, "", title, "")), f"FN:{e(name)}"]  # fmt: skip
-    if company:
-        lines.append(f"ORG:{e(company)}")
-    if kind == "company" and version == "4.0":
-        lines.append("KIND:org")
-    if job:
-        lines.append(f"TITLE:{e(job)}")
-    if any((street, postal, city, country)):
-        parts = ("", "", street, city, "", postal, country)
-        lines.append("ADR;TYPE=work:" + ";".join(e(x or "") for x in parts))
-    for label, address in _pairs(emails):
-        lines.append(f"EMAIL;TYPE={'home' if label == 'private' else 'work'}:{e(address)}")
-    for label, number in _pairs(phones):
-        kind_ = {"mobile": "cell", "private": "home", "fax": "fax"}.get(label, "work")
-        if version == "4.0":
-            lines.append(f"TEL;TYPE={kind_};VALUE=uri:tel:{number}")
-        else:
-            lines.append(f"TEL;TYPE={kind_}:{number}")
-    lines += [f"URL:{e(url)}" for url in websites or []]
-    if tags:
-        lines.append("CATEGORIES:" + ",".join(e(t) for t in tags))
-    if lat is not None and version == "4.0":
-        lines.append(f"GEO:geo:{lat:.6f},{lon:.6f}")
-    lines += [f"UID:leadradar-contact-{cid}", "END:VCARD"]
-    return "\r\n".join(_fold(line) for line in lines)
-
-
 # -- exports that are recorded in the audit log -----------------------------------------------------
 
 CLOSED_LEAD_COLUMNS = ["id", "closed", "title", "contact", "pipeline", "phase", "value",
@@ -319,7 +237,7 @@ def export_contacts(
         header, rows = contact_rows(db, query)
         data, count = to_xlsx(header, rows, sheet=sheet), len(rows)
     else:
-        data, count = _vcards(db, _contact_ids(db, query), vcard_version)
+        data, count = vcards_and_count(db, _contact_ids(db, query), vcard_version)
     # Recorded only once the file exists: a failed export is not an export.
     db.run(lambda cur: _record(cur, "contacts", {**details, "rows": count}))
     return data

@@ -5,7 +5,7 @@
   when configured, the public one, at most one request per second as its policy demands.  Online
   lookups run in the jobs process for bulk work and never while a route is being planned.
 * Offline: German (and Austrian / Swiss) postal codes and place names shipped with the code
-  (``crm_core.geodata``), so "10115", "80331 München" or "Berlin" resolve with no network.
+  (``crm_core.geo.offline``), so "10115", "80331 München" or "Berlin" resolve with no network.
 * A manual pin or typed coordinates always win and are never overwritten.
 """
 
@@ -16,26 +16,16 @@ import re
 import threading
 import time
 import unicodedata
-from dataclasses import dataclass
 
 from crm_core import audit
 from crm_core.config import Settings
 from crm_core.contacts import CONTACT_NAME_SQL
 from crm_core.database import Cursor, Database
-from crm_core.geodata import offline_index
+from crm_core.geo.offline import Place, offline_index
 
 log = logging.getLogger(__name__)
 _public_lock = threading.Lock()
 _last_public_call = 0.0
-
-
-@dataclass(frozen=True)
-class Place:
-    latitude: float
-    longitude: float
-    precision: str  # street | postal code | city | manual
-    source: str  # cache | nominatim | offline | manual
-    label: str = ""
 
 
 def normalise(address: str) -> str:

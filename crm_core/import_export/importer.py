@@ -1,4 +1,4 @@
-"""Importing contacts: rows from CSV / Excel / vCard (``crm_core.import_formats``) become contacts.
+"""Importing contacts: rows from CSV / Excel / vCard (``crm_core.import_export``: tables, mapping, vcard) become contacts.
 
 * Every row is validated with the same rules as the contact form; a bad row is reported with its
   number and reason and never stops the rest.
@@ -41,6 +41,8 @@ from crm_core.contacts import (
 )
 from crm_core.custom_fields import fields_in, typed_value
 from crm_core.database import Cursor, Database, insert_columns
+from crm_core.import_export import tables, vcard
+from crm_core.import_export.mapping import apply_mapping, suggest_mapping
 from crm_core.search import refresh_search_text
 from crm_core.tags import tag_ids
 from crm_core.validation import LONG_TEXT_MAX, ValidationError, clean_text
@@ -778,22 +780,20 @@ def rows_from_file(
 ):
     """(format, table or None, rows) of an uploaded file: CSV / Excel rows through the column
     mapping (suggested when not given), or the cards of a vCard file."""
-    from crm_core import import_formats as formats
-
     with _no_gc_pauses():
-        return _rows_from_file(formats, data, filename, mapping, encoding, delimiter)
+        return _rows_from_file(data, filename, mapping, encoding, delimiter)
 
 
-def _rows_from_file(formats, data, filename, mapping, encoding, delimiter):
-    kind = formats.detect_format(data, filename)
+def _rows_from_file(data, filename, mapping, encoding, delimiter):
+    kind = tables.detect_format(data, filename)
     if kind == "vcard":
-        cards = formats.read_vcards(data)
+        cards = vcard.read_vcards(data)
         return kind, None, [ImportRow(c.index, c.draft, c.notes, c.problems) for c in cards]
     if kind == "xlsx":
-        table = formats.read_xlsx(data)
+        table = tables.read_xlsx(data)
     else:
-        table = formats.read_csv(data, encoding=encoding, delimiter=delimiter)
+        table = tables.read_csv(data, encoding=encoding, delimiter=delimiter)
     if mapping is None:
-        mapping = formats.suggest_mapping(table.headers)
-    drafts = formats.apply_mapping(table, mapping)
+        mapping = suggest_mapping(table.headers)
+    drafts = apply_mapping(table, mapping)
     return kind, table, [ImportRow(r.row_number, r.draft, r.notes, r.problems) for r in drafts]

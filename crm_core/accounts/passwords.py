@@ -1,0 +1,83 @@
+"""Passwords: argon2id hashes (argon2-cffi), the rules a new password must meet, resets.
+
+A new password ends the user's sessions (a reset must lock out whoever had the old one) and lifts
+the sign-in throttle of the account.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from crm_core import audit
+from crm_core.accounts.throttling import clear_failures_in, now
+from crm_core.database import Cursor, Database
+from crm_core.validation import FieldError
+
+PASSWORD_MIN = 10
+PASSWORD_MAX = 256  # argon2 hashes anything, but a megabyte "password" is an attack, not a user
+
+_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+# Verifying against this when the account does not exist costs the same time as a real check,
+# so the response time does not tell which usernames exist.
+_DUMMY_HASH = _hasher.hash("leadradar: no such account")
+
+
+def check_password_rules(password: str, username: str = "") -> str:
+    """The password, or ``FieldError`` saying what is wrong with it."""
+    if not isinstance(password, str) or not password:
+        raise FieldError("please enter a password")
+    if len(password) < PASSWORD_MIN:
+        raise FieldError(f"a password needs at least {PASSWORD_MIN} characters")
+    if len(password) > PASSWORD_MAX:
+        raise FieldError(f"a password can have at most {PASSWORD_MAX} characters")
+    if username and password.strip().lower() == username.strip().lower():
+        raise FieldError("the password must not be the username")
+    return password
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def password_matches(stored_hash: str | None, password: str) -> bool:
+    try:
+        return _hasher.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def generate_password() -> str:
+    """A random password for a new account or a reset (shown once to whoever set it)."""
+    return secrets.token_urlsafe(12)
+
+
+def set_password_in(cur: Cursor, user_id: int, password: str) -> None:
+    """A new password; ends the user's sessions (a reset must lock out whoever had it)."""
+    username = cur.execute("SELECT username FROM users WHERE id = ?", [user_id]).fetchone()
+    if username is None:
+        raise FieldError("there is no such user")
+    check_password_rules(password, username[0])
+    cur.execute(
+        "UPDATE users SET password_hash = ?, password_set_at = ?, version = version + 1"
+        " WHERE id = ?",
+        [hash_password(password), now(), user_id],
+    )
+    cur.execute("DELETE FROM auth_sessions WHERE user_id = ?", [user_id])
+    clear_failures_in(cur, user_id)
+    audit.record(cur, "password", "user", user_id, label=username[0])
+
+
+def set_password(db: Database, user_id: int, password: str) -> None:
+    check_password_rules(password)  # the cheap checks before the database is touched
+    db.run(lambda cur: set_password_in(cur, user_id, password))
+
+
+def change_own_password(db: Database, user_id: int, current: str, new: str) -> None:
+    """A user changing their password must know the current one."""
+    rows = db.query("SELECT password_hash FROM users WHERE id = ?", [user_id])
+    if not rows or not password_matches(rows[0][0], current):
+        raise FieldError("the current password is not correct")
+    set_password(db, user_id, new)

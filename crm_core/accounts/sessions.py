@@ -1,0 +1,218 @@
+"""Signing in and sessions: who is signed in where, single sign-on, signing out.
+
+A signed-in browser holds a random session token (in a cookie set by the app); the database keeps
+only the token's SHA-256, its user and its expiry.  A token cannot be forged (256 random bits) and
+a stolen copy of the database contains none.  Every page run checks the token again, so signing
+out, a password reset or deactivating a user ends that user's sessions at once.  Failed attempts
+are throttled (``crm_core.accounts.throttling``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from crm_core import audit
+from crm_core.accounts.passwords import password_matches
+from crm_core.accounts.throttling import (
+    UNKNOWN_ACCOUNT,
+    UNKNOWN_CLIENT,
+    WINDOW,
+    LoginThrottled,
+    account_key,
+    now,
+    recently_throttled,
+    throttle_wait,
+)
+from crm_core.accounts.users import USER_COLUMNS, User, user_from_row
+from crm_core.database import Cursor, Database
+
+
+class LoginFailed(RuntimeError):
+    """Wrong username or password, or a deactivated account (deliberately not said which)."""
+
+    def __init__(self) -> None:
+        super().__init__("Wrong username or password.")
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    token: str  # goes into the cookie; never stored, never logged
+    user: User
+    expires_at: datetime
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def sign_in(
+    db: Database,
+    username: str,
+    password: str,
+    *,
+    client: str | None = None,
+    device: str | None = None,
+    session_hours: float = 12,
+    at: datetime | None = None,
+) -> SignedIn:
+    """A new session for the right password; ``LoginFailed`` / ``LoginThrottled`` otherwise.
+
+    Every attempt is in the audit log (failed and throttled ones too), never the password."""
+    name = (username or "").strip()[:64]
+    client = (client or UNKNOWN_CLIENT)[:64]
+    at = at or now()
+    # The argon2 check (~50 ms) runs outside the unit of work: it needs no database file.
+    rows = db.query(
+        f"SELECT {USER_COLUMNS}, password_hash FROM users WHERE lower(username) = lower(?)",
+        [name],
+    )
+    user = user_from_row(rows[0][:-1]) if rows else None
+    stored_hash = rows[0][-1] if rows else None
+    correct = password_matches(stored_hash, password or "") and bool(user and user.active)
+    # Only an existing account is named in the log: a typed name may be a password.
+    who = audit.Actor(user.username, user.id) if user else audit.Actor("anonymous")
+    label = user.username if user else UNKNOWN_ACCOUNT
+    name_key = account_key(user.id if user else None)
+
+    def work(cur: Cursor) -> SignedIn | timedelta | None:
+        cur.execute("DELETE FROM login_failures WHERE failed_at < ?", [at - WINDOW])  # expired
+        wait = throttle_wait(cur, name_key, client, at)
+        if wait is not None:
+            if not recently_throttled(cur, label, client, at):
+                audit.record(cur, "login_throttled", "session", label=label, actor=who,
+                             changes={"client": client})  # fmt: skip
+            return wait
+        if not correct:
+            cur.execute("INSERT INTO login_failures VALUES (?, ?, ?)", [name_key, client, at])
+            audit.record(cur, "login_failed", "session", label=label, actor=who,
+                         changes={"client": client})  # fmt: skip
+            return None
+        token = secrets.token_urlsafe(32)
+        expires = at + timedelta(hours=session_hours)
+        where = f"{client} · {device[:60]}" if device else client  # shown under My account
+        cur.execute(
+            "INSERT INTO auth_sessions VALUES (?, ?, ?, ?, ?)",
+            [_hash_token(token), user.id, at, expires, where],
+        )
+        cur.execute("DELETE FROM login_failures WHERE username = ? AND client = ?",
+                    [name_key, client])  # fmt: skip
+        cur.execute("DELETE FROM auth_sessions WHERE expires_at < ?", [at])  # housekeeping
+        audit.record(cur, "login", "session", label=user.username, actor=who,
+                     changes={"client": client})  # fmt: skip
+        return SignedIn(token, user, expires)
+
+    outcome = db.run(work)
+    if isinstance(outcome, timedelta):
+        raise LoginThrottled(outcome)
+    if outcome is None:
+        raise LoginFailed()
+    return outcome
+
+
+def session_user(db: Database, token: str | None, *, at: datetime | None = None) -> User | None:
+    """The active user a token belongs to, or None (unknown, expired, signed out, deactivated)."""
+    if not isinstance(token, str) or not token or len(token) > 200:
+        return None
+    columns = ", ".join(f"u.{c.strip()}" for c in USER_COLUMNS.split(","))
+    rows = db.query(
+        f"SELECT {columns} FROM auth_sessions s JOIN users u ON u.id = s.user_id"
+        " WHERE s.token_hash = ? AND s.expires_at > ? AND u.active",
+        [_hash_token(token), at or now()],
+    )
+    return user_from_row(rows[0]) if rows else None
+
+
+def sign_out(db: Database, token: str | None) -> None:
+    if not token:
+        return
+
+    def work(cur: Cursor) -> None:
+        row = cur.execute(
+            "DELETE FROM auth_sessions WHERE token_hash = ? RETURNING user_id",
+            [_hash_token(token)],
+        ).fetchone()
+        if row:
+            audit.record(cur, "logout", "session", label=audit.current_actor().name)
+
+    db.run(work)
+
+
+def create_session_in(cur: Cursor, user_id: int, *, hours: float = 12) -> str:
+    """A session without a password check: for the command line and tests, never for a page."""
+    token = secrets.token_urlsafe(32)
+    at = now()
+    cur.execute(
+        "INSERT INTO auth_sessions VALUES (?, ?, ?, ?, ?)",
+        [_hash_token(token), user_id, at, at + timedelta(hours=hours), "local"],
+    )
+    return token
+
+
+# -- single sign-on ------------------------------------------------------------------------------
+
+
+def sso_user(db: Database, email: str | None, *, verified: bool = True) -> User | None:
+    """The active account with the e-mail address an identity provider confirmed, if exactly one.
+
+    An unverified address is not trusted: anyone could register it at some providers."""
+    if not email or not verified or len(email) > 254:
+        return None
+    rows = db.query(
+        f"SELECT {USER_COLUMNS} FROM users WHERE active AND lower(email) = lower(?)", [email]
+    )
+    return user_from_row(rows[0]) if len(rows) == 1 else None
+
+
+def record_sso_login(db: Database, user: User, client: str | None) -> None:
+    audit.record_now(db, "login", "session", label=user.username,
+                     actor=audit.Actor(user.username, user.id),
+                     changes={"client": client or "unknown", "via": "single sign-on"})  # fmt: skip
+
+
+def record_logout(db: Database, user: User) -> None:
+    """A single sign-on user signing out (their session is the provider's, not a row here)."""
+    audit.record_now(db, "logout", "session", label=user.username,
+                     actor=audit.Actor(user.username, user.id),
+                     changes={"via": "single sign-on"})  # fmt: skip
+
+
+def open_sessions(
+    db: Database, user_id: int, *, current_token: str | None = None, at: datetime | None = None
+) -> list[dict]:
+    """A user's signed-in browsers: when, from where, until when, which one is this (never
+    the token)."""
+    current = _hash_token(current_token) if current_token else None
+    rows = db.query(
+        "SELECT created_at, client, expires_at, token_hash = ? FROM auth_sessions"
+        " WHERE user_id = ? AND expires_at > ? ORDER BY created_at DESC",
+        [current, user_id, at or now()],
+    )
+    return [{"this browser": bool(r[3]), "signed in": r[0], "from": r[1], "until": r[2]}
+            for r in rows]  # fmt: skip
+
+
+def active_user(db: Database, user_id: int | None) -> User | None:
+    """The user, if the account is still active (for checks outside a page run)."""
+    if user_id is None:
+        return None
+    rows = db.query(f"SELECT {USER_COLUMNS} FROM users WHERE id = ? AND active", [user_id])
+    return user_from_row(rows[0]) if rows else None
+
+
+def sign_out_everywhere(db: Database, user_id: int) -> int:
+    """End every session of a user (a lost phone, a shared computer); returns how many."""
+
+    def work(cur: Cursor) -> int:
+        ended = cur.execute(
+            "DELETE FROM auth_sessions WHERE user_id = ? RETURNING 1", [user_id]
+        ).fetchall()
+        name = cur.execute("SELECT username FROM users WHERE id = ?", [user_id]).fetchone()
+        if ended:
+            audit.record(cur, "logout", "session", label=name[0] if name else None,
+                         changes={"sessions ended": len(ended)})  # fmt: skip
+        return len(ended)
+
+    return db.run(work)

@@ -1,0 +1,98 @@
+"""Throttling of failed sign-ins.
+
+Counted over the failures of the last ``WINDOW``: ``PAIR_LIMIT`` failures on one account from one
+client, ``ACCOUNT_LIMIT`` on one account from anywhere (guessing spread over many machines) or
+``CLIENT_LIMIT`` from one known client on any accounts (trying many names) refuse further attempts
+without checking the password, for a delay that doubles with every further failure up to
+``MAX_DELAY``.  A correct password while throttled is refused too: otherwise guessing could go on.
+Clients Streamlit cannot tell apart (``unknown``: localhost, or behind a proxy that is not
+trusted) share no per-client budget, so one guesser cannot lock out a whole team; ``crm user
+unlock`` and a new password clear an account's failures.  Nothing of a typed name is stored (it
+may be a password typed into the wrong box): failures are kept by account id, and the audit log
+names only accounts that exist.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+from crm_core import audit
+from crm_core.database import Cursor, Database
+
+PAIR_LIMIT = 5
+ACCOUNT_LIMIT = 20
+CLIENT_LIMIT = 20
+UNKNOWN_CLIENT = "unknown"
+UNKNOWN_ACCOUNT = "(no such account)"
+WINDOW = timedelta(minutes=15)
+FIRST_DELAY = timedelta(seconds=60)
+MAX_DELAY = timedelta(minutes=15)
+
+
+class LoginThrottled(RuntimeError):
+    def __init__(self, wait: timedelta):
+        self.wait_s = max(1, int(wait.total_seconds() + 0.999))
+        minutes, seconds = divmod(self.wait_s, 60)
+        when = f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
+        super().__init__(f"Too many failed sign-ins. Please wait {when} and try again.")
+
+
+def now() -> datetime:
+    return datetime.now().replace(microsecond=0)
+
+
+NO_ACCOUNT_KEY = "no-account"
+
+
+def account_key(user_id: int | None) -> str:
+    """What login_failures keeps of an attempt's account: its id, never the typed text (which
+    may be a password typed into the wrong box).  Names of no account share one key: there is
+    no account to protect, only the client budget counts them."""
+    return f"user:{user_id}" if user_id is not None else NO_ACCOUNT_KEY
+
+
+def throttle_wait(cur: Cursor, name_key: str, client: str, at: datetime) -> timedelta | None:
+    """How long this attempt must wait, or None when it may go ahead."""
+    budgets = []
+    if name_key != NO_ACCOUNT_KEY:
+        budgets += [("username = ? AND client = ?", [name_key, client], PAIR_LIMIT),
+                    ("username = ?", [name_key], ACCOUNT_LIMIT)]  # fmt: skip
+    if client != UNKNOWN_CLIENT:
+        budgets.append(("client = ?", [client], CLIENT_LIMIT))
+    waits = []
+    for where, params, limit in budgets:
+        count, last = cur.execute(
+            f"SELECT count(*), max(failed_at) FROM login_failures WHERE {where} AND failed_at >= ?",
+            [*params, at - WINDOW],
+        ).fetchone()
+        if count >= limit:
+            delay = min(FIRST_DELAY * 2 ** (count - limit), MAX_DELAY)
+            if last + delay > at:
+                waits.append(last + delay - at)
+    return max(waits) if waits else None
+
+
+def recently_throttled(cur: Cursor, label: str, client: str, at: datetime) -> bool:
+    """One audit entry per account and client and minute is enough for a throttled guesser."""
+    return bool(cur.execute(
+        "SELECT 1 FROM audit_log WHERE action = 'login_throttled' AND label = ?"
+        " AND changes = ? AND logged_at >= ? LIMIT 1",
+        [label, json.dumps({"client": client}), at - timedelta(minutes=1)],
+    ).fetchone())  # fmt: skip
+
+
+def clear_failures_in(cur: Cursor, user_id: int) -> None:
+    """Lift the throttle of an account (a new password, ``crm user unlock``)."""
+    cur.execute("DELETE FROM login_failures WHERE username = ?", [account_key(user_id)])
+
+
+def unlock(db: Database, user_id: int, username: str) -> None:
+    """``crm user unlock``: the account may try again at once."""
+
+    def work(cur: Cursor) -> None:
+        clear_failures_in(cur, user_id)
+        audit.record(cur, "update", "user", user_id, label=username,
+                     changes={"sign-in throttle": ["on", "lifted"]})  # fmt: skip
+
+    db.run(work)

@@ -1,0 +1,1 @@
+"""Places and routes: geocoding (online and offline), nearby contacts, route planning."""

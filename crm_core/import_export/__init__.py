@@ -1,0 +1,2 @@
+"""Contact files in and out: CSV, Excel and vCard import (tables, column mapping, vCard),
+the importer with its undo, and exports."""
