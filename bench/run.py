@@ -63,8 +63,8 @@ from crm_core.contacts import (  # noqa: E402
 from crm_core.database import Database, forget_databases, get_database  # noqa: E402
 from crm_core.notes import add_note  # noqa: E402
 from jobs.demo_data import TAGS, seed, seed_leads  # noqa: E402
+from tests.apptest import route_apptest_through_app_py  # noqa: E402
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, serving  # noqa: E402
-from tests.conftest import route_apptest_through_app_py  # noqa: E402
 
 if TYPE_CHECKING:
     from streamlit.testing.v1 import AppTest
@@ -537,7 +537,7 @@ def measure_routing(ctx: Context) -> dict[str, float]:
     import random
 
     from crm_core.geo.routing import distance_matrix_km, solve_tour, tour_length
-    from tests.test_routing import OPTIMA, tsplib_matrix
+    from tests.tsplib import OPTIMA, tsplib_matrix
 
     rng = random.Random(SEED)
     out: dict[str, float] = {}

@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 
 from crm_core.database import Database, forget_databases, get_database
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.apptest import route_apptest_through_app_py
 
 
 @pytest.fixture
@@ -31,26 +30,6 @@ def user_id(db: Database) -> int:
     from crm_core.accounts.users import current_user
 
     return current_user(db).id
-
-
-def route_apptest_through_app_py() -> None:
-    """Run AppTest the way ``python app.py`` serves the app: through st.navigation in app.py.
-
-    AppTest resets Streamlit's legacy "pages/ folder" switch before every run; without this the
-    page scripts would run on their own instead of through app.py.  Idempotent.
-    """
-    from streamlit.runtime.pages_manager import PagesManager
-
-    if getattr(PagesManager.__init__, "_leadradar", False):
-        return
-    original = PagesManager.__init__
-
-    def init(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    init._leadradar = True
-    PagesManager.__init__ = init
 
 
 @pytest.fixture(autouse=True, scope="session")

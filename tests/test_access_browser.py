@@ -13,7 +13,7 @@ from crm_core.audit import AuditQuery, search_audit
 from crm_core.contacts import ContactDraft, LabelledValue, create_contact, get_contact
 from tests.board_drag import wait_idle
 from tests.browser import database_at, running_app
-from tests.conftest import ROOT
+from tests.paths import ROOT
 
 pytestmark = pytest.mark.browser
 expect.set_options(timeout=20_000)

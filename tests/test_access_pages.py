@@ -6,8 +6,8 @@ import pytest
 
 from crm_core.accounts import sessions, users
 from crm_core.audit import AuditQuery, search_audit
-from tests.conftest import ROOT
-from tests.test_pages import app, button, make, session_token, texts
+from tests.apptest import app, button, make, session_token, texts
+from tests.paths import ROOT
 
 PAGES = sorted(p.name for p in (ROOT / "pages").glob("*.py") if not p.name.startswith("_"))
 ADMIN_PAGES = ["audit.py", "settings.py", "status.py", "users.py"]

@@ -2,7 +2,7 @@
 
 import re
 
-from tests.conftest import ROOT
+from tests.paths import ROOT
 
 SQL = re.compile(r"\b(SELECT|INSERT INTO|DELETE FROM)\b|UPDATE [a-z_]+ SET|duckdb")
 

@@ -8,7 +8,7 @@ import pytest
 from crm_core import leads as ld
 from crm_core import pipelines as pl
 from crm_core.contacts import ContactDraft, create_contact
-from tests.test_pages import app, button, texts
+from tests.apptest import app, button, texts
 
 
 @pytest.fixture

@@ -69,7 +69,7 @@ def test_backup_while_another_process_writes_then_restore(db_path, tmp_path, cap
     import sys
     import textwrap
 
-    from tests.conftest import ROOT
+    from tests.paths import ROOT
 
     get_database().query("INSERT INTO contacts (id, last_name) VALUES (1, 'Basis')")
     forget_databases()

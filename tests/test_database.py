@@ -15,7 +15,7 @@ import pytest
 
 from crm_core import migrations
 from crm_core.database import Database, DatabaseBusy, get_database
-from tests.conftest import ROOT
+from tests.paths import ROOT
 
 
 def hold_lock(path: Path, seconds: float) -> subprocess.Popen:

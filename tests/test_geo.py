@@ -12,7 +12,7 @@ from crm_core.geo import geocoding
 from crm_core.geo.offline import offline_index
 from crm_core.geo.places import contacts_for_route, nearby
 from crm_core.geo.routing import haversine_km
-from tests.test_pages import app, button, texts
+from tests.apptest import app, button, texts
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from crm_core.import_export.exports import contact_rows, to_csv, to_xlsx
 from crm_core.import_export.importer import rows_from_file, run_import
 from crm_core.import_export.vcard import to_vcards
 from jobs.cli import main
-from tests.test_pages import app
+from tests.apptest import app
 
 DATA = Path(__file__).parent / "data" / "imports"
 

@@ -284,7 +284,7 @@ def test_the_command_line_names_what_undo_left_alone(db, user_id, anna_alt, caps
 
 
 def test_the_import_page_names_what_undo_left_alone(db, user_id, anna_alt):
-    from tests.test_pages import app
+    from tests.apptest import app
 
     report = merge_anna(db, user_id)
     colleague_edits(db, user_id, anna_alt)

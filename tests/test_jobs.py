@@ -20,7 +20,7 @@ from crm_core.contacts import ContactDraft, create_contact
 from crm_core.database import forget_databases, get_database
 from crm_core.leads import LeadDraft
 from crm_core.pipelines import create_pipeline, get_pipeline
-from tests.conftest import ROOT
+from tests.paths import ROOT
 from tests.smtp_server import SmtpServer
 
 TODAY = date.today()
@@ -266,7 +266,7 @@ def test_sigkill_at_random_points_loses_nothing_and_repeats_nothing(db, db_path,
 def test_app_and_jobs_process_share_the_file_under_load(db, db_path, user_id, smtp):
     """The jobs process works every second while app sessions read and write: no user ever
     sees an error, and every job run succeeds."""
-    from tests.test_pages import app, texts
+    from tests.apptest import app, texts
 
     pipeline = get_pipeline(db, create_pipeline(db, "Sales"))
     anna = contact(db, user_id)

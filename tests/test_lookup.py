@@ -8,7 +8,7 @@ from crm_core.lookup import lookup_sender
 from crm_core.notes import add_note
 from crm_core.pipelines import create_pipeline, get_pipeline
 from crm_core.reminders import add_reminder
-from tests.test_pages import app, texts
+from tests.apptest import app, texts
 
 
 def seeded(db, user_id) -> int:

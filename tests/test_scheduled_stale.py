@@ -11,7 +11,7 @@ from crm_core.audit import history
 from crm_core.contacts import ContactDraft, create_contact
 from crm_core.leads import LeadDraft
 from crm_core.pipelines import create_pipeline, get_pipeline
-from tests.test_pages import app, button, texts
+from tests.apptest import app, button, texts
 
 TODAY = date.today()
 FIRE_ON = TODAY + timedelta(days=3)

@@ -8,7 +8,7 @@ from crm_core import pipelines as pl
 from crm_core import sources as src
 from crm_core import tags as tg
 from crm_core.audit import Actor, acting_as
-from tests.test_pages import app, button, texts
+from tests.apptest import app, button, texts
 
 PAGE = "pages/settings.py"
 

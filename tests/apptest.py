@@ -1,0 +1,82 @@
+"""Helpers for page tests through Streamlit's AppTest: a signed-in run of app.py on a page."""
+
+from __future__ import annotations
+
+from streamlit.testing.v1 import AppTest
+
+from crm_core import contacts as c
+
+APP = "../app.py"  # AppTest resolves paths relative to this file
+
+
+def session_token(username: str = "team", role: str = "admin") -> str:
+    """A signed-in session for ``username`` (created with ``role`` when missing)."""
+    from crm_core.accounts.sessions import create_session_in
+    from crm_core.accounts.users import ensure_user
+    from crm_core.database import get_database
+
+    def work(cur) -> str:
+        user = ensure_user(cur, username, role=role)
+        return create_session_in(cur, user.id)
+
+    return get_database().run(work)
+
+
+def app(
+    page: str | None = None, *, as_user: str | None = "team", role: str = "admin", **params: str
+) -> AppTest:
+    """A first run of app.py (on ``page``), signed in as ``as_user`` (None: not signed in)."""
+    at = AppTest.from_file(APP, default_timeout=30)
+    if as_user:
+        at.session_state["auth_token"] = session_token(as_user, role)
+    if page:
+        at.switch_page(page)
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def contact_page(contact_id: int) -> AppTest:
+    return app("pages/contact.py", id=str(contact_id))
+
+
+def texts(at: AppTest) -> str:
+    parts = [e.value for kind in ("title", "caption", "markdown", "error", "warning", "info",
+                                  "success") for e in getattr(at, kind)]  # fmt: skip
+    return "\n".join(str(p) for p in parts)
+
+
+def make(db, user_id, **kwargs) -> int:
+    values = {"first_name": "Anna", "last_name": "Schmidt", "city": "Berlin"}
+    values.update(kwargs)
+    return c.create_contact(db, c.ContactDraft(**values), user_id)
+
+
+def field(at: AppTest, label: str):
+    return next(t for t in at.text_input if t.label == label)
+
+
+def button(at: AppTest, label: str):
+    return next(b for b in at.button if b.label == label)
+
+
+def route_apptest_through_app_py() -> None:
+    """Run AppTest the way ``python app.py`` serves the app: through st.navigation in app.py.
+
+    AppTest resets Streamlit's legacy "pages/ folder" switch before every run; without this the
+    page scripts would run on their own instead of through app.py.  Idempotent.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if getattr(PagesManager.__init__, "_leadradar", False):
+        return
+    original = PagesManager.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    init._leadradar = True
+    PagesManager.__init__ = init
