@@ -23,9 +23,9 @@ def serve(argv: list[str]) -> int:
     from streamlit.web import cli
 
     PagesManager.uses_pages_directory = False
-    from jobs.cli import announce_first_admin
+    from crm_core.accounts.users import announce_first_admin
 
-    announce_first_admin()
+    announce_first_admin(get_database())
     get_database().release()
     sys.argv = ["streamlit", "run", __file__, *argv]
     return cli.main()

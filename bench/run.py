@@ -605,9 +605,8 @@ def measure_exports(ctx: Context) -> dict[str, float]:
 def measure_import_csv(ctx: Context) -> dict[str, float]:
     """A 100 000-row CSV (German Excel style: ';', cp1252) through parsing, mapping, validation,
     duplicate checks and writing."""
-    from crm_core.database import Database
+    from crm_core.database import Database, migrate
     from crm_core.import_export.importer import rows_from_file, run_import
-    from crm_core.migrations import migrate
 
     n = ctx.contacts
     lines = ["Vorname;Nachname;Firma;E-Mail;Telefon;PLZ;Ort"]

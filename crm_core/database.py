@@ -39,6 +39,7 @@ from typing import TypeVar
 
 import duckdb
 
+from crm_core import migrations
 from crm_core.config import Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -298,8 +299,6 @@ def get_database(settings: Settings | None = None) -> Database:
             )
             _databases[path] = db
     if path not in _ready:
-        from crm_core.migrations import migrate
-
         migrate(db)
         _ready.add(path)
     return db
@@ -333,3 +332,47 @@ def insert_columns(cur: Cursor, table: str, columns: dict[str, list]) -> None:
 
 def backup_name(prefix: str) -> str:
     return f"{prefix}-{datetime.now():%Y%m%d-%H%M%S}.duckdb"
+
+
+# -- schema migrations --------------------------------------------------------------------------
+# The numbered files of ``crm_core/migrations``, each applied in its own transaction together with
+# the row that records it in ``schema_migrations``: a failing migration leaves the file as it was.
+# Before an existing database is upgraded, a copy is written to ``backups/`` next to it.
+
+
+def applied_versions(cur: Cursor) -> set[int]:
+    cur.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL,"
+        " applied_at TIMESTAMP NOT NULL DEFAULT current_timestamp)"
+    )
+    return {row[0] for row in cur.execute("SELECT version FROM schema_migrations").fetchall()}
+
+
+def migrate(db: Database) -> list[int]:
+    """Apply what is missing; returns the versions applied now."""
+    done = db.run(applied_versions)
+    pending = [m for m in migrations.available() if m[0] not in done]
+    if not pending:
+        return []
+    if done:
+        backup = backup_dir(db.path) / backup_name(f"pre-migration-{pending[0][0]:03d}")
+        db.copy_file_to(backup)
+        log.info("backed up %s to %s before migrating", db.path, backup)
+    for version, name, sql in pending:
+
+        def apply(cur: Cursor, version: int = version, name: str = name, sql: str = sql) -> None:
+            if version in applied_versions(cur):  # another process got there first
+                return
+            cur.execute(sql)
+            cur.execute(
+                "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", [version, name]
+            )
+
+        db.run(apply)
+        log.info("applied migration %03d_%s", version, name)
+    return [m[0] for m in pending]
+
+
+def backup_dir(db_path: Path) -> Path:
+    return db_path.parent / "backups"

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from crm_core import audit
+from crm_core.accounts import users
 from crm_core.config import PROJECT_ROOT, load_settings
 from crm_core.database import get_database
 
@@ -142,7 +143,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "mailchimp":
         return mailchimp_command(args)
     if args.command == "migrate":
-        from crm_core.migrations import migrate
+        from crm_core.database import migrate
 
         applied = migrate(get_database())
         print(f"applied migrations: {applied or 'none (up to date)'}")
@@ -268,8 +269,7 @@ def restore_command(args: argparse.Namespace) -> int:
     """Copy a backup to a new file and check that it opens; the running file is never touched."""
     import shutil
 
-    from crm_core.database import Database, backup_name
-    from crm_core.migrations import migrate
+    from crm_core.database import Database, backup_name, migrate
 
     source = Path(args.source)
     if source.is_dir():
@@ -384,25 +384,6 @@ def user_command(args: argparse.Namespace) -> int:
         return 2
 
 
-def announce_first_admin() -> None:
-    """The first start creates an admin; a generated password is shown here once, not logged."""
-    from crm_core.accounts.users import anyone_can_sign_in, ensure_first_admin
-
-    if not os.environ.get("CRM_ADMIN_PASSWORD") and not sys.stderr.isatty():
-        # Started by a service manager: stderr is a log, and a password must not go there.
-        if not anyone_can_sign_in(get_database()):
-            print("no account can sign in yet: run `crm user add NAME --role admin` "
-                  "(or start once with CRM_ADMIN_PASSWORD set)", file=sys.stderr)  # fmt: skip
-        return
-    created = ensure_first_admin(get_database())
-    if created:
-        username, password = created
-        print(f"\ncreated the admin account {username!r}", file=sys.stderr)
-        if password:
-            print(f"its password (shown only now, change it under My account): {password}\n",
-                  file=sys.stderr)  # fmt: skip
-
-
 def run_app(host: str | None, port: int | None, *, demo: bool) -> int:
     settings = load_settings()
     is_new = not settings.db_path.exists()
@@ -414,7 +395,7 @@ def run_app(host: str | None, port: int | None, *, demo: bool) -> int:
         leads = seed_leads(db, leads=DEMO_LEADS, seed=1)
         seed_follow_ups(db, reminders=DEMO_REMINDERS, opportunities=DEMO_OPPORTUNITIES, seed=1)
         print(f"created {settings.db_path}: {summary.contacts} demo contacts, {leads} leads")
-    announce_first_admin()
+    users.announce_first_admin(db)
     db.release()  # the app process opens the file itself, per unit of work
 
     tls = [settings.tls_cert, settings.tls_key]

@@ -270,19 +270,17 @@ def test_command_line_user_add_passwd_disable(db, monkeypatch, capsys):
 
 
 def test_first_start_prints_a_generated_password_only_to_a_terminal(db, monkeypatch, capsys):
-    from jobs import cli
-
     monkeypatch.delenv("CRM_ADMIN_PASSWORD", raising=False)
-    cli.announce_first_admin()  # stderr is captured here: a log, not a terminal
+    users.announce_first_admin(db)  # stderr is captured here: a log, not a terminal
     assert "crm user add NAME --role admin" in capsys.readouterr().err
     assert not users.anyone_can_sign_in(db)
 
     monkeypatch.setattr("sys.stderr.isatty", lambda: True)
-    cli.announce_first_admin()
+    users.announce_first_admin(db)
     printed = capsys.readouterr().err
     password = printed.split("change it under My account): ")[1].split()[0]
     assert sessions.sign_in(db, "admin", password).user.is_admin
-    cli.announce_first_admin()  # once only
+    users.announce_first_admin(db)  # once only
     assert capsys.readouterr().err == ""
 
 

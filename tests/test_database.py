@@ -14,7 +14,7 @@ import duckdb
 import pytest
 
 from crm_core import migrations
-from crm_core.database import Database, DatabaseBusy, get_database
+from crm_core.database import Database, DatabaseBusy, get_database, migrate
 from tests.paths import ROOT
 
 
@@ -38,7 +38,7 @@ def test_fresh_file_is_migrated(db: Database):
     shipped = [(m[0],) for m in migrations.available()]
     assert len(shipped) >= 2
     assert db.query("SELECT version FROM schema_migrations ORDER BY version") == shipped
-    assert migrations.migrate(db) == []  # a second start changes nothing
+    assert migrate(db) == []  # a second start changes nothing
 
 
 def test_write_waits_for_another_process_then_succeeds(db: Database, user_id: int):
@@ -55,7 +55,7 @@ def test_write_waits_for_another_process_then_succeeds(db: Database, user_id: in
 
 def test_busy_database_gives_clear_message_and_changes_nothing(db_path: Path):
     db = Database(db_path, busy_timeout_s=0.4, keep_warm_s=0)
-    migrations.migrate(db)
+    migrate(db)
     holder = hold_lock(db_path, 1.5)
     with pytest.raises(DatabaseBusy, match="Nothing was changed"):
         db.query("INSERT INTO tags (name) VALUES ('never')")
@@ -91,7 +91,7 @@ def test_concurrent_updates_of_one_row_in_threads_all_count(db: Database):
 
 def test_the_file_is_released_when_idle(db_path: Path):
     db = Database(db_path, keep_warm_s=0.2)
-    migrations.migrate(db)
+    migrate(db)
     time.sleep(0.8)  # the idle closer has run
     con = duckdb.connect(str(db_path))  # would raise "Could not set lock" if still held
     con.close()
@@ -102,7 +102,7 @@ def test_upgrade_in_place_backs_up_and_keeps_data(db: Database, monkeypatch):
     extra = (999, "test_extra", "ALTER TABLE tags ADD COLUMN note VARCHAR DEFAULT 'x';")
     shipped = migrations.available()
     monkeypatch.setattr(migrations, "available", lambda: [*shipped, extra])
-    assert migrations.migrate(db) == [999]
+    assert migrate(db) == [999]
     assert db.query("SELECT name, note FROM tags") == [("kept", "x")]
     backups = list((db.path.parent / "backups").glob("pre-migration-999-*.duckdb"))
     assert len(backups) == 1

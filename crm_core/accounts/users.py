@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from dataclasses import dataclass
 
 from crm_core import audit
@@ -322,3 +323,21 @@ def ensure_first_admin(db: Database) -> tuple[str, str | None] | None:
     with audit.acting_as(audit.Actor("system")):
         db.run(work)
     return username, None if given else password
+
+
+def announce_first_admin(db: Database) -> None:
+    """At start-up (``crm run``, ``python app.py``): the first start creates an admin, and a
+    generated password is shown once, on the terminal of whoever started it, never in a log."""
+    if not os.environ.get("CRM_ADMIN_PASSWORD") and not sys.stderr.isatty():
+        # Started by a service manager: stderr is a log, and a password must not go there.
+        if not anyone_can_sign_in(db):
+            print("no account can sign in yet: run `crm user add NAME --role admin` "
+                  "(or start once with CRM_ADMIN_PASSWORD set)", file=sys.stderr)  # fmt: skip
+        return
+    created = ensure_first_admin(db)
+    if created:
+        username, password = created
+        print(f"\ncreated the admin account {username!r}", file=sys.stderr)
+        if password:
+            print(f"its password (shown only now, change it under My account): {password}\n",
+                  file=sys.stderr)  # fmt: skip
