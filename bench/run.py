@@ -5,7 +5,7 @@ Run from the project root with ``.venv/bin/python -m bench.run``.  It
 1. builds a fresh ``bench/bench.duckdb`` with ``jobs.demo_data`` (100 000 contacts, ~300 000 e-mails
    and phones, ~200 000 notes) and times that as ``seed_100k_s``;
 2. runs every registered measurement against it, in definition order;
-3. prints a table (with the SPEC targets) and merges the numbers into ``bench/results.json``, a flat
+3. prints a table (with the targets, also in the README) and merges the numbers into ``bench/results.json``, a flat
    ``{"metric": number}`` object: keys measured elsewhere are kept, keys measured here overwritten.
 
 Adding a measurement::
@@ -83,7 +83,7 @@ TX_PER_WORKER = 300
 APP_START_TIMEOUT_S = 90.0
 APP_SETTLE_S = 3.0
 
-# metric -> (comparison, limit) from the SPEC; shown in the table.
+# metric -> (comparison, limit): the product targets; shown in the table and in the README.
 TARGETS: dict[str, tuple[str, float]] = {
     "contacts_first_render_ms": ("<", 300),
     "contacts_search_ms": ("<", 50),

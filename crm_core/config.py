@@ -52,22 +52,87 @@ class Settings:
     sso_provider: str | None = None
     # Some providers (Microsoft Entra ID) send no "email_verified" claim: only then set False.
     sso_require_verified_email: bool = True
-    # Behind a reverse proxy every browser has the proxy's address: with True, the first
-    # X-Forwarded-For address identifies the client (for sign-in throttling and the audit log).
+    # Behind a reverse proxy every browser has the proxy's address: with True, the last
+    # X-Forwarded-For address (the one the proxy appended) identifies the client (for sign-in
+    # throttling and the audit log).
     trusted_proxy: bool = False
     extra: dict = field(default_factory=dict, repr=False)  # may hold secrets
 
 
-def _env_float(name: str, default: float) -> float:
-    value = os.environ.get(name)
-    return float(value) if value not in (None, "") else default
+@dataclass(frozen=True)
+class Option:
+    """One setting: ``[section] key`` in the config file, ``env`` in the environment (which wins).
+
+    Every setting is declared here once; ``load_settings`` reads them all the same way, and the
+    README's configuration block documents each one (tests/test_docs.py keeps the two agreeing)."""
+
+    attr: str  # the Settings field
+    section: str
+    key: str
+    env: str | None = None  # None: only the config file sets it
+    secret: bool = False  # never shown, never logged
+
+    @property
+    def default(self) -> object:
+        return Settings.__dataclass_fields__[self.attr].default
 
 
-def _env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value in (None, ""):
-        return bool(default)
-    return value.strip().lower() in ("1", "true", "yes", "on")
+OPTIONS: tuple[Option, ...] = (
+    Option("host", "app", "host", "CRM_HOST"),
+    Option("port", "app", "port", "CRM_PORT"),
+    Option("phone_region", "app", "phone_region", "CRM_PHONE_REGION"),
+    Option("current_user", "app", "default_user", "CRM_USER"),
+    Option("tls_cert", "app", "tls_cert", "CRM_TLS_CERT"),
+    Option("tls_key", "app", "tls_key", "CRM_TLS_KEY"),
+    Option("app_url", "app", "url", "CRM_APP_URL"),
+    Option("session_hours", "auth", "session_hours", "CRM_SESSION_HOURS"),
+    Option("sso_provider", "auth", "sso_provider", "CRM_SSO_PROVIDER"),
+    Option(
+        "sso_require_verified_email",
+        "auth",
+        "sso_require_verified_email",
+        "CRM_SSO_REQUIRE_VERIFIED_EMAIL",
+    ),  # fmt: skip
+    Option("trusted_proxy", "auth", "trusted_proxy", "CRM_TRUSTED_PROXY"),
+    Option("smtp_host", "smtp", "host", "CRM_SMTP_HOST"),
+    Option("smtp_port", "smtp", "port", "CRM_SMTP_PORT"),
+    Option("smtp_user", "smtp", "user", "CRM_SMTP_USER"),
+    Option("smtp_password", "smtp", "password", "CRM_SMTP_PASSWORD", secret=True),
+    Option("smtp_from", "smtp", "from", "CRM_SMTP_FROM"),
+    Option("smtp_security", "smtp", "security", "CRM_SMTP_SECURITY"),
+    Option("digest_time", "jobs", "digest_time", "CRM_DIGEST_TIME"),
+    Option("jobs_interval_s", "jobs", "interval_s", "CRM_JOBS_INTERVAL"),
+    Option("mailchimp_api_key", "mailchimp", "api_key", "CRM_MAILCHIMP_API_KEY", secret=True),
+    Option("mailchimp_base_url", "mailchimp", "base_url", "CRM_MAILCHIMP_BASE_URL"),
+    Option("mailchimp_interval_s", "mailchimp", "interval_s", "CRM_MAILCHIMP_INTERVAL"),
+    Option("office_address", "geo", "office_address", "CRM_OFFICE_ADDRESS"),
+    Option("nominatim_url", "geo", "nominatim_url", "CRM_NOMINATIM_URL"),
+    Option("nominatim_user_agent", "geo", "user_agent"),
+    Option("board_stale_days", "board", "stale_days", "CRM_STALE_DAYS"),
+    Option("board_column_limit", "board", "column_limit"),
+    Option("db_busy_timeout_s", "database", "busy_timeout_s", "CRM_DB_BUSY_TIMEOUT"),
+    Option("db_keep_warm_s", "database", "keep_warm_s", "CRM_DB_KEEP_WARM"),
+    Option("db_memory_limit", "database", "memory_limit", "CRM_DB_MEMORY_LIMIT"),
+    Option("db_threads", "database", "threads", "CRM_DB_THREADS"),
+)
+
+# Spelling that does not change what a value means: "de" is the region DE, a trailing slash of
+# the app's URL would double in links.
+_TIDY = {
+    "phone_region": str.upper,
+    "smtp_security": str.lower,
+    "app_url": lambda url: url.rstrip("/"),
+}
+
+
+TRUE_WORDS = ("1", "true", "yes", "on")
+
+
+def _typed(option: Option, value: object) -> object:
+    kind = type(option.default) if option.default is not None else str
+    if kind is bool:
+        return value if isinstance(value, bool) else str(value).strip().lower() in TRUE_WORDS
+    return kind(value)
 
 
 def load_settings() -> Settings:
@@ -78,49 +143,13 @@ def load_settings() -> Settings:
     if config_path.is_file():
         with config_path.open("rb") as fh:
             file_values = tomllib.load(fh)
-    app = file_values.get("app", {})
-    db = file_values.get("database", {})
-    board = file_values.get("board", {})
-    smtp = file_values.get("smtp", {})
-    jobs = file_values.get("jobs", {})
-    mailchimp = file_values.get("mailchimp", {})
-    geo = file_values.get("geo", {})
-    auth = file_values.get("auth", {})
-    env = os.environ.get
-    return Settings(
-        db_path=db_path,
-        host=os.environ.get("CRM_HOST") or app.get("host", "127.0.0.1"),
-        port=int(os.environ.get("CRM_PORT") or app.get("port", 8501)),
-        phone_region=(os.environ.get("CRM_PHONE_REGION") or app.get("phone_region", "DE")).upper(),
-        current_user=os.environ.get("CRM_USER") or app.get("default_user", "team"),
-        db_busy_timeout_s=_env_float("CRM_DB_BUSY_TIMEOUT", db.get("busy_timeout_s", 10.0)),
-        db_keep_warm_s=_env_float("CRM_DB_KEEP_WARM", db.get("keep_warm_s", 1.0)),
-        db_memory_limit=os.environ.get("CRM_DB_MEMORY_LIMIT") or db.get("memory_limit", "512MB"),
-        board_stale_days=int(os.environ.get("CRM_STALE_DAYS") or board.get("stale_days", 14)),
-        board_column_limit=int(board.get("column_limit", 20)),
-        smtp_host=env("CRM_SMTP_HOST") or smtp.get("host"),
-        smtp_port=int(env("CRM_SMTP_PORT") or smtp.get("port", 25)),
-        smtp_user=env("CRM_SMTP_USER") or smtp.get("user"),
-        smtp_password=env("CRM_SMTP_PASSWORD") or smtp.get("password"),
-        smtp_from=env("CRM_SMTP_FROM") or smtp.get("from", "leadradar@localhost"),
-        smtp_security=(env("CRM_SMTP_SECURITY") or smtp.get("security", "none")).lower(),
-        app_url=(env("CRM_APP_URL") or app.get("url", "http://127.0.0.1:8501")).rstrip("/"),
-        digest_time=env("CRM_DIGEST_TIME") or jobs.get("digest_time", "07:00"),
-        jobs_interval_s=int(env("CRM_JOBS_INTERVAL") or jobs.get("interval_s", 60)),
-        mailchimp_api_key=env("CRM_MAILCHIMP_API_KEY") or mailchimp.get("api_key"),
-        mailchimp_base_url=env("CRM_MAILCHIMP_BASE_URL") or mailchimp.get("base_url"),
-        mailchimp_interval_s=int(env("CRM_MAILCHIMP_INTERVAL") or mailchimp.get("interval_s", 900)),
-        nominatim_url=env("CRM_NOMINATIM_URL") or geo.get("nominatim_url"),
-        nominatim_user_agent=geo.get("user_agent", "leadradar-crm"),
-        office_address=env("CRM_OFFICE_ADDRESS") or geo.get("office_address"),
-        tls_cert=os.environ.get("CRM_TLS_CERT") or app.get("tls_cert"),
-        tls_key=os.environ.get("CRM_TLS_KEY") or app.get("tls_key"),
-        session_hours=_env_float("CRM_SESSION_HOURS", auth.get("session_hours", 12.0)),
-        sso_provider=env("CRM_SSO_PROVIDER") or auth.get("sso_provider"),
-        sso_require_verified_email=_env_bool(
-            "CRM_SSO_REQUIRE_VERIFIED_EMAIL", auth.get("sso_require_verified_email", True)
-        ),
-        trusted_proxy=_env_bool("CRM_TRUSTED_PROXY", auth.get("trusted_proxy", False)),
-        db_threads=int(os.environ.get("CRM_DB_THREADS") or db.get("threads", 2)),
-        extra=file_values,
-    )
+    values: dict[str, object] = {}
+    for option in OPTIONS:
+        value = os.environ.get(option.env) if option.env else None
+        if value in (None, ""):
+            value = file_values.get(option.section, {}).get(option.key)
+        if value in (None, ""):
+            continue  # the default
+        value = _typed(option, value)
+        values[option.attr] = _TIDY.get(option.attr, lambda v: v)(value)
+    return Settings(db_path=db_path, extra=file_values, **values)

@@ -1,4 +1,4 @@
-"""The ``crm`` command: run the app, seed demo data, migrate.
+"""The ``crm`` command: run app and jobs, seed demo data, import, export, back up, manage users.
 
 ``crm run`` starts the Streamlit app as a child process and stops it on Ctrl-C or SIGTERM.
 """
@@ -26,7 +26,8 @@ DEMO_REMINDERS = 60
 DEMO_OPPORTUNITIES = 15
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """Every subcommand and option of ``crm`` (the README's command table lists each one)."""
     parser = argparse.ArgumentParser(prog="crm", description="leadradar CRM")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -48,7 +49,9 @@ def main(argv: list[str] | None = None) -> int:
 
     sub.add_parser("migrate", help="apply pending schema migrations (done at every start too)")
 
-    jobs = sub.add_parser("jobs", help="run the jobs process (reminder digests, opportunities)")
+    jobs = sub.add_parser(
+        "jobs", help="run the jobs process (digests, opportunities, geocoding, Mailchimp)"
+    )
     jobs.add_argument("--once", action="store_true", help="run every job once and exit")
 
     mc = sub.add_parser("mailchimp", help="link pipelines to Mailchimp audiences and sync")
@@ -104,8 +107,11 @@ def main(argv: list[str] | None = None) -> int:
     unlock = user_sub.add_parser("unlock", help="lift the throttle after failed sign-ins")
     unlock.add_argument("name")
     user_sub.add_parser("list", help="every account with its role and state")
+    return parser
 
-    args = parser.parse_args(argv)
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     with audit.acting_as(audit.JOBS if args.command == "jobs" else audit.cli_actor()):
         return _dispatch(args)

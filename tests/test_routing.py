@@ -2,7 +2,7 @@
 
 The TSPLIB instances in tests/data/tsplib are measured with TSPLIB's own distance rules (EUC_2D,
 GEO), so that the proven optima apply.  Timings are printed (``pytest -s``), never asserted: the
-asserted quality is the gap to the optimum at the time limit the SPEC targets allow.
+asserted quality is the gap to the optimum at the time limit the product targets allow.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def test_tsplib_round_trip_within_one_percent(name):
 
 @pytest.mark.parametrize(
     ("name", "limit", "max_gap"),
-    [("rand25", 0.5, 0.005), ("rand100", 1.0, 0.02)],  # SPEC: 25 stops < 1 s, 100 stops < 3 s
+    [("rand25", 0.5, 0.005), ("rand100", 1.0, 0.02)],  # targets: 25 stops < 1 s, 100 stops < 3 s
 )
 def test_random_instances_meet_the_spec_targets(name, limit, max_gap):
     d = tsplib_matrix(name)
