@@ -7,16 +7,16 @@ import streamlit as st
 from crm_core.accounts.users import home_address
 from crm_core.contacts import ContactQuery, search_contacts
 from crm_core.geo.geocoding import locate
-from crm_core.geo.places import contacts_for_route
-from crm_core.geo.routing import MOBILE_MAX_WAYPOINTS, google_maps_links, haversine_km, plan_route
+from crm_core.geo.places import DayRoute, day_route
+from crm_core.geo.routing import MOBILE_MAX_WAYPOINTS, google_maps_links
 from crm_core.pipelines import list_pipelines
 from crm_core.tags import tag_names
+from crm_core.validation import FieldError
 from pages._auth import gate
 from pages._ui import db, md, me, settings, spots_map
 
 gate()  # nothing below runs for a visitor who is not signed in
 
-MAX_STOPS = 100
 
 st.title("Route planning")
 config = settings()
@@ -88,61 +88,51 @@ if st.button("Plan the route", type="primary", icon=":material/route:"):
     else:
         origin = place(start_text, "start")
     destination = None if round_trip else place(end_text, "end point")
-    spots = contacts_for_route(db(), phase_id=phase, tag=tag,
-                               contact_ids=picked if how == "picked" else None, limit=500)  # fmt: skip
-    placed = [s for s in spots if s.placed]
-    missing = [s for s in spots if not s.placed]
-    if origin is None:
-        st.session_state.pop("route", None)
-        st.warning("Choose where the route starts.")
-    elif not placed:
-        st.session_state["route"] = {"stops": [], "missing": missing}
-    elif len(placed) > MAX_STOPS or (not round_trip and destination is None):
-        st.session_state.pop("route", None)
-        st.warning(f"{len(placed)} stops: a day's route plans at most {MAX_STOPS}; narrow it down."
-                   if len(placed) > MAX_STOPS else "Choose where the route ends.")  # fmt: skip
-    else:
-        budget = 0.5 if len(placed) <= 30 else 1.0  # measured: optimal at 25, ~0 % gap at 100
-        ordered = plan_route(origin, [(s, (s.latitude, s.longitude)) for s in placed],
-                             destination, time_limit_s=budget)  # fmt: skip
-        st.session_state["route"] = {"origin": origin, "destination": destination,
-                                     "stops": ordered, "missing": missing}  # fmt: skip
+    st.session_state.pop("route", None)
+    try:
+        st.session_state["route"] = day_route(
+            db(), origin, destination, round_trip=round_trip, phase_id=phase, tag=tag,
+            contact_ids=picked if how == "picked" else None,
+        )  # fmt: skip
+    except FieldError as exc:
+        st.warning(f"{md(str(exc)[:1].upper() + str(exc)[1:])}.")
 
-route = st.session_state.get("route")
+route: DayRoute | None = st.session_state.get("route")
 if not route:
     st.stop()
-for spot in route["missing"]:
+for spot in route.missing:
     st.warning(
         f"Not on the map, so not in the route: {md(spot.name)} ({md(spot.address) or 'no address'})",
         icon=":material/wrong_location:",
     )
     st.page_link("pages/contact.py", label="Fix the address or pin it",
                  query_params={"id": str(spot.contact_id)})  # fmt: skip
-if not route["stops"]:
+if not route.stops:
     st.info("No stop can be placed on the map.")
     st.stop()
 
-origin, destination, stops = route["origin"], route["destination"], route["stops"]
-final = destination or origin
-points = [origin, *(p for _, p in stops), final]
-legs = [haversine_km(*points[i], *points[i + 1]) for i in range(len(points) - 1)]
-st.markdown(f"**{len(stops)} stops · {sum(legs):.1f} km** (straight-line distances)")
-st.markdown("Order: " + " → ".join(f"{i}\\) {md(spot.name)}"
-                                   for i, (spot, _) in enumerate(stops, start=1)))  # fmt: skip
-spots_map([(p[0], p[1], s.name) for s, p in stops], origin=origin, path=points, numbered=True)
-
-rows = []
-total = 0.0
-for i, ((spot, _), leg) in enumerate(zip(stops, legs, strict=False), start=1):
-    total += leg
-    rows.append({"#": i, "contact": spot.name, "address": spot.address, "leg km": round(leg, 1),
-                 "total km": round(total, 1)})  # fmt: skip
-rows.append({"#": len(stops) + 1, "contact": "end" if destination else "back at the start",
-             "address": "", "leg km": round(legs[-1], 1), "total km": round(sum(legs), 1)})  # fmt: skip
+st.markdown(f"**{len(route.stops)} stops · {route.total_km:.1f} km** (straight-line distances)")
+st.markdown("Order: " + " → ".join(f"{stop.number}\\) {md(stop.spot.name)}"
+                                   for stop in route.stops))  # fmt: skip
+spots_map([(s.spot.latitude, s.spot.longitude, s.spot.name) for s in route.stops],
+          origin=route.origin, path=route.points, numbered=True)  # fmt: skip
+rows = [
+    {
+        "#": s.number,
+        "contact": s.spot.name,
+        "address": s.spot.address,
+        "leg km": round(s.leg_km, 1),
+        "total km": round(s.total_km, 1),
+    }
+    for s in route.stops
+]
+rows.append({"#": len(route.stops) + 1, "contact": "end" if route.destination else
+             "back at the start", "address": "", "leg km": round(route.back_km, 1),
+             "total km": round(route.total_km, 1)})  # fmt: skip
 st.dataframe(rows, hide_index=True)
 
-numbered = [(i, p) for i, (_, p) in enumerate(stops, start=1)]
-links = google_maps_links(origin, numbered, destination,
+numbered = [(s.number, (s.spot.latitude, s.spot.longitude)) for s in route.stops]
+links = google_maps_links(route.origin, numbered, route.destination,
                           max_waypoints=MOBILE_MAX_WAYPOINTS if phone_links else 9)  # fmt: skip
 st.subheader("Directions in Google Maps")
 for n, link in enumerate(links, start=1):

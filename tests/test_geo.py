@@ -8,10 +8,11 @@ import pytest
 
 from crm_core.config import load_settings
 from crm_core.contacts import ContactDraft, create_contact
-from crm_core.geo import geocoding
+from crm_core.geo import geocoding, places
 from crm_core.geo.offline import offline_index
-from crm_core.geo.places import contacts_for_route, nearby
+from crm_core.geo.places import contacts_for_route, day_route, nearby
 from crm_core.geo.routing import haversine_km
+from crm_core.validation import FieldError
 from tests.apptest import app, button, texts
 
 
@@ -115,3 +116,33 @@ def test_route_page_plans_and_links(db, user_id, no_network):
     assert "Not on the map, so not in the route: Nirgends" in shown
     order = list(at.dataframe[0].value["contact"])
     assert order[:3] in (["Göttingen", "Erfurt", "Fulda"], ["Fulda", "Erfurt", "Göttingen"])
+
+
+def test_a_days_route_keeps_its_rules_in_crm_core(db, user_id, no_network, monkeypatch):
+    """Start and end are required, the stop limit holds, unplaced contacts are listed, and the
+    legs add up: the same for the page and any other caller."""
+    from crm_core.tags import create_tag
+
+    create_tag(db, "Tour")
+    for name, postal, city in (("Erfurt", "99084", "Erfurt"), ("Fulda", "36037", "Fulda"),
+                               ("Nirgends", None, "Atlantis")):  # fmt: skip
+        create_contact(db, ContactDraft(last_name=name, postal_code=postal, city=city,
+                                        tags=["Tour"]), user_id)  # fmt: skip
+    geocoding.geocode_contacts(db, load_settings(), online=False)
+    kassel = (51.3127, 9.4797)
+    with pytest.raises(FieldError, match="starts"):
+        day_route(db, None, tag="Tour")
+    with pytest.raises(FieldError, match="ends"):
+        day_route(db, kassel, None, round_trip=False, tag="Tour")
+    route = day_route(db, kassel, tag="Tour")
+    assert [s.name for s in route.missing] == ["Nirgends"]
+    assert sorted(s.spot.name for s in route.stops) == ["Erfurt", "Fulda"]
+    assert [s.number for s in route.stops] == [1, 2]
+    legs = [s.leg_km for s in route.stops] + [route.back_km]
+    assert route.total_km == pytest.approx(sum(legs))
+    assert route.points[0] == route.points[-1] == kassel
+    one_way = day_route(db, kassel, (50.11, 8.68), round_trip=False, tag="Tour")
+    assert one_way.points[-1] == (50.11, 8.68)
+    monkeypatch.setattr(places, "MAX_STOPS", 1)
+    with pytest.raises(FieldError, match="at most 1"):
+        day_route(db, kassel, tag="Tour")

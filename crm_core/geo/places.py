@@ -1,7 +1,9 @@
-"""Contacts on the map: who is nearby, and which contacts a route visits.
+"""Contacts on the map: who is nearby, and a day's route through them.
 
 Distances are great-circle (haversine) kilometres.  "Nearby" prefilters with a bounding box in
-SQL (cheap on 100 000 contacts) and ranks by the exact distance.
+SQL (cheap on 100 000 contacts) and ranks by the exact distance.  A day's route visits the placed
+contacts of a phase, a tag or a hand-picked list in the shortest order (``routing.plan_route``);
+contacts that cannot be placed are listed with it, never dropped silently.
 """
 
 from __future__ import annotations
@@ -11,8 +13,11 @@ from dataclasses import dataclass
 
 from crm_core.contacts import CONTACT_NAME_SQL
 from crm_core.database import Cursor, Database
+from crm_core.geo.routing import EARTH_RADIUS_KM, Point, haversine_km, plan_route
+from crm_core.validation import FieldError
 
-EARTH_KM = 6371.0088
+MAX_STOPS = 100  # a day's route; the solver's targets are met up to here
+CANDIDATES = 500  # contacts read for a route: enough to say "too many", cheap to read
 _NAME = CONTACT_NAME_SQL
 _ADDRESS = "concat_ws(', ', c.street, concat_ws(' ', c.postal_code, c.city))"
 
@@ -36,7 +41,7 @@ class Spot:
 def _haversine_sql(lat: str, lon: str) -> str:
     """SQL for the distance in km from (?, ?) to the columns ``lat``, ``lon``."""
     return (
-        f"2 * {EARTH_KM} * asin(sqrt(pow(sin(radians({lat} - ?) / 2), 2)"
+        f"2 * {EARTH_RADIUS_KM} * asin(sqrt(pow(sin(radians({lat} - ?) / 2), 2)"
         f" + cos(radians(?)) * cos(radians({lat})) * pow(sin(radians({lon} - ?) / 2), 2)))"
     )
 
@@ -109,3 +114,73 @@ def contacts_for_route(
         [*params, limit],
     )
     return [Spot(*r) for r in rows]
+
+
+@dataclass(frozen=True)
+class Stop:
+    number: int  # 1, 2, … in visiting order
+    spot: Spot
+    leg_km: float  # from the previous stop (or the start)
+    total_km: float
+
+
+@dataclass(frozen=True)
+class DayRoute:
+    origin: Point
+    destination: Point | None  # None: back to the origin
+    stops: list[Stop]
+    missing: list[Spot]  # not on the map, so not in the route
+    back_km: float  # the last leg: from the last stop to the end
+
+    @property
+    def total_km(self) -> float:
+        return (self.stops[-1].total_km if self.stops else 0.0) + self.back_km
+
+    @property
+    def points(self) -> list[Point]:
+        """Start, every stop, end: the path on a map."""
+        final = self.destination or self.origin
+        return [self.origin, *((s.spot.latitude, s.spot.longitude) for s in self.stops), final]
+
+
+def solver_budget_s(stops: int) -> float:
+    """Time the solver gets: measured optimal at 25 stops in 0.5 s, ~0 % gap at 100 in 1 s."""
+    return 0.5 if stops <= 30 else 1.0
+
+
+def day_route(
+    db: Database,
+    origin: Point | None,
+    destination: Point | None = None,
+    *,
+    round_trip: bool = True,
+    phase_id: int | None = None,
+    tag: str | None = None,
+    contact_ids: list[int] | None = None,
+) -> DayRoute:
+    """The shortest visiting order of the chosen contacts from ``origin`` back to it (or to
+    ``destination``).  ``FieldError`` when the start or the end is missing, or when more than
+    ``MAX_STOPS`` contacts can be placed; contacts that cannot be placed are in ``missing``."""
+    if origin is None:
+        raise FieldError("choose where the route starts")
+    if not round_trip and destination is None:
+        raise FieldError("choose where the route ends")
+    spots = contacts_for_route(db, phase_id=phase_id, tag=tag, contact_ids=contact_ids,
+                               limit=CANDIDATES)  # fmt: skip
+    placed = [s for s in spots if s.placed]
+    missing = [s for s in spots if not s.placed]
+    if len(placed) > MAX_STOPS:
+        raise FieldError(
+            f"{len(placed)} stops: a day's route plans at most {MAX_STOPS}; narrow it down"
+        )
+    end = None if round_trip else destination
+    ordered = plan_route(origin, [(s, (s.latitude, s.longitude)) for s in placed], end,
+                         time_limit_s=solver_budget_s(len(placed))) if placed else []  # fmt: skip
+    stops, total, here = [], 0.0, origin
+    for number, (spot, point) in enumerate(ordered, start=1):
+        leg = haversine_km(*here, *point)
+        total += leg
+        stops.append(Stop(number, spot, leg, total))
+        here = point
+    back = haversine_km(*here, *(end or origin)) if stops else 0.0
+    return DayRoute(origin, end, stops, missing, back)
