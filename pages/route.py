@@ -56,7 +56,7 @@ if start_kind == "office":
 elif start_kind == "home":
     start_text = home_address(db(), me().id)
     if not start_text:
-        c1.info("Set your home address in Settings › Team.")
+        c1.info("Set your home address under My account.")
 elif start_kind == "address":
     start_text = c1.text_input("Start address or postal code", key="rt_start_text")
 here = None
