@@ -22,6 +22,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8501
     phone_region: str = "DE"
+    language: str = "de"  # the default language (each user picks theirs under My account)
     current_user: str = "team"
     db_busy_timeout_s: float = 10.0
     db_keep_warm_s: float = 1.0
@@ -81,6 +82,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("host", "app", "host", "CRM_HOST"),
     Option("port", "app", "port", "CRM_PORT"),
     Option("phone_region", "app", "phone_region", "CRM_PHONE_REGION"),
+    Option("language", "app", "language", "CRM_LANGUAGE"),
     Option("current_user", "app", "default_user", "CRM_USER"),
     Option("tls_cert", "app", "tls_cert", "CRM_TLS_CERT"),
     Option("tls_key", "app", "tls_key", "CRM_TLS_KEY"),
@@ -121,6 +123,7 @@ OPTIONS: tuple[Option, ...] = (
 _TIDY = {
     "phone_region": str.upper,
     "smtp_security": str.lower,
+    "language": str.lower,
     "app_url": lambda url: url.rstrip("/"),
 }
 
