@@ -5,12 +5,12 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 PIP    := $(BIN)/pip --disable-pip-version-check -q
 
-.PHONY: run test install chromium bench lint format clean
+.PHONY: run test install chromium catalogs messages bench lint format clean
 
-run: install
+run: install catalogs
 	$(BIN)/crm run
 
-test: install chromium
+test: install chromium catalogs
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
@@ -23,6 +23,20 @@ $(STAMP): requirements.lock pyproject.toml
 	$(PIP) install --no-deps -e .
 	@rm -f $(VENV)/.installed-* && touch $@
 
+# The words of the app: crm_core/locale/<lang>/LC_MESSAGES/leadradar.po, compiled to .mo (never
+# committed).  After changing texts in the code, `make messages` extracts them and adds new ones
+# to both catalogs (German needs its translation; English ids are the English text).
+LOCALES := crm_core/locale
+catalogs: install
+	$(BIN)/pybabel --quiet compile -d $(LOCALES) -D leadradar
+
+messages: install
+	$(BIN)/pybabel --quiet extract --no-location --sort-output -w 100 -o $(LOCALES)/leadradar.pot \
+		crm_core pages jobs app.py
+	$(BIN)/pybabel --quiet update --no-fuzzy-matching --ignore-obsolete -w 100 \
+		-i $(LOCALES)/leadradar.pot -d $(LOCALES) -D leadradar
+	rm -f $(LOCALES)/leadradar.pot
+
 # Browser tests drive Debian's Chromium; Playwright cannot download its own browser here.
 chromium:
 	@if [ -x /usr/bin/chromium ]; then exit 0; fi; \
@@ -33,7 +47,7 @@ chromium:
 		exit 1; \
 	fi
 
-bench: install
+bench: install catalogs
 	$(BIN)/python -m bench.run
 
 lint: install

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import io
+import re
 from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
+from babel.messages.extract import DEFAULT_KEYWORDS, extract
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 
 from crm_core import i18n
 from crm_core.i18n import NumberNotRead, parse_number
+from tests.paths import ROOT
 
 
 @pytest.mark.parametrize(
@@ -94,3 +100,70 @@ def test_the_language_is_per_context_and_defaults_to_the_apps(monkeypatch):
         assert i18n.current_language() == "de"
     assert i18n.current_language() == "en"
     assert i18n.clean_language("fr") == i18n.DEFAULT_LANGUAGE
+
+
+# -- the catalogs --------------------------------------------------------------------------------
+
+LOCALES = ROOT / "crm_core" / "locale"
+SOURCES = ("crm_core", "pages", "jobs", "app.py")
+
+
+def messages_in_the_code() -> dict[str | tuple[str, str], str]:
+    """Every message id the code passes to ``_``, ``ngettext`` or ``N_`` -> where."""
+    found: dict[str | tuple[str, str], str] = {}
+    for source in SOURCES:
+        path = ROOT / source
+        files = [path] if path.is_file() else sorted(path.rglob("*.py"))
+        for file in files:
+            with file.open("rb") as handle:
+                for line, message, _comments, _context in extract(
+                    "python", handle, keywords=DEFAULT_KEYWORDS
+                ):
+                    key = message if isinstance(message, str) else tuple(message[:2])
+                    found.setdefault(key, f"{file.relative_to(ROOT)}:{line}")
+    return found
+
+
+def catalog(language: str):
+    with (LOCALES / language / "LC_MESSAGES" / "leadradar.po").open("rb") as handle:
+        return read_po(handle, locale=language)
+
+
+@pytest.mark.parametrize("language", sorted(i18n.LANGUAGES))
+def test_every_message_of_the_code_is_in_the_catalog_and_nothing_else(language):
+    code = messages_in_the_code()
+    entries = {m.id if isinstance(m.id, str) else tuple(m.id): m for m in catalog(language) if m.id}
+    missing = sorted(f"{where}: {key!r}" for key, where in code.items() if key not in entries)
+    assert missing == [], "run `make messages` and translate"
+    assert sorted(str(k) for k in entries if k not in code) == [], "stale: run `make messages`"
+    assert [str(k) for k, m in entries.items() if m.fuzzy] == [], "fuzzy entries"
+    assert list(catalog(language).obsolete) == [], "obsolete entries"
+
+
+def test_every_message_has_a_german_translation():
+    untranslated = [
+        str(m.id) for m in catalog("de") if m.id and not all(m.string if isinstance(m.string, tuple)
+                                                             else [m.string])
+    ]  # fmt: skip
+    assert untranslated == []
+
+
+def test_placeholders_survive_translation():
+    for message in catalog("de"):
+        if not message.id or not message.string:
+            continue
+        ids = [message.id] if isinstance(message.id, str) else list(message.id)
+        strings = [message.string] if isinstance(message.string, str) else list(message.string)
+        wanted = set(re.findall(r"\{\w*\}", " ".join(ids)))
+        for text in strings:
+            assert set(re.findall(r"\{\w*\}", text)) == wanted, message.id
+
+
+@pytest.mark.parametrize("language", sorted(i18n.LANGUAGES))
+def test_the_compiled_catalogs_are_those_of_the_po_files(language):
+    """``make`` compiles them; a .mo older than its .po would show yesterday's words."""
+    compiled = LOCALES / language / "LC_MESSAGES" / "leadradar.mo"
+    assert compiled.is_file(), "run `make catalogs`"
+    fresh = io.BytesIO()
+    write_mo(fresh, catalog(language))
+    assert compiled.read_bytes() == fresh.getvalue(), "run `make catalogs`"
