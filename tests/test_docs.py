@@ -68,11 +68,13 @@ def test_every_module_is_in_the_map_and_every_entry_exists():
         for path in (ROOT / folder).rglob("*.py")
         if path.name != "__init__.py" or folder == "jobs"
     }
+    # Every package, and every folder of files right inside a package (data, catalogs).
     packages = {
-        path.parent.relative_to(ROOT).as_posix() + "/"
-        for path in (ROOT / "crm_core").rglob("*")
-        if path.is_file() and path.parent != ROOT / "crm_core" and "__pycache__" not in path.parts
-    }
+        folder.relative_to(ROOT).as_posix() + "/"
+        for folder in (ROOT / "crm_core").rglob("*")
+        if folder.is_dir() and folder.name != "__pycache__"
+        and ((folder / "__init__.py").exists() or (folder.parent / "__init__.py").exists())
+    }  # fmt: skip
     assert sorted(modules - listed) == [], "add these modules to the README's map"
     assert sorted(packages - listed) == [], "add these folders to the README's map"
     missing = sorted(p for p in listed if not (ROOT / p).exists())
