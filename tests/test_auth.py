@@ -326,3 +326,53 @@ def test_a_download_runs_only_while_the_session_that_drew_it_is_valid(db, anna, 
     assert run_in_thread(sso_export) == {"value": b"bernd"}
     users.deactivate_user(db, bernd.id)
     assert isinstance(run_in_thread(sso_export)["error"], PermissionError)
+
+
+def test_names_that_are_no_account_are_throttled_like_accounts(db, anna):
+    """Otherwise the throttle tells which user names exist (review finding 3)."""
+    at = datetime(2026, 11, 27, 9, 0)
+    outcomes = {}
+    for name in ("anna", "nobody-here"):
+        for _ in range(throttling.PAIR_LIMIT):
+            with pytest.raises(sessions.LoginFailed):
+                sessions.sign_in(db, name, "wrong guess!", client="10.0.0.9", at=at)
+        with pytest.raises(throttling.LoginThrottled) as throttled:
+            sessions.sign_in(db, name, "wrong guess!", client="10.0.0.9", at=at)
+        outcomes[name] = throttled.value.wait_s
+    assert outcomes["anna"] == outcomes["nobody-here"]
+    assert "nobody-here" not in str(db.query("SELECT * FROM login_failures"))
+
+
+def test_a_throttled_attempt_checks_no_password(db, anna, monkeypatch):
+    """The throttle answers before argon2 runs: no time spent, nothing learnt (finding 4)."""
+    checked = []
+    real = sessions.password_matches
+    monkeypatch.setattr(sessions, "password_matches",
+                        lambda *a: checked.append(1) or real(*a))  # fmt: skip
+    at = datetime(2026, 11, 27, 9, 0)
+    for _ in range(throttling.PAIR_LIMIT):
+        with pytest.raises(sessions.LoginFailed):
+            sessions.sign_in(db, "anna", "wrong guess!", at=at)
+    assert len(checked) == throttling.PAIR_LIMIT
+    for password in ("wrong again!", PASSWORD):
+        with pytest.raises(throttling.LoginThrottled):
+            sessions.sign_in(db, "anna", password, at=at)
+    assert len(checked) == throttling.PAIR_LIMIT
+
+
+def test_guessing_the_current_password_is_throttled_and_logged(db, anna):
+    """Change password under My account (finding 5): a session left open must not let anyone
+    try passwords at full speed, unseen."""
+    for _ in range(throttling.PAIR_LIMIT):
+        with pytest.raises(FieldError, match="current password"):
+            passwords.change_own_password(db, anna.id, "a guess 12345", "new password 1",
+                                          client="10.0.0.7")  # fmt: skip
+    with pytest.raises(throttling.LoginThrottled):
+        passwords.change_own_password(db, anna.id, PASSWORD, "new password 1", client="10.0.0.7")
+    failed = entries(db, action="login_failed")
+    assert len(failed) == throttling.PAIR_LIMIT
+    assert all(e.changes == {"client": "10.0.0.7", "via": "change password"} for e in failed)
+    assert entries(db, action="login_throttled")
+    throttling.unlock(db, anna.id, "anna")
+    passwords.change_own_password(db, anna.id, PASSWORD, "new password 1", client="10.0.0.7")
+    assert sessions.sign_in(db, "anna", "new password 1")

@@ -12,7 +12,15 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from crm_core import audit
-from crm_core.accounts.throttling import clear_failures_in, now
+from crm_core.accounts.throttling import (
+    UNKNOWN_CLIENT,
+    LoginThrottled,
+    clear_failures_in,
+    must_wait,
+    name_key,
+    now,
+    record_failure,
+)
 from crm_core.database import Cursor, Database
 from crm_core.validation import FieldError
 
@@ -75,9 +83,24 @@ def set_password(db: Database, user_id: int, password: str) -> None:
     db.run(lambda cur: set_password_in(cur, user_id, password))
 
 
-def change_own_password(db: Database, user_id: int, current: str, new: str) -> None:
-    """A user changing their password must know the current one."""
-    rows = db.query("SELECT password_hash FROM users WHERE id = ?", [user_id])
-    if not rows or not password_matches(rows[0][0], current):
+def change_own_password(
+    db: Database, user_id: int, current: str, new: str, *, client: str | None = None
+) -> None:
+    """A user changing their password must know the current one.  Guessing it (a session left
+    open on a shared computer) is throttled and logged like guessing at the sign-in."""
+    check_password_rules(new)
+    client = (client or UNKNOWN_CLIENT)[:64]
+    at = now()
+    rows = db.query("SELECT username, password_hash FROM users WHERE id = ?", [user_id])
+    if not rows:
+        raise FieldError("there is no such user")
+    username, stored_hash = rows[0]
+    who, key = audit.Actor(username, user_id), name_key(user_id, username)
+
+    if wait := db.run(lambda cur: must_wait(cur, key, client, username, who, at)):
+        raise LoginThrottled(wait)
+    if not password_matches(stored_hash, current or ""):
+        db.run(lambda cur: record_failure(cur, key, client, username, who, at,
+                                          via="change password"))  # fmt: skip
         raise FieldError("the current password is not correct")
     set_password(db, user_id, new)

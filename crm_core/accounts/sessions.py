@@ -19,12 +19,11 @@ from crm_core.accounts.passwords import password_matches
 from crm_core.accounts.throttling import (
     UNKNOWN_ACCOUNT,
     UNKNOWN_CLIENT,
-    WINDOW,
     LoginThrottled,
-    account_key,
+    must_wait,
+    name_key,
     now,
-    recently_throttled,
-    throttle_wait,
+    record_failure,
 )
 from crm_core.accounts.users import USER_COLUMNS, User, user_from_row
 from crm_core.database import Cursor, Database
@@ -64,31 +63,30 @@ def sign_in(
     name = (username or "").strip()[:64]
     client = (client or UNKNOWN_CLIENT)[:64]
     at = at or now()
-    # The argon2 check (~50 ms) runs outside the unit of work: it needs no database file.
     rows = db.query(
         f"SELECT {USER_COLUMNS}, password_hash FROM users WHERE lower(username) = lower(?)",
         [name],
     )
     user = user_from_row(rows[0][:-1]) if rows else None
     stored_hash = rows[0][-1] if rows else None
-    correct = password_matches(stored_hash, password or "") and bool(user and user.active)
     # Only an existing account is named in the log: a typed name may be a password.
     who = audit.Actor(user.username, user.id) if user else audit.Actor("anonymous")
     label = user.username if user else UNKNOWN_ACCOUNT
-    name_key = account_key(user.id if user else None)
+    key = name_key(user.id if user else None, name)
+
+    def throttled(cur: Cursor) -> timedelta | None:
+        return must_wait(cur, key, client, label, who, at)
+
+    if wait := db.run(throttled):
+        raise LoginThrottled(wait)
+    # The argon2 check (~100 ms) runs between two units of work: it needs no database file.
+    correct = password_matches(stored_hash, password or "") and bool(user and user.active)
 
     def work(cur: Cursor) -> SignedIn | timedelta | None:
-        cur.execute("DELETE FROM login_failures WHERE failed_at < ?", [at - WINDOW])  # expired
-        wait = throttle_wait(cur, name_key, client, at)
-        if wait is not None:
-            if not recently_throttled(cur, label, client, at):
-                audit.record(cur, "login_throttled", "session", label=label, actor=who,
-                             changes={"client": client})  # fmt: skip
+        if wait := throttled(cur):  # another failure of this name came in meanwhile
             return wait
         if not correct:
-            cur.execute("INSERT INTO login_failures VALUES (?, ?, ?)", [name_key, client, at])
-            audit.record(cur, "login_failed", "session", label=label, actor=who,
-                         changes={"client": client})  # fmt: skip
+            record_failure(cur, key, client, label, who, at)
             return None
         token = secrets.token_urlsafe(32)
         expires = at + timedelta(hours=session_hours)
@@ -98,7 +96,7 @@ def sign_in(
             [_hash_token(token), user.id, at, expires, where],
         )
         cur.execute("DELETE FROM login_failures WHERE username = ? AND client = ?",
-                    [name_key, client])  # fmt: skip
+                    [key, client])  # fmt: skip
         cur.execute("DELETE FROM auth_sessions WHERE expires_at < ?", [at])  # housekeeping
         audit.record(cur, "login", "session", label=user.username, actor=who,
                      changes={"client": client})  # fmt: skip

@@ -14,6 +14,7 @@ names only accounts that exist.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import datetime, timedelta
 
@@ -42,22 +43,20 @@ def now() -> datetime:
     return datetime.now().replace(microsecond=0)
 
 
-NO_ACCOUNT_KEY = "no-account"
-
-
-def account_key(user_id: int | None) -> str:
-    """What login_failures keeps of an attempt's account: its id, never the typed text (which
-    may be a password typed into the wrong box).  Names of no account share one key: there is
-    no account to protect, only the client budget counts them."""
-    return f"user:{user_id}" if user_id is not None else NO_ACCOUNT_KEY
+def name_key(user_id: int | None, typed_name: str) -> str:
+    """What login_failures keeps of an attempt's account: the account's id, or for a name that
+    is no account a 24-bit fingerprint of it (the typed text itself may be a password typed into
+    the wrong box: it is never stored, and 24 bits cannot be turned back into it).  Every typed
+    name gets the same budgets, so the throttle does not tell which names exist."""
+    if user_id is not None:
+        return f"user:{user_id}"
+    return "name:" + hashlib.sha256(typed_name.strip().lower().encode()).hexdigest()[:6]
 
 
 def throttle_wait(cur: Cursor, name_key: str, client: str, at: datetime) -> timedelta | None:
     """How long this attempt must wait, or None when it may go ahead."""
-    budgets = []
-    if name_key != NO_ACCOUNT_KEY:
-        budgets += [("username = ? AND client = ?", [name_key, client], PAIR_LIMIT),
-                    ("username = ?", [name_key], ACCOUNT_LIMIT)]  # fmt: skip
+    budgets = [("username = ? AND client = ?", [name_key, client], PAIR_LIMIT),
+               ("username = ?", [name_key], ACCOUNT_LIMIT)]  # fmt: skip
     if client != UNKNOWN_CLIENT:
         budgets.append(("client = ?", [client], CLIENT_LIMIT))
     waits = []
@@ -73,6 +72,31 @@ def throttle_wait(cur: Cursor, name_key: str, client: str, at: datetime) -> time
     return max(waits) if waits else None
 
 
+def must_wait(
+    cur: Cursor, key: str, client: str, label: str, actor: audit.Actor, at: datetime
+) -> timedelta | None:
+    """How long this attempt must wait (logged once a minute), or None; expired failures are
+    forgotten first.  Callers ask before any password is checked, so a throttled guess costs no
+    argon2 time and tells nothing; they raise ``LoginThrottled`` after the unit of work, so that
+    the log entry is kept."""
+    cur.execute("DELETE FROM login_failures WHERE failed_at < ?", [at - WINDOW])
+    wait = throttle_wait(cur, key, client, at)
+    if wait is not None and not recently_throttled(cur, label, client, at):
+        audit.record(cur, "login_throttled", "session", label=label, actor=actor,
+                     changes={"client": client})  # fmt: skip
+    return wait
+
+
+def record_failure(
+    cur: Cursor, key: str, client: str, label: str, actor: audit.Actor, at: datetime,
+    **details: str,
+) -> None:  # fmt: skip
+    """A wrong password: it counts against the budgets and is in the audit log."""
+    cur.execute("INSERT INTO login_failures VALUES (?, ?, ?)", [key, client, at])
+    audit.record(cur, "login_failed", "session", label=label, actor=actor,
+                 changes={"client": client, **details})  # fmt: skip
+
+
 def recently_throttled(cur: Cursor, label: str, client: str, at: datetime) -> bool:
     """One audit entry per account and client and minute is enough for a throttled guesser."""
     return bool(cur.execute(
@@ -84,7 +108,7 @@ def recently_throttled(cur: Cursor, label: str, client: str, at: datetime) -> bo
 
 def clear_failures_in(cur: Cursor, user_id: int) -> None:
     """Lift the throttle of an account (a new password, ``crm user unlock``)."""
-    cur.execute("DELETE FROM login_failures WHERE username = ?", [account_key(user_id)])
+    cur.execute("DELETE FROM login_failures WHERE username = ?", [name_key(user_id, "")])
 
 
 def unlock(db: Database, user_id: int, username: str) -> None:
