@@ -7,11 +7,13 @@ first after a restart would bypass this file.  Started through ``python app.py``
 is switched off before the server starts.
 """
 
+import math
 import sys
 
 import streamlit as st
 from streamlit import runtime
 
+from crm_core.config import load_settings
 from crm_core.database import DatabaseBusy, get_database
 from pages._auth import keep_cookie, login_form, sign_out, signed_in_user
 from pages._ui import md
@@ -27,7 +29,9 @@ def serve(argv: list[str]) -> int:
 
     announce_first_admin(get_database())
     get_database().release()
-    sys.argv = ["streamlit", "run", __file__, *argv]
+    # Streamlit's own upload limit is the import limit (its default is 200 MB); given options win.
+    upload_mb = math.ceil(load_settings().import_max_file_mb)
+    sys.argv = ["streamlit", "run", __file__, "--server.maxUploadSize", str(upload_mb), *argv]
     return cli.main()
 
 

@@ -103,6 +103,8 @@ TARGETS: dict[str, tuple[str, float]] = {
     "geocode_offline_load_ms": ("<", 1000),
     "audit_page_render_ms": ("<", 300),
     "users_page_render_ms": ("<", 300),
+    "import_hostile_refused_ms": ("<", 1000),
+    "import_vcard_folded_300k_ms": ("<", 1000),
 }
 
 
@@ -627,6 +629,37 @@ def measure_import_csv(ctx: Context) -> dict[str, float]:
     if report.created != n or report.errors:
         raise RuntimeError(f"import incomplete: {report.created} created, {report.errors[:3]}")
     return {"import_100k_csv_s": round(seconds, 2)}
+
+
+@measurement("import_hostile")
+def measure_import_hostile(ctx: Context) -> dict[str, float]:
+    """The security review's hostile files: how fast they are refused, and a long folded vCard."""
+    from crm_core.import_export.importer import rows_from_file
+    from crm_core.import_export.tables import TooLarge
+    from tests.hostile_files import folded_vcard, hostile_csv, hostile_xlsx
+
+    refusals = []
+    for name, data in (("h.csv", hostile_csv()), ("h.xlsx", hostile_xlsx()),
+                       ("f.xlsx", hostile_xlsx(forged_size=True))):  # fmt: skip
+        started = time.perf_counter()
+        try:
+            rows_from_file(data, name)
+        except TooLarge:
+            refusals.append((time.perf_counter() - started) * 1000)
+        else:
+            raise AssertionError(f"{name} was not refused")
+    card = folded_vcard(300)
+    times = []
+    for _ in range(5):
+        started = time.perf_counter()
+        rows_from_file(card, "folded.vcf")
+        times.append((time.perf_counter() - started) * 1000)
+    ctx.notes.append(
+        "hostile imports: 39 KiB CSV with a cell in column 20 001, xlsx with cells in "
+        "A1 and XFD1048576 (size stated and forged); a 300 KiB vCard folded 4 000 times"
+    )
+    return {"import_hostile_refused_ms": round(max(refusals), 2),
+            "import_vcard_folded_300k_ms": round(statistics.median(times), 2)}  # fmt: skip
 
 
 @measurement("sender_lookup")

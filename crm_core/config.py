@@ -57,6 +57,10 @@ class Settings:
     # X-Forwarded-For address (the one the proxy appended) identifies the client (for sign-in
     # throttling and the audit log).
     trusted_proxy: bool = False
+    # What one import may be (files are parsed in the server process everybody shares).
+    import_max_file_mb: float = 50.0
+    import_max_rows: int = 1_000_000
+    import_max_columns: int = 500
     extra: dict = field(default_factory=dict, repr=False)  # may hold secrets
 
 
@@ -116,6 +120,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("db_keep_warm_s", "database", "keep_warm_s", "CRM_DB_KEEP_WARM"),
     Option("db_memory_limit", "database", "memory_limit", "CRM_DB_MEMORY_LIMIT"),
     Option("db_threads", "database", "threads", "CRM_DB_THREADS"),
+    Option("import_max_file_mb", "imports", "max_file_mb", "CRM_IMPORT_MAX_FILE_MB"),
+    Option("import_max_rows", "imports", "max_rows", "CRM_IMPORT_MAX_ROWS"),
+    Option("import_max_columns", "imports", "max_columns", "CRM_IMPORT_MAX_COLUMNS"),
 )
 
 # Spelling that does not change what a value means: "de" is the region DE, a trailing slash of

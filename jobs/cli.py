@@ -189,6 +189,7 @@ def seed_command(args: argparse.Namespace) -> int:
 def import_command(args: argparse.Namespace) -> int:
     from crm_core.accounts.users import current_user
     from crm_core.import_export.importer import rows_from_file, run_import, undo_import
+    from crm_core.import_export.tables import Limits
 
     db = get_database()
     actor = current_user(db).id
@@ -211,6 +212,7 @@ def import_command(args: argparse.Namespace) -> int:
         return 2
     path = Path(args.file)
     try:
+        Limits.current().check_size(path.stat().st_size)  # before reading it into memory
         data = path.read_bytes()
         kind, _table, rows = rows_from_file(data, path.name)
     except (OSError, ValueError) as exc:

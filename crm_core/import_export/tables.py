@@ -24,9 +24,53 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
+from crm_core.config import load_settings
+
 
 class ImportFormatError(ValueError):
     """The file as a whole cannot be read (not a spreadsheet, broken CSV quoting, …)."""
+
+
+class TooLarge(ImportFormatError):
+    """The file is over one of the import limits; nothing of it was read."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one import may be: imports run in the server process every user shares, so a file
+    built to exhaust memory or time is refused before it is parsed, naming the limit."""
+
+    max_bytes: int = 50 * 2**20
+    max_rows: int = 1_000_000
+    max_columns: int = 500
+
+    @classmethod
+    def current(cls) -> Limits:
+        """The limits of the settings (``[imports]``)."""
+        settings = load_settings()
+        return cls(int(settings.import_max_file_mb * 2**20), settings.import_max_rows,
+                   settings.import_max_columns)  # fmt: skip
+
+    def check_size(self, size: int) -> None:
+        if size > self.max_bytes:
+            raise TooLarge(
+                f"the file has {size / 2**20:.3g} MB; an import takes at most "
+                f"{self.max_bytes / 2**20:.3g} MB ([imports] max_file_mb)"
+            )
+
+    def check_rows(self, rows: int) -> None:
+        if rows > self.max_rows:
+            raise TooLarge(
+                f"the file has more than {self.max_rows:,} rows; an import takes at most "
+                f"{self.max_rows:,} ([imports] max_rows): split it"
+            )
+
+    def check_columns(self, row_number: int, columns: int) -> None:
+        if columns > self.max_columns:
+            raise TooLarge(
+                f"row {row_number} has {columns:,} columns; an import takes at most "
+                f"{self.max_columns} ([imports] max_columns)"
+            )
 
 
 # -- text encodings -----------------------------------------------------------------------------
@@ -101,17 +145,27 @@ class Table:
 _DELIMITERS = (",", ";", "\t")
 
 
-def read_table(data: bytes, filename: str = "") -> Table:
+def read_table(data: bytes, filename: str = "", *, limits: Limits | None = None) -> Table:
     """``read_xlsx`` or ``read_csv``, whichever the content is."""
-    return read_xlsx(data) if detect_format(data, filename) == "xlsx" else read_csv(data)
+    if detect_format(data, filename) == "xlsx":
+        return read_xlsx(data, limits=limits)
+    return read_csv(data, limits=limits)
 
 
-def read_csv(data: bytes, *, encoding: str | None = None, delimiter: str | None = None) -> Table:
+def read_csv(
+    data: bytes,
+    *,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    limits: Limits | None = None,
+) -> Table:
     """Headers and rows of a CSV file: any of the usual encodings, `,` `;` or tab, quoted fields
     with line breaks, CRLF/LF/CR line ends, Excel's optional ``sep=;`` first line.
 
     Blank rows inside the data stay (as rows of empty strings) so row numbers match the file;
     blank rows at the end are dropped."""
+    limits = limits or Limits.current()
+    limits.check_size(len(data))
     if encoding:
         text = data.decode(encoding, errors="replace")
     else:
@@ -122,8 +176,8 @@ def read_csv(data: bytes, *, encoding: str | None = None, delimiter: str | None 
         delimiter = delimiter or hint.group(1)
         text = text[hint.end() :]
     if delimiter is None:
-        delimiter = _detect_delimiter(text)
-    records = _csv_records(text, delimiter)
+        delimiter = _detect_delimiter(text, limits)
+    records = _csv_records(text, delimiter, limits)
     while records and not any(cell.strip() for cell in records[0]):
         records.pop(0)
     if not records:
@@ -132,22 +186,27 @@ def read_csv(data: bytes, *, encoding: str | None = None, delimiter: str | None 
     return _table(encoding, delimiter, headers, records[1:])
 
 
-def _csv_records(text: str, delimiter: str, limit: int | None = None) -> list[list[str]]:
+def _csv_records(
+    text: str, delimiter: str, limits: Limits, first: int | None = None
+) -> list[list[str]]:
+    """The records of the text (the ``first`` ones only, when given), within ``limits``."""
     if csv.field_size_limit() < 2**24:
         csv.field_size_limit(2**24)  # a long Notes cell must not stop the import
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
     records: list[list[str]] = []
     try:
         for record in reader:
+            limits.check_columns(reader.line_num, len(record))
             records.append([cell.replace("\r\n", "\n").replace("\r", "\n") for cell in record])
-            if limit is not None and len(records) >= limit:
+            if first is not None and len(records) >= first:
                 break
+            limits.check_rows(len(records) - 1)  # the first record is the header
     except csv.Error as exc:
         raise ImportFormatError(f"the CSV file cannot be read: {exc}") from exc
     return records
 
 
-def _detect_delimiter(text: str) -> str:
+def _detect_delimiter(text: str, limits: Limits) -> str:
     """Count each candidate in the header line (outside quotes), then confirm with the rows."""
     counts = dict.fromkeys(_DELIMITERS, 0)
     quoted = False
@@ -166,7 +225,8 @@ def _detect_delimiter(text: str) -> str:
         return candidates[0]
 
     def consistency(delimiter: str) -> float:
-        records = [r for r in _csv_records(text, delimiter, limit=50) if any(c.strip() for c in r)]
+        sample = _csv_records(text, delimiter, limits, first=50)
+        records = [r for r in sample if any(c.strip() for c in r)]
         if len(records) < 2:
             return 1.0
         width = len(records[0])
@@ -187,7 +247,7 @@ def _table(encoding: str, delimiter: str, headers: list[str], records: list[list
     return Table(encoding, delimiter, headers, rows)
 
 
-def read_xlsx(data: bytes) -> Table:
+def read_xlsx(data: bytes, *, limits: Limits | None = None) -> Table:
     """The first worksheet of an .xlsx file; every cell as text.
 
     Dates become ISO (``2024-03-01``, with `` 10:30:00`` when there is a time), whole numbers
@@ -197,6 +257,8 @@ def read_xlsx(data: bytes) -> Table:
         from openpyxl import load_workbook
     except ImportError as exc:  # pragma: no cover - openpyxl is installed with the app
         raise ImportFormatError("reading .xlsx files needs the openpyxl package") from exc
+    limits = limits or Limits.current()
+    limits.check_size(len(data))
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # zipfile, XML and openpyxl errors all mean "not readable"
@@ -205,9 +267,20 @@ def read_xlsx(data: bytes) -> Table:
         if not workbook.worksheets:
             return Table("xlsx", "", [], [])
         sheet = workbook.worksheets[0]
+        # The stated size refuses a sheet that claims too much at once; it may also be wrong
+        # (too small), so every cell is read afterwards and counted while it is read.
+        limits.check_rows((sheet.max_row or 1) - 1)
+        limits.check_columns(1, sheet.max_column or 0)
         if hasattr(sheet, "reset_dimensions"):
-            sheet.reset_dimensions()  # some writers store a wrong size; read every cell
-        records = [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+            sheet.reset_dimensions()
+        records = []
+        for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+            limits.check_rows(number - 1)
+            width = len(row)
+            while width and row[width - 1] is None:
+                width -= 1
+            limits.check_columns(number, width)
+            records.append([_cell_text(v) for v in row[:width]])
     finally:
         workbook.close()
     while records and not any(cell.strip() for cell in records[0]):

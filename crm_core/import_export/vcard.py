@@ -36,7 +36,7 @@ from crm_core.import_export.mapping import (
     split_full_name,
     split_prefix,
 )
-from crm_core.import_export.tables import BOMS, detect_text, utf16_without_bom
+from crm_core.import_export.tables import BOMS, Limits, detect_text, utf16_without_bom
 
 # -- vCard --------------------------------------------------------------------------------------
 
@@ -77,10 +77,14 @@ _TRANSFER_WORDS = {"QUOTED-PRINTABLE", "BASE64", "B", "8BIT", "7BIT"}
 _PROP_NAME = re.compile(rb"\s*(?:[A-Za-z0-9-]+\.)?([A-Za-z0-9-]+)")
 
 
-def read_vcards(data: bytes) -> list[CardResult]:
+def read_vcards(data: bytes, *, limits: Limits | None = None) -> list[CardResult]:
     """Every card of a vCard file (2.1, 3.0 or 4.0, any of the usual encodings and line ends)."""
+    limits = limits or Limits.current()
+    limits.check_size(len(data))
     results: list[CardResult] = []
-    for block in _card_blocks(_vcard_bytes(data)):
+    blocks = _card_blocks(_vcard_bytes(data))
+    limits.check_rows(len(blocks))
+    for block in blocks:
         index = len(results) + 1
         if block.stray:
             last = block.lines[-1][0]
@@ -194,12 +198,20 @@ def _ends_inside_utf8(data: bytes | bytearray) -> bool:
 
 
 def _logical_lines(block: _Block, version: str) -> list[tuple[int, bytes]]:
-    """Unfolded property lines (bytes); binary properties and their data are left out."""
+    """Unfolded property lines (bytes); binary properties and their data are left out.
+
+    Linear in the size of the card: each continuation is appended in place and only the new
+    piece is looked at (whether a property is quoted-printable is decided once, on its first
+    line), so a value folded over thousands of lines costs no more than one long line."""
     out: list[list] = []
-    binary = soft_break = False
+    binary = soft_break = quoted_printable = False
     for number, line in block.lines:
         if soft_break:  # quoted-printable "=" at the end: the value goes on in this line
-            out[-1][1] = out[-1][1].rstrip()[:-1] + line
+            value = out[-1][1]
+            while value and value[-1:].isspace():
+                del value[-1]
+            del value[-1:]  # the "="
+            value += line
             soft_break = line.rstrip().endswith(b"=")
             continue
         if not line.strip():
@@ -208,10 +220,10 @@ def _logical_lines(block: _Block, version: str) -> list[tuple[int, bytes]]:
         if line[:1] in (b" ", b"\t") and (out or binary):
             if binary:
                 continue
-            previous = out[-1][1]
-            keep_space = version == "2.1" and not _ends_inside_utf8(previous)
-            previous += line if keep_space else line[1:]
-            soft_break = _is_quoted_printable(previous) and previous.rstrip().endswith(b"=")
+            value = out[-1][1]
+            piece = line if version == "2.1" and not _ends_inside_utf8(value) else line[1:]
+            value += piece
+            soft_break = quoted_printable and piece.rstrip().endswith(b"=")
             continue
         if binary and _find_unquoted(line, b":") < 0:
             continue  # un-indented base64 of a broken PHOTO
@@ -220,7 +232,8 @@ def _logical_lines(block: _Block, version: str) -> list[tuple[int, bytes]]:
         if binary and _find_unquoted(line, b":") >= 0:
             continue
         out.append([number, bytearray(line)])
-        soft_break = _is_quoted_printable(line) and line.rstrip().endswith(b"=")
+        quoted_printable = _is_quoted_printable(line)
+        soft_break = quoted_printable and line.rstrip().endswith(b"=")
     return [(number, bytes(raw)) for number, raw in out]
 
 
