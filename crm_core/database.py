@@ -154,6 +154,7 @@ class Database:
         def work(cur: Cursor) -> Path:
             cur.execute("CHECKPOINT")
             shutil.copy2(self.path, target)
+            private(target)
             return target
 
         return self.run_outside_transaction(work)
@@ -187,6 +188,7 @@ class Database:
                     str(self.path),
                     config={"memory_limit": self.memory_limit, "threads": self.threads},
                 )
+                private(self.path)  # also a file made before files were kept private
                 self.stats["opens"] += 1
                 self._drop_want_file()
                 self._ensure_closer()
@@ -283,8 +285,19 @@ _ready: set[Path] = set()
 _registry_lock = threading.Lock()
 
 
+def private(path: Path) -> None:
+    """Readable by the service's user only (the file holds every contact): 0600."""
+    with contextlib.suppress(OSError):  # not ours to change (a read-only copy): leave it
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+
+
 def get_database(settings: Settings | None = None) -> Database:
-    """The Database for ``CRM_DB`` (or the given settings), migrated on first use in this process."""
+    """The Database for ``CRM_DB`` (or the given settings), migrated on first use in this process.
+
+    A process that opens the database creates its files for its own user only (umask 077): the
+    database, DuckDB's write-ahead log next to it, backups and exports hold customer data."""
+    os.umask(0o077)
     settings = settings or load_settings()
     path = settings.db_path.resolve()
     with _registry_lock:

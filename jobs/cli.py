@@ -277,7 +277,7 @@ def restore_command(args: argparse.Namespace) -> int:
     """Copy a backup to a new file and check that it opens; the running file is never touched."""
     import shutil
 
-    from crm_core.database import Database, backup_name, migrate
+    from crm_core.database import Database, backup_name, migrate, private
 
     source = Path(args.source)
     if source.is_dir():
@@ -295,6 +295,7 @@ def restore_command(args: argparse.Namespace) -> int:
         return 2
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(source, target)
+    private(target)
     restored = Database(target, keep_warm_s=0)
     migrate(restored)  # an older backup is upgraded like any database at start-up
     contacts = restored.query("SELECT count(*) FROM contacts")[0][0]

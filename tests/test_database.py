@@ -14,7 +14,7 @@ import duckdb
 import pytest
 
 from crm_core import migrations
-from crm_core.database import Database, DatabaseBusy, get_database, migrate
+from crm_core.database import Database, DatabaseBusy, forget_databases, get_database, migrate
 from tests.paths import ROOT
 
 
@@ -169,3 +169,23 @@ def test_a_torn_read_after_a_hand_over_is_retried_on_a_fresh_open(db: Database):
     opens = db.stats["opens"]
     assert db.run(work) == 42
     assert db.stats["retries"] >= 1 and calls[1] > calls[0] >= opens
+
+
+def test_a_new_database_and_every_backup_are_private(tmp_path, monkeypatch):
+    """0600: the file holds every contact (review, #18); an older 0644 file is tightened."""
+    path = tmp_path / "private.duckdb"
+    monkeypatch.setenv("CRM_DB", str(path))
+    monkeypatch.setenv("CRM_CONFIG", str(tmp_path / "none.toml"))
+    forget_databases()
+    try:
+        db = get_database()
+        db.query("INSERT INTO tags (name) VALUES ('x')")
+        assert path.stat().st_mode & 0o777 == 0o600
+        backup = db.copy_file_to(tmp_path / "backups" / "b.duckdb")
+        assert backup.stat().st_mode & 0o777 == 0o600
+        db.release()
+        path.chmod(0o644)
+        db.query("SELECT 1")
+        assert path.stat().st_mode & 0o777 == 0o600
+    finally:
+        forget_databases()
