@@ -29,9 +29,11 @@ def serve(argv: list[str]) -> int:
 
     announce_first_admin(get_database())
     get_database().release()
-    # Streamlit's own upload limit is the import limit (its default is 200 MB); given options win.
+    # Streamlit's own upload limit is the import limit (its default is 200 MB), and an unexpected
+    # error shows no traceback with server paths to users (it is in the log); given options win.
     upload_mb = math.ceil(load_settings().import_max_file_mb)
-    sys.argv = ["streamlit", "run", __file__, "--server.maxUploadSize", str(upload_mb), *argv]
+    sys.argv = ["streamlit", "run", __file__, "--server.maxUploadSize", str(upload_mb),
+                "--client.showErrorDetails", "none", *argv]  # fmt: skip
     return cli.main()
 
 
