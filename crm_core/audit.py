@@ -23,6 +23,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from crm_core.database import Cursor, Database
+from crm_core.formatting import shown
 
 ACTIONS = (
     "create", "update", "delete", "restore", "move", "won", "lost", "reopen", "import",
@@ -152,18 +153,10 @@ class AuditEntry:
         lines = []
         for name, value in self.changes.items():
             if isinstance(value, list) and len(value) == 2:
-                lines.append(f"{name}: {_shown(value[0])} → {_shown(value[1])}")
+                lines.append(f"{name}: {shown(value[0])} → {shown(value[1])}")
             else:
-                lines.append(f"{name}: {_shown(value)}")
+                lines.append(f"{name}: {shown(value)}")
         return lines
-
-
-def _shown(value: object) -> str:
-    if value is None or value == "" or value == []:
-        return "—"
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
-    return str(value)
 
 
 @dataclass(frozen=True)
