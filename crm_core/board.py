@@ -14,9 +14,10 @@ from decimal import Decimal
 
 from crm_core.audit import record
 from crm_core.database import Cursor, Database
-from crm_core.leads import StaleMove, close_lead_in, move_lead_in
+from crm_core.leads import close_lead_in, move_lead_in
 from crm_core.pipelines import Phase, Pipeline, pipelines_in
 from crm_core.search import search_terms
+from crm_core.versions import Stale
 
 WON, LOST = "won", "lost"
 
@@ -229,7 +230,7 @@ def apply_changes(
                         seen_phase_id=int(move.from_key), position=positions[move.lead_id],
                     )  # fmt: skip
                     result.moved.append(move)
-                except StaleMove as exc:
+                except Stale as exc:
                     refused.add(move.lead_id)
                     result.conflicts.append(str(exc))
             for lead_id, position in positions.items():
@@ -249,7 +250,7 @@ def apply_changes(
                         seen_phase_id=int(move.from_key), reason=lost_reason,
                     )  # fmt: skip
                     result.moved.append(move)
-                except StaleMove as exc:
+                except Stale as exc:
                     result.conflicts.append(str(exc))
         return result
 

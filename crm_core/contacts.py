@@ -18,12 +18,14 @@ from crm_core.tags import tag_ids
 from crm_core.validation import (
     ErrorCollector,
     Phone,
+    ValidationError,
     clean_date,
     clean_email,
     clean_phone,
     clean_text,
     clean_url,
 )
+from crm_core.versions import Clean, Stale, Values, guarded_update, stale
 
 KINDS = {"person": "Person", "company": "Company"}
 MAX_VALUES = 20  # e-mails, phones or websites per contact
@@ -47,19 +49,6 @@ _TEXT_COLUMNS = {
 }
 
 
-class StaleEdit(RuntimeError):
-    """Someone saved the contact after this user opened it; nothing was written."""
-
-    def __init__(self, current: ContactView | None):
-        self.current = current
-        who = current.updated_by_name if current else None
-        super().__init__(
-            "This contact was deleted meanwhile."
-            if current is None or current.deleted_at
-            else f"{who or 'Someone'} changed this contact after you opened it."
-        )
-
-
 class ContactNotFound(LookupError):
     pass
 
@@ -68,6 +57,9 @@ class ContactNotFound(LookupError):
 class LabelledValue:
     label: str
     value: str
+
+    def __str__(self) -> str:
+        return f"{self.label}: {self.value}"
 
 
 @dataclass
@@ -95,6 +87,29 @@ class ContactDraft:
     websites: list[LabelledValue] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
     custom: dict[int, object] = field(default_factory=dict)  # field id -> raw value
+
+    def fields(self) -> dict[str, object]:
+        """The fields of the edit form, in its order (what a concurrent edit compares): custom
+        fields as ``custom_<id>``, latitude and longitude as one ``map_position``."""
+        values = {name: getattr(self, name) for name in _FORM_FIELDS}
+        values["map_position"] = (self.latitude, self.longitude)
+        values.update({f"{CUSTOM}{fid}": value for fid, value in self.custom.items()})
+        return values
+
+    @classmethod
+    def from_fields(cls, values: Values) -> ContactDraft:
+        """The draft of ``fields()`` (e.g. of the values "save my changes on top" writes)."""
+        latitude, longitude = values.get("map_position") or (None, None)
+        lists = {n: list(values.get(n) or []) for n in ("emails", "phones", "websites", "tags")}
+        custom = {int(n.removeprefix(CUSTOM)): v for n, v in values.items() if n.startswith(CUSTOM)}
+        plain = {n: values.get(n) for n in _FORM_FIELDS if n not in lists}
+        return cls(**plain, **lists, latitude=latitude, longitude=longitude, custom=custom)
+
+
+CUSTOM = "custom_"  # prefix of a custom field in ``fields()``: custom_<field id>
+_FORM_FIELDS = ("kind", "salutation", "title", "first_name", "last_name", "company", "job_title",
+                "street", "postal_code", "city", "country", "emails", "phones", "websites",
+                "first_contact", "source", "owner_id", "tags")  # fmt: skip
 
 
 @dataclass
@@ -147,6 +162,9 @@ class ContactView:
     @property
     def display_name(self) -> str:
         return display_name(self.__dict__)
+
+    def fields(self) -> dict[str, object]:
+        return self.to_draft().fields()
 
     def to_draft(self) -> ContactDraft:
         return ContactDraft(
@@ -441,20 +459,16 @@ def update_contact(
     region: str = "DE",
 ) -> int:
     """Save changes made to the version the user opened; returns the new version.
-    Raises ``StaleEdit`` (nothing written) when someone else saved in between."""
+    Raises ``Stale`` (nothing written) when someone else saved or deleted it in between."""
 
     def work(cur: Cursor) -> int:
         clean = clean_contact(draft, fields_in(cur), region=region)
         before = _audit_state(cur, contact_id)[1]
-        assignments = ", ".join(f"{name} = ?" for name in clean.columns)
-        row = cur.execute(
-            f"UPDATE contacts SET {assignments}, updated_at = current_timestamp,"
-            " updated_by = ?, version = version + 1"
-            " WHERE id = ? AND version = ? AND deleted_at IS NULL RETURNING version",
-            [*clean.columns.values(), actor_id, contact_id, expected_version],
-        ).fetchone()
-        if row is None:
-            raise StaleEdit(_load(cur, contact_id))
+        version = guarded_update(
+            cur, "contact", "contacts", ("id", contact_id), expected_version,
+            {**clean.columns, "updated_by": actor_id}, also="updated_at = current_timestamp",
+            only_if="deleted_at IS NULL", refused=lambda: _stale(cur, contact_id),
+        )  # fmt: skip
         for table in ("contact_emails", "contact_phones", "contact_websites", "contact_tags"):
             cur.execute(f"DELETE FROM {table} WHERE contact_id = ?", [contact_id])
         # Only the fields the form shows: a hidden field's value stays until it is shown again.
@@ -465,48 +479,39 @@ def update_contact(
         )
         write_parts(cur, contact_id, clean)
         _record_change(cur, "update", contact_id, before)
-        return row[0]
+        return version
 
     return db.run(work)
 
 
-def merge_my_changes(
-    db: Database, opened: ContactView, mine: ContactDraft, *, region: str = "DE"
-) -> tuple[ContactDraft, int]:
-    """For "save mine anyway" after a colleague saved the contact meanwhile.
+def _stale(cur: Cursor, contact_id: int) -> Stale:
+    current = _load(cur, contact_id)
+    return stale(cur, "contact", contact_id, None if current is None or current.deleted_at
+                 else current)  # fmt: skip
 
-    My changes are the fields in which my draft differs from the version I opened (compared after
-    cleaning, so a phone number shown formatted is not a change); they go on top of the current
-    version, whose other fields keep the colleague's values.  Returns the merged draft and the
-    version to save it against.  ``StaleEdit`` when the contact was deleted meanwhile;
-    ``ValidationError`` when my draft is invalid (nothing saved either way)."""
 
-    def work(cur: Cursor) -> tuple[ContactDraft, int]:
-        current = _load(cur, opened.id)
-        if current is None or current.deleted_at:
-            raise StaleEdit(current)
-        definitions = fields_in(cur)
-        base = clean_contact(opened.to_draft(), definitions, region=region)
-        changed = clean_contact(mine, definitions, region=region)
-        merged = current.to_draft()
-        for name, value in changed.columns.items():
-            if value != base.columns.get(name):
-                setattr(merged, name, getattr(mine, name))
-        for name in ("emails", "websites"):
-            if getattr(changed, name) != getattr(base, name):
-                setattr(merged, name, list(getattr(mine, name)))
-        if [(label, p.e164) for label, p in changed.phones] != [
-            (label, p.e164) for label, p in base.phones
-        ]:
-            merged.phones = list(mine.phones)
-        if sorted(t.lower() for t in changed.tags) != sorted(t.lower() for t in base.tags):
-            merged.tags = list(mine.tags)
-        for field_id in set(changed.custom) | set(base.custom):
-            if changed.custom.get(field_id) != base.custom.get(field_id):
-                merged.custom[field_id] = mine.custom.get(field_id)
-        return merged, current.version
+def cleaner(db: Database, *, region: str = "DE") -> Clean:
+    """How the contact form's ``fields()`` compare: as they would be stored, so a phone shown
+    formatted, a tag in other case or " x" for "x" is no change.  Values that do not validate
+    stay as typed (they differ; saving them says why)."""
+    definitions = db.run(fields_in)
 
-    return db.run(work)
+    def clean(values: Values) -> Values:
+        draft = ContactDraft.from_fields(values)
+        try:
+            stored = clean_contact(draft, definitions, region=region)
+        except ValidationError:
+            return values
+        comparable: dict[str, object] = dict(values)
+        comparable.update({n: stored.columns.get(n) for n in _FORM_FIELDS if n in stored.columns})
+        comparable["emails"], comparable["websites"] = stored.emails, stored.websites
+        comparable["phones"] = [(label, phone.e164) for label, phone in stored.phones]
+        comparable["tags"] = sorted(t.lower() for t in stored.tags)
+        for field_id in draft.custom:
+            comparable[f"{CUSTOM}{field_id}"] = stored.custom.get(field_id)
+        return comparable
+
+    return clean
 
 
 def write_parts(cur: Cursor, contact_id: int, clean: CleanContact) -> None:
@@ -815,104 +820,3 @@ def check_duplicates(
         return find_duplicates(cur, clean, exclude_id=exclude_id)
 
     return db.run(work)
-
-
-def changed_fields(before: ContactView, after: ContactView) -> list[tuple[str, object, object]]:
-    """(field, before, after) for every user-visible field that differs between two versions."""
-    names = ["kind", *_TEXT_COLUMNS, "first_contact", "owner_name", "latitude", "longitude"]
-    changes = [(n, getattr(before, n), getattr(after, n)) for n in names]
-    for name in ("emails", "phones", "websites"):
-        changes.append(
-            (
-                name,
-                ", ".join(v.value for v in getattr(before, name)),
-                ", ".join(v.value for v in getattr(after, name)),
-            )
-        )
-    changes.append(("tags", ", ".join(before.tags), ", ".join(after.tags)))
-    changes.append(("custom fields", before.custom, after.custom))
-    return [(n, b, a) for n, b, a in changes if b != a]
-
-
-# What the concurrent-edit panel calls each field: the contact form's labels.
-FIELD_LABELS = {
-    "kind": "Kind", "salutation": "Salutation", "title": "Title", "first_name": "First name",
-    "last_name": "Last name", "company": "Company", "job_title": "Position", "street": "Street",
-    "postal_code": "Postal code", "city": "City", "country": "Country", "emails": "E-mails",
-    "phones": "Phones", "websites": "Websites", "first_contact": "First contact",
-    "source": "Source", "owner_id": "Owner", "tags": "Tags",
-}  # fmt: skip
-
-
-def _shown_value(value: object) -> str:
-    """A value as a person reads it: "—" for empty, dates as dd.mm.yyyy, 2.0 as "2"."""
-    if value is None or value == "" or value == []:
-        return "—"
-    if isinstance(value, bool):
-        return "Yes" if value else "No"
-    if isinstance(value, date):
-        return f"{value:%d.%m.%Y}"
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
-
-
-def _shown_fields(
-    contact: ContactView | ContactDraft, users: dict[int, str], field_names: dict[int, str]
-) -> dict[str, str]:
-    """Label -> shown text for every field the contact form edits (custom fields by name)."""
-    shown = {}
-    for name, label in FIELD_LABELS.items():
-        value = getattr(contact, name)
-        if name == "kind":
-            value = KINDS.get(value, value)
-        elif name == "owner_id":
-            value = users.get(value, f"#{value}") if value is not None else None
-        elif name in ("emails", "phones", "websites"):
-            value = format_labelled_lines(value, phones=name == "phones").replace("\n", ", ")
-        elif name == "tags":
-            value = ", ".join(value)
-        shown[label] = _shown_value(value)
-    for field_id in sorted(set(field_names) | set(contact.custom)):
-        label = field_names.get(field_id, f"Custom field #{field_id}")
-        shown[label] = _shown_value(contact.custom.get(field_id))
-    return shown
-
-
-def _map_position(point: tuple[object, object], opened: tuple[object, object]) -> str:
-    if None in point:
-        return "—"
-    return "moved" if None not in opened and point != opened else "set"
-
-
-def conflict_rows(
-    opened: ContactView,
-    now: ContactView,
-    yours: ContactView | ContactDraft,
-    *,
-    users: dict[int, str],
-    field_names: dict[int, str],
-) -> list[tuple[str, str, str, str]]:
-    """(label, when I opened it, now, yours) as the concurrent-edit panel shows them, for each
-    field a colleague changed meanwhile or that "yours" (what "save mine on top" writes, e.g. the
-    draft from ``merge_my_changes``) would change.  Latitude / longitude show as one "Map
-    position" row (set / moved / —), never as numbers."""
-    before = _shown_fields(opened, users, field_names)
-    current = _shown_fields(now, users, field_names)
-    mine = _shown_fields(yours, users, field_names)
-    rows = [
-        (label, before[label], current.get(label, "—"), mine.get(label, "—")) for label in before
-    ]
-    for label in current:
-        if label not in before:
-            rows.append((label, "—", current[label], mine.get(label, "—")))
-    pin = (opened.latitude, opened.longitude)
-    rows.append(
-        (
-            "Map position",
-            "set" if None not in pin else "—",
-            _map_position((now.latitude, now.longitude), pin),
-            _map_position((yours.latitude, yours.longitude), pin),
-        )
-    )
-    return [row for row in rows if row[1] != row[2] or row[3] != row[2]]

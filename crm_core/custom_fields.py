@@ -1,7 +1,7 @@
 """User-defined contact fields: text, number, date, yes/no and choice, managed in settings.
 
-Changes to an existing field name the version the user saw (``StaleSetting`` otherwise, see
-``crm_core.stale``); creates, changes and deletes are written to the audit log."""
+Changes to an existing field name the version the user saw (``Stale`` otherwise, see
+``crm_core.versions``); creates, changes and deletes are written to the audit log."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from datetime import date
 from crm_core.audit import diff, record
 from crm_core.database import Cursor, Database
 from crm_core.search import refresh_search_text
-from crm_core.stale import guarded_delete, guarded_update, require_version
 from crm_core.validation import (
     FieldError,
     clean_bool,
@@ -19,6 +18,7 @@ from crm_core.validation import (
     clean_number,
     clean_text,
 )
+from crm_core.versions import guarded_delete, guarded_update, require_version
 
 FIELD_KINDS = {
     "text": "Text",
@@ -40,7 +40,7 @@ class CustomField:
     active: bool
     version: int = 1
 
-    def shown(self) -> dict[str, object]:
+    def fields(self) -> dict[str, object]:
         return {"name": self.name, "kind": self.kind, "choices": list(self.choices),
                 "active": self.active, "position": self.position}  # fmt: skip
 
@@ -141,7 +141,7 @@ def create_field(db: Database, name: str, kind: str, choices: list[str] | None =
         new = _load(cur, field_id)
         assert new is not None
         record(cur, "create", "custom_field", field_id, label=clean_name,
-               changes=diff({}, new.shown()))  # fmt: skip
+               changes=diff({}, new.fields()))  # fmt: skip
         return field_id
 
     return db.run(work)
@@ -157,7 +157,7 @@ def update_field(
     expected_version: int,
 ) -> int:
     """Rename, change the choices or (de)activate the field the user saw at ``expected_version``;
-    returns the new version (``StaleSetting``: nothing written).  The kind of a field never
+    returns the new version (``Stale``: nothing written).  The kind of a field never
     changes, so stored values stay valid; a choice that is removed keeps its existing values
     until edited."""
 
@@ -175,7 +175,7 @@ def update_field(
             cur, "custom_field", "custom_fields", ("id", field_id), expected_version, values
         )
         record(cur, "update", "custom_field", field_id, label=clean_name,
-               changes=diff(old.shown(), {**old.shown(), **values}))  # fmt: skip
+               changes=diff(old.fields(), {**old.fields(), **values}))  # fmt: skip
         return version
 
     return db.run(work)
@@ -195,7 +195,7 @@ def delete_field(db: Database, field_id: int, *, expected_version: int) -> None:
         cur.execute("DELETE FROM contact_field_values WHERE field_id = ?", [field_id])
         guarded_delete(cur, "custom_field", "custom_fields", ("id", field_id), expected_version)
         refresh_search_text(cur, ids)
-        changes = {**diff(old.shown(), {}), "values": [len(ids), 0]}
+        changes = {**diff(old.fields(), {}), "values": [len(ids), 0]}
         record(cur, "delete", "custom_field", field_id, label=old.name, changes=changes)
 
     db.run(work)

@@ -2,12 +2,12 @@
 
 Every move, win, loss and reopen writes a ``lead_events`` row in the same transaction as the
 change, so the history is complete.  A move names the phase and status the user saw; if the lead
-is no longer there (a colleague moved it first), ``StaleMove`` is raised and nothing is written.
+is no longer there (a colleague moved it first), ``Stale`` is raised and nothing is written.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import NamedTuple
@@ -16,22 +16,11 @@ from crm_core.audit import diff, record
 from crm_core.contacts import CONTACT_NAME_SQL
 from crm_core.database import Cursor, Database
 from crm_core.validation import ErrorCollector, FieldError, clean_date, clean_text, decimal_text
+from crm_core.versions import Values, guarded_update, stale
 
 STATUSES = ("open", "won", "lost")
 CURRENCIES = ("EUR", "CHF", "USD", "GBP")
 MAX_VALUE = Decimal("999999999999")
-
-
-class StaleMove(RuntimeError):
-    """The lead is not where the user saw it any more; nothing was changed."""
-
-    def __init__(self, lead_id: int, title: str, now: str):
-        self.lead_id = lead_id
-        super().__init__(f"'{title}' was changed by someone else meanwhile (now: {now}).")
-
-
-class StaleLead(RuntimeError):
-    """Someone saved the lead after this user opened it; nothing was written."""
 
 
 class LeadNotFound(LookupError):
@@ -48,6 +37,17 @@ class LeadDraft:
     currency: str = "EUR"
     owner_id: int | None = None
     expected_close: date | str | None = None
+
+    def fields(self) -> dict[str, object]:
+        return {name: getattr(self, name) for name in EDITABLE}
+
+    def with_fields(self, values: Values) -> LeadDraft:
+        """This draft with the edit form's fields set from ``values``."""
+        return replace(self, **{name: values[name] for name in EDITABLE if name in values})
+
+
+# The fields of the lead's edit form, in its order.
+EDITABLE = ("title", "value", "currency", "owner_id", "expected_close")
 
 
 @dataclass
@@ -104,6 +104,12 @@ class LeadView:
     @property
     def where(self) -> str:
         return self.phase_name if self.status == "open" else f"{self.status} ({self.phase_name})"
+
+    def fields(self) -> dict[str, object]:
+        return {name: getattr(self, name) for name in EDITABLE}
+
+    def draft(self) -> LeadDraft:
+        return LeadDraft(self.contact_id, self.pipeline_id, self.phase_id, **self.fields())
 
 
 def clean_value(value: object) -> Decimal:
@@ -178,81 +184,42 @@ def create_lead_in(
 def update_lead(
     db: Database, lead_id: int, draft: LeadDraft, expected_version: int, actor_id: int | None
 ) -> int:
-    """Save title, value, owner, expected close date (and a phase change) of an opened version."""
+    """Save title, value, owner, expected close date (and a phase change) of an opened version.
+    Raises ``Stale`` (nothing written) when someone else saved it in between."""
 
     def work(cur: Cursor) -> int:
         values = _clean_draft(cur, draft)
         before = _audit_state(cur, lead_id)[1]
         if not before:
             raise LeadNotFound("this lead no longer exists")
-        row = cur.execute(
-            "UPDATE leads SET title = ?, value = ?, currency = ?, owner_id = ?, expected_close = ?,"
-            " updated_at = current_timestamp, updated_by = ?, version = version + 1"
-            " WHERE id = ? AND version = ? RETURNING version",
-            [values["title"], values["value"], values["currency"], values["owner_id"],
-             values["expected_close"], actor_id, lead_id, expected_version],
-        ).fetchone()  # fmt: skip
-        if row is None:
-            raise StaleLead("Someone changed this lead after you opened it. Reload to see it.")
+        version = guarded_update(
+            cur, "lead", "leads", ("id", lead_id), expected_version,
+            {name: values[name] for name in EDITABLE} | {"updated_by": actor_id},
+            also="updated_at = current_timestamp",
+            refused=lambda: stale(cur, "lead", lead_id, _load(cur, lead_id)),
+        )  # fmt: skip
         _event(cur, lead_id, actor_id, "edited", None, None, None)
         title, after = _audit_state(cur, lead_id)
         changes = diff(before, after)
         if changes:  # a save that changed nothing is not worth an entry
             record(cur, "update", "lead", lead_id, label=title, changes=changes)
-        return row[0]
+        return version
 
     return db.run(work)
 
 
-# -- concurrent edits of the edit form ------------------------------------------------------------
-
-EDITABLE = {"title": "Product or service", "value": "Value", "currency": "Currency",
-            "owner_id": "Owner", "expected_close": "Expected close"}  # fmt: skip
-
-
-def editable_values(view: LeadView) -> dict[str, object]:
-    return {name: getattr(view, name) for name in EDITABLE}
-
-
-def _editable_of_draft(draft: LeadDraft) -> dict[str, object]:
-    """The draft's editable fields compared the way they are stored (a typed "1.000,00" is 1000)."""
-    try:
-        value = clean_value(draft.value)
-    except FieldError:
-        value = draft.value
-    close = draft.expected_close
-    try:
-        close = clean_date(close)
-    except (FieldError, ValueError):
-        pass
-    title = draft.title.strip() if isinstance(draft.title, str) else draft.title
-    return {"title": title, "value": value, "currency": draft.currency,
-            "owner_id": draft.owner_id, "expected_close": close}  # fmt: skip
-
-
-def edit_conflicts(
-    opened: LeadView, current: LeadView, mine: LeadDraft
-) -> list[tuple[str, object, object, object]]:
-    """(field, when I opened it, now, mine) for each field a colleague or I changed."""
-    before, now, yours = (
-        editable_values(opened),
-        editable_values(current),
-        _editable_of_draft(mine),
-    )
-    return [(name, before[name], now[name], yours[name]) for name in EDITABLE
-            if before[name] != now[name] or yours[name] != before[name]]  # fmt: skip
-
-
-def merge_lead_changes(opened: LeadView, mine: LeadDraft, current: LeadView) -> LeadDraft:
-    """For "save mine on top": the fields I changed (against what I opened) get my values, every
-    other field keeps the current one, so a colleague's change to another field is not lost."""
-    before, yours = editable_values(opened), _editable_of_draft(mine)
-    merged = LeadDraft(current.contact_id, current.pipeline_id, current.phase_id,
-                       **editable_values(current))  # fmt: skip
-    for name in EDITABLE:
-        if yours[name] != before[name]:
-            setattr(merged, name, getattr(mine, name))
-    return merged
+def comparable(values: Values) -> Values:
+    """The edit form's fields as they would be stored (a typed "1.000,00" is 1000, " x" is "x");
+    a value that does not validate stays as typed (it differs, and saving says why)."""
+    cleaners = {"value": clean_value, "expected_close": clean_date,
+                "title": lambda v: v.strip() if isinstance(v, str) else v}  # fmt: skip
+    result = dict(values)
+    for name, clean in cleaners.items():
+        try:
+            result[name] = clean(values.get(name))
+        except (FieldError, ValueError):
+            pass
+    return result
 
 
 def _event(
@@ -271,14 +238,19 @@ def _event(
     )
 
 
+# One lead with its contact, pipeline, phase and owner (the contact aliased ``c``).
+_ONE_LEAD = (
+    " FROM leads l JOIN contacts c ON c.id = l.contact_id"
+    " JOIN pipelines pl ON pl.id = l.pipeline_id JOIN phases ph ON ph.id = l.phase_id"
+    " LEFT JOIN users o ON o.id = l.owner_id WHERE l.id = ?"
+)
+
+
 def _audit_state(cur: Cursor, lead_id: int) -> tuple[str, dict[str, object]]:
     """A lead's title, and its set fields as the audit log shows them (names, not ids)."""
     row = cur.execute(
         f"SELECT l.title, l.contact_id, {CONTACT_NAME_SQL}, pl.name, ph.name, l.status, l.value,"
-        " l.currency, o.display_name, l.expected_close, l.lost_reason"
-        " FROM leads l JOIN contacts c ON c.id = l.contact_id"
-        " JOIN pipelines pl ON pl.id = l.pipeline_id JOIN phases ph ON ph.id = l.phase_id"
-        " LEFT JOIN users o ON o.id = l.owner_id WHERE l.id = ?",
+        " l.currency, o.display_name, l.expected_close, l.lost_reason" + _ONE_LEAD,
         [lead_id],
     ).fetchone()
     if row is None:
@@ -314,7 +286,8 @@ def _check_seen(cur: Cursor, lead_id: int, seen_phase: int | None, seen_status: 
     now = _current(cur, lead_id)
     if now.status != seen_status or (seen_phase is not None and now.phase_id != seen_phase):
         where = now.phase_name if now.status == "open" else f"{now.status} in {now.phase_name}"
-        raise StaleMove(lead_id, now.title, where)
+        raise stale(cur, "lead", lead_id, _load(cur, lead_id),
+                    f"'{now.title}' was changed by someone else meanwhile (now: {where}).")  # fmt: skip
     return now
 
 
@@ -447,37 +420,38 @@ _CONTACT_NAME = CONTACT_NAME_SQL
 
 
 def get_lead(db: Database, lead_id: int) -> LeadView:
-    def work(cur: Cursor) -> LeadView:
-        row = cur.execute(
-            f"SELECT l.id, l.contact_id, {_CONTACT_NAME}, l.pipeline_id, pl.name, l.phase_id,"
-            " ph.name, ph.probability, l.title, l.value, l.currency, l.owner_id, o.display_name,"
-            " l.expected_close, l.status, l.lost_reason, l.phase_since, l.closed_at,"
-            " l.created_at, l.version"
-            " FROM leads l JOIN contacts c ON c.id = l.contact_id"
-            " JOIN pipelines pl ON pl.id = l.pipeline_id JOIN phases ph ON ph.id = l.phase_id"
-            " LEFT JOIN users o ON o.id = l.owner_id WHERE l.id = ?",
-            [lead_id],
-        ).fetchone()
-        if row is None:
-            raise LeadNotFound(f"there is no lead #{lead_id}")
-        view = LeadView(*row)
-        view.activities, view.last_activity = cur.execute(
-            "SELECT count(*), max(created_at) FROM notes WHERE lead_id = ?", [lead_id]
-        ).fetchone()
-        view.history = [
-            LeadEvent(*r)
-            for r in cur.execute(
-                "SELECT e.happened_at, u.display_name, e.kind, f.name, t.name, e.detail"
-                " FROM lead_events e LEFT JOIN users u ON u.id = e.user_id"
-                " LEFT JOIN phases f ON f.id = e.from_phase_id"
-                " LEFT JOIN phases t ON t.id = e.to_phase_id"
-                " WHERE e.lead_id = ? ORDER BY e.happened_at DESC, e.id DESC",
-                [lead_id],
-            ).fetchall()
-        ]
-        return view
+    view = db.run(lambda cur: _load(cur, lead_id))
+    if view is None:
+        raise LeadNotFound(f"there is no lead #{lead_id}")
+    return view
 
-    return db.run(work)
+
+def _load(cur: Cursor, lead_id: int) -> LeadView | None:
+    row = cur.execute(
+        f"SELECT l.id, l.contact_id, {_CONTACT_NAME}, l.pipeline_id, pl.name, l.phase_id,"
+        " ph.name, ph.probability, l.title, l.value, l.currency, l.owner_id, o.display_name,"
+        " l.expected_close, l.status, l.lost_reason, l.phase_since, l.closed_at,"
+        " l.created_at, l.version" + _ONE_LEAD,
+        [lead_id],
+    ).fetchone()
+    if row is None:
+        return None
+    view = LeadView(*row)
+    view.activities, view.last_activity = cur.execute(
+        "SELECT count(*), max(created_at) FROM notes WHERE lead_id = ?", [lead_id]
+    ).fetchone()
+    view.history = [
+        LeadEvent(*r)
+        for r in cur.execute(
+            "SELECT e.happened_at, u.display_name, e.kind, f.name, t.name, e.detail"
+            " FROM lead_events e LEFT JOIN users u ON u.id = e.user_id"
+            " LEFT JOIN phases f ON f.id = e.from_phase_id"
+            " LEFT JOIN phases t ON t.id = e.to_phase_id"
+            " WHERE e.lead_id = ? ORDER BY e.happened_at DESC, e.id DESC",
+            [lead_id],
+        ).fetchall()
+    ]
+    return view
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ transaction, so a crash can never leave a lead without its schedule marked, or t
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -16,10 +16,7 @@ from crm_core.contacts import CONTACT_NAME_SQL
 from crm_core.database import Cursor, Database
 from crm_core.leads import LeadDraft, clean_value
 from crm_core.validation import ErrorCollector, FieldError, clean_date, clean_text
-
-
-class StaleSchedule(RuntimeError):
-    """The scheduled opportunity fired or changed meanwhile; nothing was written."""
+from crm_core.versions import Stale, Values, guarded_update, stale
 
 
 @dataclass(frozen=True)
@@ -41,6 +38,9 @@ class Scheduled:
     error: str | None
     lead_id: int | None
     version: int
+
+    def fields(self) -> dict[str, object]:
+        return ScheduleEdit.of(self).fields()
 
 
 def _clean(cur: Cursor, draft: LeadDraft, fire_on: date | str, *, allow_past: bool) -> dict:
@@ -82,38 +82,59 @@ def schedule_lead(db: Database, draft: LeadDraft, fire_on: date | str, actor_id:
 def update_schedule(
     db: Database, schedule_id: int, draft: LeadDraft, fire_on: date | str, seen_version: int
 ) -> None:
-    """Change a schedule that has not fired yet."""
+    """Change a schedule that has not fired yet (``Stale`` when it changed, fired or went)."""
 
     def work(cur: Cursor) -> None:
         clean = _clean(cur, draft, fire_on, allow_past=False)
         before = _audit_state(cur, schedule_id)[1]
-        row = cur.execute(
-            "UPDATE scheduled_leads SET pipeline_id = ?, phase_id = ?, title = ?, value = ?,"
-            " currency = ?, owner_id = ?, fire_on = ?, version = version + 1"
-            " WHERE id = ? AND version = ? AND status = 'scheduled' RETURNING id",
-            [draft.pipeline_id, draft.phase_id, clean["title"], clean["value"], draft.currency,
-             draft.owner_id, clean["fire_on"], schedule_id, seen_version],
-        ).fetchone()  # fmt: skip
-        if row is None:
-            raise StaleSchedule("It fired or was changed meanwhile; the list shows it now.")
+        values = {"pipeline_id": draft.pipeline_id, "phase_id": draft.phase_id,
+                  "title": clean["title"], "value": clean["value"], "currency": draft.currency,
+                  "owner_id": draft.owner_id, "fire_on": clean["fire_on"]}  # fmt: skip
+        _guarded(cur, schedule_id, seen_version, values)
         _record_change(cur, "update", schedule_id, before)
 
     db.run(work)
 
 
 def cancel_schedule(db: Database, schedule_id: int, seen_version: int) -> None:
+    """Cancel a schedule that has not fired yet (``Stale`` when it changed, fired or went)."""
+
     def work(cur: Cursor) -> None:
         before = _audit_state(cur, schedule_id)[1]
-        row = cur.execute(
-            "UPDATE scheduled_leads SET status = 'cancelled', version = version + 1"
-            " WHERE id = ? AND version = ? AND status = 'scheduled' RETURNING id",
-            [schedule_id, seen_version],
-        ).fetchone()
-        if row is None:
-            raise StaleSchedule("It fired or was changed meanwhile; the list shows it now.")
+        _guarded(cur, schedule_id, seen_version, {"status": "cancelled"})
         _record_change(cur, "update", schedule_id, before)
 
     db.run(work)
+
+
+def _guarded(cur: Cursor, schedule_id: int, seen_version: int, values: dict) -> None:
+    guarded_update(cur, "scheduled_lead", "scheduled_leads", ("id", schedule_id), seen_version,
+                   values, only_if="status = 'scheduled'",
+                   refused=lambda: _stale(cur, schedule_id))  # fmt: skip
+
+
+# What happened to a schedule that is no longer scheduled: (message, toast summary).
+GONE = {
+    "cancelled": ("{who} cancelled this opportunity after you opened it.",
+                  "{who} cancelled this opportunity meanwhile"),
+    "fired": ("This opportunity fired after you opened it: the lead is on the board now.",
+              "this opportunity fired meanwhile"),
+    "failed": ("This opportunity was due after you opened it and could not fire.",
+               "this opportunity could not fire meanwhile"),
+}  # fmt: skip
+
+
+def _stale(cur: Cursor, schedule_id: int) -> Stale:
+    """The schedule as it is now; one that fired, failed or was cancelled is gone for an edit."""
+    rows = cur.execute(f"{_SELECT_SCHEDULED} WHERE s.id = ?", [schedule_id]).fetchall()
+    current = Scheduled(*rows[0]) if rows else None
+    if current is None or current.status == "scheduled":
+        return stale(cur, "scheduled_lead", schedule_id, current)
+    refused = stale(cur, "scheduled_lead", schedule_id, None)
+    message, summary = GONE[current.status]
+    who = refused.who or "A colleague"
+    return Stale("scheduled_lead", schedule_id, None, refused.who, message.format(who=who),
+                 summary.format(who=who))  # fmt: skip
 
 
 _STATE_KEYS = ("title", "contact_id", "contact", "pipeline", "phase", "value", "currency",
@@ -201,45 +222,31 @@ class ScheduleEdit:
         return LeadDraft(item.contact_id, self.pipeline_id, self.phase_id, self.title,
                          self.value, item.currency, item.owner_id)  # fmt: skip
 
+    def fields(self) -> dict[str, object]:
+        """The form's fields in its order; "where" is pipeline and phase together (a phase
+        belongs to its pipeline, so the two change as one)."""
+        return {"where": (self.pipeline_id, self.phase_id), "title": self.title,
+                "value": self.value, "fire_on": self.fire_on}  # fmt: skip
 
-# The fields of the edit form, in its order; "where" is pipeline and phase together (a phase
-# belongs to its pipeline, so the two change as one).
-SCHEDULE_FIELDS = ("where", "title", "value", "fire_on")
-
-
-def _comparable(edit: ScheduleEdit, name: str) -> object:
-    """A field's value as it would be stored, so 1200 and 1200.00 or " x" and "x" are equal."""
-    if name == "where":
-        return (edit.pipeline_id, edit.phase_id)
-    raw = getattr(edit, name)
-    clean = {"title": lambda v: clean_text(v, max_len=200), "value": clean_value,
-             "fire_on": clean_date}[name]  # fmt: skip
-    try:
-        return clean(raw)
-    except FieldError:
-        return ("invalid", str(raw))  # differs from any valid value; saving reports why
+    @classmethod
+    def from_fields(cls, values: Values) -> ScheduleEdit:
+        pipeline_id, phase_id = values["where"]  # type: ignore[misc]
+        return cls(pipeline_id, phase_id, values["title"], values["value"],
+                   values["fire_on"])  # type: ignore[arg-type]  # fmt: skip
 
 
-def changed_schedule_fields(before: ScheduleEdit, after: ScheduleEdit) -> list[str]:
-    """The fields (of ``SCHEDULE_FIELDS``) in which two versions of the form differ."""
-    return [n for n in SCHEDULE_FIELDS if _comparable(before, n) != _comparable(after, n)]
-
-
-def merge_schedule_changes(
-    opened: Scheduled, mine: ScheduleEdit, current: Scheduled
-) -> ScheduleEdit:
-    """For "save my changes on top" after a colleague saved the same opportunity meanwhile.
-
-    The fields in which ``mine`` differs from the version the user ``opened`` get the user's
-    values; every other field keeps ``current``'s (the colleague's).  Save the result against
-    ``current.version``; nothing is written here."""
-    merged = ScheduleEdit.of(current)
-    for name in changed_schedule_fields(ScheduleEdit.of(opened), mine):
-        if name == "where":
-            merged = replace(merged, pipeline_id=mine.pipeline_id, phase_id=mine.phase_id)
-        else:
-            merged = replace(merged, **{name: getattr(mine, name)})
-    return merged
+def comparable(values: Values) -> Values:
+    """The form's fields as they would be stored, so 1200 and 1200.00 or " x" and "x" are equal;
+    a value that does not validate differs from any valid one (saving reports why)."""
+    cleaners = {"title": lambda v: clean_text(v, max_len=200), "value": clean_value,
+                "fire_on": clean_date}  # fmt: skip
+    result = dict(values)
+    for name, clean in cleaners.items():
+        try:
+            result[name] = clean(values.get(name))
+        except FieldError:
+            result[name] = ("invalid", str(values.get(name)))
+    return result
 
 
 @dataclass

@@ -4,7 +4,7 @@ A phase is deleted only by naming where its leads go; every lead moved that way 
 entry, so a lead's history never has a gap.
 
 Every change to an existing pipeline, phase or lost reason names the version the user saw and is
-refused with ``StaleSetting`` when someone else changed it meanwhile (see ``crm_core.stale``);
+refused with ``Stale`` when someone else changed it meanwhile (see ``crm_core.versions``);
 every create, change and delete is written to the audit log in the same unit of work.
 """
 
@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 from crm_core.audit import current_actor, diff, record
 from crm_core.database import Cursor, Database
-from crm_core.stale import guarded_delete, guarded_update, require_version
 from crm_core.validation import FieldError, clean_text
+from crm_core.versions import guarded_delete, guarded_update, require_version
 
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 DEFAULT_PHASES = [  # (name, win probability %, colour)
@@ -39,7 +39,7 @@ class Phase:
     probability: int
     version: int = 1
 
-    def shown(self) -> dict[str, object]:
+    def fields(self) -> dict[str, object]:
         return {"name": self.name, "probability": self.probability, "color": self.color,
                 "position": self.position}  # fmt: skip
 
@@ -54,7 +54,7 @@ class Pipeline:
     def phase(self, phase_id: int) -> Phase | None:
         return next((p for p in self.phases if p.id == phase_id), None)
 
-    def shown(self) -> dict[str, object]:
+    def fields(self) -> dict[str, object]:
         # Its phases are records of their own, with their own versions.
         return {"name": self.name}
 
@@ -66,7 +66,7 @@ class LostReason:
     position: int
     version: int = 1
 
-    def shown(self) -> dict[str, object]:
+    def fields(self) -> dict[str, object]:
         return {"name": self.name, "position": self.position}
 
 
@@ -168,7 +168,7 @@ def create_pipeline(
 
 def rename_pipeline(db: Database, pipeline_id: int, name: str, *, expected_version: int) -> int:
     """Rename the pipeline the user saw at ``expected_version``; returns the new version.
-    Raises ``StaleSetting`` (nothing written) when it changed or went meanwhile."""
+    Raises ``Stale`` (nothing written) when it changed or went meanwhile."""
     clean = _clean_name(name, "pipeline")
 
     def work(cur: Cursor) -> int:
@@ -183,7 +183,7 @@ def rename_pipeline(db: Database, pipeline_id: int, name: str, *, expected_versi
         version = guarded_update(
             cur, "pipeline", "pipelines", ("id", pipeline_id), expected_version, {"name": clean}
         )
-        changes = diff(old.shown(), {"name": clean})
+        changes = diff(old.fields(), {"name": clean})
         record(cur, "update", "pipeline", pipeline_id, label=clean, changes=changes)
         return version
 
@@ -229,7 +229,7 @@ def add_phase(
         ).fetchone()[0]
         new = _phase(cur, phase_id)
         assert new is not None
-        changes = diff({}, {"pipeline": _pipeline_name(cur, pipeline_id), **new.shown()})
+        changes = diff({}, {"pipeline": _pipeline_name(cur, pipeline_id), **new.fields()})
         record(cur, "create", "phase", phase_id, label=clean, changes=changes)
         return phase_id
 
@@ -251,7 +251,7 @@ def update_phase(
     expected_version: int,
 ) -> int:
     """Rename, recolour, or change the win probability of the phase the user saw at
-    ``expected_version``; returns the new version (``StaleSetting``: nothing written)."""
+    ``expected_version``; returns the new version (``Stale``: nothing written)."""
     clean = _clean_name(name, "phase")
     chance, colour = _clean_probability(probability), _clean_color(color)
 
@@ -260,7 +260,7 @@ def update_phase(
         _no_clash(cur, old.pipeline_id, clean, phase_id)
         values = {"name": clean, "probability": chance, "color": colour}
         version = guarded_update(cur, "phase", "phases", ("id", phase_id), expected_version, values)
-        changes = diff(old.shown(), {**old.shown(), **values})
+        changes = diff(old.fields(), {**old.fields(), **values})
         record(cur, "update", "phase", phase_id, label=clean, changes=changes)
         return version
 
@@ -320,7 +320,7 @@ def delete_phase(
     expected_version: int,
 ) -> int:
     """Delete a phase after moving all of its leads (open and closed) to ``target_phase_id`` of
-    the same pipeline; returns how many leads moved.  ``StaleSetting`` when the phase changed or
+    the same pipeline; returns how many leads moved.  ``Stale`` when the phase changed or
     went after the user saw it at ``expected_version``."""
     if phase_id == target_phase_id:
         raise FieldError("choose another phase for the leads")
@@ -354,7 +354,7 @@ def delete_phase(
             [target_phase_id, actor_id, phase_id],
         )
         guarded_delete(cur, "phase", "phases", ("id", phase_id), expected_version)
-        changes = {**diff(old.shown(), {}), "leads_moved_to": [None, target.name],
+        changes = {**diff(old.fields(), {}), "leads_moved_to": [None, target.name],
                    "leads_moved": [None, len(moved)]}  # fmt: skip
         record(cur, "delete", "phase", phase_id, label=old.name, changes=changes)
         return len(moved)
@@ -412,6 +412,6 @@ def remove_lost_reason(db: Database, reason_id: int, *, expected_version: int) -
         )
         guarded_delete(cur, "lost_reason", "lost_reasons", ("id", reason_id), expected_version)
         record(cur, "delete", "lost_reason", reason_id, label=old.name,
-               changes=diff(old.shown(), {}))  # fmt: skip
+               changes=diff(old.fields(), {}))  # fmt: skip
 
     db.run(work)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -10,10 +9,7 @@ from crm_core.audit import AuditEntry, diff, record
 from crm_core.contacts import CONTACT_NAME_SQL
 from crm_core.database import Cursor, Database
 from crm_core.validation import ErrorCollector, FieldError, clean_date, clean_text
-
-
-class StaleReminder(RuntimeError):
-    """Someone changed the reminder after this user opened it; nothing was written."""
+from crm_core.versions import Stale, guarded_update, last_change
 
 
 @dataclass(frozen=True)
@@ -29,6 +25,10 @@ class Reminder:
     assignee: str
     done_at: datetime | None
     version: int
+
+    def fields(self) -> dict[str, object]:
+        """What the list's buttons change: done, or snoozed to another day."""
+        return {"due_date": self.due_date, "done": self.done_at is not None}
 
     def bucket(self, today: date) -> str:
         if self.due_date < today:
@@ -128,46 +128,43 @@ def count_open(db: Database, *, assignee_id: int | None = None, today: date) -> 
     return {"overdue": row[0], "today": row[1], "upcoming": row[2]}
 
 
-def _what_happened(cur: Cursor, reminder_id: int) -> str:
-    """Who changed the reminder and how (from the audit log), for the user who was too late."""
-    row = cur.execute(
-        "SELECT actor, changes FROM audit_log WHERE entity = 'reminder' AND entity_id = ?"
-        " ORDER BY id DESC LIMIT 1",
-        [reminder_id],
-    ).fetchone()
+def _stale(cur: Cursor, reminder_id: int) -> Stale:
+    """Who changed the reminder and how, for the user who was too late (a click on the list
+    has no form to merge: the message says it all)."""
+    last = last_change(cur, "reminder", reminder_id)
     done = "Nothing was changed by you; the list shows it now."
-    if row is None:
-        return f"Someone changed this reminder meanwhile. {done}"
-    entry = AuditEntry(0, None, row[0], "update", "reminder", reminder_id, None,
-                       json.loads(row[1]) if row[1] else {})  # fmt: skip
-    what = "; ".join(entry.change_lines())
-    return f"{row[0]} changed this reminder meanwhile ({what}). {done}"
+    if last is None:
+        message = f"Someone changed this reminder meanwhile. {done}"
+    else:
+        entry = AuditEntry(0, None, last.who, "update", "reminder", reminder_id, None,
+                           last.changes)  # fmt: skip
+        what = "; ".join(entry.change_lines())
+        message = f"{last.who} changed this reminder meanwhile ({what}). {done}"
+    current = cur.execute(f"{SELECT_REMINDERS} WHERE r.id = ?", [reminder_id]).fetchone()
+    return Stale("reminder", reminder_id, Reminder(*current) if current else None,
+                 last.who if last else None, message)  # fmt: skip
 
 
 def _change(
     db: Database,
     reminder_id: int,
     seen_version: int,
-    sql: str,
-    params: list,
+    values: dict[str, object],
     new: dict[str, object],
+    also: str = "",
 ) -> None:
-    """Apply ``sql`` to the version the user saw; log the ``new`` values against the old ones."""
+    """Write ``values`` to the version the user saw; log the ``new`` values against the old."""
 
     def work(cur: Cursor) -> None:
         # Read before writing: RETURNING gives only the new values, the log needs the old ones.
         row = cur.execute(
             f"SELECT {_CONTACT_NAME}, r.due_date, r.done_at IS NOT NULL FROM reminders r"
-            " JOIN contacts c ON c.id = r.contact_id WHERE r.id = ? AND r.version = ?",
-            [reminder_id, seen_version],
+            " JOIN contacts c ON c.id = r.contact_id WHERE r.id = ?",
+            [reminder_id],
         ).fetchone()
-        if row is None:
-            raise StaleReminder(_what_happened(cur, reminder_id))
+        guarded_update(cur, "reminder", "reminders", ("id", reminder_id), seen_version, values,
+                       also=also, refused=lambda: _stale(cur, reminder_id))  # fmt: skip
         label, old = row[0], {"due_date": row[1], "done": row[2]}
-        cur.execute(
-            f"UPDATE reminders SET {sql}, version = version + 1 WHERE id = ? AND version = ?",
-            [*params, reminder_id, seen_version],
-        )
         changes = diff({name: old[name] for name in new}, new)
         if changes:
             record(cur, "update", "reminder", reminder_id, label=label, changes=changes)
@@ -176,16 +173,15 @@ def _change(
 
 
 def mark_done(db: Database, reminder_id: int, seen_version: int, actor_id: int | None) -> None:
-    _change(db, reminder_id, seen_version, "done_at = current_timestamp, done_by = ?", [actor_id],
-            {"done": True})  # fmt: skip
+    _change(db, reminder_id, seen_version, {"done_by": actor_id}, {"done": True},
+            also="done_at = current_timestamp")  # fmt: skip
 
 
 def snooze(db: Database, reminder_id: int, seen_version: int, until: date | str) -> None:
     new_date = clean_date(until)
     if new_date is None:
         raise FieldError("choose the new date")
-    _change(db, reminder_id, seen_version, "due_date = ?", [new_date],
-            {"due_date": new_date})  # fmt: skip
+    _change(db, reminder_id, seen_version, {"due_date": new_date}, {"due_date": new_date})
 
 
 def snooze_options(today: date) -> dict[str, date]:

@@ -1,7 +1,7 @@
 """Lead sources (trade fair, competition, web, referral …): a list managed in settings.
 
 A source is known by its name (it has no id; contacts store the text).  Removing one names the
-version the user saw (``StaleSetting`` otherwise, see ``crm_core.stale``); adding and removing are
+version the user saw (``Stale`` otherwise, see ``crm_core.versions``); adding and removing are
 written to the audit log.
 """
 
@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from crm_core.audit import diff, record
 from crm_core.database import Cursor, Database
-from crm_core.stale import guarded_delete, require_version
 from crm_core.validation import FieldError, clean_text
+from crm_core.versions import guarded_delete, require_version
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,7 @@ class Source:
     position: int
     version: int = 1
 
-    def shown(self) -> dict[str, object]:
+    def fields(self) -> dict[str, object]:
         return {"name": self.name, "position": self.position}
 
 
@@ -67,6 +67,6 @@ def remove_source(db: Database, name: str, *, expected_version: int) -> None:
     def work(cur: Cursor) -> None:
         old = require_version(cur, "source", _source(cur, name), expected_version, None)
         guarded_delete(cur, "source", "sources", ("name", name), expected_version)
-        record(cur, "delete", "source", None, label=old.name, changes=diff(old.shown(), {}))
+        record(cur, "delete", "source", None, label=old.name, changes=diff(old.fields(), {}))
 
     db.run(work)

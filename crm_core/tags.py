@@ -1,7 +1,7 @@
 """Tags: free labels on contacts, managed in settings, filtered on with all / any.
 
-Changes to an existing tag name the version the user saw (``StaleSetting`` otherwise, see
-``crm_core.stale``); creates, changes and deletes are written to the audit log."""
+Changes to an existing tag name the version the user saw (``Stale`` otherwise, see
+``crm_core.versions``); creates, changes and deletes are written to the audit log."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from crm_core.audit import diff, record
 from crm_core.database import Cursor, Database
 from crm_core.search import refresh_search_text
-from crm_core.stale import guarded_delete, guarded_update, require_version
 from crm_core.validation import FieldError, clean_text
+from crm_core.versions import guarded_delete, guarded_update, require_version
 
 TAG_MAX = 60
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -27,7 +27,7 @@ class Tag:
     contacts: int = 0
     version: int = 1
 
-    def shown(self) -> dict[str, object]:
+    def fields(self) -> dict[str, object]:
         return {"name": self.name, "color": self.color}
 
 
@@ -107,7 +107,7 @@ def create_tag(db: Database, name: str, color: str = "#5b8def") -> int:
 
 def update_tag(db: Database, tag_id: int, name: str, color: str, *, expected_version: int) -> int:
     """Rename / recolour the tag the user saw at ``expected_version``; returns the new version.
-    Raises ``StaleSetting`` (nothing written) when it changed or went meanwhile."""
+    Raises ``Stale`` (nothing written) when it changed or went meanwhile."""
     name = clean_tag_name(name)
     color = _clean_color(color)
 
@@ -122,7 +122,7 @@ def update_tag(db: Database, tag_id: int, name: str, color: str, *, expected_ver
         version = guarded_update(cur, "tag", "tags", ("id", tag_id), expected_version, values)
         if name != old.name:  # the name is part of what contact search finds
             refresh_search_text(cur, _tagged(cur, tag_id))
-        record(cur, "update", "tag", tag_id, label=name, changes=diff(old.shown(), values))
+        record(cur, "update", "tag", tag_id, label=name, changes=diff(old.fields(), values))
         return version
 
     return db.run(work)
@@ -137,7 +137,7 @@ def delete_tag(db: Database, tag_id: int, *, expected_version: int) -> None:
         cur.execute("DELETE FROM contact_tags WHERE tag_id = ?", [tag_id])
         guarded_delete(cur, "tag", "tags", ("id", tag_id), expected_version)
         refresh_search_text(cur, tagged)
-        changes = {**diff(old.shown(), {}), "contacts": [len(tagged), 0]}
+        changes = {**diff(old.fields(), {}), "contacts": [len(tagged), 0]}
         record(cur, "delete", "tag", tag_id, label=old.name, changes=changes)
 
     db.run(work)

@@ -16,6 +16,9 @@ from crm_core.database import Database, DatabaseBusy, get_database
 from crm_core.text import escape_markdown
 from crm_core.validation import FieldError, ValidationError
 
+# What a conflict panel calls the fields of a user profile (the Users page, My account).
+PROFILE_LABELS = {"display_name": "name", "email": "email", "home_address": "home (route start)"}
+
 
 def settings() -> Settings:
     return load_settings()
@@ -174,20 +177,3 @@ def owner_choices(current_owner: int | None) -> tuple[list[int], dict[int, str]]
         ids.append(current_owner)
         names = {**names, current_owner: f"{names[current_owner]} (deactivated)"}
     return ids, names
-
-
-def conflict_table(rows: object) -> None:
-    """The "a colleague saved meanwhile" table: field / opened / now / yours, phone-narrow."""
-    st.dataframe(
-        rows,
-        hide_index=True,
-        width="stretch",
-        column_config={  # narrow enough for all four to fit on a phone
-            "field": st.column_config.TextColumn(width="small"),
-            "opened": st.column_config.TextColumn(help="When you opened it", width="small"),
-            "now": st.column_config.TextColumn(width="small"),
-            "yours": st.column_config.TextColumn(
-                help='What "Save my changes on top" writes', width="small"
-            ),
-        },
-    )

@@ -11,8 +11,15 @@ from crm_core.accounts.sessions import open_sessions, sign_out_everywhere
 from crm_core.accounts.users import Account, get_account, update_user
 from crm_core.validation import FieldError
 from pages._auth import TOKEN_KEY, gate, sign_out
-from pages._stale import Attempt, attempt, blank_is_none, form_values, stale_panels, with_values
-from pages._ui import db, flash, md, me, show_flash, user_errors
+from pages._ui import PROFILE_LABELS, db, flash, md, me, show_flash, user_errors
+from pages._versions import (
+    Attempt,
+    attempt,
+    blank_is_none,
+    conflict_panels,
+    form_values,
+    with_values,
+)
 
 gate()  # nothing below runs for a visitor who is not signed in
 
@@ -22,7 +29,7 @@ show_flash()
 st.caption(f"Username {md(user.username)} · role {user.role}")
 
 account = get_account(db(), user.id)
-stale_panels((f"user_{user.id}",), {f"user_{user.id}": account})
+conflict_panels((f"user_{user.id}",), {f"user_{user.id}": account}, PROFILE_LABELS)
 keys = {name: f"me_v{account.version}_{name}" for name in ("display_name", "email", "home_address")}
 
 
@@ -31,7 +38,7 @@ def save_profile(seen: Account) -> None:
     mine = blank_is_none(form_values(keys))
     write = with_values(partial(update_user, db(), seen.user.id), "display_name", "email",
                         "home_address")  # fmt: skip
-    attempt(Attempt(f"user_{seen.user.id}", "user", seen, "save", mine, write, "Saved.",
+    attempt(Attempt(f"user_{seen.user.id}", "user", seen, mine, write, "Saved.",
                     own_profile_of=seen.user.id), seen.version)  # fmt: skip
 
 

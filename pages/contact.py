@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 from urllib.parse import quote
 
-import pandas as pd
 import streamlit as st
 
 from crm_core.accounts.users import list_users, user_names
@@ -23,19 +22,18 @@ from crm_core.contacts import (
     ContactNotFound,
     ContactView,
     LabelledValue,
-    StaleEdit,
     check_duplicates,
-    conflict_rows,
+    cleaner,
     create_contact,
     delete_contact,
     format_labelled_lines,
     get_contact,
-    merge_my_changes,
     parse_labelled_lines,
     restore_contact,
     update_contact,
 )
 from crm_core.custom_fields import CustomField, list_fields
+from crm_core.formatting import shown
 from crm_core.geo.geocoding import location_of, pin_contact, place_contact
 from crm_core.leads import CURRENCIES, LeadDraft, create_lead, leads_of_contact
 from crm_core.mailchimp import member_errors
@@ -44,10 +42,9 @@ from crm_core.pipelines import list_pipelines
 from crm_core.reminders import add_reminder, open_reminders
 from crm_core.sources import list_sources
 from crm_core.tags import tag_names
-from crm_core.validation import ValidationError, format_phone
+from crm_core.validation import format_phone
 from pages._auth import gate
 from pages._ui import (
-    conflict_table,
     db,
     flash,
     md,
@@ -59,6 +56,7 @@ from pages._ui import (
     show_flash,
     user_errors,
 )
+from pages._versions import Attempt, attempt, conflict_panel, stale_attempts
 
 gate()  # nothing below runs for a visitor who is not signed in
 
@@ -86,7 +84,7 @@ def custom_widget(field: CustomField, current: object, key: str) -> object:
             label,
             options,
             index=options.index(current) if current in options else None,
-            format_func=lambda v: "Yes" if v else "No",
+            format_func=shown,
             key=key,
         )
     if field.kind == "choice":
@@ -242,34 +240,37 @@ def prefilled_draft() -> ContactDraft:
 
 def save(view: ContactView | None, draft: ContactDraft, expected_version: int | None) -> None:
     """Write the draft; a concurrent change by someone else is kept for the user to decide."""
-    region = settings().phone_region
     if view is None:
-        new_id = create_contact(db(), draft, me().id, region=region)
+        new_id = create_contact(db(), draft, me().id, region=settings().phone_region)
         place_contact(db(), new_id)
         st.session_state.pop("pending_new", None)
         flash("Contact created.")
         st.switch_page("pages/contact.py", query_params={"id": str(new_id)})
-    try:
-        update_contact(
-            db(), view.id, draft, expected_version or view.version, me().id, region=region
-        )
-    except StaleEdit as exc:
+    opened: ContactView = st.session_state.get(f"edit_{view.id}", view)
+    result = attempt(edit_of(opened, draft), expected_version or opened.version)
+    if result == "refused":  # the panel replaces the duplicates question
         st.session_state.pop(f"pending_{view.id}", None)
-        st.session_state[f"stale_{view.id}"] = (draft, str(exc))
-        # The panel is drawn above the form: on a phone the user would see no change where they
-        # tapped "Save", so a toast says it too (shown on the next run, which draws the panel).
-        who = md(exc.current.updated_by_name or "someone") if exc.current else ""
-        st.session_state[f"stale_toast_{view.id}"] = (
-            "Not saved: this contact was deleted meanwhile — see above"
-            if exc.current is None or exc.current.deleted_at
-            else f"Not saved: {who} changed this contact meanwhile — see above"
-        )
-        st.rerun()
-    place_contact(db(), view.id)
-    for name in (f"pending_{view.id}", f"stale_{view.id}", f"edit_{view.id}"):
-        st.session_state.pop(name, None)
-    flash("Changes saved.")
-    st.rerun()
+    if result:
+        st.rerun()  # saved, or refused and kept: the next run shows the contact or the panel
+
+
+def edit_of(opened: ContactView, draft: ContactDraft) -> Attempt:
+    """The user's edit of the contact they opened, as the conflict panel can retry it."""
+    contact_id, region = opened.id, settings().phone_region
+
+    def write(values: dict[str, object], version: int) -> int:
+        draft = ContactDraft.from_fields(values)
+        saved = update_contact(db(), contact_id, draft, version, me().id, region=region)
+        place_contact(db(), contact_id)
+        return saved
+
+    def leave_editing() -> None:
+        for name in (f"pending_{contact_id}", f"edit_{contact_id}"):
+            st.session_state.pop(name, None)
+
+    return Attempt(f"contact_{contact_id}", "contact", opened, draft.fields(), write,
+                   "Changes saved.", name=opened.display_name, clean=cleaner(db(), region=region),
+                   after=leave_editing, members=True)  # fmt: skip
 
 
 def submit(view: ContactView | None, draft: ContactDraft, expected_version: int | None) -> None:
@@ -303,44 +304,41 @@ def pending_duplicates(view: ContactView | None) -> None:
             st.rerun()
 
 
+# What the conflict panel calls each field: the contact form's labels.
+FIELD_LABELS = {
+    "kind": "Kind", "salutation": "Salutation", "title": "Title", "first_name": "First name",
+    "last_name": "Last name", "company": "Company", "job_title": "Position", "street": "Street",
+    "postal_code": "Postal code", "city": "City", "country": "Country", "emails": "E-mails",
+    "phones": "Phones", "websites": "Websites", "first_contact": "First contact",
+    "source": "Source", "owner_id": "Owner", "tags": "Tags", "map_position": "Map position",
+}  # fmt: skip
+
+
 def stale_edit(view: ContactView) -> None:
     """Someone saved the contact after this user opened it: show what changed, let them choose."""
-    stale = st.session_state.get(f"stale_{view.id}")
-    if not stale:
+    change = stale_attempts().get(f"contact_{view.id}")
+    if change is None:
         return
-    draft, message = stale
-    opened: ContactView = st.session_state[f"edit_{view.id}"]
-    toast = st.session_state.pop(f"stale_toast_{view.id}", None)
-    if toast:
-        st.toast(toast, icon=":material/sync_problem:")
-    with st.container(border=True):
-        st.error(f"{md(message)} Nothing was saved yet.", icon=":material/sync_problem:")
-        try:  # "yours": what "Save my changes on top" would write
-            yours, _ = merge_my_changes(db(), opened, draft, region=settings().phone_region)
-        except (StaleEdit, ValidationError):
-            yours = draft  # the button will say what is wrong
-        rows = conflict_rows(
-            opened,
-            view,
-            yours,
-            users=user_names(db()),
-            field_names={f.id: f.name for f in list_fields(db(), active_only=False)},
-        )
-        if rows:
-            conflict_table(pd.DataFrame(rows, columns=["field", "opened", "now", "yours"]))
-        c1, c2 = st.columns(2)
-        if c1.button(
-            "Save my changes on top", key=f"stale_{view.id}_overwrite", type="primary",
-            help="The fields you changed get your values; every other field keeps the newer one.",
-        ):  # fmt: skip
-            with user_errors():
-                merged, version = merge_my_changes(db(), opened, draft,
-                                                   region=settings().phone_region)  # fmt: skip
-                save(view, merged, version)
-        if c2.button("Discard mine and reload", key=f"stale_{view.id}_reload"):
-            for name in (f"stale_{view.id}", f"edit_{view.id}", f"pending_{view.id}"):
-                st.session_state.pop(name, None)
-            st.rerun()
+    fields = list_fields(db(), active_only=False)
+    users = user_names(db())
+    pin = change.seen.fields()["map_position"]
+
+    def map_position(point: object) -> str:  # set, moved or not on the map; never numbers
+        if not isinstance(point, tuple) or None in point:
+            return "—"
+        return "moved" if None not in pin and point != pin else "set"
+
+    conflict_panel(
+        change, view,
+        labels={**FIELD_LABELS, **{f"custom_{f.id}": f.name for f in fields}},
+        shown_as={
+            "kind": lambda kind: KINDS.get(kind, shown(kind)),
+            "owner_id": lambda uid: shown(users.get(uid, f"#{uid}") if uid is not None else None),
+            "phones": lambda phones: shown(format_labelled_lines(phones, phones=True)
+                                           .replace("\n", ", ")),
+            "map_position": map_position,
+        },
+    )  # fmt: skip
 
 
 # -- showing -------------------------------------------------------------------------------------
@@ -374,21 +372,13 @@ def show_contact(view: ContactView, fields: list[CustomField]) -> None:
         facts = {
             "Owner": view.owner_name,
             "Source": view.source,
-            "First contact": view.first_contact.strftime("%d.%m.%Y")
-            if view.first_contact
-            else None,
+            "First contact": view.first_contact,
         }
-        for field in fields:
-            value = view.custom.get(field.id)
-            if isinstance(value, bool):
-                value = "Yes" if value else "No"
-            elif isinstance(value, date):
-                value = value.strftime("%d.%m.%Y")
-            elif isinstance(value, float):
-                value = f"{value:g}"
-            facts[field.name] = value
+        facts.update({field.name: view.custom.get(field.id) for field in fields})
         st.markdown(
-            "  \n".join(f"**{md(k)}**: {md(v)}" for k, v in facts.items() if v not in (None, ""))
+            "  \n".join(
+                f"**{md(k)}**: {md(shown(v))}" for k, v in facts.items() if v not in (None, "")
+            )
         )
         if view.tags:
             st.markdown(" ".join(f":blue-badge[{md(t)}]" for t in view.tags))
@@ -590,8 +580,9 @@ if not editing and c1.button("Edit", icon=":material/edit:", type="primary"):
     st.session_state[f"edit_{view.id}"] = view  # the version the user opened
     st.rerun()
 if editing and c1.button("Cancel editing", icon=":material/close:"):
-    for name in (f"edit_{view.id}", f"stale_{view.id}", f"pending_{view.id}"):
+    for name in (f"edit_{view.id}", f"pending_{view.id}"):
         st.session_state.pop(name, None)
+    stale_attempts().pop(f"contact_{view.id}", None)
     st.rerun()
 if c2.button("Delete", icon=":material/delete:"):
     with user_errors():

@@ -2,34 +2,27 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import streamlit as st
 
-from crm_core.accounts.users import list_users, user_names
-from crm_core.audit import history
+from crm_core.accounts.users import user_names
+from crm_core.formatting import shown
 from crm_core.leads import (
     CURRENCIES,
-    EDITABLE,
     LeadDraft,
     LeadNotFound,
     LeadView,
-    StaleLead,
-    StaleMove,
-    edit_conflicts,
-    editable_values,
+    comparable,
     get_lead,
     lose_lead,
-    merge_lead_changes,
     move_lead,
     reopen_lead,
     update_lead,
     win_lead,
 )
 from crm_core.pipelines import get_pipeline, list_lost_reasons
+from crm_core.versions import Stale
 from pages._auth import gate
 from pages._ui import (
-    conflict_table,
     db,
     flash,
     md,
@@ -40,6 +33,7 @@ from pages._ui import (
     show_flash,
     user_errors,
 )
+from pages._versions import Attempt, attempt, conflict_panel, stale_attempts
 
 gate()  # nothing below runs for a visitor who is not signed in
 
@@ -84,9 +78,11 @@ c4.metric("Activities", lead.activities)
 facts = [
     status_badge[lead.status],
     f"owner {md(lead.owner_name or '—')}",
-    f"expected close {lead.expected_close:%d.%m.%Y}" if lead.expected_close else None,
-    f"in this phase since {lead.phase_since:%d.%m.%Y}" if lead.status == "open" else None,
-    f"last activity {lead.last_activity:%d.%m.%Y}" if lead.last_activity else "no activity yet",
+    f"expected close {shown(lead.expected_close)}" if lead.expected_close else None,
+    f"in this phase since {shown(lead.phase_since.date())}" if lead.status == "open" else None,
+    f"last activity {shown(lead.last_activity.date())}"
+    if lead.last_activity
+    else "no activity yet",
     f"lost because: {md(lead.lost_reason)}" if lead.lost_reason else None,
 ]
 st.markdown(" · ".join(f for f in facts if f))
@@ -108,7 +104,7 @@ if lead.status == "open":
                 move_lead(db(), lead.id, target.id, me().id, seen_phase_id=seen_phase)
                 flash(f"Moved to {md(target.name)}.")
                 st.rerun()
-            except StaleMove as exc:
+            except Stale as exc:
                 conflict(exc)
         w1, w2, w3 = st.columns([1, 2, 1], vertical_alignment="bottom")
         if w1.button("Won", icon=":material/emoji_events:", type="primary"):
@@ -116,7 +112,7 @@ if lead.status == "open":
                 win_lead(db(), lead.id, me().id, seen_phase_id=seen_phase)
                 flash("Marked as won.")
                 st.rerun()
-            except StaleMove as exc:
+            except Stale as exc:
                 conflict(exc)
         reason = w2.selectbox("Lost reason", list_lost_reasons(db()), index=None, key="reason")
         if w3.button("Lost", icon=":material/thumb_down:", disabled=not reason):
@@ -125,7 +121,7 @@ if lead.status == "open":
                     lose_lead(db(), lead.id, reason, me().id, seen_phase_id=seen_phase)
                     flash("Marked as lost.")
                     st.rerun()
-                except StaleMove as exc:
+                except Stale as exc:
                     conflict(exc)
 else:
     with st.container(border=True):
@@ -141,25 +137,27 @@ else:
                 reopen_lead(db(), lead.id, me().id, seen_status=seen_status, phase_id=phase.id)
                 flash("Reopened.")
                 st.rerun()
-            except StaleMove as exc:
+            except Stale as exc:
                 conflict(exc)
 
 
 def save_edit(draft: LeadDraft, version: int, opened: LeadView) -> None:
     """Save against the version the user saw; a colleague's save in between is kept for the user
     to decide on (nothing written)."""
-    try:
-        update_lead(db(), lead.id, draft, version, me().id)
-    except StaleLead:
-        st.session_state[STALE_KEY] = (draft, opened)
-        # The panel is drawn above the form: a toast tells it where the user tapped "Save" (shown
-        # on the next run, which draws the panel).
-        st.session_state[f"{STALE_KEY}_toast"] = True
-        st.rerun()
-    st.session_state.pop(STALE_KEY, None)
-    new_form(get_lead(db(), lead.id))
-    flash("Lead saved.")
-    st.rerun()
+    if attempt(edit_of(opened, draft), version):
+        st.rerun()  # saved, or refused and kept: the next run shows the lead or the panel
+
+
+def edit_of(opened: LeadView, draft: LeadDraft) -> Attempt:
+    """The user's edit of the lead they opened, as the conflict panel can retry it."""
+    lead_id = opened.id
+
+    def write(values: dict[str, object], version: int) -> int:
+        return update_lead(db(), lead_id, draft.with_fields(values), version, me().id)
+
+    return Attempt(f"lead_{lead_id}", "lead", opened, draft.fields(), write, "Lead saved.",
+                   clean=comparable, after=lambda: new_form(get_lead(db(), lead_id)),
+                   members=True)  # fmt: skip
 
 
 def new_form(view: LeadView) -> None:
@@ -168,64 +166,36 @@ def new_form(view: LeadView) -> None:
     st.session_state[EDIT_KEY] = {"generation": generation, "opened": view}
 
 
+# What the conflict panel calls each field: the edit form's labels.
+FIELD_LABELS = {"title": "Product or service", "value": "Value", "currency": "Currency",
+                "owner_id": "Owner", "expected_close": "Expected close"}  # fmt: skip
+
+
 def stale_edit_panel(users: dict[int, str]) -> None:
     """Someone saved the lead after this user opened the form: what changed, and the choice."""
-    stale = st.session_state.get(STALE_KEY)
-    if not stale:
-        return
-    mine, opened = stale
-    last = next(iter(history(db(), "lead", lead.id, limit=1)), None)
-    # The audit log names the username; the page shows people by their display name.
-    shown_names = {u.username: u.display_name for u in list_users(db(), active_only=False)}
-    actor = shown_names.get(last.actor, last.actor) if last else None
-    who = f"{md(actor)} changed this lead at {last.logged_at:%H:%M}" if last else (
-        "Someone changed this lead")  # fmt: skip
-    if st.session_state.pop(f"{STALE_KEY}_toast", False):
-        st.toast(f"Not saved: {md(actor or 'someone')} changed this lead meanwhile — see above",
-                 icon=":material/sync_problem:")  # fmt: skip
-
-    def shown(name: str, value: object) -> str:
-        if name == "owner_id":
-            return users.get(value, "—") if value else "—"
-        if isinstance(value, date):
-            return f"{value:%d.%m.%Y}"
-        return "—" if value in (None, "") else str(value)
-
-    with st.container(border=True):
-        st.error(f"{who} after you opened it. Nothing was saved yet.",
-                 icon=":material/sync_problem:")  # fmt: skip
-        conflict_table(
-            [{"field": EDITABLE[name], "opened": shown(name, before),
-              "now": shown(name, now), "yours": shown(name, yours)}
-             for name, before, now, yours in edit_conflicts(opened, lead, mine)]
-        )  # fmt: skip
-        c1, c2 = st.columns(2)
-        if c1.button("Save my changes on top", type="primary", key="lead_stale_save",
-                     help="The fields you changed get your values; every other field keeps "
-                     "the newer one."):  # fmt: skip
-            with user_errors():
-                save_edit(merge_lead_changes(opened, mine, lead), lead.version, opened)
-        if c2.button("Discard mine and reload", key="lead_stale_discard"):
-            st.session_state.pop(STALE_KEY, None)
-            new_form(lead)
-            st.rerun()
+    change = stale_attempts().get(STALE_KEY)
+    if change is not None:
+        conflict_panel(change, lead, labels=FIELD_LABELS, shown_as={
+            "owner_id": lambda uid: shown(users.get(uid) if uid else None),
+            "value": lambda value: money(value, lead.currency),
+        })  # fmt: skip
 
 
 # The form shows the lead as it was when the user started editing, under widget keys of that
 # start: a colleague's save must neither swap the user's typed values for theirs nor pass the
 # version check.  Changes that do not touch the form's fields (a move, own or a colleague's)
 # just bring the version the form saves against up to date.
-EDIT_KEY, STALE_KEY = f"lead_edit_{lead.id}", f"lead_stale_{lead.id}"
+EDIT_KEY, STALE_KEY = f"lead_edit_{lead.id}", f"lead_{lead.id}"
 if EDIT_KEY not in st.session_state:
     new_form(lead)
 edit = st.session_state[EDIT_KEY]
-if editable_values(edit["opened"]) == editable_values(lead):
+if edit["opened"].fields() == lead.fields():
     edit["opened"] = lead
 opened: LeadView = edit["opened"]
-with st.expander("Edit", icon=":material/edit:", expanded=STALE_KEY in st.session_state):
+with st.expander("Edit", icon=":material/edit:", expanded=STALE_KEY in stale_attempts()):
     user_ids, owner_names = owner_choices(opened.owner_id)
     stale_edit_panel(user_names(db()))
-    if opened.version != lead.version and STALE_KEY not in st.session_state:
+    if opened.version != lead.version and STALE_KEY not in stale_attempts():
         r1, r2 = st.columns([3, 1], vertical_alignment="center")
         r1.caption("Someone changed this lead since you opened the form.")
         if r2.button("Reload the form", key="lead_form_reload"):

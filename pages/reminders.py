@@ -8,13 +8,13 @@ import streamlit as st
 
 from crm_core.accounts.users import list_users
 from crm_core.reminders import (
-    StaleReminder,
     count_open,
     mark_done,
     open_reminders,
     snooze,
     snooze_options,
 )
+from crm_core.versions import Stale
 from pages._auth import gate
 from pages._ui import db, flash, md, me, show_flash, user_errors
 
@@ -106,7 +106,7 @@ for bucket, heading in (("overdue", "Overdue"), ("today", "Today"), ("upcoming",
                             else:
                                 snooze(db(), reminder.id, seen(reminder), action[1])
                                 flash(f"Snoozed to {action[1]:%d.%m.%Y}.")
-                        except StaleReminder as exc:
+                        except Stale as exc:
                             flash(md(exc), "warning")
                         st.session_state.pop(f"pick_{reminder.id}", None)
                         st.rerun()

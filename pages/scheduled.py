@@ -11,153 +11,93 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-import pandas as pd
 import streamlit as st
 
+from crm_core.formatting import shown
 from crm_core.opportunities import (
     Scheduled,
     ScheduleEdit,
-    StaleSchedule,
     cancel_schedule,
-    changed_schedule_fields,
+    comparable,
     get_scheduled,
     list_scheduled,
-    merge_schedule_changes,
     update_schedule,
 )
 from crm_core.pipelines import list_pipelines
 from pages._auth import gate
-from pages._ui import db, flash, md, money, show_flash, user_errors
+from pages._ui import db, md, money, show_flash
+from pages._versions import Attempt, attempt, conflict_panel, stale_attempts
 
 gate()  # nothing below runs for a visitor who is not signed in
 
+# What the conflict panel calls each field: the edit form's labels.
 FIELD_LABELS = {"where": "Pipeline and phase", "title": "Product or service", "value": "Value",
                 "fire_on": "Appears on"}  # fmt: skip
-GONE = {
-    None: "It was deleted meanwhile",
-    "cancelled": "A colleague cancelled it after you opened it",
-    "fired": "It fired after you opened it: the lead is on the board now",
-    "failed": "It was due after you opened it and could not fire",
-}
 
 
 def header(item: Scheduled) -> str:
     return (
-        f"{item.fire_on:%d.%m.%Y} · {item.title} · {item.contact_name} · "
+        f"{shown(item.fire_on)} · {item.title} · {item.contact_name} · "
         f"{money(item.value, item.currency)} · {item.pipeline} › {item.phase}"
     )
 
 
-def shown_value(edit: ScheduleEdit, name: str, item: Scheduled) -> str:
-    """A form field as the user reads it; ``item`` gives currency and names of its own phase."""
-    if name == "where":
-        where = (edit.pipeline_id, edit.phase_id)
-        own = (item.pipeline_id, item.phase_id) == where
-        return f"{item.pipeline} › {item.phase}" if own else names.get(where, "?")
-    if name == "value":
-        try:
-            return money(edit.value, item.currency)
-        except (TypeError, ValueError):
-            return str(edit.value)
-    if name == "fire_on" and isinstance(edit.fire_on, date):
-        return f"{edit.fire_on:%d.%m.%Y}"
-    return str(getattr(edit, name))
+def key_of(item_id: int) -> str:
+    return f"scheduled_{item_id}"
 
 
 def forget_snapshot(item_id: int) -> None:
     """After the user's own write or discard: the next run shows the item as it is now."""
     st.session_state.get(seen_key, {}).pop(item_id, None)
-    stale.pop(item_id, None)
+    forms.pop(item_id, None)
 
 
-def keep_stale(item_id: int, opened: Scheduled, form: Scheduled, mine: ScheduleEdit | None) -> None:
-    """Nothing was written: keep what the user opened and wanted (``mine``; None: cancel it)."""
-    stale[item_id] = {"opened": opened, "form": form, "mine": mine, "now": None}
-    st.rerun()
+def change_of(item: Scheduled, mine: ScheduleEdit | None) -> Attempt:
+    """A save of ``mine`` (None: the cancel) of the version the user saw, as the conflict panel
+    can retry it."""
+
+    def save(values: dict[str, object], version: int) -> None:
+        edit = ScheduleEdit.from_fields(values)
+        onto = get_scheduled(db(), item.id) or item  # its contact, currency and owner
+        update_schedule(db(), item.id, edit.lead_draft(onto), edit.fire_on, version)
+
+    def cancel(values: dict[str, object], version: int) -> None:
+        cancel_schedule(db(), item.id, version)
+
+    if mine is None:
+        return Attempt(key_of(item.id), "scheduled_lead", item, None, cancel, "Cancelled.",
+                       change="cancel", anyway="Cancel it anyway", members=True,
+                       after=lambda: forget_snapshot(item.id))  # fmt: skip
+    return Attempt(key_of(item.id), "scheduled_lead", item, mine.fields(), save, "Saved.",
+                   clean=comparable, members=True,
+                   after=lambda: forget_snapshot(item.id))  # fmt: skip
 
 
-def save(item_id: int, edit: ScheduleEdit, onto: Scheduled, form: Scheduled) -> None:
-    """Write ``edit`` if ``onto`` is still the current version; else keep it for the user."""
-    with user_errors():
-        try:
-            update_schedule(db(), item_id, edit.lead_draft(onto), edit.fire_on, onto.version)
-        except StaleSchedule:
-            keep_stale(item_id, onto, form, edit)
-        forget_snapshot(item_id)
-        flash("Saved.")
+def submit(item: Scheduled, mine: ScheduleEdit | None) -> None:
+    """Write against ``item``, the version the form was built from; when refused, the form stays
+    built from it (the user's typing kept) and the panel shows."""
+    result = attempt(change_of(item, mine), item.version)
+    if result == "refused":
+        forms[item.id] = item
+    if result:
         st.rerun()
-
-
-def cancel(item_id: int, onto: Scheduled, form: Scheduled) -> None:
-    try:
-        cancel_schedule(db(), item_id, onto.version)
-    except StaleSchedule:
-        keep_stale(item_id, onto, form, None)
-    forget_snapshot(item_id)
-    flash("Cancelled.")
-    st.rerun()
 
 
 def stale_panel(item_id: int) -> None:
     """The user's save or cancel met a newer version: show what changed and let them choose."""
-    entry = stale[item_id]
-    opened: Scheduled = entry["opened"]
-    mine: ScheduleEdit | None = entry["mine"]
-    seen_now: Scheduled | None = entry["now"]  # what the panel showed on the previous run
+    change = stale_attempts()[key_of(item_id)]
     now = get_scheduled(db(), item_id)
-    entry["now"] = now
     still_open = now is not None and now.status == "scheduled"
-    with st.container(border=True):
-        if still_open:
-            what = "your changes were not saved yet" if mine else "it was not cancelled"
-            message = f"A colleague changed it after you opened it; {what}."
-        else:
-            message = (
-                f"{GONE.get(now.status if now else None, GONE[None])}. Nothing was saved; "
-                + ("there is nothing to save your changes onto." if mine else "nothing to cancel.")
-            )
-        st.error(f"**{md(opened.title)}**: {message}", icon=":material/sync_problem:")
-        rows = [
-            {
-                "field": FIELD_LABELS[name],
-                "when you opened it": shown_value(ScheduleEdit.of(opened), name, opened),
-                "now": shown_value(ScheduleEdit.of(now), name, now),
-                "yours": shown_value(mine, name, now) if mine else "",
-            }
-            for name in (
-                changed_schedule_fields(ScheduleEdit.of(opened), ScheduleEdit.of(now))
-                if now
-                else ()
-            )
-        ]
-        if now is None or now.status != opened.status:
-            rows.append({"field": "Status", "when you opened it": opened.status,
-                         "now": now.status if now else "deleted",
-                         "yours": opened.status if mine else "cancelled"})  # fmt: skip
-        if rows:
-            st.dataframe(pd.DataFrame(rows), hide_index=True)
-        if now is not None and now.lead_id:
-            st.page_link("pages/lead.py", label="The lead it created",
-                         query_params={"id": str(now.lead_id)})  # fmt: skip
-        c1, c2 = st.columns(2)
-        onto = seen_now or now  # newer than what the panel showed: the save is stale again
-        if still_open and mine and c1.button(
-            "Save my changes on top", key=f"sc_stale_{item_id}_save", type="primary",
-            help="The fields you changed get your values; every other field keeps the newer one.",
-        ):  # fmt: skip
-            save(item_id, merge_schedule_changes(opened, mine, onto), onto, entry["form"])
-        if (
-            still_open
-            and not mine
-            and c1.button("Cancel it anyway", key=f"sc_stale_{item_id}_cancel", type="primary")
-        ):
-            cancel(item_id, onto, entry["form"])
-        if c2.button(
-            "Discard mine and reload" if mine else "Keep it and reload" if still_open else "Reload",
-            key=f"sc_stale_{item_id}_discard",
-        ):
-            forget_snapshot(item_id)
-            st.rerun()
+    currency = (now or change.seen).currency
+    conflict_panel(
+        change, now if still_open else None, labels=FIELD_LABELS,
+        shown_as={"where": lambda where: names.get(where, "?"),
+                  "value": lambda value: money(value, currency)},
+        gone_as=f"({now.status})" if now else "(deleted)",
+    )  # fmt: skip
+    if now is not None and now.lead_id:
+        st.page_link("pages/lead.py", label="The lead it created",
+                     query_params={"id": str(now.lead_id)})  # fmt: skip
 
 
 def edit_form(item: Scheduled) -> None:
@@ -181,15 +121,16 @@ def edit_form(item: Scheduled) -> None:
         submitted = st.form_submit_button("Save", type="primary")
     if submitted:
         # Also a second try while the panel shows: against the version the form was built from.
-        save(item.id, ScheduleEdit(where[0], where[1], title, value, fire_on), item, item)
+        submit(item, ScheduleEdit(where[0], where[1], title, value, fire_on))
     if st.button("Cancel this opportunity", key=f"cancel_{item.id}"):
-        cancel(item.id, item, item)
+        submit(item, None)
 
 
 def show(item: Scheduled) -> None:
-    if item.id in stale and item.status == "scheduled":
+    waiting = key_of(item.id) in stale_attempts()
+    if waiting and item.status == "scheduled":
         stale_panel(item.id)
-    with st.expander(md(header(item)), expanded=item.id in stale):
+    with st.expander(md(header(item)), expanded=waiting):
         st.page_link(
             "pages/contact.py", label=md(item.contact_name),
             query_params={"id": str(item.contact_id)}, icon=":material/person:",
@@ -218,24 +159,25 @@ seen_key = f"sc_seen_{status}"
 seen: dict[int, Scheduled] = st.session_state.get(seen_key, {})
 items = list_scheduled(db(), status=status)
 st.session_state[seen_key] = {item.id: item for item in items}
-stale: dict[int, dict] = st.session_state.setdefault("sc_stale", {})
+# Item id -> the version its form was built from, while a refused change of it waits.
+forms: dict[int, Scheduled] = st.session_state.setdefault("sc_forms", {})
 
 # Each item as the user saw it; one that left the list meanwhile is still caught if its form
 # was submitted (and then kept, with the panel, until the user decides).
-shown = {item.id: seen.get(item.id, item) for item in items}
-left = {i: old for i, old in seen.items() if i not in shown and old.status == "scheduled"}
+drawn = {item.id: seen.get(item.id, item) for item in items}
+left = {i: old for i, old in seen.items() if i not in drawn and old.status == "scheduled"}
 if status == "scheduled":
-    shown.update({i: entry["form"] for i, entry in stale.items()})
-if not shown:
+    drawn.update({i: form for i, form in forms.items() if key_of(i) in stale_attempts()})
+if not drawn:
     st.info("Nothing here.")
-for item in sorted(shown.values(), key=lambda s: (s.fire_on, s.id)):
+for item in sorted(drawn.values(), key=lambda s: (s.fire_on, s.id)):
     show(item)
 for item in sorted(left.values(), key=lambda s: (s.fire_on, s.id)):
-    if item.id in stale or status != "scheduled":
+    if key_of(item.id) in stale_attempts() or status != "scheduled":
         continue
     # Left the list since the user saw it: its form runs once more so that a save or cancel
     # from the last screen reaches the panel; otherwise a note replaces it.
     slot = st.empty()
     with slot.container():
         show(item)
-    slot.caption(f"{md(item.title)} ({item.fire_on:%d.%m.%Y}) is no longer scheduled.")
+    slot.caption(f"{md(item.title)} ({shown(item.fire_on)}) is no longer scheduled.")

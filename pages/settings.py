@@ -1,5 +1,5 @@
 """Settings (admins): pipelines and phases, tags, custom contact fields, sources, lost reasons,
-Mailchimp.  Two admins editing the same record are told, never overwritten: see pages/_stale.py."""
+Mailchimp.  Two admins editing the same record are told, never overwritten: see pages/_versions.py."""
 
 from functools import partial
 
@@ -34,16 +34,16 @@ from crm_core.pipelines import (
 from crm_core.sources import Source, add_source, remove_source, source_entries
 from crm_core.tags import Tag, create_tag, delete_tag, list_tags, update_tag
 from pages._auth import gate
-from pages._stale import (
+from pages._ui import db, flash, md, me, settings, show_flash, user_errors
+from pages._versions import (
     Attempt,
     attempt,
+    conflict_panels,
     form_values,
     signed_in_admin,
-    stale_panels,
     with_values,
     without_values,
 )
-from pages._ui import db, flash, md, me, settings, show_flash, user_errors
 
 gate(admin=True)  # nothing below runs for a visitor who is not a signed-in admin
 
@@ -72,27 +72,29 @@ def field_keys(field: CustomField) -> dict[str, str]:
 def save_pipeline(pipeline: Pipeline) -> None:
     mine = {"name": st.session_state.get(pipeline_key(pipeline))}
     write = with_values(partial(rename_pipeline, db(), pipeline.id), "name")
-    attempt(Attempt(f"pipeline_{pipeline.id}", "pipeline", pipeline, "rename", mine, write,
-                    "Pipeline renamed."), pipeline.version)  # fmt: skip
+    attempt(Attempt(f"pipeline_{pipeline.id}", "pipeline", pipeline, mine, write,
+                    "Pipeline renamed.", change="rename"), pipeline.version)  # fmt: skip
 
 
 def remove_pipeline(pipeline: Pipeline) -> None:
     write = without_values(partial(delete_pipeline, db(), pipeline.id))
-    attempt(Attempt(f"pipeline_{pipeline.id}", "pipeline", pipeline, "delete", {}, write,
-                    "Pipeline deleted."), pipeline.version)  # fmt: skip
+    attempt(Attempt(f"pipeline_{pipeline.id}", "pipeline", pipeline, None, write,
+                    "Pipeline deleted.", change="delete", anyway="Delete it anyway"),
+            pipeline.version)  # fmt: skip
 
 
 def save_phase(phase: Phase) -> None:
     mine = form_values(phase_keys(phase))
     write = with_values(partial(update_phase, db(), phase.id), "name", "probability", "color")
-    attempt(Attempt(f"phase_{phase.id}", "phase", phase, "save", mine, write, "Phase saved."),
+    attempt(Attempt(f"phase_{phase.id}", "phase", phase, mine, write, "Phase saved."),
             phase.version)  # fmt: skip
 
 
 def shift_phase(phase: Phase, offset: int) -> None:
     write = without_values(partial(move_phase, db(), phase.id, offset))
-    change = "move left" if offset < 0 else "move right"
-    attempt(Attempt(f"phase_{phase.id}", "phase", phase, change, {}, write, "Phase moved."),
+    side = "left" if offset < 0 else "right"
+    attempt(Attempt(f"phase_{phase.id}", "phase", phase, None, write, "Phase moved.",
+                    change=f"move {side}", anyway=f"Move it {side} anyway"),
             phase.version)  # fmt: skip
 
 
@@ -102,19 +104,20 @@ def remove_phase(phase: Phase) -> None:
         return
     write = without_values(partial(delete_phase, db(), phase.id, target.id, me().id))
     done = f"Phase deleted; {{result}} leads moved to {md(target.name)}."
-    attempt(Attempt(f"phase_{phase.id}", "phase", phase, "delete", {}, write, done),
-            phase.version)  # fmt: skip
+    attempt(Attempt(f"phase_{phase.id}", "phase", phase, None, write, done, change="delete",
+                    anyway="Delete it anyway"), phase.version)  # fmt: skip
 
 
 def save_tag(tag: Tag) -> None:
     mine = form_values(tag_keys(tag))
     write = with_values(partial(update_tag, db(), tag.id), "name", "color")
-    attempt(Attempt(f"tag_{tag.id}", "tag", tag, "save", mine, write, "Tag saved."), tag.version)
+    attempt(Attempt(f"tag_{tag.id}", "tag", tag, mine, write, "Tag saved."), tag.version)
 
 
 def remove_tag(tag: Tag) -> None:
     write = without_values(partial(delete_tag, db(), tag.id))
-    attempt(Attempt(f"tag_{tag.id}", "tag", tag, "delete", {}, write, "Tag deleted."), tag.version)
+    attempt(Attempt(f"tag_{tag.id}", "tag", tag, None, write, "Tag deleted.", change="delete",
+                    anyway="Delete it anyway"), tag.version)  # fmt: skip
 
 
 def save_field(field: CustomField) -> None:
@@ -125,33 +128,40 @@ def save_field(field: CustomField) -> None:
         mine["choices"] = list(field.choices)  # only choice fields have choices to edit
     mine["active"] = bool(mine["active"])
     write = with_values(partial(update_field, db(), field.id), "name", "choices", "active")
-    attempt(Attempt(f"field_{field.id}", "custom_field", field, "save", mine, write,
-                    "Field saved."), field.version)  # fmt: skip
+    attempt(Attempt(f"field_{field.id}", "custom_field", field, mine, write, "Field saved."),
+            field.version)  # fmt: skip
 
 
 def shift_field(field: CustomField, offset: int) -> None:
     write = without_values(partial(move_field, db(), field.id, offset))
-    change = "move up" if offset < 0 else "move down"
-    attempt(Attempt(f"field_{field.id}", "custom_field", field, change, {}, write,
-                    "Field moved."), field.version)  # fmt: skip
+    side = "up" if offset < 0 else "down"
+    attempt(Attempt(f"field_{field.id}", "custom_field", field, None, write, "Field moved.",
+                    change=f"move {side}", anyway=f"Move it {side} anyway"),
+            field.version)  # fmt: skip
 
 
 def remove_field(field: CustomField) -> None:
     write = without_values(partial(delete_field, db(), field.id))
-    attempt(Attempt(f"field_{field.id}", "custom_field", field, "delete", {}, write,
-                    "Field deleted."), field.version)  # fmt: skip
+    attempt(Attempt(f"field_{field.id}", "custom_field", field, None, write, "Field deleted.",
+                    change="delete", anyway="Delete it anyway"), field.version)  # fmt: skip
 
 
 def remove_source_entry(source: Source) -> None:
     write = without_values(partial(remove_source, db(), source.name))
-    attempt(Attempt(f"source_{source.name}", "source", source, "remove", {}, write,
-                    "Source removed."), source.version)  # fmt: skip
+    attempt(Attempt(f"source_{source.name}", "source", source, None, write, "Source removed.",
+                    change="remove", anyway="Remove it anyway"), source.version)  # fmt: skip
 
 
 def remove_reason(reason: LostReason) -> None:
     write = without_values(partial(remove_lost_reason, db(), reason.id))
-    attempt(Attempt(f"reason_{reason.id}", "lost_reason", reason, "remove", {}, write,
-                    "Reason removed."), reason.version)  # fmt: skip
+    attempt(Attempt(f"reason_{reason.id}", "lost_reason", reason, None, write,
+                    "Reason removed.", change="remove", anyway="Remove it anyway"),
+            reason.version)  # fmt: skip
+
+
+# What the conflict panel calls the fields of these forms.
+LABELS = {"name": "name", "probability": "win %", "color": "colour", "position": "position",
+          "kind": "type", "choices": "choices", "active": "shown on contacts"}  # fmt: skip
 
 
 # -- the page ------------------------------------------------------------------------------------
@@ -221,10 +231,10 @@ with team_tab:
 
 with pipelines_tab:
     pipelines = list_pipelines(db())
-    stale_panels(("pipeline_", "phase_"), {
+    conflict_panels(("pipeline_", "phase_"), {
         **{f"pipeline_{p.id}": p for p in pipelines},
         **{f"phase_{ph.id}": ph for p in pipelines for ph in p.phases},
-    })  # fmt: skip
+    }, LABELS)  # fmt: skip
     with st.form("new_pipeline", clear_on_submit=True, border=True):
         c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
         name = c1.text_input("New pipeline", max_chars=80, help="Starts with five sales phases")
@@ -275,7 +285,7 @@ with pipelines_tab:
 
 with reasons_tab:
     reasons = lost_reason_entries(db())
-    stale_panels(("reason_",), {f"reason_{r.id}": r for r in reasons})
+    conflict_panels(("reason_",), {f"reason_{r.id}": r for r in reasons}, LABELS)
     st.caption("Offered when a lead is lost. Removing one keeps it on leads lost for it.")
     with st.form("new_reason", clear_on_submit=True, border=True):
         c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
@@ -292,7 +302,7 @@ with reasons_tab:
 
 with tags_tab:
     tags = list_tags(db())
-    stale_panels(("tag_",), {f"tag_{t.id}": t for t in tags})
+    conflict_panels(("tag_",), {f"tag_{t.id}": t for t in tags}, LABELS)
     with st.form("new_tag", clear_on_submit=True, border=True):
         c1, c2, c3 = st.columns([3, 1, 1], vertical_alignment="bottom")
         name = c1.text_input("New tag", max_chars=60)
@@ -320,7 +330,7 @@ with tags_tab:
 
 with fields_tab:
     custom_fields = list_fields(db(), active_only=False)
-    stale_panels(("field_",), {f"field_{f.id}": f for f in custom_fields})
+    conflict_panels(("field_",), {f"field_{f.id}": f for f in custom_fields}, LABELS)
     st.caption("Fields every contact can carry. Values are searchable from the contact list.")
     with st.form("new_field", clear_on_submit=True, border=True):
         c1, c2 = st.columns([2, 1])
@@ -356,7 +366,7 @@ with fields_tab:
 
 with sources_tab:
     sources = source_entries(db())
-    stale_panels(("source_",), {f"source_{s.name}": s for s in sources})
+    conflict_panels(("source_",), {f"source_{s.name}": s for s in sources}, LABELS)
     st.caption("Where contacts come from. Removing a source keeps it on existing contacts.")
     with st.form("new_source", clear_on_submit=True, border=True):
         c1, c2 = st.columns([3, 1], vertical_alignment="bottom")

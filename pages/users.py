@@ -20,16 +20,16 @@ from crm_core.accounts.users import (
     update_user,
 )
 from pages._auth import gate
-from pages._stale import (
+from pages._ui import PROFILE_LABELS, db, flash, md, me, show_flash, user_errors
+from pages._versions import (
     Attempt,
     attempt,
     blank_is_none,
+    conflict_panels,
     form_values,
     signed_in_admin,
-    stale_panels,
     with_values,
 )
-from pages._ui import db, flash, md, me, show_flash, user_errors
 
 gate(admin=True)  # nothing below runs for a visitor who is not a signed-in admin
 
@@ -72,7 +72,7 @@ def save_profile(account: Account) -> None:
     mine = blank_is_none(form_values(profile_keys(account)))
     write = with_values(partial(update_user, db(), account.user.id), "display_name", "email",
                         "home_address")  # fmt: skip
-    attempt(Attempt(f"user_{account.user.id}", "user", account, "save", mine, write, "Saved."),
+    attempt(Attempt(f"user_{account.user.id}", "user", account, mine, write, "Saved."),
             account.version)  # fmt: skip
 
 
@@ -93,7 +93,7 @@ def set_new_password(user: User) -> None:
 
 
 accounts = list_accounts(db())
-stale_panels(("user_",), {f"user_{a.user.id}": a for a in accounts})
+conflict_panels(("user_",), {f"user_{a.user.id}": a for a in accounts}, PROFILE_LABELS)
 for account in accounts:
     user = account.user
     state = "" if user.active else " · deactivated"

@@ -9,8 +9,9 @@ import streamlit as st
 
 from crm_core.accounts.users import list_users
 from crm_core.import_export.exports import export_closed_leads
-from crm_core.leads import ClosedQuery, StaleMove, closed_leads, reopen_lead
+from crm_core.leads import ClosedQuery, closed_leads, reopen_lead
 from crm_core.pipelines import list_pipelines
+from crm_core.versions import Stale
 from pages._auth import download, gate
 from pages._ui import db, flash, md, me, show_flash, user_errors
 
@@ -105,7 +106,7 @@ with user_errors():
                     reopen_lead(db(), chosen["id"], me().id, seen_status=status)
                     flash(f"Reopened {md(chosen['title'])}.")
                     st.rerun()
-                except StaleMove as exc:
+                except Stale as exc:
                     st.warning(md(exc))
             if chosen:
                 st.page_link(

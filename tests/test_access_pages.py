@@ -167,12 +167,12 @@ def test_two_admins_editing_one_user_profile(db, anna):
     assert users.get_user(db, bernd.id).display_name == "Bernd"  # nothing written yet
     assert "changed this user after you opened it" in texts(at)
     table = next(d.value for d in at.dataframe if "yours" in d.value.columns)
-    assert table.to_dict("records") == [  # "yours": what overwriting writes
+    assert table.to_dict("records") == [  # "yours": what saving on top writes, in form order
+        {"field": "name", "when you opened it": "Bernd", "now": "Bernd", "yours": "Bernd Berger"},
         {"field": "email", "when you opened it": "b@firma.example", "now": "bernd@firma.example",
          "yours": "bernd@firma.example"},
-        {"field": "name", "when you opened it": "Bernd", "now": "Bernd", "yours": "Bernd Berger"},
     ]  # fmt: skip
-    button(at, "Overwrite with mine").click().run()
+    button(at, "Save my changes on top").click().run()
     assert not at.exception, at.exception
     after = users.get_user(db, bernd.id)
     # My name change on top of the colleague's e-mail change: neither is lost.
@@ -206,7 +206,7 @@ def test_my_profile_edited_by_an_admin_meanwhile_is_told(db, anna):
     save_in_form(at, f"profile_v{v}").click().run()
     assert users.get_account(db, bernd.id).home_address is None
     assert "changed this user after you opened it" in texts(at)
-    button(at, "Reload").click().run()
+    button(at, "Discard mine and reload").click().run()
     assert at.text_input(key=f"me_v{v + 1}_display_name").value == "Bernd (Vertrieb Nord)"
 
 

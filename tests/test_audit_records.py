@@ -18,6 +18,7 @@ from crm_core.custom_fields import create_field, fields_in
 from crm_core.notes import add_note
 from crm_core.pipelines import Pipeline, create_pipeline, get_pipeline
 from crm_core.validation import FieldError, ValidationError
+from crm_core.versions import Stale
 
 TODAY = date.today()
 
@@ -161,7 +162,7 @@ def test_stale_bad_or_unchanged_contact_saves_log_nothing(db, user_id, contact, 
     c.update_contact(db, contact, draft, 1, user_id)
     before = count(db)
     draft.city = "Bonn"
-    with pytest.raises(c.StaleEdit):
+    with pytest.raises(Stale):
         c.update_contact(db, contact, draft, 1, user_id)  # version 1 is no longer current
     draft.emails = [c.LabelledValue("work", "not an address")]
     with pytest.raises(ValidationError):
@@ -242,7 +243,7 @@ def test_create_and_update_lead_log_values_and_differences(db, user_id, contact,
         "expected_close": [None, (TODAY + timedelta(days=30)).isoformat()],
     }
     before = count(db)
-    with pytest.raises(ld.StaleLead):
+    with pytest.raises(Stale):
         ld.update_lead(db, lead, draft, 1, user_id)
     draft.title = ""
     with pytest.raises(ValidationError):
@@ -261,7 +262,7 @@ def test_move_win_lose_reopen_are_logged_with_phase_names(db, user_id, contact, 
     assert (move.label, move.changes) == ("Schulung", {"phase": ["First contact", "Call"]})
 
     before = count(db)
-    with pytest.raises(ld.StaleMove):
+    with pytest.raises(Stale):
         ld.move_lead(db, lead, visit, user_id, seen_phase_id=first)  # it is in "Call" now
     ld.move_lead(db, lead, call, user_id, seen_phase_id=call)  # same column: no phase change
     assert count(db) == before
@@ -283,7 +284,7 @@ def test_move_win_lose_reopen_are_logged_with_phase_names(db, user_id, contact, 
     before = count(db)
     with pytest.raises(FieldError):
         ld.lose_lead(db, new_lead(db, user_id, contact, sales), " ", user_id, seen_phase_id=first)
-    with pytest.raises(ld.StaleMove):
+    with pytest.raises(Stale):
         ld.reopen_lead(db, lead, user_id, seen_status="lost")  # it was won
     assert count(db) == before + 1  # only the second lead's create
 
@@ -333,9 +334,9 @@ def test_reminder_add_done_and_snooze_are_logged(db, user_id, contact, team_name
     assert done.changes == {"done": [False, True]}
 
     before = count(db)
-    with pytest.raises(rm.StaleReminder):
+    with pytest.raises(Stale):
         rm.mark_done(db, rid, 2, user_id)
-    with pytest.raises(rm.StaleReminder):
+    with pytest.raises(Stale):
         rm.snooze(db, rid, 1, later)
     with pytest.raises(FieldError):
         rm.snooze(db, rid, 3, "")
@@ -367,9 +368,9 @@ def test_schedule_update_cancel_are_logged(db, user_id, contact, sales, anna):
         "fire_on": [fire_on.isoformat(), (fire_on + timedelta(days=1)).isoformat()],
     }
     before = count(db)
-    with pytest.raises(op.StaleSchedule):
+    with pytest.raises(Stale):
         op.update_schedule(db, sid, draft, fire_on, 1)
-    with pytest.raises(op.StaleSchedule):
+    with pytest.raises(Stale):
         op.cancel_schedule(db, sid, 1)
     with pytest.raises(ValidationError):
         op.update_schedule(db, sid, draft, TODAY - timedelta(days=1), 2)

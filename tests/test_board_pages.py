@@ -175,10 +175,11 @@ def test_lead_edit_after_a_colleagues_save_is_told_and_keeps_both(db, sales, lea
         "Not saved: Petra Kollegin changed this lead meanwhile — see above"
     ]
     table = next(d.value for d in at.dataframe if "yours" in d.value.columns)
-    assert table.to_dict("records") == [
-        {"field": "Product or service", "opened": "Schulung", "now": "Schulung",
+    assert table.to_dict("records") == [  # "yours": what saving on top writes
+        {"field": "Product or service", "when you opened it": "Schulung", "now": "Schulung",
          "yours": "Schulung Plus"},
-        {"field": "Value", "opened": "500.00", "now": "900.00", "yours": "500.00"},
+        {"field": "Value", "when you opened it": "500,00 €", "now": "900,00 €",
+         "yours": "900,00 €"},
     ]  # fmt: skip
     button(at, "Save my changes on top").click().run()
     lead = ld.get_lead(db, leads[0])

@@ -13,6 +13,7 @@ from crm_core.geo.offline import offline_index
 from crm_core.geo.places import contacts_for_route, day_route, nearby
 from crm_core.geo.routing import haversine_km
 from crm_core.validation import FieldError
+from crm_core.versions import Stale
 from tests.apptest import app, button, texts
 
 
@@ -74,9 +75,9 @@ def test_contacts_are_placed_on_save_and_by_the_job_and_pins_stay(db, user_id, n
     assert history(db, "contact", other)[0].changes == {"latitude": [None, 54.0],
                                                         "longitude": [None, 10.0]}  # fmt: skip
     # The pin is a new version: an edit form opened before it cannot put the old place back.
-    from crm_core.contacts import StaleEdit, get_contact, update_contact
+    from crm_core.contacts import get_contact, update_contact
 
-    with pytest.raises(StaleEdit):
+    with pytest.raises(Stale):
         update_contact(db, other, ContactDraft(last_name="Nirgends", city="Atlantis"), 1, user_id)
     assert get_contact(db, other).version == 2
     assert geocoding.geocode_contacts(db, load_settings(), online=False) == (0, 0)

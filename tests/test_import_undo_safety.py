@@ -12,7 +12,6 @@ from crm_core.contacts import (
     ContactDraft,
     ContactQuery,
     LabelledValue,
-    StaleEdit,
     _audit_state,
     create_contact,
     delete_contact,
@@ -22,6 +21,7 @@ from crm_core.contacts import (
 )
 from crm_core.custom_fields import create_field
 from crm_core.import_export import importer as im
+from crm_core.versions import Stale
 
 
 def import_row(n, first, last, email=None, phone=None, **extra) -> im.ImportRow:
@@ -103,7 +103,7 @@ def test_undo_of_an_untouched_merge_restores_it_and_bumps_the_version(db, user_i
     assert view.version == merged.version + 1
     assert found(db, "kiel") == 0 and found(db, "0171 2345678") == 0  # search text in step
     assert found(db, "anna@example.com") == 1
-    with pytest.raises(StaleEdit):  # an edit form opened on the merged contact is told
+    with pytest.raises(Stale):  # an edit form opened on the merged contact is told
         update_contact(db, anna_alt, merged.to_draft(), merged.version, user_id)
 
 
@@ -112,7 +112,7 @@ def test_a_merge_that_only_adds_values_bumps_the_version(db, user_id, anna_alt):
     im.run_import(db, [import_row(1, "Anna", "Alt", "anna@example.com", "0171 2345678")],
                   user_id, on_duplicate="merge")  # fmt: skip
     assert get_contact(db, anna_alt).version == opened.version + 1
-    with pytest.raises(StaleEdit):  # the form would otherwise drop the imported phone
+    with pytest.raises(Stale):  # the form would otherwise drop the imported phone
         update_contact(db, anna_alt, opened.to_draft(), opened.version, user_id)
     # A row that brings nothing new changes nothing: no new version, no history entry.
     report = im.run_import(db, [import_row(1, "Anna", "Alt", "anna@example.com")], user_id,

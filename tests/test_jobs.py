@@ -20,6 +20,7 @@ from crm_core.contacts import ContactDraft, create_contact
 from crm_core.database import forget_databases, get_database
 from crm_core.leads import LeadDraft
 from crm_core.pipelines import create_pipeline, get_pipeline
+from crm_core.versions import Stale
 from tests.paths import ROOT
 from tests.smtp_server import SmtpServer
 
@@ -185,7 +186,7 @@ def test_opportunities_fire_once_into_their_phase_with_history(db, user_id):
     lead = get_lead(db, fired.lead_id)
     assert (lead.phase_name, lead.title, lead.status) == ("Catalog sent", "Wartungsvertrag", "open")
     assert lead.history[0].detail.startswith("from the opportunity scheduled for")
-    with pytest.raises(opportunities.StaleSchedule):
+    with pytest.raises(Stale):
         opportunities.cancel_schedule(db, due, 1)  # fired: no longer to be cancelled
     opportunities.update_schedule(db, later, draft, TODAY + timedelta(days=5), 1)
     assert opportunities.fire_due(db, TODAY + timedelta(days=5)).fired == 1

@@ -15,6 +15,7 @@ from crm_core.import_export.exports import to_csv
 from crm_core.notes import add_note
 from crm_core.review import pipeline_review
 from crm_core.validation import FieldError, ValidationError
+from crm_core.versions import Stale
 
 
 @pytest.fixture
@@ -81,12 +82,12 @@ def test_lead_rules_and_history(db, sales, user_id, contact):
         "First contact",
     )
     ld.move_lead(db, lead, sales.phases[2].id, user_id, seen_phase_id=sales.phases[0].id)
-    with pytest.raises(ld.StaleMove):  # a colleague's board still shows it in the first phase
+    with pytest.raises(Stale):  # a colleague's board still shows it in the first phase
         ld.move_lead(db, lead, sales.phases[1].id, user_id, seen_phase_id=sales.phases[0].id)
     with pytest.raises(FieldError):
         ld.lose_lead(db, lead, "  ", user_id, seen_phase_id=sales.phases[2].id)
     ld.lose_lead(db, lead, "Price too high", user_id, seen_phase_id=sales.phases[2].id)
-    with pytest.raises(ld.StaleMove):
+    with pytest.raises(Stale):
         ld.win_lead(db, lead, user_id, seen_phase_id=sales.phases[2].id)
     ld.reopen_lead(db, lead, user_id, seen_status="lost")
     ld.win_lead(db, lead, user_id, seen_phase_id=sales.phases[2].id)
@@ -115,7 +116,7 @@ def test_lead_edit_is_version_checked(db, sales, user_id, contact):
     lead = new_lead(db, user_id, contact, sales)
     draft = ld.LeadDraft(contact, sales.id, sales.phases[0].id, "Neu", 5)
     ld.update_lead(db, lead, draft, 1, user_id)
-    with pytest.raises(ld.StaleLead):
+    with pytest.raises(Stale):
         ld.update_lead(db, lead, draft, 1, user_id)
     assert ld.get_lead(db, lead).title == "Neu"
 

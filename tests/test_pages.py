@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from crm_core import contacts as c
+from crm_core.audit import Actor, acting_as
 from crm_core.notes import list_notes
 from crm_core.tags import list_tags
 from tests.apptest import app, button, contact_page, field, make, texts
@@ -116,35 +117,38 @@ def test_concurrent_edit_is_told_and_keeps_both_changes(db, user_id):
     cid = make(db, user_id)
     at = contact_page(cid)
     button(at, "Edit").click().run()
-    # Meanwhile a colleague saves the same contact.
+    # Meanwhile a colleague saves the same contact; the page names them by their display name.
     db.run(
         lambda cur: cur.execute(
             "UPDATE users SET display_name = 'Petra Kollegin' WHERE id = ?", [user_id]
         )
     )
-    c.update_contact(db, cid, c.ContactDraft(first_name="Anna", last_name="Schmidt",
-                                             city="Hamburg", job_title="Einkauf",
-                                             first_contact="02.03.2026",
-                                             latitude=51.93164093121448, longitude=8.87),
-                     1, user_id)  # fmt: skip
+    [(username,)] = db.query("SELECT username FROM users WHERE id = ?", [user_id])
+    with acting_as(Actor(username, user_id)):
+        c.update_contact(db, cid, c.ContactDraft(first_name="Anna", last_name="Schmidt",
+                                                 city="Hamburg", job_title="Einkauf",
+                                                 first_contact="02.03.2026",
+                                                 latitude=51.93164093121448, longitude=8.87),
+                         1, user_id)  # fmt: skip
     at.text_input(key=f"c{cid}v1_city").input("Potsdam")
     at.text_input(key=f"c{cid}v1_company").input("Meine GmbH")
     button(at, "Save").click().run()
-    assert "changed this contact after you opened it" in texts(at)
+    told = texts(at).replace("\\", "")  # user text reaches markdown backslash-escaped
+    assert "Petra Kollegin changed this contact after you opened it. Nothing was saved yet." in told
     assert c.get_contact(db, cid).city == "Hamburg"  # nothing silently overwritten
     assert [t.value for t in at.toast] == [
         "Not saved: Petra Kollegin changed this contact meanwhile — see above"
     ]
     table = next(d.value for d in at.dataframe if "yours" in d.value.columns)
     # The form's labels, "—" for empty, and "yours" is what saving on top would write.
+    opened = "when you opened it"
     assert table.to_dict("records") == [
-        {"field": "Company", "opened": "—", "now": "—", "yours": "Meine GmbH"},
-        {"field": "Position", "opened": "—", "now": "Einkauf", "yours": "Einkauf"},
-        {"field": "City", "opened": "Berlin", "now": "Hamburg", "yours": "Potsdam"},
-        {"field": "First contact", "opened": "—", "now": "02.03.2026",
-         "yours": "02.03.2026"},
-        {"field": "Map position", "opened": "—", "now": "set", "yours": "set"},
-    ]  # fmt: skip
+        {"field": "Company", opened: "—", "now": "—", "yours": "Meine GmbH"},
+        {"field": "Position", opened: "—", "now": "Einkauf", "yours": "Einkauf"},
+        {"field": "City", opened: "Berlin", "now": "Hamburg", "yours": "Potsdam"},
+        {"field": "First contact", opened: "—", "now": "02.03.2026", "yours": "02.03.2026"},
+        {"field": "Map position", opened: "—", "now": "set", "yours": "set"},
+    ]
     button(at, "Save my changes on top").click().run()
     view = c.get_contact(db, cid)
     # Mine where I changed something (the city too: I chose to), theirs everywhere else.

@@ -10,8 +10,8 @@ from crm_core import pipelines as pl
 from crm_core import sources as src
 from crm_core import tags as tg
 from crm_core.audit import Actor, AuditQuery, acting_as, history, search_audit
-from crm_core.stale import StaleSetting, differences
 from crm_core.validation import FieldError
+from crm_core.versions import Stale, differences
 
 
 def log_size(db) -> int:
@@ -47,7 +47,7 @@ def test_tag_stale_version_is_refused_and_writes_nothing(db, anna):
         assert tg.update_tag(db, tag_id, "Fachmesse", "#112233", expected_version=1) == 2
     before = log_size(db)
     # … so this user's save, made on version 1, is refused with what the tag looks like now.
-    with pytest.raises(StaleSetting) as refused:
+    with pytest.raises(Stale) as refused:
         tg.update_tag(db, tag_id, "Messe 2027", "#ff0000", expected_version=1)
     assert refused.value.current.name == "Fachmesse" and refused.value.current.version == 2
     assert str(refused.value) == "bernd changed this tag after you opened it."
@@ -62,11 +62,11 @@ def test_tag_stale_version_is_refused_and_writes_nothing(db, anna):
 def test_tag_deleted_meanwhile(db, anna):
     tag_id = tg.create_tag(db, "Messe")
     tg.delete_tag(db, tag_id, expected_version=1)
-    with pytest.raises(StaleSetting) as refused:
+    with pytest.raises(Stale) as refused:
         tg.update_tag(db, tag_id, "Messe", "#5b8def", expected_version=1)
     assert refused.value.current is None
     assert str(refused.value) == "This tag was deleted meanwhile."
-    with pytest.raises(StaleSetting):
+    with pytest.raises(Stale):
         tg.delete_tag(db, tag_id, expected_version=1)
 
 
@@ -76,7 +76,7 @@ def test_tag_delete_on_a_stale_version_keeps_the_tag_on_its_contacts(db, user_id
     cid = create_contact(db, ContactDraft(first_name="Anna", tags=["Messe"]), user_id)
     tag_id = tg.list_tags(db)[0].id
     tg.update_tag(db, tag_id, "Fachmesse", "#5b8def", expected_version=1)
-    with pytest.raises(StaleSetting):
+    with pytest.raises(Stale):
         tg.delete_tag(db, tag_id, expected_version=1)
     assert get_contact(db, cid).tags == ["Fachmesse"]
 
@@ -126,10 +126,10 @@ def test_pipeline_rename_and_delete(db, anna):
     assert pl.get_pipeline(db, pid).version == 1
     assert pl.rename_pipeline(db, pid, "Vertrieb", expected_version=1) == 2
     before = log_size(db)
-    with pytest.raises(StaleSetting) as refused:
+    with pytest.raises(Stale) as refused:
         pl.rename_pipeline(db, pid, "Service", expected_version=1)
     assert refused.value.current.name == "Vertrieb"
-    with pytest.raises(StaleSetting):
+    with pytest.raises(Stale):
         pl.delete_pipeline(db, pid, expected_version=1)
     assert log_size(db) == before
     assert [p.name for p in pl.list_pipelines(db)] == ["Vertrieb"]
@@ -140,7 +140,7 @@ def test_pipeline_rename_and_delete(db, anna):
     assert update.changes == {"name": ["Sales", "Vertrieb"]}
     assert (delete.action, delete.label) == ("delete", "Vertrieb")
     assert delete.changes["phases"] == [["Inquiry"], None]
-    with pytest.raises(StaleSetting) as gone:
+    with pytest.raises(Stale) as gone:
         pl.rename_pipeline(db, pid, "Again", expected_version=2)
     assert gone.value.current is None
 
@@ -152,12 +152,12 @@ def test_phase_update_move_delete(db, user_id, anna):
     assert history(db, "phase", c)[0].action == "create"
     assert pl.update_phase(db, a.id, "Anfrage", 15, "#111111", expected_version=1) == 2
     before = log_size(db)
-    with pytest.raises(StaleSetting) as refused:
+    with pytest.raises(Stale) as refused:
         pl.update_phase(db, a.id, "Inquiry", 10, "#000000", expected_version=1)
     assert (refused.value.current.name, refused.value.current.probability) == ("Anfrage", 15)
-    with pytest.raises(StaleSetting):
+    with pytest.raises(Stale):
         pl.move_phase(db, a.id, +1, expected_version=1)
-    with pytest.raises(StaleSetting):
+    with pytest.raises(Stale):
         pl.delete_phase(db, a.id, b.id, user_id, expected_version=1)
     assert log_size(db) == before
     assert [ph.name for ph in pl.get_pipeline(db, pid).phases] == ["Anfrage", "B", "C"]
@@ -183,7 +183,7 @@ def test_lost_reasons(db, anna):
     assert reason.version == 1
     pl.remove_lost_reason(db, reason.id, expected_version=1)
     assert "Timing" not in pl.list_lost_reasons(db)
-    with pytest.raises(StaleSetting) as refused:
+    with pytest.raises(Stale) as refused:
         pl.remove_lost_reason(db, reason.id, expected_version=1)
     assert str(refused.value) == "This lost reason was deleted meanwhile."
     new_id = pl.add_lost_reason(db, "Too far away")
@@ -199,12 +199,12 @@ def test_custom_field_update_move_delete(db, anna):
     assert cf.update_field(db, first, "Branche", ["Handel", "Handwerk"], True,
                            expected_version=1) == 2  # fmt: skip
     before = log_size(db)
-    with pytest.raises(StaleSetting) as refused:
+    with pytest.raises(Stale) as refused:
         cf.update_field(db, first, "Sektor", ["Handel"], False, expected_version=1)
     assert refused.value.current.choices == ("Handel", "Handwerk")
-    with pytest.raises(StaleSetting):
+    with pytest.raises(Stale):
         cf.move_field(db, first, +1, expected_version=1)
-    with pytest.raises(StaleSetting):
+    with pytest.raises(Stale):
         cf.delete_field(db, first, expected_version=1)
     assert log_size(db) == before
     assert field(db, first).name == "Branche"
@@ -225,7 +225,7 @@ def test_sources(db, anna):
     entry = next(s for s in src.source_entries(db) if s.name == "Fair 2027")
     assert entry.version == 1 and "Fair 2027" in src.list_sources(db)
     src.remove_source(db, "Fair 2027", expected_version=1)
-    with pytest.raises(StaleSetting) as refused:
+    with pytest.raises(Stale) as refused:
         src.remove_source(db, "Fair 2027", expected_version=1)
     assert refused.value.current is None
     entries = search_audit(db, AuditQuery(entity="source"))[1]
@@ -252,10 +252,10 @@ def test_differences_show_opened_now_and_mine(db):
     opened = tag(db, tag_id)
     tg.update_tag(db, tag_id, "Fachmesse", "#112233", expected_version=1)
     now = tag(db, tag_id)
-    rows = differences(opened, now, {"name": "Messe", "color": "#ff0000"})
+    rows = differences(opened.fields(), now.fields(), {"name": "Messe", "color": "#ff0000"})
     assert [(d.field, d.opened, d.now, d.mine) for d in rows] == [
         ("name", "Messe", "Fachmesse", "Messe"),
         ("color", "#112233", "#112233", "#ff0000"),
     ]
-    gone = differences(opened, None)
+    gone = differences(opened.fields(), None, None)
     assert [(d.field, d.now) for d in gone] == [("name", None), ("color", None)]

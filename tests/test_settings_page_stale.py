@@ -1,5 +1,6 @@
 """The settings page when a colleague changed a setting after this user opened it: the user is
-told what changed, nothing is silently lost, and they choose to reload or to overwrite."""
+told what changed, nothing is silently lost, and they choose to discard theirs or to save their
+changes on top."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ def keyed(at, key: str):
     return next(b for b in at.button if b.key == key)
 
 
-def test_a_tag_saved_on_an_old_version_is_told_and_can_overwrite(db):
+def test_a_tag_saved_on_an_old_version_is_told_and_can_be_saved_on_top(db):
     tag_id = tg.create_tag(db, "Messe", "#112233")
     at = app(PAGE)
     # Meanwhile a colleague renames the same tag.
@@ -42,29 +43,29 @@ def test_a_tag_saved_on_an_old_version_is_told_and_can_overwrite(db):
     assert list(table["when you opened it"]) == ["Messe"]
     assert list(table["now"]) == ["Fachmesse"]
     assert list(table["yours"]) == ["Messe 2027"]
-    button(at, "Overwrite with mine").click().run()
+    button(at, "Save my changes on top").click().run()
     assert not at.exception, at.exception
     tag = tg.list_tags(db)[0]
     assert (tag.name, tag.version) == ("Messe 2027", 3)
     assert "Tag saved." in shown(at)
-    assert not any(b.label == "Overwrite with mine" for b in at.button)
+    assert not any(b.label == "Save my changes on top" for b in at.button)
 
 
-def test_reload_discards_mine_and_shows_the_current_values(db):
+def test_discard_mine_shows_the_current_values(db):
     tag_id = tg.create_tag(db, "Messe", "#112233")
     at = app(PAGE)
     tg.update_tag(db, tag_id, "Fachmesse", "#112233", expected_version=1)
     at.text_input(key=f"tag_name_{tag_id}_v1").input("Messe 2027")
     keyed(at, f"tag_save_{tag_id}_v1").click().run()
     assert "changed this tag after you opened it" in shown(at)
-    button(at, "Reload").click().run()
+    button(at, "Discard mine and reload").click().run()
     assert not at.exception, at.exception
     assert "changed this tag" not in shown(at)
     assert at.text_input(key=f"tag_name_{tag_id}_v2").value == "Fachmesse"
     assert tg.list_tags(db)[0].name == "Fachmesse"
 
 
-def test_a_setting_deleted_meanwhile_offers_only_reload(db):
+def test_a_setting_deleted_meanwhile_offers_only_discard(db):
     tag_id = tg.create_tag(db, "Messe")
     at = app(PAGE)
     tg.delete_tag(db, tag_id, expected_version=1)
@@ -75,9 +76,9 @@ def test_a_setting_deleted_meanwhile_offers_only_reload(db):
     table = conflict_table(at)
     assert set(table["now"]) == {"(deleted)"}
     assert list(table.loc[table["field"] == "colour", "yours"]) == ["#ff0000"]
-    assert not any(b.label == "Overwrite with mine" for b in at.button)
+    assert not any(b.label == "Save my changes on top" for b in at.button)
     assert tg.list_tags(db) == []
-    button(at, "Reload").click().run()
+    button(at, "Discard mine and reload").click().run()
     assert "deleted meanwhile" not in shown(at)
 
 
@@ -103,7 +104,8 @@ def test_a_phase_moved_on_an_old_version_then_overwritten(db):
     table = conflict_table(at)
     assert list(table["field"]) == ["name", "win %"] and "yours" not in table.columns
     assert [p.name for p in pl.get_pipeline(db, pid).phases] == ["A", "B2"]
-    button(at, "Overwrite with mine").click().run()
+    assert "Save my changes on top" not in [b.label for b in at.button]
+    button(at, "Move it left anyway").click().run()
     assert [p.name for p in pl.get_pipeline(db, pid).phases] == ["B2", "A"]
     assert "Phase moved." in shown(at)
 
@@ -119,12 +121,12 @@ def test_a_field_renamed_over_a_colleagues_deactivation_keeps_the_deactivation(d
     rows = {
         r["field"]: (r["when you opened it"], r["now"], r["yours"]) for _, r in table.iterrows()
     }
-    # "yours" is what "Overwrite with mine" writes: my rename on top of the colleague's change.
+    # "yours" is what "Save my changes on top" writes: my rename on top of the colleague's change.
     assert rows == {"shown on contacts": ("yes", "no", "no"), "name": ("Branche", "Branche",
                                                                         "Sektor")}  # fmt: skip
     current = cf.list_fields(db, active_only=False)[0]
     assert (current.name, current.active) == ("Branche", False)
-    button(at, "Overwrite with mine").click().run()
+    button(at, "Save my changes on top").click().run()
     assert not at.exception, at.exception
     current = cf.list_fields(db, active_only=False)[0]
     assert (current.name, current.active, current.version) == ("Sektor", False, 3)
@@ -144,7 +146,7 @@ def test_a_field_both_changed_takes_mine_and_keeps_the_colleagues_other_changes(
     rows = {r["field"]: r["yours"] for _, r in conflict_table(at).iterrows()}
     assert rows == {"name": "Sektor", "choices": "Handel, Handwerk, Industrie",
                     "shown on contacts": "no"}  # fmt: skip
-    button(at, "Overwrite with mine").click().run()
+    button(at, "Save my changes on top").click().run()
     assert not at.exception, at.exception
     current = cf.list_fields(db, active_only=False)[0]
     assert (current.name, list(current.choices), current.active) == (
@@ -162,12 +164,12 @@ def test_a_phase_renamed_keeps_a_colleagues_new_win_chance(db):
     assert not at.exception, at.exception
     assert "bernd changed this phase after you opened it." in shown(at)
     table = conflict_table(at)
-    assert table.to_dict("records") == [
-        {"field": "win %", "when you opened it": "10", "now": "35", "yours": "35"},
+    assert table.to_dict("records") == [  # in the order of the form's fields
         {"field": "name", "when you opened it": "A", "now": "A", "yours": "Erstkontakt"},
+        {"field": "win %", "when you opened it": "10", "now": "35", "yours": "35"},
     ]
     assert pl.get_pipeline(db, pid).phases[0].name == "A"  # nothing written yet
-    button(at, "Overwrite with mine").click().run()
+    button(at, "Save my changes on top").click().run()
     assert not at.exception, at.exception
     phase = pl.get_pipeline(db, pid).phases[0]
     assert (phase.name, phase.probability, phase.color, phase.version) == (
@@ -184,26 +186,26 @@ def test_a_tag_renamed_keeps_a_colleagues_new_colour(db):
     assert not at.exception, at.exception
     rows = {r["field"]: (r["now"], r["yours"]) for _, r in conflict_table(at).iterrows()}
     assert rows == {"colour": ("#ff0000", "#ff0000"), "name": ("Messe", "Fachmesse")}
-    button(at, "Overwrite with mine").click().run()
+    button(at, "Save my changes on top").click().run()
     assert not at.exception, at.exception
     tag = tg.list_tags(db)[0]
     assert (tag.name, tag.color, tag.version) == ("Fachmesse", "#ff0000", 3)
 
 
-def test_a_second_conflict_on_overwrite_merges_again(db):
+def test_a_second_conflict_on_saving_on_top_merges_again(db):
     tag_id = tg.create_tag(db, "Messe", "#112233")
     at = app(PAGE)
     tg.update_tag(db, tag_id, "Messe", "#ff0000", expected_version=1)
     at.text_input(key=f"tag_name_{tag_id}_v1").input("Fachmesse")
     keyed(at, f"tag_save_{tag_id}_v1").click().run()
-    # Before I overwrite, another colleague changes the colour again.
+    # Before I save on top, another colleague changes the colour again.
     tg.update_tag(db, tag_id, "Messe", "#00ff00", expected_version=2)
-    button(at, "Overwrite with mine").click().run()
+    button(at, "Save my changes on top").click().run()
     assert not at.exception, at.exception
     assert tg.list_tags(db)[0].name == "Messe"  # refused again, nothing written
     rows = {r["field"]: (r["now"], r["yours"]) for _, r in conflict_table(at).iterrows()}
     assert rows == {"colour": ("#00ff00", "#00ff00"), "name": ("Messe", "Fachmesse")}
-    button(at, "Overwrite with mine").click().run()
+    button(at, "Save my changes on top").click().run()
     tag = tg.list_tags(db)[0]
     assert (tag.name, tag.color, tag.version) == ("Fachmesse", "#00ff00", 4)
 

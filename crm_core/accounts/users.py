@@ -17,8 +17,8 @@ from crm_core import audit
 from crm_core.accounts.passwords import check_password_rules, generate_password, set_password_in
 from crm_core.config import Settings, load_settings
 from crm_core.database import Cursor, Database
-from crm_core.stale import require_version
 from crm_core.validation import FieldError, clean_email, clean_text
+from crm_core.versions import require_version
 
 ROLES = ("admin", "member")
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
@@ -83,7 +83,7 @@ def update_user(
     """Name, e-mail address (where reminder digests go) and home address (a route start).
 
     With ``expected_version`` (a form that showed that version) a colleague's save in between
-    raises ``StaleSetting`` and nothing is written."""
+    raises ``Stale`` and nothing is written."""
     name = clean_text(display_name, max_len=100, required=True)
     address = clean_email(email) if email and email.strip() else None
     home_text = clean_text(home, max_len=200)
@@ -101,7 +101,7 @@ def update_user(
             [name, address, home_text, user_id],
         )
         new = {"display_name": name, "email": address, "home_address": home_text}
-        if changes := audit.diff(current.shown(), new):
+        if changes := audit.diff(current.fields(), new):
             audit.record(cur, "update", "user", user_id, label=current.user.username,
                          changes=changes)  # fmt: skip
 
@@ -141,7 +141,7 @@ class Account:
     version: int
     home_address: str | None = None
 
-    def shown(self) -> dict[str, object]:
+    def fields(self) -> dict[str, object]:
         """The profile fields a form edits (what a conflict compares)."""
         return {"display_name": self.user.display_name, "email": self.user.email,
                 "home_address": self.home_address}  # fmt: skip
