@@ -15,8 +15,11 @@ from streamlit import runtime
 
 from crm_core.config import load_settings
 from crm_core.database import DatabaseBusy, get_database
-from pages._auth import keep_cookie, login_form, sign_out, signed_in_user
+from crm_core.i18n import N_, _
+from pages._auth import keep_cookie, login_form, sign_out, signed_in_user, use_language
 from pages._ui import md
+
+ROLES = {"admin": N_("admin"), "member": N_("member")}
 
 
 def serve(argv: list[str]) -> int:
@@ -52,6 +55,9 @@ def page(
 
 
 def main() -> None:
+    # Every run is a thread of its own that starts without a language: the app's until the user
+    # is known (signed_in_user then sets theirs), before anything is drawn.
+    use_language(None)
     st.set_page_config(page_title="leadradar CRM", page_icon=":material/radar:", layout="wide")
     try:
         get_database()  # migrates once per process; later calls are a dictionary look-up
@@ -63,32 +69,32 @@ def main() -> None:
     admin = bool(user and user.is_admin)
     navigation = st.navigation(
         {
-            "Sales": [
-                page("contacts", "Contacts", ":material/contacts:", default=True),
-                page("contact", "Contact", hidden=True),
-                page("lookup", "Sender lookup", ":material/contact_mail:"),
-                page("board", "Board", ":material/view_kanban:"),
-                page("lead", "Lead", hidden=True),
-                page("wonlost", "Won / lost", ":material/emoji_events:"),
-                page("review", "Pipeline review", ":material/monitoring:"),
-                page("reminders", "Reminders", ":material/notifications:"),
-                page("scheduled", "Upcoming opportunities", ":material/event_upcoming:"),
+            _("Sales"): [
+                page("contacts", _("Contacts"), ":material/contacts:", default=True),
+                page("contact", _("Contact"), hidden=True),
+                page("lookup", _("Sender lookup"), ":material/contact_mail:"),
+                page("board", _("Board"), ":material/view_kanban:"),
+                page("lead", _("Lead"), hidden=True),
+                page("wonlost", _("Won / lost"), ":material/emoji_events:"),
+                page("review", _("Pipeline review"), ":material/monitoring:"),
+                page("reminders", _("Reminders"), ":material/notifications:"),
+                page("scheduled", _("Upcoming opportunities"), ":material/event_upcoming:"),
             ],
-            "On the road": [
-                page("route", "Route planning", ":material/route:"),
-                page("nearby", "Nearby", ":material/near_me:"),
+            _("On the road"): [
+                page("route", _("Route planning"), ":material/route:"),
+                page("nearby", _("Nearby"), ":material/near_me:"),
             ],
-            "Data": [
-                page("imports", "Import", ":material/upload_file:"),
-                page("account", "My account", ":material/account_circle:"),
+            _("Data"): [
+                page("imports", _("Import"), ":material/upload_file:"),
+                page("account", _("My account"), ":material/account_circle:"),
             ],
             # Members get these pages hidden but routed, so that opening one by URL reaches the
             # page's gate(admin=True) and says "not allowed" instead of showing the contacts.
-            "Admin": [
-                page("users", "Users", ":material/group:", hidden=not admin),
-                page("settings", "Settings", ":material/settings:", hidden=not admin),
-                page("audit", "Audit log", ":material/history:", hidden=not admin),
-                page("status", "Jobs status", ":material/schedule:", hidden=not admin),
+            _("Admin"): [
+                page("users", _("Users"), ":material/group:", hidden=not admin),
+                page("settings", _("Settings"), ":material/settings:", hidden=not admin),
+                page("audit", _("Audit log"), ":material/history:", hidden=not admin),
+                page("status", _("Jobs status"), ":material/schedule:", hidden=not admin),
             ],
         },
         position="sidebar" if user else "hidden",
@@ -100,8 +106,9 @@ def main() -> None:
         st.stop()
     keep_cookie()
     with st.sidebar:
-        st.caption(f"Signed in as {md(user.display_name)} ({user.role})")
-        if st.button("Sign out", icon=":material/logout:", key="sign_out"):
+        role = _(ROLES[user.role]) if user.role in ROLES else user.role
+        st.caption(_("Signed in as {name} ({role})").format(name=md(user.display_name), role=role))
+        if st.button(_("Sign out"), icon=":material/logout:", key="sign_out"):
             sign_out()
     navigation.run()
 

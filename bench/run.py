@@ -39,6 +39,9 @@ APP_PATH = ROOT / "app.py"
 
 # Before anything reads the settings: every ``load_settings()`` of this process sees the bench file.
 os.environ["CRM_DB"] = str(DB_PATH)
+# The checks below recognise pages by their English wording (the app's default is German); the
+# served app inherits this too.  Rendering costs the same in either language.
+os.environ["CRM_LANGUAGE"] = "en"
 
 import argparse  # noqa: E402
 import dataclasses  # noqa: E402

@@ -14,9 +14,10 @@ from contextvars import ContextVar
 
 import streamlit as st
 
-from crm_core import audit
+from crm_core import audit, i18n
 from crm_core.accounts import passwords, sessions, throttling, users
 from crm_core.accounts.users import User
+from crm_core.i18n import N_, _
 from pages._ui import db, settings, show_flash
 
 COOKIE = "leadradar_session"
@@ -46,15 +47,16 @@ def _device() -> str | None:
 
 
 def device_label(agent: str) -> str:
-    """ "Firefox on Windows", "Safari on iPhone" … from a User-Agent: enough to recognise one's
-    own devices in the list of sessions."""
+    """ "Firefox (Windows)", "Safari (iPhone)" … from a User-Agent: enough to recognise one's
+    own devices in the list of sessions.  Stored with the session and read later by people of
+    either language, so it holds only names, no words of one language."""
     browsers = (("Edg/", "Edge"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"),
                 ("Safari/", "Safari"))  # fmt: skip
     systems = (("iPhone", "iPhone"), ("iPad", "iPad"), ("Android", "Android"),
                ("Windows", "Windows"), ("Mac OS", "Mac"), ("Linux", "Linux"))  # fmt: skip
-    browser = next((name for mark, name in browsers if mark in agent), "a browser")
+    browser = next((name for mark, name in browsers if mark in agent), "Browser")
     system = next((name for mark, name in systems if mark in agent), None)
-    return f"{browser} on {system}" if system else browser
+    return f"{browser} ({system})" if system else browser
 
 
 def _cookie_token() -> str | None:
@@ -82,7 +84,14 @@ def _sso_user() -> User | None:
 # thread starts with this unset): pages and dialogs call ``gate()``, which is then free.
 _checked: ContextVar[User | None] = ContextVar("leadradar_checked_user", default=None)
 
-NOT_ALLOWED = "Not allowed: this page is for admins."
+NOT_ALLOWED = N_("Not allowed: this page is for admins.")
+
+
+def use_language(user: User | None) -> str:
+    """This run speaks the user's language (once accounts have one), else the app's
+    (``[app] language``).  Set explicitly: an unset language would read the settings per text."""
+    i18n.set_language(getattr(user, "language", None) or settings().language)
+    return i18n.current_language()
 
 
 def gate(*, admin: bool = False) -> User:
@@ -97,7 +106,7 @@ def gate(*, admin: bool = False) -> User:
         login_form()
         st.stop()
     if admin and not user.is_admin:
-        st.error(NOT_ALLOWED, icon=":material/block:")
+        st.error(_(NOT_ALLOWED), icon=":material/block:")
         st.stop()
     return user
 
@@ -121,10 +130,12 @@ def signed_in_user() -> User | None:
         user = _sso_user()
     if user is None:
         st.session_state.pop("me", None)
+        use_language(None)  # the login form speaks the app's language
         return None
     st.session_state[TOKEN_KEY] = token
     st.session_state["me"] = user
     audit.set_actor(audit.Actor(user.username, user.id))
+    use_language(user)  # also for a dialog's own rerun, which does not pass through app.py
     _checked.set(user)
     return user
 
@@ -163,26 +174,28 @@ def login_form() -> None:
     left, middle, right = st.columns([1, 2, 1])
     with middle:
         st.title("leadradar")
-        st.caption("Please sign in.")
+        st.caption(_("Please sign in."))
         show_flash()
         if not users.anyone_can_sign_in(db()):
-            st.warning("No account can sign in yet. On the server, run "
-                       "`crm user add NAME --role admin` or restart with `crm run`.")  # fmt: skip
+            st.warning(_("No account can sign in yet. On the server, run "
+                         "`crm user add NAME --role admin` or restart with `crm run`."))  # fmt: skip
         with st.form("login"):
-            username = st.text_input("Username", max_chars=64, autocomplete="username")
-            password = st.text_input("Password", type="password", max_chars=passwords.PASSWORD_MAX,
+            username = st.text_input(_("Username"), max_chars=64, autocomplete="username")
+            password = st.text_input(_("Password"), type="password",
+                                     max_chars=passwords.PASSWORD_MAX,
                                      autocomplete="current-password")  # fmt: skip
-            submitted = st.form_submit_button("Sign in", type="primary", icon=":material/login:")
+            submitted = st.form_submit_button(_("Sign in"), type="primary",
+                                              icon=":material/login:")  # fmt: skip
         if submitted:
             _try_sign_in(username, password)
         provider = settings().sso_provider
         if provider:
             st.divider()
-            if st.button("Sign in with single sign-on", icon=":material/key:"):
+            if st.button(_("Sign in with single sign-on"), icon=":material/key:"):
                 st.login(None if provider == "default" else provider)
             if getattr(st.user, "is_logged_in", False):
-                st.error("Your single sign-on account has no active leadradar account with that "
-                         "e-mail address. Ask an admin.")  # fmt: skip
+                st.error(_("Your single sign-on account has no active leadradar account with "
+                           "that e-mail address. Ask an admin."))  # fmt: skip
 
 
 def _try_sign_in(username: str, password: str) -> None:
@@ -234,9 +247,14 @@ def download(export: Callable[..., bytes], *args: object, admin: bool = False,
         user = (
             sessions.session_user(db(), token) if token else sessions.active_user(db(), sso_user_id)
         )
-        if user is None or (admin and not user.is_admin):
-            raise PermissionError("the session that drew this button has ended: nothing exported")
-        with audit.acting_as(audit.Actor(user.username, user.id)):
-            return export(*args, **kwargs)
+        # Streamlit runs this in a thread of its own: the user's language (for an export's
+        # headers) is set here, as who acts is.
+        with i18n.language(getattr(user, "language", None) or settings().language):
+            if user is None or (admin and not user.is_admin):
+                raise PermissionError(
+                    _("The session that drew this button has ended: nothing was exported.")
+                )
+            with audit.acting_as(audit.Actor(user.username, user.id)):
+                return export(*args, **kwargs)
 
     return produce

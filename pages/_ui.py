@@ -6,13 +6,26 @@ Pages stay thin: widgets and layout here and in the page files, every rule in ``
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
+from decimal import Decimal
 
 import streamlit as st
 
 from crm_core.accounts.users import User
 from crm_core.config import Settings, load_settings
 from crm_core.database import Database, DatabaseBusy, get_database
+from crm_core.i18n import (
+    N_,
+    NumberNotRead,
+    _,
+    decimal,
+    locale,
+    moment,
+    money,
+    number_hint,
+    parse_number,
+)
 from crm_core.text import escape_markdown
 from crm_core.validation import FieldError, ValidationError
 
@@ -32,7 +45,7 @@ def me() -> User:
     """The signed-in user (app.py checks the session before any page runs)."""
     user = st.session_state.get("me")
     if user is None:  # only reachable if a page ran without app.py's gate
-        st.error("Please sign in.")
+        st.error(_("Please sign in."))
         st.stop()
     return user
 
@@ -42,41 +55,163 @@ def md(text: object) -> str:
     return escape_markdown(text)
 
 
+# The names the forms give the fields crm_core reports on (ValidationError keys), so that a
+# message names the field the user sees, in their language.
+FIELD_LABELS = {
+    "kind": N_("Kind"),
+    "salutation": N_("Salutation"),
+    "title": N_("Title"),
+    "first_name": N_("First name"),
+    "last_name": N_("Last name"),
+    "company": N_("Company"),
+    "job_title": N_("Position"),
+    "street": N_("Street"),
+    "postal_code": N_("Postal code"),
+    "city": N_("City"),
+    "country": N_("Country"),
+    "latitude": N_("Map position"),
+    "longitude": N_("Map position"),
+    "first_contact": N_("First contact"),
+    "source": N_("Source"),
+    "owner_id": N_("Owner"),
+    "emails": N_("E-mail addresses"),
+    "phones": N_("Phone numbers"),
+    "websites": N_("Websites"),
+    "tags": N_("Tags"),
+    "value": N_("Value"),
+    "currency": N_("Currency"),
+    "expected_close": N_("Expected close"),
+    "pipeline_id": N_("Pipeline"),
+    "phase_id": N_("Phase"),
+    "contact_id": N_("Contact"),
+    "status": N_("Status"),
+    "due_date": N_("Due"),
+    "note": N_("Note"),
+    "fire_on": N_("Appears on the board on"),
+}
+
+
+def field_label(key: str) -> str:
+    """A ValidationError key as the form names it: "last_name" -> "Last name", "custom_7" -> the
+    custom field's own name (user text: escape it with ``md`` for markdown)."""
+    if key in FIELD_LABELS:
+        return _(FIELD_LABELS[key])
+    if key.startswith("custom_") and key[len("custom_") :].isdigit():
+        from crm_core.custom_fields import list_fields
+
+        field_id = int(key[len("custom_") :])
+        names = {f.id: f.name for f in list_fields(db(), active_only=False)}
+        if field_id in names:
+            return names[field_id]
+    return key.replace("_", " ")
+
+
 @contextlib.contextmanager
 def user_errors() -> Iterator[None]:
     """Turn the errors a user can fix or wait out into a message; nothing was changed."""
     try:
         yield
     except ValidationError as exc:
-        st.error("Nothing was saved. Please correct:")
+        st.error(_("Nothing was saved. Please correct:"))
         for field, message in exc.errors.items():
-            st.error(f"**{md(field.replace('_', ' '))}**: {md(message)}")
+            st.error(f"**{md(field_label(field))}**: {md(message)}")
     except FieldError as exc:
-        st.error(f"Nothing was saved: {md(exc)}")
+        st.error(_("Nothing was saved: {reason}").format(reason=md(exc)))
     except DatabaseBusy as exc:
         st.warning(md(exc))
 
 
-def money(value: object, currency: str = "EUR") -> str:
-    """1234.5 -> '1.234,50 €' (German grouping, as the team writes amounts)."""
-    symbol = {"EUR": "€", "CHF": "CHF", "USD": "$", "GBP": "£"}.get(currency, currency)
-    text = f"{float(value or 0):,.2f}".replace(",", "_").replace(".", ",").replace("_", ".")
-    return f"{text} {symbol}"
+def number_input(
+    label: str,
+    value: object = None,
+    *,
+    key: str,
+    currency: str | None = None,
+    unit: str | None = None,
+    min_value: float | None = None,
+    max_value: float | None = None,
+    help: str | None = None,  # noqa: A002 - Streamlit's name for it
+    placeholder: str | None = None,
+    disabled: bool = False,
+    container: object = None,
+) -> Decimal | None:
+    """A number typed the user's way: a text field showing ``value`` in their locale
+    ("45.000,00 €" / "€45,000.00" with ``currency``, "12,5" without), read strictly with
+    ``crm_core.i18n.parse_number``.
+
+    Under the field: what was read ("= 45.000,00 €"), or why it was refused ("45.5" for a German
+    user could be 455 or 45,5).  Returns the number; ``None`` for an empty field and while the
+    input is refused, so the caller saves nothing.  ``unit`` ("km") follows the read-back;
+    ``min_value`` / ``max_value`` refuse numbers outside them with a message (never clamped).
+    ``container`` is where it is drawn (a column, a form; default the page)."""
+    where = container or st
+    shown = _shown_number(value, currency)
+    text = where.text_input(
+        label, value=shown, key=key, help=help or number_hint(), placeholder=placeholder,
+        disabled=disabled,
+    )  # fmt: skip
+    try:
+        if text == shown and value is not None and not currency:
+            # The app's own rendering reads as the value it came from: "0.125" in English has
+            # three decimals and no thousands, which typed by hand counts as ambiguous.
+            number = Decimal(str(value))
+        else:
+            number = parse_number(text, currency)
+    except NumberNotRead as refused:
+        where.error(md(refused), icon=":material/error:")
+        return None
+    if number is None:
+        return None
+    if min_value is not None and number < Decimal(str(min_value)):
+        where.error(_("At least {minimum}, please.").format(
+            minimum=md(_with_unit(decimal(min_value, 6), unit))))  # fmt: skip
+        return None
+    if max_value is not None and number > Decimal(str(max_value)):
+        where.error(_("At most {maximum}, please.").format(
+            maximum=md(_with_unit(decimal(max_value, 6), unit))))  # fmt: skip
+        return None
+    read = money(number, currency) if currency else _with_unit(decimal(number, 6), unit)
+    where.caption(f"= {md(read)}")
+    return number
 
 
-def money_short(value: object, currency: str = "EUR") -> str:
-    """Amounts at a glance (board headers, projector): 1234567 -> '1,2 M€', 45600 -> '45,6 k€'."""
-    symbol = {"EUR": "€", "CHF": "CHF", "USD": "$", "GBP": "£"}.get(currency, currency)
-    amount = float(value or 0)
-    for limit, unit, suffix in ((1e6, 1e6, " M"), (1e4, 1e3, " k")):
-        if abs(amount) >= limit:
-            return f"{amount / unit:.1f}".replace(".", ",") + f"{suffix}{symbol}"
-    return f"{amount:,.0f}".replace(",", ".") + f" {symbol}"
+def _shown_number(value: object, currency: str | None) -> str:
+    """A value as this user types it (money as "45.000,00 €"); "" for none."""
+    if value is None or value == "":
+        return ""
+    return money(value, currency) if currency else decimal(value, 6)
 
 
-def count(number: int) -> str:
-    """12345 -> '12.345'."""
-    return f"{number:,}".replace(",", ".")
+def _with_unit(text: str, unit: str | None) -> str:
+    return f"{text} {unit}" if unit else text
+
+
+def chart(figure: object, **options: object) -> None:
+    """An altair chart whose axes and tooltips write numbers the user's way ("800.000" /
+    "800,000"): Vega formats numbers itself, so it gets the separators and the currency sign
+    that ``crm_core.i18n`` uses (taken from its output: one rule for both)."""
+    st.altair_chart(figure.configure(locale={"number": _vega_number_locale()}), **options)
+
+
+def _vega_number_locale() -> dict:
+    grouped = decimal(1234.5, 1)  # "1.234,5" / "1,234.5"
+    thousands, point = grouped[1], grouped[-2]
+    prefix, _zero, suffix = money(0).partition(f"0{point}00")  # "0,00 €" / "€0.00"
+    return {"decimal": point, "thousands": thousands, "grouping": [3],
+            "currency": [prefix, suffix]}  # fmt: skip
+
+
+def date_input_format() -> str:
+    """The format of ``st.date_input`` for this user: "DD.MM.YYYY" / "DD/MM/YYYY".  The widget
+    knows only day, month and year in some order with one separator; both come from the
+    locale's short date pattern (the one ``crm_core.i18n`` follows)."""
+    pattern = locale().date_formats["short"].pattern  # "dd.MM.yy" / "dd/MM/y"
+    separator = next((c for c in pattern if c in "./-"), "/")
+    order = [field[0] for field in re.findall(r"d+|M+|y+", pattern)]
+    tokens = {"d": "DD", "M": "MM", "y": "YYYY"}
+    if sorted(order) != ["M", "d", "y"]:
+        order = ["d", "M", "y"]
+    return separator.join(tokens[f] for f in order)
 
 
 def flash(message: str, kind: str = "success") -> None:
@@ -94,22 +229,23 @@ def notes_panel(contact_id: int, lead_id: int | None = None) -> None:
     """Log a conversation / activity and show the timeline (of one lead with ``lead_id``)."""
     from crm_core.notes import CHANNELS, add_note, list_notes
 
-    st.subheader("Activities" if lead_id else "Timeline")
+    st.subheader(_("Activities") if lead_id else _("Timeline"))
     with st.form(f"note_{contact_id}_{lead_id}", clear_on_submit=True):
         c1, c2 = st.columns([1, 3])
-        channel = c1.selectbox("Channel", list(CHANNELS), format_func=CHANNELS.get)
-        body = c2.text_area("Note", height=80, max_chars=20_000, key=f"note_body_{contact_id}")
-        if st.form_submit_button("Add note", icon=":material/add_comment:"):
+        # crm_core names the channels (N_ there); they are translated where shown.
+        channel = c1.selectbox(_("Channel"), list(CHANNELS), format_func=lambda c: _(CHANNELS[c]))
+        body = c2.text_area(_("Note"), height=80, max_chars=20_000, key=f"note_body_{contact_id}")
+        if st.form_submit_button(_("Add note"), icon=":material/add_comment:"):
             with user_errors():
                 add_note(db(), contact_id, channel, body, me().id, lead_id=lead_id)
-                flash("Note added.")
+                flash(_("Note added."))
                 st.rerun()
     for note in list_notes(db(), contact_id, lead_id=lead_id):
         with st.container(border=True):
             st.caption(
-                f"{note.created_at:%d.%m.%Y %H:%M} · {md(note.channel_label)}"
+                f"{moment(note.created_at)} · {md(_(note.channel_label))}"
                 f" · {md(note.author or '—')}"
-                + (" · on a lead" if note.lead_id and not lead_id else "")
+                + (" · " + _("on a lead") if note.lead_id and not lead_id else "")
             )
             st.markdown(md(note.body))
 
@@ -151,7 +287,7 @@ def spots_map(
         ))  # fmt: skip
     if origin:
         layers.append(pdk.Layer(
-            "ScatterplotLayer", [{"lat": origin[0], "lon": origin[1], "label": "start"}],
+            "ScatterplotLayer", [{"lat": origin[0], "lon": origin[1], "label": _("Start")}],
             get_position=["lon", "lat"], radius_min_pixels=9, get_fill_color=[46, 158, 79],
             pickable=True,
         ))  # fmt: skip
@@ -175,5 +311,8 @@ def owner_choices(current_owner: int | None) -> tuple[list[int], dict[int, str]]
     names = user_names(db())
     if current_owner is not None and current_owner not in ids and current_owner in names:
         ids.append(current_owner)
-        names = {**names, current_owner: f"{names[current_owner]} (deactivated)"}
+        names = {
+            **names,
+            current_owner: _("{name} (deactivated)").format(name=names[current_owner]),
+        }
     return ids, names

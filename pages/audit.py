@@ -15,25 +15,82 @@ from crm_core.audit import (
     record_now,
     search_audit,
 )
+from crm_core.i18n import N_, _, count, moment, ngettext
 from crm_core.import_export.exports import to_csv
 from pages._auth import download, gate
-from pages._ui import count, db
+from pages._ui import date_input_format, db
 
 gate(admin=True)  # nothing below runs for a visitor who is not a signed-in admin
 
 PAGE_SIZE = 100
+# The log stores codes (crm_core.audit.ACTIONS, the kinds of records); people read these.
+ACTIONS = {
+    "create": N_("created"),
+    "update": N_("changed"),
+    "delete": N_("deleted"),
+    "restore": N_("restored"),
+    "move": N_("moved"),
+    "won": N_("won"),
+    "lost": N_("lost"),
+    "reopen": N_("reopened"),
+    "import": N_("imported"),
+    "undo_import": N_("import undone"),
+    "export": N_("exported"),
+    "login": N_("signed in"),
+    "login_failed": N_("sign-in failed"),
+    "login_throttled": N_("sign-in blocked"),
+    "logout": N_("signed out"),
+    "password": N_("password changed"),
+    "deactivate": N_("deactivated"),
+    "reactivate": N_("reactivated"),
+    "sync": N_("synchronised"),
+    "backup": N_("backed up"),
+    "restore_backup": N_("backup restored"),
+}
+ENTITIES = {
+    "contact": N_("contact"),
+    "contacts": N_("contacts"),
+    "lead": N_("lead"),
+    "leads": N_("leads"),
+    "scheduled_lead": N_("upcoming opportunity"),
+    "note": N_("conversation note"),
+    "reminder": N_("reminder"),
+    "user": N_("user"),
+    "session": N_("session"),
+    "import": N_("import"),
+    "tag": N_("tag"),
+    "source": N_("source"),
+    "pipeline": N_("pipeline"),
+    "phase": N_("phase"),
+    "lost_reason": N_("lost reason"),
+    "custom_field": N_("custom field"),
+    "mailchimp": N_("Mailchimp"),
+    "audit_log": N_("audit log"),
+    "database": N_("database"),
+}
 
-st.title("Audit log")
+
+def action_label(code: str) -> str:
+    return _(ACTIONS[code]) if code in ACTIONS else code
+
+
+def entity_label(code: str) -> str:
+    return _(ENTITIES[code]) if code in ENTITIES else code
+
+
+st.title(_("Audit log"))
 known = known_values(db())
 c1, c2, c3, c4 = st.columns([2, 2, 2, 3])
-actor = c1.selectbox("Who", known["actor"], index=None, placeholder="everyone", key="a_actor")
-entity = c2.selectbox("What", known["entity"], index=None, placeholder="everything",
-                      key="a_entity")  # fmt: skip
-action = c3.selectbox("Action", known["action"], index=None, placeholder="any", key="a_action")
-period = c4.date_input("Period", (date.today() - timedelta(days=30), date.today()),
-                       format="DD.MM.YYYY", key="a_period")  # fmt: skip
-text = st.text_input("Containing", max_chars=200, key="a_text",
-                     placeholder="a name, a value, an e-mail address …")  # fmt: skip
+actor = c1.selectbox(_("Who"), known["actor"], index=None, placeholder=_("everyone"),
+                     key="a_actor")  # fmt: skip
+entity = c2.selectbox(_("What"), known["entity"], index=None, placeholder=_("everything"),
+                      format_func=entity_label, key="a_entity")  # fmt: skip
+action = c3.selectbox(_("Action"), known["action"], index=None, placeholder=_("any"),
+                      format_func=action_label, key="a_action")  # fmt: skip
+period = c4.date_input(_("Period"), (date.today() - timedelta(days=30), date.today()),
+                       format=date_input_format(), key="a_period")  # fmt: skip
+text = st.text_input(_("Containing"), max_chars=200, key="a_text",
+                     placeholder=_("a name, a value, an e-mail address …"))  # fmt: skip
 since, until = (list(period) + [None, None])[:2] if isinstance(period, tuple) else (period, None)
 
 query = AuditQuery(actor=actor, entity=entity, action=action, since=since, until=until or since,
@@ -46,10 +103,11 @@ pages = max(1, -(-total // PAGE_SIZE))
 if page_number > pages:
     page_number = pages
     total, entries = search_audit(db(), replace(query, offset=(page_number - 1) * PAGE_SIZE))
+entries_shown = ngettext("{n} entry", "{n} entries", total).format(n=count(total))
 if pages > 1:
-    st.session_state["a_page"] = page_number
-    st.number_input("Page", 1, pages, key="a_page")
-st.caption(f"{count(total)} entries" + (f" · page {page_number} of {pages}" if pages > 1 else ""))
+    entries_shown += " · " + _("page {page} of {pages}").format(page=count(page_number),
+                                                                pages=count(pages))  # fmt: skip
+st.caption(entries_shown)
 
 PAGE_OF = {"contact": "contact", "lead": "lead"}  # records that have a page of their own
 
@@ -64,10 +122,10 @@ if entries:
         pd.DataFrame(
             [
                 {
-                    "when": e.logged_at,
+                    "when": moment(e.logged_at),
                     "who": e.actor,
-                    "action": e.action,
-                    "what": e.entity,
+                    "action": action_label(e.action),
+                    "what": entity_label(e.entity),
                     "id": e.entity_id,
                     "name": e.label,
                     "open": record_link(e.entity, e.entity_id),
@@ -78,12 +136,23 @@ if entries:
         ),
         hide_index=True,
         column_config={
-            "when": st.column_config.DatetimeColumn(format="DD.MM.YYYY HH:mm:ss"),
-            "open": st.column_config.LinkColumn(display_text="open"),
+            "when": _("When"),
+            "who": _("Who"),
+            "action": _("Action"),
+            "what": _("What"),
+            "id": _("ID"),
+            "name": _("Name"),
+            "open": st.column_config.LinkColumn(_("Open"), display_text=_("open")),
+            "changes": _("Changes"),
         },
     )
 else:
-    st.info("No entries match these filters.")
+    st.info(_("No entries match these filters."))
+if pages > 1:
+    chosen = st.pagination(pages, default=page_number)
+    if chosen != page_number:
+        st.session_state["a_page"] = chosen
+        st.rerun()
 
 
 def export_file(query: AuditQuery) -> bytes:
@@ -93,6 +162,7 @@ def export_file(query: AuditQuery) -> bytes:
     return to_csv(header, rows)
 
 
-st.download_button(f"Export {count(total)} entries (CSV)", download(export_file, query, admin=True),
+st.download_button(ngettext("Export {n} entry (CSV)", "Export {n} entries (CSV)", total)
+                   .format(n=count(total)), download(export_file, query, admin=True),
                    file_name="audit-log.csv", mime="text/csv", icon=":material/download:",
                    disabled=not total)  # fmt: skip

@@ -15,38 +15,28 @@ from streamlit_sortables import sort_items
 
 from crm_core.accounts.users import list_users
 from crm_core.board import LOST, WON, BoardQuery, Card, apply_changes, load_board, plan_changes
+from crm_core.i18n import _, count, day, money, money_short, ngettext
 from crm_core.pipelines import list_lost_reasons, list_pipelines
 from crm_core.tags import tag_names
 from pages._auth import gate
-from pages._ui import (
-    count,
-    db,
-    flash,
-    md,
-    me,
-    money,
-    money_short,
-    settings,
-    show_flash,
-    user_errors,
-)
+from pages._ui import db, flash, md, me, settings, show_flash, user_errors
 
 gate()  # nothing below runs for a visitor who is not signed in
 
-WON_HEADER, LOST_HEADER = "✔ Won · drop here", "✖ Lost · drop here"
+WON_HEADER, LOST_HEADER = _("✔ Won · drop here"), _("✖ Lost · drop here")
 _CARD_ID = re.compile(r"#(\d+)$")
 
 pipelines = list_pipelines(db())
 if not pipelines:
-    st.title("Board")
-    st.info("No pipelines yet: add one in Settings.")
+    st.title(_("Board"))
+    st.info(_("No pipelines yet: add one in Settings."))
     st.stop()
 
 wanted = st.query_params.get("pipeline")
 heading = st.empty()  # the pipeline's name, once it is chosen below
 top = st.columns([2, 2, 2, 3])
 pipeline = top[0].selectbox(
-    "Pipeline",
+    _("Pipeline"),
     pipelines,
     index=next((i for i, p in enumerate(pipelines) if str(p.id) == wanted), 0),
     format_func=lambda p: p.name,
@@ -54,12 +44,13 @@ pipeline = top[0].selectbox(
 )
 st.query_params["pipeline"] = str(pipeline.id)
 owner = top[1].selectbox(
-    "Owner", list_users(db()), index=None, format_func=lambda u: u.display_name,
-    placeholder="Everybody", key="board_owner",
+    _("Owner"), list_users(db()), index=None, format_func=lambda u: u.display_name,
+    placeholder=_("Everybody"), key="board_owner",
 )  # fmt: skip
-tag = top[2].selectbox("Tag", tag_names(db()), index=None, placeholder="Any tag", key="board_tag")
+tag = top[2].selectbox(_("Tag"), tag_names(db()), index=None, placeholder=_("Any tag"),
+                       key="board_tag")  # fmt: skip
 text = top[3].text_input(
-    "Find", key="board_text", live=True, type="search", placeholder="Title, contact, city …"
+    _("Find"), key="board_text", live=True, type="search", placeholder=_("Title, contact, city …")
 )
 
 config = settings()
@@ -79,25 +70,35 @@ board = load_board(
 
 heading.title(md(board.pipeline.name))
 st.markdown(
-    f"**{count(board.open_count)}** open leads · **{money(board.open_total)}**"
-    f" · weighted **{money(board.weighted_total)}**"
-)
+    ngettext(
+        "**{n}** open lead · **{total}** · weighted **{weighted}**",
+        "**{n}** open leads · **{total}** · weighted **{weighted}**",
+        board.open_count,
+    ).format(
+        n=count(board.open_count), total=money(board.open_total),
+        weighted=money(board.weighted_total),
+    )
+)  # fmt: skip
 show_flash()
 
 
 def card_label(card: Card) -> str:
     """One card's text; unique because it ends with the lead id."""
-    activity = f"{card.activities}× activity" + (
-        f", last {card.last_activity:%d.%m.}" if card.last_activity else ""
+    activity = ngettext("{n} activity", "{n} activities", card.activities).format(
+        n=count(card.activities)
     )
+    if card.last_activity:
+        activity += ", " + _("last {day}").format(day=day(card.last_activity))
     parts = [
         f"{card.title} — {card.contact_name}",
         money_short(card.value, card.currency),
-        card.owner or "no owner",
-        f"{card.days_in_phase} d here",
+        card.owner or _("no owner"),
+        ngettext("{n} day here", "{n} days here", card.days_in_phase).format(
+            n=count(card.days_in_phase)
+        ),
         activity,
     ]
-    head = ("⚠ STALE · " if card.stale else "") + parts[0]
+    head = (_("⚠ STALE · ") if card.stale else "") + parts[0]
     return head + "\n" + " · ".join(parts[1:]) + f" #{card.lead_id}"
 
 
@@ -115,7 +116,8 @@ def apply(seen_before: dict, after: dict, lost_reason: str | None = None) -> Non
         if outcome.conflicts:
             st.session_state["board_conflicts"] = outcome.conflicts
         if outcome.moved:
-            flash(f"{len(outcome.moved)} lead(s) moved.")
+            moved = len(outcome.moved)
+            flash(ngettext("{n} lead moved.", "{n} leads moved.", moved).format(n=count(moved)))
     fresh_board()
 
 
@@ -125,14 +127,14 @@ def fresh_board() -> None:
     st.rerun()
 
 
-@st.dialog("Why was it lost?", dismissible=False)
+@st.dialog(_("Why was it lost?"), dismissible=False)
 def ask_lost_reason(seen_before: dict, after: dict) -> None:
-    gate()  # a dialog's own reruns do not pass through app.py
-    reason = st.selectbox("Lost reason", list_lost_reasons(db()), index=None)
+    gate()  # a dialog's own reruns do not pass through app.py (gate sets the language too)
+    reason = st.selectbox(_("Lost reason"), list_lost_reasons(db()), index=None)
     c1, c2 = st.columns(2)
-    if c1.button("Mark as lost", type="primary", disabled=reason is None):
+    if c1.button(_("Mark as lost"), type="primary", disabled=reason is None):
         apply(seen_before, after, reason)
-    if c2.button("Cancel"):
+    if c2.button(_("Cancel")):
         fresh_board()  # a fresh component shows the board as it was
 
 
@@ -157,10 +159,10 @@ if seen and seen["key"] in st.session_state:
 containers = []
 before: dict[str, list[int]] = {}
 for column in board.columns:
-    header = (
-        f"{column.phase.name} · {count(column.count)} · {money_short(column.total)}"
-        f" · weighted {money_short(column.weighted)}"
-    )
+    header = _("{phase} · {n} · {total} · weighted {weighted}").format(
+        phase=column.phase.name, n=count(column.count), total=money_short(column.total),
+        weighted=money_short(column.weighted),
+    )  # fmt: skip
     containers.append({"header": header, "items": [card_label(c) for c in column.cards]})
     before[str(column.phase.id)] = [c.lead_id for c in column.cards]
 containers += [{"header": WON_HEADER, "items": []}, {"header": LOST_HEADER, "items": []}]
@@ -189,7 +191,7 @@ style = f"""
 nonce = st.session_state.get("board_nonce", 0)
 key = "board_" + hashlib.sha1(repr((containers, nonce)).encode()).hexdigest()[:16]
 sort_items(containers, multi_containers=True, direction="vertical", custom_style=style, key=key)
-if st.button("Reload board", icon=":material/refresh:", help="Draws the board anew"):
+if st.button(_("Reload board"), icon=":material/refresh:", help=_("Draws the board anew")):
     fresh_board()
 
 if pending:  # a drop on Lost: ask why before anything is written
@@ -200,14 +202,16 @@ else:
     }  # fmt: skip
 
 for message in st.session_state.pop("board_conflicts", []):
-    st.warning(f"Not moved: {md(message)}", icon=":material/sync_problem:")
+    st.warning(_("Not moved: {reason}").format(reason=md(message)), icon=":material/sync_problem:")
 
 more = [c for c in board.columns if c.hidden > 0]
 if more:
     buttons = st.columns(len(more))
     for slot, column in zip(buttons, more, strict=True):
         if slot.button(
-            f"Show more in {column.phase.name} ({count(column.hidden)} more)",
+            _("Show more in {phase} ({n} more)").format(
+                phase=column.phase.name, n=count(column.hidden)
+            ),
             key=f"more_{column.phase.id}",
         ):
             limits[column.phase.id] = len(column.cards) + config.board_column_limit
@@ -215,27 +219,27 @@ if more:
 
 w, lost = st.columns(2)
 w.page_link(
-    "pages/wonlost.py", label="Won leads", icon=":material/emoji_events:",
+    "pages/wonlost.py", label=_("Won leads"), icon=":material/emoji_events:",
     query_params={"status": "won", "pipeline": str(pipeline.id)},
 )  # fmt: skip
 lost.page_link(
-    "pages/wonlost.py", label="Lost leads", icon=":material/thumb_down:",
+    "pages/wonlost.py", label=_("Lost leads"), icon=":material/thumb_down:",
     query_params={"status": "lost", "pipeline": str(pipeline.id)},
 )  # fmt: skip
 
-with st.expander("Move a lead without dragging", icon=":material/keyboard:"):
+with st.expander(_("Move a lead without dragging"), icon=":material/keyboard:"):
     cards = [card for column in board.columns for card in column.cards]
     phase_names = {p.id: p.name for p in board.pipeline.phases}
     c1, c2, c3 = st.columns([3, 2, 1], vertical_alignment="bottom")
     card = c1.selectbox(
-        "Lead", cards, index=None, key="kb_lead",
+        _("Lead"), cards, index=None, key="kb_lead",
         format_func=lambda c: f"{c.title} — {c.contact_name} ({phase_names[c.phase_id]})",
     )  # fmt: skip
     target = c2.selectbox(
-        "To", [*phase_names, WON, LOST], key="kb_target",
-        format_func=lambda k: {WON: "Won", LOST: "Lost"}.get(k, phase_names.get(k, k)),
+        _("To"), [*phase_names, WON, LOST], key="kb_target",
+        format_func=lambda k: {WON: _("Won"), LOST: _("Lost")}.get(k, phase_names.get(k, k)),
     )  # fmt: skip
-    if c3.button("Move", disabled=card is None, key="kb_move"):
+    if c3.button(_("Move"), disabled=card is None, key="kb_move"):
         saw = seen["before"] if seen else before  # what the user saw when choosing
         moved = {k: [x for x in v if x != card.lead_id] for k, v in saw.items()}
         moved[target if target in (WON, LOST) else str(target)].insert(0, card.lead_id)
@@ -244,15 +248,16 @@ with st.expander("Move a lead without dragging", icon=":material/keyboard:"):
         else:
             apply(saw, moved)
     if "kb_pending_lost" in st.session_state:
-        reason = st.selectbox("Lost reason", list_lost_reasons(db()), index=None, key="kb_reason")
-        if st.button("Mark as lost", disabled=reason is None, key="kb_lost"):
+        reason = st.selectbox(_("Lost reason"), list_lost_reasons(db()), index=None,
+                              key="kb_reason")  # fmt: skip
+        if st.button(_("Mark as lost"), disabled=reason is None, key="kb_lost"):
             apply(*st.session_state.pop("kb_pending_lost"), reason)
-    st.caption("Or open a lead to move it, win it or lose it from its page.")
+    st.caption(_("Or open a lead to move it, win it or lose it from its page."))
 
 if cards := [c for column in board.columns for c in column.cards]:
-    with st.expander("Open a lead", icon=":material/open_in_new:"):
+    with st.expander(_("Open a lead"), icon=":material/open_in_new:"):
         chosen = st.selectbox(
-            "Lead", cards, index=None, key="open_lead",
+            _("Lead"), cards, index=None, key="open_lead",
             format_func=lambda c: f"{c.title} — {c.contact_name}",
         )  # fmt: skip
         if chosen:

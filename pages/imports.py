@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from crm_core.i18n import N_, _, count, moment, ngettext
 from crm_core.import_export import tables
 from crm_core.import_export.importer import list_imports, rows_from_file, run_import, undo_import
 from crm_core.import_export.mapping import TARGETS as FIELD_TARGETS
@@ -16,21 +17,31 @@ from pages._ui import db, flash, md, me, settings, show_flash, user_errors
 
 gate()  # nothing below runs for a visitor who is not signed in
 
-# The column targets the column mapping understands, plus labelled multi-value variants.
-TARGETS = {"": "— ignore —", **FIELD_TARGETS}
+# The column targets the column mapping understands (crm_core names them; translated where
+# shown), plus labelled multi-value variants.
+KINDS = {"email": N_("E-mail"), "phone": N_("Phone")}
+LABELS = {"work": N_("work"), "private": N_("private"), "mobile": N_("mobile"), "fax": N_("fax")}
+TARGETS = {"": _("— ignore —"), **{key: _(label) for key, label in FIELD_TARGETS.items()}}
 for _kind, _labels in (
     ("email", ("work", "private")),
     ("phone", ("work", "mobile", "private", "fax")),
 ):
     for _label in _labels:
-        TARGETS[f"{_kind}:{_label}"] = f"{FIELD_TARGETS[_kind].split(' (')[0]} ({_label})"
+        TARGETS[f"{_kind}:{_label}"] = _("{field} ({label})").format(
+            field=_(KINDS[_kind]), label=_(LABELS[_label])
+        )
 ENCODINGS = ["utf-8-sig", "utf-8", "cp1252", "latin-1", "utf-16-le", "utf-16-be"]
-DELIMITERS = {",": "comma ,", ";": "semicolon ;", "\t": "tab"}
+DELIMITERS = {",": N_("comma ,"), ";": N_("semicolon ;"), "\t": N_("tab")}
+DUPLICATES = {"skip": N_("Skip the row"), "merge": N_("Merge into it"),
+              "create": N_("Create anyway")}  # fmt: skip
+# A report line's outcome (crm_core's codes).
+OUTCOMES = {"created": N_("created"), "merged": N_("merged"), "skipped": N_("skipped"),
+            "error": N_("error"), "warning": N_("warning")}  # fmt: skip
 
-st.title("Import contacts")
+st.title(_("Import contacts"))
 show_flash()
-upload = st.file_uploader("CSV, Excel (xlsx) or vCard file", type=["csv", "txt", "xlsx", "vcf"],
-                          key="im_file")  # fmt: skip
+upload = st.file_uploader(_("CSV, Excel (xlsx) or vCard file"),
+                          type=["csv", "txt", "xlsx", "vcf"], key="im_file")  # fmt: skip
 
 if upload is not None:
     data = upload.getvalue()
@@ -43,86 +54,116 @@ if upload is not None:
         if kind == "csv":
             c1, c2 = st.columns(2)
             encoding = c1.selectbox(
-                "Encoding", ENCODINGS,
+                _("Encoding"), ENCODINGS,
                 index=ENCODINGS.index(table.encoding) if table.encoding in ENCODINGS else 0,
                 key=f"im_enc_{upload.file_id}",
             )  # fmt: skip
             delimiter = c2.selectbox(
-                "Delimiter", list(DELIMITERS), format_func=DELIMITERS.get,
+                _("Delimiter"), list(DELIMITERS), format_func=lambda d: _(DELIMITERS[d]),
                 index=list(DELIMITERS).index(table.delimiter) if table.delimiter in DELIMITERS else 0,
                 key=f"im_delim_{upload.file_id}",
             )  # fmt: skip
             if (encoding, delimiter) != (table.encoding, table.delimiter):
                 with user_errors():
                     table = tables.read_csv(data, encoding=encoding, delimiter=delimiter)
-        st.caption(f"{len(table.rows):,} rows · {len(table.headers)} columns")
+        st.caption(
+            " · ".join([
+                ngettext("{n} row", "{n} rows", len(table.rows)).format(n=count(len(table.rows))),
+                ngettext("{n} column", "{n} columns", len(table.headers)).format(
+                    n=count(len(table.headers))),
+            ])
+        )  # fmt: skip
         st.dataframe(pd.DataFrame(table.rows[:5], columns=table.headers), hide_index=True)
         suggested = suggest_mapping(table.headers)
-        with st.expander("Column mapping", expanded=True, icon=":material/table_chart:"):
+        with st.expander(_("Column mapping"), expanded=True, icon=":material/table_chart:"):
             mapping = {}
             columns = st.columns(3)
             for i, header in enumerate(table.headers):
                 default = suggested.get(i, "")
                 options = list(TARGETS) + ([default] if default not in TARGETS else [])
                 chosen = columns[i % 3].selectbox(
-                    md(header) or f"column {i + 1}", options, index=options.index(default),
+                    md(header) or _("column {n}").format(n=i + 1), options,
+                    index=options.index(default),
                     format_func=lambda t: TARGETS.get(t, t), key=f"im_map_{upload.file_id}_{i}",
                 )  # fmt: skip
                 if chosen:
                     mapping[i] = chosen
     c1, c2, c3 = st.columns(3)
     on_duplicate = c1.radio(
-        "Same e-mail or phone as an existing contact", ["skip", "merge", "create"],
-        format_func={"skip": "Skip the row", "merge": "Merge into it",
-                     "create": "Create anyway"}.get, key="im_dup",
+        _("Same e-mail or phone as an existing contact"), list(DUPLICATES),
+        format_func=lambda d: _(DUPLICATES[d]), key="im_dup",
     )  # fmt: skip
-    tags = c2.multiselect("Tag every imported contact", tag_names(db()), accept_new_options=True,
-                          key="im_tags")  # fmt: skip
-    source = c3.selectbox("Source", list_sources(db()), index=None, key="im_source")
+    tags = c2.multiselect(_("Tag every imported contact"), tag_names(db()),
+                          accept_new_options=True, key="im_tags")  # fmt: skip
+    source = c3.selectbox(_("Source"), list_sources(db()), index=None, key="im_source")
     b1, b2 = st.columns(2)
-    dry = b1.button("Check without importing", icon=":material/fact_check:")
-    go = b2.button("Import", type="primary", icon=":material/upload:")
+    dry = b1.button(_("Check without importing"), icon=":material/fact_check:")
+    go = b2.button(_("Import"), type="primary", icon=":material/upload:")
     if dry or go:
         with user_errors():
             _kind, _table, rows = rows_from_file(data, upload.name, mapping=mapping,
                                                  encoding=encoding, delimiter=delimiter)  # fmt: skip
-            bar = st.progress(0.0, text="Importing …")
+            bar = st.progress(0.0, text=_("Importing …"))
             report = run_import(
                 db(), rows, me().id, on_duplicate=on_duplicate, file_name=upload.name,
                 tags=tags, source=source, region=settings().phone_region, dry_run=dry,
-                progress=lambda done, total: bar.progress(done / max(total, 1),
-                                                         text=f"{done:,} of {total:,} rows"),
+                progress=lambda done, total: bar.progress(
+                    done / max(total, 1),
+                    text=_("{done} of {total} rows").format(done=count(done), total=count(total)),
+                ),
             )  # fmt: skip
             bar.empty()
-            verb = "Would create" if dry else "Created"
-            message = (f"{verb} {report.created:,}, merged {report.merged:,}, skipped "
-                       f"{report.skipped:,}; {len(report.errors):,} rows with errors.")  # fmt: skip
-            (st.info if dry else st.success)(message)
+            counts = {"created": count(report.created), "merged": count(report.merged),
+                      "skipped": count(report.skipped), "errors": count(len(report.errors))}  # fmt: skip
+            if dry:
+                st.info(_("Would create {created}, merged {merged}, skipped {skipped}; "
+                          "{errors} rows with errors.").format(**counts))  # fmt: skip
+            else:
+                st.success(_("Created {created}, merged {merged}, skipped {skipped}; "
+                             "{errors} rows with errors.").format(**counts))  # fmt: skip
             if report.lines:
-                st.dataframe(pd.DataFrame(report.lines, columns=["row", "outcome", "detail"]),
-                             hide_index=True)  # fmt: skip
+                lines = [(row, _(OUTCOMES[outcome]) if outcome in OUTCOMES else outcome, detail)
+                         for row, outcome, detail in report.lines]  # fmt: skip
+                st.dataframe(
+                    pd.DataFrame(lines, columns=["row", "outcome", "detail"]), hide_index=True,
+                    column_config={"row": _("Row"), "outcome": _("Outcome"),
+                                   "detail": _("Detail")},
+                )  # fmt: skip
 
-st.subheader("Recent imports")
+st.subheader(_("Recent imports"))
 for item in list_imports(db()):
     c1, c2 = st.columns([4, 1], vertical_alignment="center")
-    state = f" · undone {item['undone_at']:%d.%m. %H:%M}" if item["undone_at"] else ""
-    c1.markdown(
-        f"#{item['id']} {md(item['file_name'] or '')} · {item['created_at']:%d.%m.%Y %H:%M} · "
-        f"{item['created']} created, {item['merged']} merged, {item['skipped']} skipped, "
-        f"{item['errors']} errors{state}"
-    )
-    if not item["undone_at"] and c2.button("Undo", key=f"im_undo_{item['id']}"):
+    line = _("#{id} {file} · {when} · created: {created}, merged: {merged}, skipped: {skipped}, "
+             "errors: {errors}").format(
+        id=item["id"], file=md(item["file_name"] or ""), when=moment(item["created_at"]),
+        created=count(item["created"]), merged=count(item["merged"]),
+        skipped=count(item["skipped"]), errors=count(item["errors"]),
+    )  # fmt: skip
+    if item["undone_at"]:
+        line += " · " + _("undone {when}").format(when=moment(item["undone_at"]))
+    c1.markdown(line)
+    if not item["undone_at"] and c2.button(_("Undo"), key=f"im_undo_{item['id']}"):
         with user_errors():
             undone = undo_import(db(), item["id"], me().id)
-            message = (f"Import #{item['id']} undone: {undone.removed} removed,"
-                       f" {undone.restored} restored.")  # fmt: skip
+            message = _("Import #{id} undone: {removed} removed, {restored} restored.").format(
+                id=item["id"], removed=count(undone.removed), restored=count(undone.restored)
+            )
             if undone.kept:
                 shown = ", ".join(f"#{i} {md(n)}" for i, n in undone.kept[:20])
-                message += (f" {len(undone.kept)} merged contacts were changed since the import"
-                            f" and are left as they are: {shown}"
-                            f"{' …' if len(undone.kept) > 20 else ''}.")  # fmt: skip
+                shown += " …" if len(undone.kept) > 20 else ""
+                message += " " + ngettext(
+                    "{n} merged contact was changed since the import and is left as it is: "
+                    "{contacts}.",
+                    "{n} merged contacts were changed since the import and are left as they are: "
+                    "{contacts}.",
+                    len(undone.kept),
+                ).format(n=count(len(undone.kept)), contacts=shown)
             if undone.removed_changed:
-                message += (f" {len(undone.removed_changed)} removed contacts had been changed"
-                            " since the import (they are in the trash).")  # fmt: skip
+                message += " " + ngettext(
+                    "{n} removed contact had been changed since the import (it is in the trash).",
+                    "{n} removed contacts had been changed since the import (they are in the "
+                    "trash).",
+                    len(undone.removed_changed),
+                ).format(n=count(len(undone.removed_changed)))
             flash(message, "warning" if undone.kept or undone.removed_changed else "success")
             st.rerun()

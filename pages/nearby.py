@@ -7,54 +7,69 @@ import streamlit as st
 from crm_core.geo.geocoding import locate
 from crm_core.geo.places import nearby
 from crm_core.geo.routing import google_maps_links
+from crm_core.i18n import N_, _, count, km, ngettext
 from crm_core.pipelines import list_pipelines
 from crm_core.tags import tag_names
 from pages._auth import gate
-from pages._ui import db, md, settings, spots_map
+from pages._ui import db, md, number_input, settings, spots_map
 
 gate()  # nothing below runs for a visitor who is not signed in
 
-st.title("Nearby contacts")
+MAX_RADIUS_KM = 200
+# How exactly a typed place was found (crm_core.geo's codes).
+PRECISIONS = {"street": N_("street"), "postal code": N_("postal code"), "city": N_("city"),
+              "manual": N_("pinned by hand")}  # fmt: skip
+
+st.title(_("Nearby contacts"))
 st.caption(
-    "Your location works on HTTPS pages (or on this computer); a typed address or postal code "
-    "works everywhere."
-)
+    _("Your location works on HTTPS pages (or on this computer); a typed address or postal code "
+      "works everywhere.")
+)  # fmt: skip
 c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
-typed = c1.text_input("Address or postal code", key="nb_where", placeholder="e.g. 80331 München")
+typed = c1.text_input(_("Address or postal code"), key="nb_where",
+                      placeholder=_("e.g. 80331 München"))  # fmt: skip
 with c2:
     from streamlit_geolocation import streamlit_geolocation
 
     here = streamlit_geolocation()
-radius = st.slider("Radius (km)", 1, 200, 25, key="nb_radius")
+radius = number_input(_("Radius (km)"), 25, key="nb_radius", unit="km", min_value=1,
+                      max_value=MAX_RADIUS_KM)  # fmt: skip
 phases = {ph.id: f"{p.name} › {ph.name}" for p in list_pipelines(db()) for ph in p.phases}
 f1, f2 = st.columns(2)
-phase = f1.selectbox("Open lead in phase", list(phases), index=None, format_func=phases.get,
+phase = f1.selectbox(_("Open lead in phase"), list(phases), index=None, format_func=phases.get,
                      key="nb_phase")  # fmt: skip
-tag = f2.selectbox("Tag", tag_names(db()), index=None, key="nb_tag")
+tag = f2.selectbox(_("Tag"), tag_names(db()), index=None, key="nb_tag")
 
 origin = None
 if here and here.get("latitude") is not None:
-    origin = (float(here["latitude"]), float(here["longitude"]), "your location")
+    origin = (float(here["latitude"]), float(here["longitude"]), _("your location"))
 elif typed:
     place = locate(db(), typed, settings())
     if place is None:
-        st.warning(f"“{md(typed)}” could not be placed. Try a postal code or a city.")
+        st.warning(_("“{text}” could not be placed. Try a postal code or a city.").format(
+            text=md(typed)))  # fmt: skip
     else:
-        origin = (place.latitude, place.longitude, f"{typed} ({place.precision})")
+        precision = PRECISIONS.get(place.precision or "")
+        shown = f"{typed} ({_(precision)})" if precision else typed
+        origin = (place.latitude, place.longitude, shown)
 
-if origin is None:
+if origin is None or radius is None:  # nowhere yet, or a radius that was not understood
     st.stop()
 
-found = nearby(db(), origin[0], origin[1], radius, phase_id=phase, tag=tag, limit=200)
-st.markdown(f"**{len(found)}** contacts within {radius} km of {md(origin[2])}")
+found = nearby(db(), origin[0], origin[1], float(radius), phase_id=phase, tag=tag, limit=200)
+st.markdown(
+    ngettext("**{n}** contact within {radius} of {place}",
+             "**{n}** contacts within {radius} of {place}", len(found))
+    .format(n=count(len(found)), radius=km(float(radius)), place=md(origin[2]))
+)  # fmt: skip
 spots_map([(s.latitude, s.longitude, s.name) for s in found], origin=(origin[0], origin[1]))
 for spot in found:
     with st.container(border=True):
         left, right = st.columns([3, 1], vertical_alignment="center")
         left.page_link(
-            "pages/contact.py", label=md(f"{spot.name} · {spot.distance_km:.1f} km"),
+            "pages/contact.py", label=md(f"{spot.name} · {km(spot.distance_km)}"),
             query_params={"id": str(spot.contact_id)}, icon=":material/person_pin_circle:",
         )  # fmt: skip
         left.caption(md(spot.address))
         [link] = google_maps_links((origin[0], origin[1]), [], (spot.latitude, spot.longitude))
-        right.link_button("Directions", link["url"], icon=":material/directions:")
+        right.link_button(_("Directions"), link["url"], icon=":material/directions:")

@@ -7,25 +7,26 @@ from datetime import date, timedelta
 import altair as alt
 import streamlit as st
 
+from crm_core.i18n import _, count, currency_symbol, decimal, money, money_short, ngettext, percent
 from crm_core.pipelines import list_pipelines
 from crm_core.review import pipeline_review
 from pages._auth import gate
-from pages._ui import count, db, md, money_short, settings
+from pages._ui import chart, date_input_format, db, md, settings
 
 gate()  # nothing below runs for a visitor who is not signed in
 
-st.title("Pipeline review")
+st.title(_("Pipeline review"))
 pipelines = list_pipelines(db())
 if not pipelines:
-    st.info("No pipelines yet: add one in Settings.")
+    st.info(_("No pipelines yet: add one in Settings."))
     st.stop()
 
 c1, c2 = st.columns([2, 3])
-pipeline = c1.selectbox("Pipeline", pipelines, format_func=lambda p: p.name, key="rv_pipeline")
+pipeline = c1.selectbox(_("Pipeline"), pipelines, format_func=lambda p: p.name, key="rv_pipeline")
 period = c2.date_input(
-    "Won and lost between",
+    _("Won and lost between"),
     value=(date.today() - timedelta(days=30), date.today()),
-    format="DD.MM.YYYY",
+    format=date_input_format(),
     key="rv_period",
 )
 since, until = period if isinstance(period, tuple) and len(period) == 2 else (period, date.today())
@@ -34,102 +35,132 @@ review = pipeline_review(db(), pipeline.id, since, until, stale_days=stale_days)
 
 phases = review.phases
 m = st.columns(5)
-m[0].metric("Open leads", count(int(phases["count"].sum())))
-m[1].metric("Open value", money_short(phases["value"].sum()))
-m[2].metric("Weighted forecast", money_short(phases["weighted"].sum()))
-m[3].metric("Won / lost", f"{review.won} / {review.lost}")
-m[4].metric("Win rate", f"{review.win_rate:.0%}" if review.win_rate is not None else "—")
+m[0].metric(_("Open leads"), count(int(phases["count"].sum())))
+m[1].metric(_("Open value"), money_short(phases["value"].sum()))
+m[2].metric(_("Weighted forecast"), money_short(phases["weighted"].sum()))
+m[3].metric(_("Won / lost"), f"{count(review.won)} / {count(review.lost)}")
+m[4].metric(_("Win rate"), percent(review.win_rate) if review.win_rate is not None else "—")
 
+# The charts' words and the amounts in their tooltips, written the user's way here (Vega would
+# write its own); the axes get the user's separators from ``chart``.
+PHASE, LEADS = _("Phase"), _("Leads")
 order = list(phases["phase"])
 left, right = st.columns(2)
 with left:
-    st.subheader("Value per phase")
+    st.subheader(_("Value per phase"))
     long = phases.melt(
         id_vars=["phase", "position"],
         value_vars=["value", "weighted"],
         var_name="measure",
         value_name="euros",
     )
-    st.altair_chart(
+    long["measure"] = long["measure"].map({"value": _("Value"), "weighted": _("Weighted")})
+    long["amount"] = long["euros"].map(money)
+    chart(
         alt.Chart(long)
         .mark_bar()
         .encode(
             x=alt.X("phase:N", sort=order, title=None, axis=alt.Axis(labelAngle=0)),
             xOffset="measure:N",
-            y=alt.Y("euros:Q", title="€"),
+            y=alt.Y("euros:Q", title=currency_symbol()),
             color=alt.Color("measure:N", legend=alt.Legend(orient="top", title=None)),
-            tooltip=["phase", "measure", alt.Tooltip("euros:Q", format=",.0f")],
+            tooltip=[alt.Tooltip("phase:N", title=PHASE), alt.Tooltip("measure:N", title=" "),
+                     alt.Tooltip("amount:N", title=_("Amount"))],
         ),
-    )
+    )  # fmt: skip
 with right:
-    st.subheader("Leads per phase")
-    st.altair_chart(
+    st.subheader(_("Leads per phase"))
+    chart(
         alt.Chart(phases)
         .mark_bar()
         .encode(
             x=alt.X("phase:N", sort=order, title=None, axis=alt.Axis(labelAngle=0)),
-            y=alt.Y("count:Q", title="leads"),
+            y=alt.Y("count:Q", title=LEADS, axis=alt.Axis(tickMinStep=1)),
             color=alt.Color("color:N", scale=None),
-            tooltip=["phase", "count"],
+            tooltip=[alt.Tooltip("phase:N", title=PHASE), alt.Tooltip("count:Q", title=LEADS)],
         ),
     )
 
 left, right = st.columns(2)
 with left:
-    st.subheader("Forecast by expected close month")
-    st.altair_chart(
-        alt.Chart(review.forecast)
+    st.subheader(_("Forecast by expected close month"))
+    forecast = review.forecast.assign(amount=review.forecast["weighted"].map(money))
+    chart(
+        alt.Chart(forecast)
         .mark_bar()
         .encode(
             x=alt.X("month:O", title=None),
-            y=alt.Y("weighted:Q", title="weighted €"),
-            tooltip=["month", alt.Tooltip("weighted:Q", format=",.0f"), "count"],
+            y=alt.Y("weighted:Q", title=_("weighted {currency}").format(currency=currency_symbol())),
+            tooltip=[alt.Tooltip("month:O", title=_("Month")),
+                     alt.Tooltip("amount:N", title=_("Weighted")),
+                     alt.Tooltip("count:Q", title=LEADS)],
         ),
-    )
+    )  # fmt: skip
 with right:
-    st.subheader("Average days per phase")
-    st.altair_chart(
-        alt.Chart(review.days_in_phase)
+    st.subheader(_("Average days per phase"))
+    days = review.days_in_phase
+    days = days.assign(shown=days["avg_days"].map(lambda d: decimal(d, 1)))
+    chart(
+        alt.Chart(days)
         .mark_bar()
         .encode(
             y=alt.Y("phase:N", sort=order, title=None),
-            x=alt.X("avg_days:Q", title="days"),
-            tooltip=["phase", "avg_days", "leads"],
+            x=alt.X("avg_days:Q", title=_("Days")),
+            tooltip=[alt.Tooltip("phase:N", title=PHASE),
+                     alt.Tooltip("shown:N", title=_("Average days")),
+                     alt.Tooltip("leads:Q", title=LEADS)],
         ),
-    )
+    )  # fmt: skip
 
 left, right = st.columns(2)
 with left:
-    st.subheader("Lost reasons")
+    st.subheader(_("Lost reasons"))
     if review.lost_reasons.empty:
-        st.caption("No losses in this period.")
+        st.caption(_("No losses in this period."))
     else:
-        st.altair_chart(
+        chart(
             alt.Chart(review.lost_reasons)
             .mark_bar(color="#e4572e")
             .encode(
                 y=alt.Y("reason:N", sort="-x", title=None),
-                x=alt.X("count:Q", title="leads"),
-                tooltip=["reason", "count"],
+                x=alt.X("count:Q", title=LEADS, axis=alt.Axis(tickMinStep=1)),
+                tooltip=[alt.Tooltip("reason:N", title=_("Lost reason")),
+                         alt.Tooltip("count:Q", title=LEADS)],
             ),
-        )
+        )  # fmt: skip
     st.page_link(
         "pages/wonlost.py",
-        label="Won and lost leads",
+        label=_("Won and lost leads"),
         query_params={"pipeline": str(pipeline.id)},
         icon=":material/list:",
     )
 with right:
-    st.subheader(f"Stale leads (no activity for {stale_days}+ days)")
+    st.subheader(
+        ngettext(
+            "Stale leads (no activity for {n}+ day)",
+            "Stale leads (no activity for {n}+ days)",
+            stale_days,
+        ).format(n=count(stale_days))
+    )
     if review.stale.empty:
-        st.caption("Nothing is stuck.")
+        st.caption(_("Nothing is stuck."))
     else:
+        stale = review.stale.drop(columns=["id"])
+        stale["value"] = stale["value"].map(money)
         st.dataframe(
-            review.stale.drop(columns=["id"]),
+            stale,
             hide_index=True,
             column_config={
-                "idle_days": st.column_config.NumberColumn("Idle days"),
-                "value": st.column_config.NumberColumn("Value", format="%.0f"),
+                "title": _("Title"),
+                "contact": _("Contact"),
+                "phase": PHASE,
+                "owner": _("Owner"),
+                "idle_days": st.column_config.NumberColumn(_("Idle days")),
+                "value": _("Value"),
             },
         )
-        st.caption(md(f"{len(review.stale)} shown, longest idle first."))
+        shown = len(review.stale)
+        st.caption(
+            ngettext("{n} shown, longest idle first.", "{n} shown, longest idle first.", shown)
+            .format(n=md(count(shown)))
+        )  # fmt: skip

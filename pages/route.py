@@ -9,6 +9,7 @@ from crm_core.contacts import ContactQuery, search_contacts
 from crm_core.geo.geocoding import locate
 from crm_core.geo.places import DayRoute, day_route
 from crm_core.geo.routing import MOBILE_MAX_WAYPOINTS, google_maps_links
+from crm_core.i18n import N_, _, count, km, ngettext
 from crm_core.pipelines import list_pipelines
 from crm_core.tags import tag_names
 from crm_core.validation import FieldError
@@ -17,77 +18,87 @@ from pages._ui import db, md, me, settings, spots_map
 
 gate()  # nothing below runs for a visitor who is not signed in
 
+VISITS = {"phase": N_("A pipeline phase"), "tag": N_("A tag"), "picked": N_("Contacts I pick")}
+STARTS = {"office": N_("Office"), "home": N_("Home"), "address": N_("An address"),
+          "here": N_("My location")}  # fmt: skip
+ENDS = {"back": N_("Back to the start"), "elsewhere": N_("Somewhere else")}
 
-st.title("Route planning")
+st.title(_("Route planning"))
 config = settings()
 
 # -- what to visit ----------------------------------------------------------------------------------
 how = st.segmented_control(
-    "Visit", ["phase", "tag", "picked"], default="phase", key="rt_how",
-    format_func={"phase": "A pipeline phase", "tag": "A tag", "picked": "Contacts I pick"}.get,
+    _("Whom to visit"), list(VISITS), default="phase", key="rt_how", format_func=lambda v: _(VISITS[v]),
 )  # fmt: skip
 phase = tag = None
 picked: list[int] = st.session_state.setdefault("rt_picked", [])
 if how == "phase":
     phases = {ph.id: f"{p.name} › {ph.name}" for p in list_pipelines(db()) for ph in p.phases}
-    phase = st.selectbox("Contacts with an open lead in", list(phases), format_func=phases.get,
-                         key="rt_phase")  # fmt: skip
+    phase = st.selectbox(_("Contacts with an open lead in"), list(phases),
+                         format_func=phases.get, key="rt_phase")  # fmt: skip
 elif how == "tag":
-    tag = st.selectbox("Contacts tagged", tag_names(db()), key="rt_tag")
+    tag = st.selectbox(_("Contacts tagged"), tag_names(db()), key="rt_tag")
 else:
-    found = search_contacts(db(), ContactQuery(text=st.text_input("Find contacts", key="rt_find"),
+    found = search_contacts(db(), ContactQuery(text=st.text_input(_("Find contacts"),
+                                                                  key="rt_find"),
                                                page_size=30)).rows  # fmt: skip
     names = {r["id"]: f"{r['name']} · {r['city'] or ''}" for r in found}
     for cid in picked:
         names.setdefault(cid, f"#{cid}")
-    picked[:] = st.multiselect("Stops", list(names), default=picked, format_func=names.get,
+    picked[:] = st.multiselect(_("Stops"), list(names), default=picked, format_func=names.get,
                                key="rt_multi")  # fmt: skip
 
 # -- where from, where to -------------------------------------------------------------------------
 c1, c2 = st.columns(2)
-start_kind = c1.radio("Start", ["office", "home", "address", "here"], horizontal=True,
-                      format_func={"office": "Office", "home": "Home", "address": "An address",
-                                   "here": "My location"}.get, key="rt_start")  # fmt: skip
+start_kind = c1.radio(_("Start"), list(STARTS), horizontal=True,
+                      format_func=lambda k: _(STARTS[k]), key="rt_start")  # fmt: skip
 start_text = None
 if start_kind == "office":
     start_text = config.office_address
     if not start_text:
-        c1.info("No office address configured ([geo] office_address).")
+        c1.info(_("No office address configured ([geo] office_address)."))
 elif start_kind == "home":
     start_text = home_address(db(), me().id)
     if not start_text:
-        c1.info("Set your home address under My account.")
+        c1.info(_("Set your home address under My account."))
 elif start_kind == "address":
-    start_text = c1.text_input("Start address or postal code", key="rt_start_text")
+    start_text = c1.text_input(_("Start address or postal code"), key="rt_start_text")
 here = None
 if start_kind == "here":
     with c1:
         from streamlit_geolocation import streamlit_geolocation
 
         here = streamlit_geolocation()
-round_trip = c2.radio("End", ["back", "elsewhere"], horizontal=True, key="rt_end",
-                      format_func={"back": "Back to the start", "elsewhere": "Somewhere else"}.get
-                      ) == "back"  # fmt: skip
-end_text = None if round_trip else c2.text_input("End address or postal code", key="rt_end_text")
-phone_links = st.toggle(f"Phone links ({MOBILE_MAX_WAYPOINTS} stops per link)", key="rt_phone")
+round_trip = c2.radio(_("End"), list(ENDS), horizontal=True, key="rt_end",
+                      format_func=lambda k: _(ENDS[k])) == "back"  # fmt: skip
+end_text = None if round_trip else c2.text_input(_("End address or postal code"), key="rt_end_text")
+phone_links = st.toggle(
+    ngettext("Phone links ({n} stop per link)", "Phone links ({n} stops per link)",
+             MOBILE_MAX_WAYPOINTS).format(n=MOBILE_MAX_WAYPOINTS),
+    key="rt_phone",
+)  # fmt: skip
 
 
-def place(text: str | None, what: str):
+def place(text: str | None, problem: str):
+    """``text`` on the map, or ``problem`` (with ``{text}``) shown and None."""
     if not text:
         return None
     found = locate(db(), text, config)  # cache and offline data only: no network while planning
     if found is None:
-        st.warning(f"The {what} “{md(text)}” could not be placed; try a postal code and city.")
+        st.warning(problem.format(text=md(text)))
         return None
     return (found.latitude, found.longitude)
 
 
-if st.button("Plan the route", type="primary", icon=":material/route:"):
+if st.button(_("Plan the route"), type="primary", icon=":material/route:"):
     if here and here.get("latitude") is not None:
         origin = (float(here["latitude"]), float(here["longitude"]))
     else:
-        origin = place(start_text, "start")
-    destination = None if round_trip else place(end_text, "end point")
+        origin = place(start_text, _("The start “{text}” could not be placed; try a postal code "
+                                     "and city."))  # fmt: skip
+    destination = None if round_trip else place(
+        end_text, _("The end point “{text}” could not be placed; try a postal code and city.")
+    )  # fmt: skip
     st.session_state.pop("route", None)
     try:
         st.session_state["route"] = day_route(
@@ -95,25 +106,32 @@ if st.button("Plan the route", type="primary", icon=":material/route:"):
             contact_ids=picked if how == "picked" else None,
         )  # fmt: skip
     except FieldError as exc:
-        st.warning(f"{md(str(exc)[:1].upper() + str(exc)[1:])}.")
+        st.warning(f"{md(str(exc)[:1].upper() + str(exc)[1:])}.")  # crm_core's words
 
 route: DayRoute | None = st.session_state.get("route")
 if not route:
     st.stop()
 for spot in route.missing:
     st.warning(
-        f"Not on the map, so not in the route: {md(spot.name)} ({md(spot.address) or 'no address'})",
+        _("Not on the map, so not in the route: {name} ({address})").format(
+            name=md(spot.name), address=md(spot.address) or _("no address")
+        ),
         icon=":material/wrong_location:",
     )
-    st.page_link("pages/contact.py", label="Fix the address or pin it",
+    st.page_link("pages/contact.py", label=_("Fix the address or pin it"),
                  query_params={"id": str(spot.contact_id)})  # fmt: skip
 if not route.stops:
-    st.info("No stop can be placed on the map.")
+    st.info(_("No stop can be placed on the map."))
     st.stop()
 
-st.markdown(f"**{len(route.stops)} stops · {route.total_km:.1f} km** (straight-line distances)")
-st.markdown("Order: " + " → ".join(f"{stop.number}\\) {md(stop.spot.name)}"
-                                   for stop in route.stops))  # fmt: skip
+stops = len(route.stops)
+st.markdown(
+    ngettext("**{n} stop · {distance}** (straight-line distances)",
+             "**{n} stops · {distance}** (straight-line distances)", stops)
+    .format(n=count(stops), distance=km(route.total_km))
+)  # fmt: skip
+st.markdown(_("Order: {stops}").format(stops=" → ".join(
+    f"{stop.number}\\) {md(stop.spot.name)}" for stop in route.stops)))  # fmt: skip
 spots_map([(s.spot.latitude, s.spot.longitude, s.spot.name) for s in route.stops],
           origin=route.origin, path=route.points, numbered=True)  # fmt: skip
 rows = [
@@ -121,21 +139,29 @@ rows = [
         "#": s.number,
         "contact": s.spot.name,
         "address": s.spot.address,
-        "leg km": round(s.leg_km, 1),
-        "total km": round(s.total_km, 1),
+        "leg": km(s.leg_km),
+        "total": km(s.total_km),
     }
     for s in route.stops
 ]
-rows.append({"#": len(route.stops) + 1, "contact": "end" if route.destination else
-             "back at the start", "address": "", "leg km": round(route.back_km, 1),
-             "total km": round(route.total_km, 1)})  # fmt: skip
-st.dataframe(rows, hide_index=True)
+rows.append({"#": stops + 1, "contact": _("end") if route.destination else
+             _("back at the start"), "address": "", "leg": km(route.back_km),
+             "total": km(route.total_km)})  # fmt: skip
+st.dataframe(
+    rows,
+    hide_index=True,
+    column_config={"contact": _("Contact"), "address": _("Address"), "leg": _("Leg"),
+                   "total": _("Total")},
+)  # fmt: skip
 
 numbered = [(s.number, (s.spot.latitude, s.spot.longitude)) for s in route.stops]
 links = google_maps_links(route.origin, numbered, route.destination,
                           max_waypoints=MOBILE_MAX_WAYPOINTS if phone_links else 9)  # fmt: skip
-st.subheader("Directions in Google Maps")
+st.subheader(_("Directions in Google Maps"))
 for n, link in enumerate(links, start=1):
     covered = link["stops"]
-    label = f"Leg {n}: stops {covered[0]}–{covered[-1]}" if covered else f"Leg {n}: to the end"
+    if covered:
+        label = _("Leg {n}: stops {first}–{last}").format(n=n, first=covered[0], last=covered[-1])
+    else:
+        label = _("Leg {n}: to the end").format(n=n)
     st.link_button(label, link["url"], icon=":material/directions_car:")

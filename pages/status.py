@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from crm_core.digests import deliveries
+from crm_core.i18n import N_, _, count, day, moment, ngettext
 from crm_core.job_state import status
 from jobs import JOBS
 from pages._auth import gate
@@ -15,32 +16,54 @@ from pages._ui import db, md
 
 gate(admin=True)  # nothing below runs for a visitor who is not a signed-in admin
 
-st.title("Jobs status")
+# What crm_core stores as codes, as people read them.
+OUTCOMES = {"ok": N_("ok"), "error": N_("error"), "never": N_("never ran")}
+DELIVERY = {"sent": N_("sent"), "pending": N_("pending")}
+
+
+def when(value: object) -> str:
+    """A stored time as people read it (to the minute); "" for none."""
+    return moment(value) if isinstance(value, datetime) else ""
+
+
+st.title(_("Jobs status"))
 state = status(db())
 if state.running():
     st.success(
-        f"The jobs process is running (pid {state.pid} on {md(state.host)}, last heartbeat "
-        f"{state.beat_at:%H:%M:%S})."
+        _("The jobs process is running (pid {pid} on {host}, last heartbeat {when}).").format(
+            pid=state.pid, host=md(state.host), when=moment(state.beat_at)
+        )
     )
 elif state.pid and state.beat_at:
     st.error(
-        f"The jobs process is not responding: last heartbeat {state.beat_at:%d.%m.%Y %H:%M}. "
-        "Reminder e-mails and upcoming opportunities wait until it runs again (`crm jobs`)."
+        _(
+            "The jobs process is not responding: last heartbeat {when}. Reminder e-mails and "
+            "upcoming opportunities wait until it runs again (`crm jobs`)."
+        ).format(when=moment(state.beat_at))  # fmt: skip
     )
 else:
     st.warning(
-        "The jobs process is not running: no reminder e-mails are sent and no upcoming "
-        "opportunities are created. Start it with `crm run` or `crm jobs`."
-    )
+        _("The jobs process is not running: no reminder e-mails are sent and no upcoming "
+          "opportunities are created. Start it with `crm run` or `crm jobs`.")
+    )  # fmt: skip
 
-known = {job.name: job.what for job in JOBS}
+# The jobs package describes each job (translated where shown, like crm_core's labels).
+known = {job.name: _(job.what) for job in JOBS}
 rows = []
 for job in state.jobs:
-    rows.append({**job, "what": known.get(job["name"], "")})
+    outcome = job["outcome"]
+    rows.append({
+        **job,
+        "outcome": _(OUTCOMES[outcome]) if outcome in OUTCOMES else outcome,
+        "last_start": when(job["last_start"]),
+        "last_end": when(job["last_end"]),
+        "next_run": when(job["next_run"]),
+        "what": known.get(job["name"], ""),
+    })  # fmt: skip
 for name, what in known.items():
     if name not in {r["name"] for r in rows}:
-        rows.append({"name": name, "what": what, "outcome": "never ran"})
-st.subheader("Jobs")
+        rows.append({"name": name, "what": what, "outcome": _(OUTCOMES["never"])})
+st.subheader(_("Jobs"))
 st.dataframe(
     pd.DataFrame(rows),
     hide_index=True,
@@ -54,20 +77,54 @@ st.dataframe(
         "next_run",
         "what",
     ],  # fmt: skip
+    column_config={
+        "name": _("Job"),
+        "outcome": _("Outcome"),
+        "summary": _("Summary"),
+        "error": _("Error"),
+        "last_start": _("Last start"),
+        "last_end": _("Last end"),
+        "next_run": _("Next run"),
+        "what": _("What it does"),
+    },
 )
 
-st.subheader("Reminder digests of the last 7 days")
+st.subheader(_("Reminder digests of the last 7 days"))
 recent = deliveries(db(), date.today() - timedelta(days=7))
 pending = [d for d in recent if d["status"] != "sent"]
 for d in pending:
     if d["last_error"]:
         retry = d["next_attempt_at"]
-        when = f", next try {retry:%H:%M}" if isinstance(retry, datetime) else ""
-        st.warning(
-            f"Digest for {md(d['assignee'])} ({d['day']:%d.%m.}) not delivered yet after "
-            f"{d['attempts']} attempt(s){when}: {md(d['last_error'])}"
+        attempts = ngettext("{n} attempt", "{n} attempts", d["attempts"]).format(
+            n=count(d["attempts"])
         )
+        if isinstance(retry, datetime):
+            message = _("Digest for {name} ({day}) not delivered yet after {attempts}, next try "
+                        "{when}: {error}")  # fmt: skip
+        else:
+            message = _("Digest for {name} ({day}) not delivered yet after {attempts}: {error}")
+        st.warning(message.format(name=md(d["assignee"]), day=day(d["day"]), attempts=attempts,
+                                  when=when(retry), error=md(d["last_error"])))  # fmt: skip
 if recent:
-    st.dataframe(pd.DataFrame(recent), hide_index=True)
+    shown = [
+        {**d, "day": day(d["day"]), "sent_at": when(d["sent_at"]),
+         "next_attempt_at": when(d["next_attempt_at"]),
+         "status": _(DELIVERY[d["status"]]) if d["status"] in DELIVERY else d["status"]}
+        for d in recent
+    ]  # fmt: skip
+    st.dataframe(
+        pd.DataFrame(shown),
+        hide_index=True,
+        column_config={
+            "day": _("Day"),
+            "assignee": _("Assignee"),
+            "status": _("Status"),
+            "attempts": _("Attempts"),
+            "reminders": _("Reminders"),
+            "sent_at": _("Sent"),
+            "last_error": _("Last error"),
+            "next_attempt_at": _("Next try"),
+        },
+    )
 else:
-    st.caption("No digests yet.")
+    st.caption(_("No digests yet."))

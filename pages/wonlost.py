@@ -3,49 +3,65 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 
+import altair as alt
 import pandas as pd
 import streamlit as st
 
 from crm_core.accounts.users import list_users
+from crm_core.i18n import N_, _, count, day, money, ngettext
 from crm_core.import_export.exports import export_closed_leads
 from crm_core.leads import ClosedQuery, closed_leads, reopen_lead
 from crm_core.pipelines import list_pipelines
 from crm_core.versions import Stale
 from pages._auth import download, gate
-from pages._ui import db, flash, md, me, show_flash, user_errors
+from pages._ui import chart, db, flash, md, me, show_flash, user_errors
 
 gate()  # nothing below runs for a visitor who is not signed in
 
+STATUSES = {"won": N_("Won"), "lost": N_("Lost")}
+# The table's columns (keys of crm_core's rows) as the user reads them.
+COLUMNS = {
+    "closed": N_("Closed"),
+    "title": N_("Title"),
+    "contact": N_("Contact"),
+    "pipeline": N_("Pipeline"),
+    "phase": N_("Phase"),
+    "value": N_("Value"),
+    "owner": N_("Owner"),
+    "lost_reason": N_("Lost reason"),
+}
+
 params = st.query_params
 status = st.segmented_control(
-    "Show",
-    ["won", "lost"],
-    default=params.get("status") if params.get("status") in ("won", "lost") else "won",
-    format_func=lambda s: {"won": "Won", "lost": "Lost"}[s],
+    _("Show"),
+    list(STATUSES),
+    default=params.get("status") if params.get("status") in STATUSES else "won",
+    format_func=lambda s: _(STATUSES[s]),
     key="wl_status",
 )
 status = status or "won"
-st.title("Won leads" if status == "won" else "Lost leads")
+st.title(_("Won leads") if status == "won" else _("Lost leads"))
 show_flash()
 
 pipelines = list_pipelines(db())
 wanted = params.get("pipeline")
 c1, c2, c3 = st.columns([2, 2, 2])
 pipeline = c1.selectbox(
-    "Pipeline",
+    _("Pipeline"),
     pipelines,
     index=next((i for i, p in enumerate(pipelines) if str(p.id) == wanted), None),
     format_func=lambda p: p.name,
-    placeholder="All pipelines",
+    placeholder=_("All pipelines"),
     key="wl_pipeline",
 )
 owner = c2.selectbox(
-    "Owner", list_users(db()), index=None, format_func=lambda u: u.display_name,
-    placeholder="Everybody", key="wl_owner",
+    _("Owner"), list_users(db()), index=None, format_func=lambda u: u.display_name,
+    placeholder=_("Everybody"), key="wl_owner",
 )  # fmt: skip
 period = c3.date_input(
-    "Closed between",
+    _("Closed between"),
     value=(date.today() - timedelta(days=90), date.today()),
     format="DD.MM.YYYY",
     key="wl_period",
@@ -61,33 +77,51 @@ with user_errors():
         until=until,
     )
     rows = closed_leads(db(), closed_query)
-    frame = pd.DataFrame(rows, columns=list(rows[0]) if rows else None)
-    total = float(frame["value"].sum()) if rows else 0.0
-    st.caption(f"{len(rows):,} leads · {total:,.2f} €".replace(",", " "))
+    # Amounts add up per currency: a sum of euros and francs would be no amount at all.
+    totals: dict[str, Decimal] = {}
+    for row in rows:
+        totals[row["currency"]] = totals.get(row["currency"], Decimal(0)) + (row["value"] or 0)
+    summary = ngettext("{n} lead", "{n} leads", len(rows)).format(n=count(len(rows)))
+    st.caption(" · ".join([summary, *(money(v, c) for c, v in sorted(totals.items()))]))
     if status == "lost" and rows:
-        st.bar_chart(frame["lost_reason"].fillna("no reason").value_counts(), horizontal=True)
+        reasons = pd.Series([r["lost_reason"] or _("no reason") for r in rows]).value_counts()
+        chart(
+            alt.Chart(reasons.rename_axis("reason").reset_index(name="count"))
+            .mark_bar(color="#e4572e")
+            .encode(
+                y=alt.Y("reason:N", sort="-x", title=None),
+                x=alt.X("count:Q", title=_("Leads"), axis=alt.Axis(tickMinStep=1)),
+                tooltip=[alt.Tooltip("reason:N", title=_("Lost reason")),
+                         alt.Tooltip("count:Q", title=_("Leads"))],
+            ),
+        )  # fmt: skip
     if rows:
+        # Dates and amounts as text in the user's way (the table's own formats would follow
+        # the browser's settings, not the user's language).
+        shown = [
+            {**row, "closed": day(row["closed"]), "value": money(row["value"], row["currency"])}
+            for row in rows
+        ]
+        table = pd.DataFrame(shown).drop(columns=["id", "currency"])
+        if status == "won":
+            table = table.drop(columns=["lost_reason"])
         st.dataframe(
-            frame.drop(columns=["id"]),
+            table,
             hide_index=True,
-            column_config={
-                "closed": st.column_config.DatetimeColumn("Closed", format="DD.MM.YYYY"),
-                "value": st.column_config.NumberColumn("Value", format="%.2f"),
-                "lost_reason": "Lost reason",
-            },
+            column_config={key: _(label) for key, label in COLUMNS.items() if key in table},
         )
         # Callables: the file is made (and recorded in the audit log) when a button is clicked,
         # as the signed-in user even if Streamlit runs it in another thread.
         d1, d2 = st.columns(2)
         d1.download_button(
-            "Export CSV",
+            _("Export CSV"),
             download(export_closed_leads, db(), closed_query, "csv"),
             file_name=f"leads-{status}-{date.today():%Y%m%d}.csv",
             mime="text/csv",
             icon=":material/download:",
         )
         d2.download_button(
-            "Export Excel",
+            _("Export Excel"),
             download(export_closed_leads, db(), closed_query, "xlsx"),
             file_name=f"leads-{status}-{date.today():%Y%m%d}.xlsx",
             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -96,21 +130,23 @@ with user_errors():
         with st.container(border=True):
             r1, r2 = st.columns([4, 1], vertical_alignment="bottom")
             chosen = r1.selectbox(
-                "Reopen a lead",
+                _("Reopen a lead"),
                 rows,
                 index=None,
                 format_func=lambda r: f"{r['title']} · {r['contact']} · {r['pipeline']}",
             )
-            if r2.button("Reopen", icon=":material/replay:", disabled=chosen is None):
+            if r2.button(_("Reopen"), icon=":material/replay:", disabled=chosen is None):
                 try:
                     reopen_lead(db(), chosen["id"], me().id, seen_status=status)
-                    flash(f"Reopened {md(chosen['title'])}.")
+                    flash(_("Reopened {title}.").format(title=md(chosen["title"])))
                     st.rerun()
                 except Stale as exc:
                     st.warning(md(exc))
             if chosen:
                 st.page_link(
-                    "pages/lead.py", label="Open this lead", query_params={"id": str(chosen["id"])}
+                    "pages/lead.py",
+                    label=_("Open this lead"),
+                    query_params={"id": str(chosen["id"])},
                 )
     else:
-        st.info("No leads in this period.")
+        st.info(_("No leads in this period."))

@@ -42,10 +42,15 @@ class AppServer:
 
 
 @contextmanager
-def serving(db_path: Path, start_timeout_s: float = 60) -> Iterator[AppServer]:
-    """Serve app.py the way `crm run` does, against ``db_path``, until the block ends."""
+def serving(
+    db_path: Path, start_timeout_s: float = 60, language: str | None = None
+) -> Iterator[AppServer]:
+    """Serve app.py the way `crm run` does, against ``db_path``, until the block ends; in
+    ``language`` ("en" for tests of English wording), else the app's default."""
     port = free_port()
     env = {**os.environ, "CRM_DB": str(db_path), "PYTHONPATH": str(ROOT)}
+    if language:
+        env["CRM_LANGUAGE"] = language
     log = db_path.with_suffix(".log").open("w")
     server = subprocess.Popen(
         [
@@ -90,9 +95,9 @@ def serving(db_path: Path, start_timeout_s: float = 60) -> Iterator[AppServer]:
 
 
 @contextmanager
-def running_app(db_path: Path) -> Iterator[str]:
-    """The base URL of the app served against ``db_path``."""
-    with serving(db_path) as server:
+def running_app(db_path: Path, language: str | None = None) -> Iterator[str]:
+    """The base URL of the app served against ``db_path`` (in ``language``, see ``serving``)."""
+    with serving(db_path, language=language) as server:
         yield server.url
 
 

@@ -21,6 +21,19 @@ def db_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
+def english(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The app speaks English in this test (``[app] language``): for tests that check English
+    wording.  Without it, the app's default language (German) applies."""
+    monkeypatch.setenv("CRM_LANGUAGE", "en")
+
+
+@pytest.fixture
+def german(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The app speaks German in this test, whatever the environment says."""
+    monkeypatch.setenv("CRM_LANGUAGE", "de")
+
+
+@pytest.fixture
 def db(db_path: Path) -> Database:
     return get_database()
 

@@ -33,7 +33,7 @@ def world(tmp_path_factory):
         contact_id = create_contact(db, ContactDraft(
             first_name="Greta", last_name="Gleichzeitig", city="Kassel",
             phones=[LabelledValue("work", "0561 123456")]), anna.id)  # fmt: skip
-    with running_app(path) as url:
+    with running_app(path, language="en") as url:  # checks English wording
         yield {"url": url, "path": path, "contact": contact_id}
 
 

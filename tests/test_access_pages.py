@@ -9,6 +9,9 @@ from crm_core.audit import AuditQuery, search_audit
 from tests.apptest import app, button, make, session_token, texts
 from tests.paths import ROOT
 
+# These tests check the English wording: the app speaks English here (German is the default).
+pytestmark = pytest.mark.usefixtures("english")
+
 PAGES = sorted(p.name for p in (ROOT / "pages").glob("*.py") if not p.name.startswith("_"))
 ADMIN_PAGES = ["audit.py", "settings.py", "status.py", "users.py"]
 PASSWORD = "correct horse battery"
@@ -267,10 +270,10 @@ def test_sessions_are_labelled_with_the_device(db, anna):
               " (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1")  # fmt: skip
     windows = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko)"
                " Chrome/120.0 Safari/537.36 Edg/120.0")  # fmt: skip
-    assert device_label(iphone) == "Safari on iPhone"
-    assert device_label(windows) == "Edge on Windows"
+    assert device_label(iphone) == "Safari (iPhone)"
+    assert device_label(windows) == "Edge (Windows)"
     sessions.sign_in(db, "anna", PASSWORD, client="10.0.0.7", device=device_label(iphone))
-    assert sessions.open_sessions(db, anna.id)[0]["from"] == "10.0.0.7 · Safari on iPhone"
+    assert sessions.open_sessions(db, anna.id)[0]["from"] == "10.0.0.7 · Safari (iPhone)"
 
 
 def test_the_audit_log_pages_through_many_entries(db, anna):
@@ -283,7 +286,7 @@ def test_the_audit_log_pages_through_many_entries(db, anna):
     db.run(many)
     at = app("pages/audit.py", as_user="anna")
     assert at.caption[0].value.startswith("232 entries · page 1 of 3")  # + anna's sign-up
-    at.number_input(key="a_page").set_value(3).run()
+    at.pagination[0].set_value(3).run()
     assert at.caption[0].value.startswith("232 entries · page 3 of 3")
     assert len(at.dataframe[0].value) == 32
     at.selectbox(key="a_entity").select("user").run()  # one page only now

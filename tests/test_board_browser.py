@@ -36,7 +36,7 @@ def world(tmp_path_factory):
             for title in ("Delta <b>", "Gamma", "Beta", "Alpha")
         }  # created in this order, each on top: Alpha, Beta, Gamma, Delta
         forget_databases()
-        with running_app(path) as url:
+        with running_app(path, language="en") as url:  # checks English wording
             yield {"url": url, "pipeline": pipeline, "leads": leads, "path": path}
 
 

@@ -10,6 +10,9 @@ from crm_core import pipelines as pl
 from crm_core.contacts import ContactDraft, create_contact
 from tests.apptest import app, button, texts
 
+# These tests check the English wording: the app speaks English here (German is the default).
+pytestmark = pytest.mark.usefixtures("english")
+
 
 @pytest.fixture
 def sales(db):
@@ -51,7 +54,7 @@ def label_index(containers, lead_id) -> tuple[int, int]:
 def test_board_shows_columns_and_cards_literally(db, sales, leads):
     at = app("pages/board.py")
     assert at.title[0].value == "Sales"
-    assert "**3** open leads · **1.500,00 €**" in texts(at)
+    assert "**3** open leads · **€1,500.00**" in texts(at)
     containers = board_items(at)
     assert [c["header"].split(" · ")[0] for c in containers] == [
         "First contact", "Call", "Catalog sent", "Visit", "Offer", "✔ Won", "✖ Lost"]  # fmt: skip

@@ -21,7 +21,7 @@ def app_db(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def app_url(app_db: Path) -> str:
-    with running_app(app_db) as url:
+    with running_app(app_db, language="en") as url:  # checks English wording
         yield url
 
 

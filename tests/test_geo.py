@@ -97,7 +97,7 @@ def test_nearby_ranks_by_distance_within_the_radius(db, user_id, no_network):
     assert [s.name for s in nearby(db, 52.52, 13.40, 500)][-1] == "Hamburg"
 
 
-def test_route_page_plans_and_links(db, user_id, no_network):
+def test_route_page_plans_and_links(db, user_id, no_network, english):
     from crm_core.tags import create_tag
 
     create_tag(db, "Tour")

@@ -22,7 +22,7 @@ def world(tmp_path_factory):
                                         emails=[LabelledValue("work", "greta@koerner.de")]),
                        current_user(db).id)  # fmt: skip
         forget_databases()
-        with running_app(path) as url:
+        with running_app(path, language="en") as url:  # checks English wording
             yield {"url": url, "dir": path.parent}
 
 

@@ -116,7 +116,7 @@ def test_crm_import_json_and_undo(db, user_id, tmp_path, capsys):
     assert total(db) == 0
 
 
-def test_import_page_maps_previews_and_imports(db, user_id):
+def test_import_page_maps_previews_and_imports(db, user_id, english):
     at = app("pages/imports.py")
     assert at.title[0].value == "Import contacts"
     assert "Recent imports" in [s.value for s in at.subheader]

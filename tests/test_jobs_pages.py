@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pytest
+
 from crm_core import opportunities, reminders
 from crm_core.contacts import ContactDraft, create_contact
 from crm_core.leads import LeadDraft
 from crm_core.pipelines import create_pipeline, get_pipeline
 from tests.apptest import app, button, texts
+
+# These tests check the English wording: the app speaks English here (German is the default).
+pytestmark = pytest.mark.usefixtures("english")
 
 TODAY = date.today()
 

@@ -40,7 +40,7 @@ def test_lookup_finds_any_address_ignoring_case(db, user_id):
     assert lookup_sender(db, "fremd@gmail.com").company_guess is None
 
 
-def test_lookup_page_by_url_known_and_unknown(db, user_id):
+def test_lookup_page_by_url_known_and_unknown(db, user_id, english):
     seeded(db, user_id)
     at = app("pages/lookup.py", email="Anna.S@web.de")
     shown = texts(at)

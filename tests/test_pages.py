@@ -10,6 +10,9 @@ from crm_core.notes import list_notes
 from crm_core.tags import list_tags
 from tests.apptest import app, button, contact_page, field, make, texts
 
+# These tests check the English wording: the app speaks English here (German is the default).
+pytestmark = pytest.mark.usefixtures("english")
+
 
 def test_list_shows_contacts_and_count(db, user_id):
     make(db, user_id)

@@ -37,7 +37,7 @@ def world(tmp_path_factory):
                            user)  # fmt: skip
         geocoding.geocode_contacts(db, load_settings(), online=False)
         forget_databases()
-        with running_app(path) as url:
+        with running_app(path, language="en") as url:  # checks English wording
             yield url
 
 
@@ -85,7 +85,7 @@ def test_nearby_on_a_phone(browser, world):
     where = page.get_by_label("Address or postal code")
     where.fill("99084 Erfurt")
     where.press("Enter")
-    expect(page.get_by_text(re.compile(r"1 contacts within 25 km"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"1 contact within 25 km"))).to_be_visible()
     expect(page.get_by_role("link", name=re.compile(r"Kunde Erfurt · \d+\.\d km"))).to_be_visible()
     directions = page.get_by_role("link", name="Directions")
     assert "destination=" in directions.first.get_attribute("href")

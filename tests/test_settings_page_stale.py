@@ -4,12 +4,17 @@ changes on top."""
 
 from __future__ import annotations
 
+import pytest
+
 from crm_core import custom_fields as cf
 from crm_core import pipelines as pl
 from crm_core import sources as src
 from crm_core import tags as tg
 from crm_core.audit import Actor, acting_as
 from tests.apptest import app, button, texts
+
+# These tests check the English wording: the app speaks English here (German is the default).
+pytestmark = pytest.mark.usefixtures("english")
 
 PAGE = "pages/settings.py"
 
