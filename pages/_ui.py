@@ -171,7 +171,7 @@ def number_input(
             maximum=md(_with_unit(decimal(max_value, 6), unit))))  # fmt: skip
         return None
     read = money(number, currency) if currency else _with_unit(decimal(number, 6), unit)
-    where.caption(f"= {md(read)}")
+    where.caption(f"= {read}")  # digits, separators, a currency sign, the unit: no user text
     return number
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from streamlit.testing.v1 import AppTest
 
 from crm_core import contacts as c
@@ -46,6 +48,27 @@ def texts(at: AppTest) -> str:
     parts = [e.value for kind in ("title", "caption", "markdown", "error", "warning", "info",
                                   "success") for e in getattr(at, kind)]  # fmt: skip
     return "\n".join(str(p) for p in parts)
+
+
+def shown_everything(at: AppTest) -> str:
+    """All that a run put on the screen, main area and sidebar: every element's text, labels,
+    options, placeholders, help, table column labels and chart specs (the elements' protobuf
+    messages as text, JSON escapes undone), to check which language a page speaks."""
+    from google.protobuf import text_format
+
+    parts: list[str] = []
+
+    def visit(node) -> None:
+        proto = getattr(node, "proto", None)
+        if proto is not None:
+            parts.append(text_format.MessageToString(proto, as_utf8=True))
+        for child in getattr(node, "children", {}).values():
+            visit(child)
+
+    visit(at._tree)
+    text = "\n".join(parts)
+    text = re.sub(r"\\+u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), text)
+    return text.replace('\\"', '"')
 
 
 def make(db, user_id, **kwargs) -> int:

@@ -53,7 +53,7 @@ def test_plan_a_route_for_a_phase(browser, world):
     start.fill("34117 Kassel")
     start.press("Enter")
     page.get_by_role("button", name="Plan the route").click()
-    expect(page.get_by_text(re.compile(r"4 stops · \d+\.\d km"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"4 stops · [\d.,]+ km"))).to_be_visible()
     grid = page.get_by_test_id("stDataFrame")
     expect(grid).to_be_visible()
     link = page.get_by_role("link", name=re.compile("Leg 1: stops 1–4"))
@@ -86,7 +86,7 @@ def test_nearby_on_a_phone(browser, world):
     where.fill("99084 Erfurt")
     where.press("Enter")
     expect(page.get_by_text(re.compile(r"1 contact within 25 km"))).to_be_visible()
-    expect(page.get_by_role("link", name=re.compile(r"Kunde Erfurt · \d+\.\d km"))).to_be_visible()
+    expect(page.get_by_role("link", name=re.compile(r"Kunde Erfurt · [\d.,]+ km"))).to_be_visible()
     directions = page.get_by_role("link", name="Directions")
     assert "destination=" in directions.first.get_attribute("href")
     assert page.evaluate("document.scrollingElement.scrollWidth") <= 390
