@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
 
 import streamlit as st
@@ -212,6 +212,14 @@ def date_input_format() -> str:
     if sorted(order) != ["M", "d", "y"]:
         order = ["d", "M", "y"]
     return separator.join(tokens[f] for f in order)
+
+
+def choose(options: Sequence, *, new: bool = False) -> str:
+    """A select box's placeholder in the user's language (Streamlit's own is English: "Choose an
+    option", "No options to select"); ``new``: one can type a new option."""
+    if not options:
+        return _("Type a new one …") if new else _("Nothing to choose from")
+    return _("Choose or type a new one …") if new else _("Choose …")
 
 
 def flash(message: str, kind: str = "success") -> None:

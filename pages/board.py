@@ -19,7 +19,7 @@ from crm_core.i18n import _, count, day, money, money_short, ngettext
 from crm_core.pipelines import list_lost_reasons, list_pipelines
 from crm_core.tags import tag_names
 from pages._auth import gate
-from pages._ui import db, flash, md, me, settings, show_flash, user_errors
+from pages._ui import choose, db, flash, md, me, settings, show_flash, user_errors
 
 gate()  # nothing below runs for a visitor who is not signed in
 
@@ -130,7 +130,8 @@ def fresh_board() -> None:
 @st.dialog(_("Why was it lost?"), dismissible=False)
 def ask_lost_reason(seen_before: dict, after: dict) -> None:
     gate()  # a dialog's own reruns do not pass through app.py (gate sets the language too)
-    reason = st.selectbox(_("Lost reason"), list_lost_reasons(db()), index=None)
+    reasons = list_lost_reasons(db())
+    reason = st.selectbox(_("Lost reason"), reasons, index=None, placeholder=choose(reasons))
     c1, c2 = st.columns(2)
     if c1.button(_("Mark as lost"), type="primary", disabled=reason is None):
         apply(seen_before, after, reason)
@@ -232,7 +233,7 @@ with st.expander(_("Move a lead without dragging"), icon=":material/keyboard:"):
     phase_names = {p.id: p.name for p in board.pipeline.phases}
     c1, c2, c3 = st.columns([3, 2, 1], vertical_alignment="bottom")
     card = c1.selectbox(
-        _("Lead"), cards, index=None, key="kb_lead",
+        _("Lead"), cards, index=None, key="kb_lead", placeholder=choose(cards),
         format_func=lambda c: f"{c.title} — {c.contact_name} ({phase_names[c.phase_id]})",
     )  # fmt: skip
     target = c2.selectbox(
@@ -248,8 +249,9 @@ with st.expander(_("Move a lead without dragging"), icon=":material/keyboard:"):
         else:
             apply(saw, moved)
     if "kb_pending_lost" in st.session_state:
-        reason = st.selectbox(_("Lost reason"), list_lost_reasons(db()), index=None,
-                              key="kb_reason")  # fmt: skip
+        reasons = list_lost_reasons(db())
+        reason = st.selectbox(_("Lost reason"), reasons, index=None, key="kb_reason",
+                              placeholder=choose(reasons))  # fmt: skip
         if st.button(_("Mark as lost"), disabled=reason is None, key="kb_lost"):
             apply(*st.session_state.pop("kb_pending_lost"), reason)
     st.caption(_("Or open a lead to move it, win it or lose it from its page."))
@@ -257,7 +259,7 @@ with st.expander(_("Move a lead without dragging"), icon=":material/keyboard:"):
 if cards := [c for column in board.columns for c in column.cards]:
     with st.expander(_("Open a lead"), icon=":material/open_in_new:"):
         chosen = st.selectbox(
-            _("Lead"), cards, index=None, key="open_lead",
+            _("Lead"), cards, index=None, key="open_lead", placeholder=choose(cards),
             format_func=lambda c: f"{c.title} — {c.contact_name}",
         )  # fmt: skip
         if chosen:

@@ -13,7 +13,7 @@ from crm_core.sources import list_sources
 from crm_core.tags import tag_names
 from crm_core.validation import format_phone
 from pages._auth import download, gate
-from pages._ui import db, flash, md, me, show_flash, user_errors
+from pages._ui import choose, db, flash, md, me, show_flash, user_errors
 
 gate()  # nothing below runs for a visitor who is not signed in
 
@@ -53,19 +53,32 @@ text = st.text_input(
 with st.expander(_("Filters"), icon=":material/filter_list:"):
     users = list_users(db())
     c1, c2 = st.columns([3, 1])
-    chosen_tags = c1.multiselect(_("Tags"), tag_names(db()), key="f_tags")
+    tags = tag_names(db())
+    chosen_tags = c1.multiselect(_("Tags"), tags, key="f_tags", placeholder=choose(tags))
     tag_mode = c2.segmented_control(
         _("Match"), list(TAG_MODES), default="all", key="f_tag_mode",
         format_func=lambda m: _(TAG_MODES[m]), help=_("All chosen tags, or any of them"),
     )  # fmt: skip
     c3, c4, c5, c6 = st.columns(4)
     owner = c3.selectbox(
-        _("Owner"), users, index=None, format_func=lambda u: u.display_name, key="f_owner"
+        _("Owner"),
+        users,
+        index=None,
+        format_func=lambda u: u.display_name,
+        key="f_owner",
+        placeholder=choose(users),
     )
-    source = c4.selectbox(_("Source"), list_sources(db()), index=None, key="f_source")
+    sources = list_sources(db())
+    source = c4.selectbox(_("Source"), sources, index=None, key="f_source",
+                          placeholder=choose(sources))  # fmt: skip
     phases = {ph.id: f"{p.name} › {ph.name}" for p in list_pipelines(db()) for ph in p.phases}
     phase = c5.selectbox(
-        _("Open lead in phase"), list(phases), index=None, format_func=phases.get, key="f_phase"
+        _("Open lead in phase"),
+        list(phases),
+        index=None,
+        format_func=phases.get,
+        key="f_phase",
+        placeholder=choose(phases),
     )
     page_size = c6.selectbox(_("Per page"), PAGE_SIZES, key="f_page_size")
     trash = st.toggle(_("Show deleted contacts (trash)"), key="f_trash")

@@ -13,7 +13,7 @@ from crm_core.import_export.mapping import suggest_mapping
 from crm_core.sources import list_sources
 from crm_core.tags import tag_names
 from pages._auth import gate
-from pages._ui import db, flash, md, me, settings, show_flash, user_errors
+from pages._ui import choose, db, flash, md, me, settings, show_flash, user_errors
 
 gate()  # nothing below runs for a visitor who is not signed in
 
@@ -93,9 +93,11 @@ if upload is not None:
         _("Same e-mail or phone as an existing contact"), list(DUPLICATES),
         format_func=lambda d: _(DUPLICATES[d]), key="im_dup",
     )  # fmt: skip
-    tags = c2.multiselect(_("Tag every imported contact"), tag_names(db()),
-                          accept_new_options=True, key="im_tags")  # fmt: skip
-    source = c3.selectbox(_("Source"), list_sources(db()), index=None, key="im_source")
+    known_tags, sources = tag_names(db()), list_sources(db())
+    tags = c2.multiselect(_("Tag every imported contact"), known_tags, accept_new_options=True,
+                          key="im_tags", placeholder=choose(known_tags, new=True))  # fmt: skip
+    source = c3.selectbox(_("Source"), sources, index=None, key="im_source",
+                          placeholder=choose(sources))  # fmt: skip
     b1, b2 = st.columns(2)
     dry = b1.button(_("Check without importing"), icon=":material/fact_check:")
     go = b2.button(_("Import"), type="primary", icon=":material/upload:")

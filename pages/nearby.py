@@ -11,7 +11,7 @@ from crm_core.i18n import N_, _, count, km, ngettext
 from crm_core.pipelines import list_pipelines
 from crm_core.tags import tag_names
 from pages._auth import gate
-from pages._ui import db, md, number_input, settings, spots_map
+from pages._ui import choose, db, md, number_input, settings, spots_map
 
 gate()  # nothing below runs for a visitor who is not signed in
 
@@ -37,8 +37,9 @@ radius = number_input(_("Radius (km)"), 25, key="nb_radius", unit="km", min_valu
 phases = {ph.id: f"{p.name} › {ph.name}" for p in list_pipelines(db()) for ph in p.phases}
 f1, f2 = st.columns(2)
 phase = f1.selectbox(_("Open lead in phase"), list(phases), index=None, format_func=phases.get,
-                     key="nb_phase")  # fmt: skip
-tag = f2.selectbox(_("Tag"), tag_names(db()), index=None, key="nb_tag")
+                     key="nb_phase", placeholder=choose(phases))  # fmt: skip
+tags = tag_names(db())
+tag = f2.selectbox(_("Tag"), tags, index=None, key="nb_tag", placeholder=choose(tags))
 
 origin = None
 if here and here.get("latitude") is not None:

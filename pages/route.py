@@ -14,7 +14,7 @@ from crm_core.pipelines import list_pipelines
 from crm_core.tags import tag_names
 from crm_core.validation import FieldError
 from pages._auth import gate
-from pages._ui import db, md, me, settings, spots_map
+from pages._ui import choose, db, md, me, settings, spots_map
 
 gate()  # nothing below runs for a visitor who is not signed in
 
@@ -35,9 +35,11 @@ picked: list[int] = st.session_state.setdefault("rt_picked", [])
 if how == "phase":
     phases = {ph.id: f"{p.name} › {ph.name}" for p in list_pipelines(db()) for ph in p.phases}
     phase = st.selectbox(_("Contacts with an open lead in"), list(phases),
-                         format_func=phases.get, key="rt_phase")  # fmt: skip
+                         format_func=phases.get, key="rt_phase",
+                         placeholder=choose(phases))  # fmt: skip
 elif how == "tag":
-    tag = st.selectbox(_("Contacts tagged"), tag_names(db()), key="rt_tag")
+    tags = tag_names(db())
+    tag = st.selectbox(_("Contacts tagged"), tags, key="rt_tag", placeholder=choose(tags))
 else:
     found = search_contacts(db(), ContactQuery(text=st.text_input(_("Find contacts"),
                                                                   key="rt_find"),
@@ -46,7 +48,7 @@ else:
     for cid in picked:
         names.setdefault(cid, f"#{cid}")
     picked[:] = st.multiselect(_("Stops"), list(names), default=picked, format_func=names.get,
-                               key="rt_multi")  # fmt: skip
+                               key="rt_multi", placeholder=choose(names))  # fmt: skip
 
 # -- where from, where to -------------------------------------------------------------------------
 c1, c2 = st.columns(2)

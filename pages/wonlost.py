@@ -16,7 +16,7 @@ from crm_core.leads import ClosedQuery, closed_leads, reopen_lead
 from crm_core.pipelines import list_pipelines
 from crm_core.versions import Stale
 from pages._auth import download, gate
-from pages._ui import chart, db, flash, md, me, show_flash, user_errors
+from pages._ui import chart, choose, date_input_format, db, flash, md, me, show_flash, user_errors
 
 gate()  # nothing below runs for a visitor who is not signed in
 
@@ -63,7 +63,7 @@ owner = c2.selectbox(
 period = c3.date_input(
     _("Closed between"),
     value=(date.today() - timedelta(days=90), date.today()),
-    format="DD.MM.YYYY",
+    format=date_input_format(),
     key="wl_period",
 )
 since, until = (period + (None, None))[:2] if isinstance(period, tuple) else (period, None)
@@ -116,14 +116,14 @@ with user_errors():
         d1.download_button(
             _("Export CSV"),
             download(export_closed_leads, db(), closed_query, "csv"),
-            file_name=f"leads-{status}-{date.today():%Y%m%d}.csv",
+            file_name=f"{_('leads')}-{_(STATUSES[status]).lower()}-{date.today():%Y%m%d}.csv",
             mime="text/csv",
             icon=":material/download:",
         )
         d2.download_button(
             _("Export Excel"),
             download(export_closed_leads, db(), closed_query, "xlsx"),
-            file_name=f"leads-{status}-{date.today():%Y%m%d}.xlsx",
+            file_name=f"{_('leads')}-{_(STATUSES[status]).lower()}-{date.today():%Y%m%d}.xlsx",
             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             icon=":material/download:",
         )
@@ -133,6 +133,7 @@ with user_errors():
                 _("Reopen a lead"),
                 rows,
                 index=None,
+                placeholder=choose(rows),
                 format_func=lambda r: f"{r['title']} · {r['contact']} · {r['pipeline']}",
             )
             if r2.button(_("Reopen"), icon=":material/replay:", disabled=chosen is None):

@@ -31,9 +31,10 @@ NAVIGATION = {
 PAGES = {
     "pages/contacts.py": (
         ["Kontakte", "Neuer Kontakt", "Suche", "Filter", "Stichwörter", "Zuständig", "Quelle",
-         "Pro Seite", "Diese Kontakte exportieren", "Gelöschte Kontakte zeigen (Papierkorb)"],
+         "Pro Seite", "Diese Kontakte exportieren", "Gelöschte Kontakte zeigen (Papierkorb)",
+         "Auswählen …"],  # Streamlit's own placeholder would be English
         ["Contacts", "New contact", "Search", "Filters", "Tags", "Owner", "Source", "Per page",
-         "Export these contacts", "Show deleted contacts (trash)"],
+         "Export these contacts", "Show deleted contacts (trash)", "Choose …"],
     ),
     "pages/board.py": (
         ["Zuständig", "Stichwort", "Suchen", "Gewonnen · hierher ziehen",
@@ -256,8 +257,9 @@ def test_the_audit_log_shows_times_to_the_minute(db, sales, monkeypatch):
 # -- numbers typed: pages/_ui.number_input --------------------------------------------------------
 
 
-def number_field_app() -> AppTest:
-    """A page with one money field and one plain number field, as other pages use them."""
+def number_fields(language: str, monkeypatch) -> AppTest:
+    """A page with one money field and one plain number field, as other pages use them, after
+    its first run in ``language``."""
 
     def script() -> None:
         import streamlit as st
@@ -268,7 +270,10 @@ def number_field_app() -> AppTest:
         radius = number_input("Radius", 25, key="radius", unit="km", min_value=1, max_value=200)
         st.session_state["read"] = (value, radius)
 
-    return AppTest.from_function(script, default_timeout=30)
+    monkeypatch.setenv("CRM_LANGUAGE", language)
+    at = AppTest.from_function(script, default_timeout=30)
+    read(at)
+    return at
 
 
 def read(at: AppTest) -> tuple:
@@ -277,59 +282,49 @@ def read(at: AppTest) -> tuple:
     return at.session_state["read"]
 
 
+def typed(at: AppTest, key: str, text: str) -> Decimal | None:
+    """What the field ``key`` returns after the user typed ``text``."""
+    at.text_input(key=key).input(text)
+    return read(at)[0 if key == "value" else 1]
+
+
 def test_the_number_field_shows_the_value_the_users_way(monkeypatch):
-    monkeypatch.setenv("CRM_LANGUAGE", "de")
-    at = number_field_app()
+    at = number_fields("de", monkeypatch)
     assert read(at) == (Decimal("1500.00"), Decimal(25))
     assert at.text_input(key="value").value == "1.500,00\u00a0€"
     assert [c.value for c in at.caption] == ["= 1.500,00\u00a0€", "= 25 km"]
 
 
 def test_a_german_number_is_read_and_shown_back(monkeypatch):
-    monkeypatch.setenv("CRM_LANGUAGE", "de")
-    at = number_field_app()
-    read(at)
-    at.text_input(key="value").input("45.000")
-    assert read(at)[0] == Decimal(45000)
+    at = number_fields("de", monkeypatch)
+    assert typed(at, "value", "45.000") == Decimal(45000)
     assert "= 45.000,00\u00a0€" in [c.value for c in at.caption]
     assert not at.error
 
 
 def test_a_number_that_reads_two_ways_is_refused_and_gives_none(monkeypatch):
-    monkeypatch.setenv("CRM_LANGUAGE", "de")
-    at = number_field_app()
-    read(at)
-    at.text_input(key="value").input("45.5")
-    assert read(at)[0] is None
+    at = number_fields("de", monkeypatch)
+    assert typed(at, "value", "45.5") is None
     [refusal] = [e.value for e in at.error]
     assert "455" in refusal and "45,5" in refusal
     assert not any(c.value.startswith("= 45") for c in at.caption)
 
 
 def test_out_of_bounds_and_no_number_are_refused_with_a_message(monkeypatch):
-    monkeypatch.setenv("CRM_LANGUAGE", "de")
-    at = number_field_app()
-    read(at)
-    at.text_input(key="radius").input("250")
-    assert read(at)[1] is None
+    at = number_fields("de", monkeypatch)
+    assert typed(at, "radius", "250") is None
     assert [e.value for e in at.error] == ["Bitte höchstens 200 km."]
-    at.text_input(key="radius").input("zwölf")
-    assert read(at)[1] is None
+    assert typed(at, "radius", "zwölf") is None
     assert [e.value for e in at.error] == ["„zwölf“ ist keine Zahl"]
-    at.text_input(key="radius").input("12,5")
-    assert read(at)[1] == Decimal("12.5")
+    assert typed(at, "radius", "12,5") == Decimal("12.5")
 
 
 def test_english_numbers_are_read_the_english_way(monkeypatch):
-    monkeypatch.setenv("CRM_LANGUAGE", "en")
-    at = number_field_app()
-    read(at)
+    at = number_fields("en", monkeypatch)
     assert at.text_input(key="value").value == "€1,500.00"
-    at.text_input(key="value").input("45,000.50")
-    assert read(at)[0] == Decimal("45000.50")
+    assert typed(at, "value", "45,000.50") == Decimal("45000.50")
     assert "= €45,000.50" in [c.value for c in at.caption]
-    at.text_input(key="value").input("45.000")  # 45 by English rules, 45000 by German habit
-    assert read(at)[0] is None
+    assert typed(at, "value", "45.000") is None  # 45 by English rules, 45000 by German habit
 
 
 def test_the_nearby_radius_is_typed(db, user_id, monkeypatch):
