@@ -4,6 +4,7 @@ and the one way numbers are typed (pages/_ui.number_input)."""
 
 from __future__ import annotations
 
+import contextvars
 import re
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -333,3 +334,49 @@ def test_the_nearby_radius_is_typed(db, user_id, monkeypatch):
     assert at.text_input(key="nb_radius").value == "25"
     at.text_input(key="nb_radius").input("1.000").run()
     assert [e.value for e in at.error] == ["Bitte höchstens 200 km."]
+
+
+# -- messages of pages/_ui.user_errors and the language of a run ---------------------------------
+
+
+def test_user_errors_name_the_fields_as_the_form_does(db, user_id, monkeypatch):
+    from crm_core.custom_fields import create_field
+
+    field_id = create_field(db, "Umsatz 2026", "number")
+
+    def script() -> None:
+        import streamlit as st
+
+        from crm_core.validation import ValidationError
+        from pages._ui import user_errors
+
+        with user_errors():
+            raise ValidationError(st.session_state["errors"])
+
+    monkeypatch.setenv("CRM_LANGUAGE", "de")
+    at = AppTest.from_function(script, default_timeout=30)
+    at.session_state["errors"] = {"last_name": "fehlt", "emails": "ungültig",
+                                  f"custom_{field_id}": "keine Zahl", "mystery_key": "?"}  # fmt: skip
+    at.run()
+    assert [e.value for e in at.error] == [
+        "Nichts wurde gespeichert. Bitte korrigieren:",
+        "**Nachname**: fehlt",
+        "**E\\-Mail\\-Adressen**: ungültig",
+        "**Umsatz 2026**: keine Zahl",
+        "**mystery key**: ?",
+    ]
+
+
+def test_a_users_own_language_wins_over_the_apps(db, monkeypatch):
+    from types import SimpleNamespace
+
+    from pages._auth import use_language
+
+    def run() -> None:
+        assert use_language(None) == "de"
+        assert use_language(SimpleNamespace(language="en")) == "en"
+        assert use_language(SimpleNamespace(language=None)) == "de"  # none chosen: the app's
+
+    monkeypatch.setenv("CRM_LANGUAGE", "de")
+    # In a context of its own, as a script run has: the test thread's language stays unset.
+    contextvars.copy_context().run(run)
