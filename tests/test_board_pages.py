@@ -181,8 +181,8 @@ def test_lead_edit_after_a_colleagues_save_is_told_and_keeps_both(db, sales, lea
     assert table.to_dict("records") == [  # "yours": what saving on top writes
         {"field": "Product or service", "when you opened it": "Schulung", "now": "Schulung",
          "yours": "Schulung Plus"},
-        {"field": "Value", "when you opened it": "500,00 €", "now": "900,00 €",
-         "yours": "900,00 €"},
+        {"field": "Value", "when you opened it": "€500.00", "now": "€900.00",
+         "yours": "€900.00"},
     ]  # fmt: skip
     button(at, "Save my changes on top").click().run()
     lead = ld.get_lead(db, leads[0])

@@ -149,7 +149,7 @@ def test_concurrent_edit_is_told_and_keeps_both_changes(db, user_id):
         {"field": "Company", opened: "—", "now": "—", "yours": "Meine GmbH"},
         {"field": "Position", opened: "—", "now": "Einkauf", "yours": "Einkauf"},
         {"field": "City", opened: "Berlin", "now": "Hamburg", "yours": "Potsdam"},
-        {"field": "First contact", opened: "—", "now": "02.03.2026", "yours": "02.03.2026"},
+        {"field": "First contact", opened: "—", "now": "2 Mar 2026", "yours": "2 Mar 2026"},
         {"field": "Map position", opened: "—", "now": "set", "yours": "set"},
     ]
     button(at, "Save my changes on top").click().run()
