@@ -13,7 +13,7 @@ from datetime import date, datetime
 from crm_core.audit import diff, record
 from crm_core.custom_fields import CustomField, clean_value, fields_in, typed_value
 from crm_core.database import Cursor, Database
-from crm_core.search import refresh_search_text, search_terms
+from crm_core.search import refresh_derived_columns, search_terms
 from crm_core.tags import tag_ids
 from crm_core.validation import (
     ErrorCollector,
@@ -538,7 +538,7 @@ def write_parts(cur: Cursor, contact_id: int, clean: CleanContact) -> None:
         cur.execute(
             "INSERT INTO contact_field_values VALUES (?, ?, ?)", [contact_id, field_id, value]
         )
-    refresh_search_text(cur, [contact_id])
+    refresh_derived_columns(cur, [contact_id])
 
 
 def delete_contact(db: Database, contact_id: int, actor_id: int | None) -> None:

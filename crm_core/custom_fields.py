@@ -10,7 +10,7 @@ from datetime import date
 
 from crm_core.audit import diff, record
 from crm_core.database import Cursor, Database
-from crm_core.search import refresh_search_text
+from crm_core.search import refresh_derived_columns
 from crm_core.validation import (
     FieldError,
     clean_bool,
@@ -194,7 +194,7 @@ def delete_field(db: Database, field_id: int, *, expected_version: int) -> None:
         ]
         cur.execute("DELETE FROM contact_field_values WHERE field_id = ?", [field_id])
         guarded_delete(cur, "custom_field", "custom_fields", ("id", field_id), expected_version)
-        refresh_search_text(cur, ids)
+        refresh_derived_columns(cur, ids)
         changes = {**diff(old.fields(), {}), "values": [len(ids), 0]}
         record(cur, "delete", "custom_field", field_id, label=old.name, changes=changes)
 

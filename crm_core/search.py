@@ -1,12 +1,18 @@
-"""Contact search: one precomputed lower-case text per contact, kept in step on every save.
+"""What a contact's own fields imply, stored and kept in step on every save: the search text and
+the shown name.  Whatever writes a contact calls ``refresh_derived_columns`` for the contacts it
+wrote (one statement, for one contact or a whole import).
 
-Why a column and not joins: at 100 000 contacts a LIKE over one column answers in ~10 ms, while
-ILIKE over contacts plus EXISTS over e-mails, phones and tags takes ~30 ms (measured when this
+Why a search column and not joins: at 100 000 contacts a LIKE over one column answers in ~10 ms,
+while ILIKE over contacts plus EXISTS over e-mails, phones and tags takes ~30 ms (measured when this
 was chosen; ``make bench`` keeps measuring ``contacts_search_ms``).
 Terms are matched with ``contains`` (a literal substring test, faster than LIKE with ESCAPE).
 The text holds name parts, company, job title, postal code, city, e-mails, phone digits (international and
 national, so "0171 234", "+49171234" and "171-234" all find the same number), tags and custom-field
 values.
+
+The shown name (``contacts.display_name``: "Dr. Anna Schmidt", a company, or "(no name)") is what
+every page, export, e-mail and audit entry reads; the rule that makes it is the database macro
+``contact_display_name`` (migration 008), the only place it is spelled.
 """
 
 from __future__ import annotations
@@ -16,11 +22,13 @@ from collections.abc import Iterable
 
 from crm_core.database import Cursor
 
-# Everything a contact is found by, one statement for one contact or all of them.
-_SEARCH_TEXT_SQL = """
-UPDATE contacts SET search_text = s.text
+# Everything a contact is found by, and its shown name: one statement for one contact or all.
+_DERIVED_SQL = """
+UPDATE contacts SET search_text = s.text, display_name = s.name
 FROM (
-    SELECT c.id, lower(concat_ws(' ',
+    SELECT c.id,
+      contact_display_name(c.kind, c.title, c.first_name, c.last_name, c.company) AS name,
+      lower(concat_ws(' ',
         c.title, c.first_name, c.last_name, c.company, c.job_title, c.postal_code, c.city,
         (SELECT string_agg(e.email_lower, ' ') FROM contact_emails e WHERE e.contact_id = c.id),
         (SELECT string_agg(substr(p.e164, 2) || ' ' || p.national_digits, ' ')
@@ -38,21 +46,22 @@ WHERE contacts.id = s.id
 _PHONE_LIKE = re.compile(r"^\+?[\d\s()/.\-]+$")
 
 
-def refresh_search_text(
+def refresh_derived_columns(
     cur: Cursor,
     contact_ids: Iterable[int] | None = None,
     *,
     range_of_ids: tuple[int, int] | None = None,
 ) -> None:
-    """Recompute the search text of these contacts, of ids in ``[lo, hi)``, or of all."""
+    """Recompute the search text and the shown name of these contacts, of ids in ``[lo, hi)``,
+    or of all."""
     if range_of_ids is not None:
-        cur.execute(_SEARCH_TEXT_SQL.format(where="c.id >= ? AND c.id < ?"), list(range_of_ids))
+        cur.execute(_DERIVED_SQL.format(where="c.id >= ? AND c.id < ?"), list(range_of_ids))
     elif contact_ids is None:
-        cur.execute(_SEARCH_TEXT_SQL.format(where="TRUE"))
+        cur.execute(_DERIVED_SQL.format(where="TRUE"))
     else:
         ids = list(contact_ids)
         if ids:
-            cur.execute(_SEARCH_TEXT_SQL.format(where="c.id = ANY(?)"), [ids])
+            cur.execute(_DERIVED_SQL.format(where="c.id = ANY(?)"), [ids])
 
 
 def search_terms(query: str) -> list[str]:

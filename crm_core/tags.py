@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from crm_core.audit import diff, record
 from crm_core.database import Cursor, Database
-from crm_core.search import refresh_search_text
+from crm_core.search import refresh_derived_columns
 from crm_core.validation import FieldError, clean_text
 from crm_core.versions import guarded_delete, guarded_update, require_version
 
@@ -121,7 +121,7 @@ def update_tag(db: Database, tag_id: int, name: str, color: str, *, expected_ver
         values = {"name": name, "color": color}
         version = guarded_update(cur, "tag", "tags", ("id", tag_id), expected_version, values)
         if name != old.name:  # the name is part of what contact search finds
-            refresh_search_text(cur, _tagged(cur, tag_id))
+            refresh_derived_columns(cur, _tagged(cur, tag_id))
         record(cur, "update", "tag", tag_id, label=name, changes=diff(old.fields(), values))
         return version
 
@@ -136,7 +136,7 @@ def delete_tag(db: Database, tag_id: int, *, expected_version: int) -> None:
         tagged = _tagged(cur, tag_id)
         cur.execute("DELETE FROM contact_tags WHERE tag_id = ?", [tag_id])
         guarded_delete(cur, "tag", "tags", ("id", tag_id), expected_version)
-        refresh_search_text(cur, tagged)
+        refresh_derived_columns(cur, tagged)
         changes = {**diff(old.fields(), {}), "contacts": [len(tagged), 0]}
         record(cur, "delete", "tag", tag_id, label=old.name, changes=changes)
 

@@ -20,7 +20,7 @@ from faker import Faker
 from crm_core.accounts.users import ensure_user
 from crm_core.custom_fields import fields_in
 from crm_core.database import Cursor, Database, insert_columns
-from crm_core.search import refresh_search_text
+from crm_core.search import refresh_derived_columns
 
 # (country, postal code, city, latitude, longitude)
 CITIES = [
@@ -429,7 +429,7 @@ def seed(
         insert_columns(cur, "contact_tags", ctags)
         insert_columns(cur, "contact_field_values", values)
         insert_columns(cur, "notes", notes)
-        refresh_search_text(cur, range_of_ids=(base, base + contacts))
+        refresh_derived_columns(cur, range_of_ids=(base, base + contacts))
         return SeedSummary(
             contacts, len(emails["email"]), len(phones["e164"]), len(notes["body"]), 0.0
         )

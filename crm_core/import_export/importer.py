@@ -43,7 +43,7 @@ from crm_core.custom_fields import fields_in, typed_value
 from crm_core.database import Cursor, Database, insert_columns
 from crm_core.import_export import tables, vcard
 from crm_core.import_export.mapping import apply_mapping, suggest_mapping
-from crm_core.search import refresh_search_text
+from crm_core.search import refresh_derived_columns
 from crm_core.tags import tag_ids
 from crm_core.validation import LONG_TEXT_MAX, ValidationError, clean_text
 
@@ -375,7 +375,7 @@ def _bulk_create(cur: Cursor, cleaned: list[CleanContact], actor_id) -> list[int
         contacts[column] = [c.columns.get(column) for c in cleaned]
     insert_columns(cur, "contacts", contacts)
     _insert_parts(cur, list(zip(ids, cleaned, strict=True)))
-    refresh_search_text(cur, range_of_ids=(base, base + len(ids)))
+    refresh_derived_columns(cur, range_of_ids=(base, base + len(ids)))
     return ids
 
 
@@ -447,7 +447,7 @@ def _merge_all(cur: Cursor, merges: list[tuple[ImportRow, CleanContact, int, int
             notes_added[contact_id] = notes_added.get(contact_id, 0) + len(row.notes)
         report.merged += 1
         report.lines[line] = (row.row_number, "merged", f"into #{contact_id}")
-    refresh_search_text(cur, ids)
+    refresh_derived_columns(cur, ids)
     after = _audit_states(cur, ids)
     for contact_id in ids:
         if contact_id not in after:
@@ -733,7 +733,7 @@ def _restore_all(cur: Cursor, restore: list[tuple[int, dict]], actor_id, import_
                   "contact_field_values"):  # fmt: skip
         cur.execute(f"DELETE FROM {table} WHERE contact_id IN (SELECT unnest(?))", [ids])
     _insert_parts(cur, cleans)
-    refresh_search_text(cur, ids)
+    refresh_derived_columns(cur, ids)
     after = _audit_states(cur, ids)
     for contact_id in ids:
         label, new = after[contact_id]
