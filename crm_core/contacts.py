@@ -121,10 +121,6 @@ class CleanContact:
     tags: list[str]
     custom: dict[int, str]  # field id -> canonical text
 
-    @property
-    def display_name(self) -> str:
-        return display_name(self.columns)
-
 
 @dataclass
 class ContactView:
@@ -153,15 +149,12 @@ class ContactView:
     updated_by_name: str | None
     deleted_at: datetime | None
     version: int
+    display_name: str  # as stored: "Dr. Anna Schmidt", a company, "(no name)" (crm_core.search)
     emails: list[LabelledValue] = field(default_factory=list)
     phones: list[LabelledValue] = field(default_factory=list)  # value is E.164
     websites: list[LabelledValue] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
     custom: dict[int, object] = field(default_factory=dict)  # field id -> typed value
-
-    @property
-    def display_name(self) -> str:
-        return display_name(self.__dict__)
 
     def fields(self) -> dict[str, object]:
         return self.to_draft().fields()
@@ -180,16 +173,6 @@ class ContactView:
             tags=list(self.tags),
             custom=dict(self.custom),
         )
-
-
-def display_name(values: dict) -> str:
-    """'Dr. Anna Schmidt', or the company for a company or a person without a name."""
-    person = " ".join(
-        str(values.get(k)) for k in ("title", "first_name", "last_name") if values.get(k)
-    )
-    if values.get("kind") == "company" or not person:
-        return values.get("company") or person or "(no name)"
-    return person
 
 
 def parse_labelled_lines(text: str | None, labels: tuple[str, ...]) -> list[LabelledValue]:
@@ -214,14 +197,6 @@ def format_labelled_lines(values: list[LabelledValue], *, phones: bool = False) 
     from crm_core.validation import format_phone
 
     return "\n".join(f"{v.label}: {format_phone(v.value) if phones else v.value}" for v in values)
-
-
-# The same rule as ``display_name``, in SQL, for queries that list contacts (alias ``c``).
-CONTACT_NAME_SQL = (
-    "CASE WHEN c.kind = 'company' OR (c.first_name IS NULL AND c.last_name IS NULL)"
-    " THEN coalesce(c.company, '(no name)')"
-    " ELSE concat_ws(' ', c.title, c.first_name, c.last_name) END"
-)
 
 
 # -- cleaning ----------------------------------------------------------------------------------
@@ -341,20 +316,11 @@ def find_duplicates(
     hits: dict[int, DuplicateHit] = {}
 
     def add(rows, reason):
-        for cid, kind, title, first, last, company, city, detail in rows:
+        for cid, name, city, detail in rows:
             if cid not in hits:
-                name = display_name(
-                    {
-                        "kind": kind,
-                        "title": title,
-                        "first_name": first,
-                        "last_name": last,
-                        "company": company,
-                    }
-                )
                 hits[cid] = DuplicateHit(cid, name, city, reason.format(detail))
 
-    select = "SELECT DISTINCT c.id, c.kind, c.title, c.first_name, c.last_name, c.company, c.city, "
+    select = "SELECT DISTINCT c.id, c.display_name, c.city, "
     emails = [address.lower() for _label, address in contact.emails]
     if emails:
         add(
@@ -394,6 +360,8 @@ def find_duplicates(
 
 
 def _comparable_name(columns: dict) -> str | None:
+    """What similar names are compared by (the SQL in ``find_duplicates`` says the same): not the
+    shown name but the name without its title, so that "Anna Schmidt" finds "Dr. Anna Schmidt"."""
     person = " ".join(str(columns[k]) for k in ("first_name", "last_name") if columns.get(k))
     if columns.get("kind") == "company" or not person:
         return (columns.get("company") or "").lower() or None
@@ -608,9 +576,7 @@ def _record_change(cur: Cursor, action: str, contact_id: int, before: dict) -> N
 
 def _record_event(cur: Cursor, action: str, contact_id: int) -> None:
     """A delete or restore: no field changes, but the name, readable after the delete."""
-    name = cur.execute(
-        f"SELECT {CONTACT_NAME_SQL} FROM contacts c WHERE c.id = ?", [contact_id]
-    ).fetchone()
+    name = cur.execute("SELECT display_name FROM contacts WHERE id = ?", [contact_id]).fetchone()
     record(cur, action, "contact", contact_id, label=name[0] if name else None)
 
 
@@ -634,7 +600,7 @@ def _load(cur: Cursor, contact_id: int) -> ContactView | None:
         "SELECT c.id, c.kind, c.salutation, c.title, c.first_name, c.last_name, c.company,"
         " c.job_title, c.street, c.postal_code, c.city, c.country, c.latitude, c.longitude,"
         " c.first_contact, c.source, c.owner_id, o.display_name, c.created_at, c.updated_at,"
-        " u.display_name, c.deleted_at, c.version"
+        " u.display_name, c.deleted_at, c.version, c.display_name"
         " FROM contacts c LEFT JOIN users o ON o.id = c.owner_id"
         " LEFT JOIN users u ON u.id = c.updated_by WHERE c.id = ?",
         [contact_id],
@@ -709,7 +675,7 @@ def search_contacts_in(cur: Cursor, query: ContactQuery) -> ContactPage:
     order = "c.deleted_at DESC, c.id" if query.deleted else "sort_key, c.id"
     # One scan answers both the page and the total (count over the window of all matches).
     sql = (
-        "SELECT c.id, c.kind, c.title, c.first_name, c.last_name, c.company, c.city,"
+        "SELECT c.id, c.display_name, c.company, c.city,"
         " o.display_name, c.updated_at, c.deleted_at, count(*) OVER () AS total,"
         " lower(coalesce(c.last_name, c.company, c.first_name, '')) AS sort_key"
         f" FROM contacts c LEFT JOIN users o ON o.id = c.owner_id WHERE {where}"
@@ -720,22 +686,14 @@ def search_contacts_in(cur: Cursor, query: ContactQuery) -> ContactPage:
         total = cur.execute(f"SELECT count(*) FROM contacts c WHERE {where}", params).fetchone()[0]
         page = max(1, -(-total // page_size))
         found = cur.execute(sql, [*params, page_size, (page - 1) * page_size]).fetchall()
-    total = found[0][10] if found else 0
+    total = found[0][7] if found else 0
     firsts = _first_values(cur, [r[0] for r in found])
     rows = []
-    for cid, kind, title, first, last, company, city, owner, updated, deleted, *_ in found:
+    for cid, name, company, city, owner, updated, deleted, *_ in found:
         rows.append(
             {
                 "id": cid,
-                "name": display_name(
-                    {
-                        "kind": kind,
-                        "title": title,
-                        "first_name": first,
-                        "last_name": last,
-                        "company": company,
-                    }
-                ),
+                "name": name,
                 "company": company,
                 "city": city,
                 "email": firsts["email"].get(cid),

@@ -23,7 +23,6 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from crm_core.config import Settings
-from crm_core.contacts import CONTACT_NAME_SQL
 from crm_core.database import Cursor, Database
 from crm_core.mailer import MailError, build_message, send
 
@@ -125,8 +124,7 @@ def _plan(cur: Cursor, now: datetime) -> list[Digest]:
     if not due:
         return []
     rows = cur.execute(
-        "SELECT r.assignee_id, r.due_date, r.contact_id,"
-        f" {CONTACT_NAME_SQL}, r.note, l.title"
+        "SELECT r.assignee_id, r.due_date, r.contact_id, c.display_name, r.note, l.title"
         " FROM reminders r JOIN contacts c ON c.id = r.contact_id"
         " LEFT JOIN leads l ON l.id = r.lead_id"
         " WHERE r.done_at IS NULL AND c.deleted_at IS NULL AND r.due_date <= ?"

@@ -13,7 +13,6 @@ from decimal import Decimal, InvalidOperation
 from typing import NamedTuple
 
 from crm_core.audit import diff, record
-from crm_core.contacts import CONTACT_NAME_SQL
 from crm_core.database import Cursor, Database
 from crm_core.validation import ErrorCollector, FieldError, clean_date, clean_text, decimal_text
 from crm_core.versions import Values, guarded_update, stale
@@ -249,7 +248,7 @@ _ONE_LEAD = (
 def _audit_state(cur: Cursor, lead_id: int) -> tuple[str, dict[str, object]]:
     """A lead's title, and its set fields as the audit log shows them (names, not ids)."""
     row = cur.execute(
-        f"SELECT l.title, l.contact_id, {CONTACT_NAME_SQL}, pl.name, ph.name, l.status, l.value,"
+        "SELECT l.title, l.contact_id, c.display_name, pl.name, ph.name, l.status, l.value,"
         " l.currency, o.display_name, l.expected_close, l.lost_reason" + _ONE_LEAD,
         [lead_id],
     ).fetchone()
@@ -416,8 +415,6 @@ def reopen_lead(
 
 # -- reading -------------------------------------------------------------------------------------
 
-_CONTACT_NAME = CONTACT_NAME_SQL
-
 
 def get_lead(db: Database, lead_id: int) -> LeadView:
     view = db.run(lambda cur: _load(cur, lead_id))
@@ -428,7 +425,7 @@ def get_lead(db: Database, lead_id: int) -> LeadView:
 
 def _load(cur: Cursor, lead_id: int) -> LeadView | None:
     row = cur.execute(
-        f"SELECT l.id, l.contact_id, {_CONTACT_NAME}, l.pipeline_id, pl.name, l.phase_id,"
+        "SELECT l.id, l.contact_id, c.display_name, l.pipeline_id, pl.name, l.phase_id,"
         " ph.name, ph.probability, l.title, l.value, l.currency, l.owner_id, o.display_name,"
         " l.expected_close, l.status, l.lost_reason, l.phase_since, l.closed_at,"
         " l.created_at, l.version" + _ONE_LEAD,
@@ -509,7 +506,7 @@ def closed_leads(db: Database, query: ClosedQuery) -> list[dict]:
         clauses.append("l.closed_at < ?::DATE + INTERVAL 1 DAY")
         params.append(query.until)
     rows = db.query(
-        f"SELECT l.id, l.closed_at, l.title, {_CONTACT_NAME}, pl.name, ph.name, l.value,"
+        "SELECT l.id, l.closed_at, l.title, c.display_name, pl.name, ph.name, l.value,"
         " l.currency, o.display_name, l.lost_reason FROM leads l"
         " JOIN contacts c ON c.id = l.contact_id JOIN pipelines pl ON pl.id = l.pipeline_id"
         " JOIN phases ph ON ph.id = l.phase_id LEFT JOIN users o ON o.id = l.owner_id"

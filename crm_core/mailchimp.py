@@ -186,13 +186,14 @@ def _tags_for(prefix: str, leads: list[tuple[str, str]]) -> set[str]:
 
 def plan_sync(cur: Cursor, link: Link) -> SyncPlan:
     rows = cur.execute(
-        "SELECT c.id, c.kind, c.first_name, c.last_name, c.company,"
+        "SELECT c.id, c.kind, c.first_name, c.last_name, c.company, c.display_name,"
         " (SELECT e.email FROM contact_emails e WHERE e.contact_id = c.id"
         "  ORDER BY e.position, e.id LIMIT 1) AS email,"
         " list((l.status, ph.name)) AS leads"
         " FROM leads l JOIN contacts c ON c.id = l.contact_id AND c.deleted_at IS NULL"
         " JOIN phases ph ON ph.id = l.phase_id WHERE l.pipeline_id = ?"
-        " GROUP BY c.id, c.kind, c.first_name, c.last_name, c.company ORDER BY c.id",
+        " GROUP BY c.id, c.kind, c.first_name, c.last_name, c.company, c.display_name"
+        " ORDER BY c.id",
         [link.pipeline_id],
     ).fetchall()
     state = {
@@ -205,12 +206,12 @@ def plan_sync(cur: Cursor, link: Link) -> SyncPlan:
     }
     prefix = f"{link.tag_prefix}: "
     changes, without_email, seen = [], [], set()
-    for cid, kind, first, last, company, email, leads in rows:
+    for cid, kind, first, last, company, name, email, leads in rows:
         seen.add(cid)
         fname = (first or "") if kind == "person" else (company or "")
         lname = (last or "") if kind == "person" else ""
         if not email:
-            without_email.append((cid, " ".join(x for x in (first, last) if x) or company or "?"))
+            without_email.append((cid, name))
             continue
         wanted = _tags_for(link.tag_prefix, [tuple(x.values()) if isinstance(x, dict) else tuple(x)
                                               for x in leads])  # fmt: skip

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from crm_core.audit import diff, record
-from crm_core.contacts import CONTACT_NAME_SQL
 from crm_core.database import Cursor, Database
 from crm_core.validation import LONG_TEXT_MAX, FieldError, clean_text
 
@@ -55,7 +54,7 @@ def add_note(
     def work(cur: Cursor) -> int:
         # The liveness check also fetches the name the audit entry is labelled with.
         alive = cur.execute(
-            f"SELECT {CONTACT_NAME_SQL} FROM contacts c WHERE c.id = ? AND c.deleted_at IS NULL",
+            "SELECT display_name FROM contacts WHERE id = ? AND deleted_at IS NULL",
             [contact_id],
         ).fetchone()
         if not alive:

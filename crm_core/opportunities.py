@@ -12,7 +12,6 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from crm_core.audit import current_actor, diff, plain, record
-from crm_core.contacts import CONTACT_NAME_SQL
 from crm_core.database import Cursor, Database
 from crm_core.leads import LeadDraft, clean_value
 from crm_core.validation import ErrorCollector, FieldError, clean_date, clean_text
@@ -144,7 +143,7 @@ _STATE_KEYS = ("title", "contact_id", "contact", "pipeline", "phase", "value", "
 def _audit_state(cur: Cursor, schedule_id: int) -> tuple[str, dict[str, object]]:
     """A schedule's title, and its set fields as the audit log shows them (names, not ids)."""
     row = cur.execute(
-        f"SELECT s.title, s.contact_id, {CONTACT_NAME_SQL}, p.name, ph.name, s.value, s.currency,"
+        "SELECT s.title, s.contact_id, c.display_name, p.name, ph.name, s.value, s.currency,"
         " u.display_name, s.fire_on, s.status FROM scheduled_leads s"
         " JOIN contacts c ON c.id = s.contact_id LEFT JOIN pipelines p ON p.id = s.pipeline_id"
         " LEFT JOIN phases ph ON ph.id = s.phase_id LEFT JOIN users u ON u.id = s.owner_id"
@@ -164,7 +163,7 @@ def _record_change(cur: Cursor, action: str, schedule_id: int, before: dict) -> 
 
 
 _SELECT_SCHEDULED = (
-    f"SELECT s.id, s.contact_id, {CONTACT_NAME_SQL},"
+    "SELECT s.id, s.contact_id, c.display_name,"
     " s.pipeline_id, p.name, s.phase_id, ph.name, s.title, s.value, s.currency, s.owner_id,"
     " u.display_name, s.fire_on, s.status, s.error, s.lead_id, s.version"
     " FROM scheduled_leads s JOIN contacts c ON c.id = s.contact_id"
@@ -322,7 +321,7 @@ def _record_fired(cur: Cursor) -> None:
     the entries are built with the audit module's own ``diff`` and ``plain``, so they read like
     those of ``create_lead``, and inserted by one statement."""
     rows = cur.execute(
-        f"SELECT f.lead_id_new, f.title, f.id, f.contact_id, {CONTACT_NAME_SQL}, p.name, ph.name,"
+        "SELECT f.lead_id_new, f.title, f.id, f.contact_id, c.display_name, p.name, ph.name,"
         " f.value, f.currency, u.display_name FROM fired f JOIN contacts c ON c.id = f.contact_id"
         " JOIN pipelines p ON p.id = f.pipeline_id JOIN phases ph ON ph.id = f.phase_id"
         " LEFT JOIN users u ON u.id = f.owner_id ORDER BY f.fire_on, f.id"

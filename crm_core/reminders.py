@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from crm_core.audit import AuditEntry, diff, record
-from crm_core.contacts import CONTACT_NAME_SQL
 from crm_core.database import Cursor, Database
 from crm_core.validation import ErrorCollector, FieldError, clean_date, clean_text
 from crm_core.versions import Stale, guarded_update, last_change
@@ -36,9 +35,8 @@ class Reminder:
         return "today" if self.due_date == today else "upcoming"
 
 
-_CONTACT_NAME = CONTACT_NAME_SQL
 SELECT_REMINDERS = (
-    f"SELECT r.id, r.contact_id, {_CONTACT_NAME}, r.lead_id, l.title, r.due_date, r.note,"
+    "SELECT r.id, r.contact_id, c.display_name, r.lead_id, l.title, r.due_date, r.note,"
     " r.assignee_id, u.display_name, r.done_at, r.version"
     " FROM reminders r JOIN contacts c ON c.id = r.contact_id"
     " LEFT JOIN leads l ON l.id = r.lead_id LEFT JOIN users u ON u.id = r.assignee_id"
@@ -65,7 +63,7 @@ def add_reminder(
     def work(cur: Cursor) -> int:
         # The checks also fetch the names the audit entry shows.
         contact = cur.execute(
-            f"SELECT {_CONTACT_NAME} FROM contacts c WHERE c.id = ? AND c.deleted_at IS NULL",
+            "SELECT display_name FROM contacts WHERE id = ? AND deleted_at IS NULL",
             [contact_id],
         ).fetchone()
         if not contact:
@@ -158,7 +156,7 @@ def _change(
     def work(cur: Cursor) -> None:
         # Read before writing: RETURNING gives only the new values, the log needs the old ones.
         row = cur.execute(
-            f"SELECT {_CONTACT_NAME}, r.due_date, r.done_at IS NOT NULL FROM reminders r"
+            "SELECT c.display_name, r.due_date, r.done_at IS NOT NULL FROM reminders r"
             " JOIN contacts c ON c.id = r.contact_id WHERE r.id = ?",
             [reminder_id],
         ).fetchone()

@@ -45,6 +45,20 @@ def user_id(db: Database) -> int:
     return current_user(db).id
 
 
+@pytest.fixture
+def smtp(monkeypatch: pytest.MonkeyPatch):
+    """A real SMTP server on loopback that the digests are sent to (the settings point at it)."""
+    from tests.smtp_server import SmtpServer
+
+    server = SmtpServer().start()
+    monkeypatch.setenv("CRM_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("CRM_SMTP_PORT", str(server.port))
+    monkeypatch.setenv("CRM_SMTP_FROM", "crm@leadradar.example")
+    monkeypatch.setenv("CRM_APP_URL", "https://crm.firma.example")
+    yield server
+    server.stop()
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _apptest_through_app_py() -> None:
     route_apptest_through_app_py()

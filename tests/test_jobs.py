@@ -28,17 +28,6 @@ TODAY = date.today()
 MORNING = datetime.combine(TODAY, datetime.min.time()).replace(hour=7, minute=30)
 
 
-@pytest.fixture
-def smtp(monkeypatch):
-    server = SmtpServer().start()
-    monkeypatch.setenv("CRM_SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("CRM_SMTP_PORT", str(server.port))
-    monkeypatch.setenv("CRM_SMTP_FROM", "crm@leadradar.example")
-    monkeypatch.setenv("CRM_APP_URL", "https://crm.firma.example")
-    yield server
-    server.stop()
-
-
 def team(db, n: int) -> list[int]:
     return [
         db.run(lambda cur, i=i: ensure_user(cur, f"rep{i}", f"Rep {i}",

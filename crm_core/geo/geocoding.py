@@ -19,7 +19,6 @@ import unicodedata
 
 from crm_core import audit
 from crm_core.config import Settings
-from crm_core.contacts import CONTACT_NAME_SQL
 from crm_core.database import Cursor, Database
 from crm_core.geo.offline import Place, offline_index
 
@@ -161,7 +160,7 @@ def pin_contact(db: Database, contact_id: int, latitude: float, longitude: float
 
     def work(cur: Cursor) -> None:
         before = cur.execute(
-            f"SELECT latitude, longitude, {CONTACT_NAME_SQL} FROM contacts c WHERE id = ?",
+            "SELECT latitude, longitude, display_name FROM contacts WHERE id = ?",
             [contact_id],
         ).fetchone()
         if before is None:

@@ -11,14 +11,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from crm_core.contacts import CONTACT_NAME_SQL
 from crm_core.database import Cursor, Database
 from crm_core.geo.routing import EARTH_RADIUS_KM, Point, haversine_km, plan_route
 from crm_core.validation import FieldError
 
 MAX_STOPS = 100  # a day's route; the solver's targets are met up to here
 CANDIDATES = 500  # contacts read for a route: enough to say "too many", cheap to read
-_NAME = CONTACT_NAME_SQL
 _ADDRESS = "concat_ws(', ', c.street, concat_ws(' ', c.postal_code, c.city))"
 
 
@@ -84,8 +82,8 @@ def nearby(
 
     def work(cur: Cursor) -> list[Spot]:
         rows = cur.execute(
-            f"SELECT * FROM (SELECT c.id, {_NAME}, c.company, {_ADDRESS}, c.latitude, c.longitude,"
-            f" c.geo_precision, {_haversine_sql('c.latitude', 'c.longitude')} AS km"
+            f"SELECT * FROM (SELECT c.id, c.display_name, c.company, {_ADDRESS}, c.latitude,"
+            f" c.longitude, c.geo_precision, {_haversine_sql('c.latitude', 'c.longitude')} AS km"
             f" FROM contacts c WHERE {' AND '.join(clauses)}) WHERE km <= ?"
             " ORDER BY km, id LIMIT ?",
             [latitude, latitude, longitude, *params, radius, limit],
@@ -109,8 +107,8 @@ def contacts_for_route(
         clauses.append("c.id IN (SELECT unnest(?))")
         params.append(list(contact_ids))
     rows = db.query(
-        f"SELECT c.id, {_NAME}, c.company, {_ADDRESS}, c.latitude, c.longitude, c.geo_precision"
-        f" FROM contacts c WHERE {' AND '.join(clauses)} ORDER BY c.city, c.id LIMIT ?",
+        f"SELECT c.id, c.display_name, c.company, {_ADDRESS}, c.latitude, c.longitude,"
+        f" c.geo_precision FROM contacts c WHERE {' AND '.join(clauses)} ORDER BY c.city, c.id LIMIT ?",
         [*params, limit],
     )
     return [Spot(*r) for r in rows]

@@ -60,9 +60,9 @@ def to_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
 # -- what is exported ---------------------------------------------------------------------------------
 
 CONTACT_COLUMNS = [
-    "id", "kind", "salutation", "title", "first_name", "last_name", "company", "job_title",
-    "street", "postal_code", "city", "country", "latitude", "longitude", "emails", "phones",
-    "websites", "tags", "source", "owner", "first_contact", "created_at",
+    "id", "display_name", "kind", "salutation", "title", "first_name", "last_name", "company",
+    "job_title", "street", "postal_code", "city", "country", "latitude", "longitude", "emails",
+    "phones", "websites", "tags", "source", "owner", "first_contact", "created_at",
 ]  # fmt: skip
 
 
@@ -87,8 +87,8 @@ def _contact_export_sql(cur, query) -> tuple[list[str], str, list]:
         "   AS v FROM contact_websites GROUP BY contact_id),"
         " t AS (SELECT ct.contact_id, string_agg(tg.name, ', ' ORDER BY lower(tg.name)) AS v"
         "   FROM contact_tags ct JOIN tags tg ON tg.id = ct.tag_id GROUP BY ct.contact_id)"
-        " SELECT c.id, c.kind, c.salutation, c.title, c.first_name, c.last_name, c.company,"
-        " c.job_title, c.street, c.postal_code, c.city, c.country, c.latitude, c.longitude,"
+        " SELECT c.id, c.display_name, c.kind, c.salutation, c.title, c.first_name, c.last_name,"
+        " c.company, c.job_title, c.street, c.postal_code, c.city, c.country, c.latitude, c.longitude,"
         " e.v AS emails, p.v AS phones, w.v AS websites, t.v AS tags, c.source,"
         f" o.display_name AS owner, c.first_contact, c.created_at{custom_cols}"
         " FROM contacts c LEFT JOIN e ON e.contact_id = c.id"
@@ -165,10 +165,8 @@ def lead_rows(
         )
         params.append(tag)
     rows = db.query(
-        "SELECT l.id, l.title, CASE WHEN c.kind = 'company' OR (c.first_name IS NULL AND"
-        " c.last_name IS NULL) THEN c.company ELSE concat_ws(' ', c.first_name, c.last_name) END,"
-        " pl.name, ph.name, l.status, l.value, l.currency, o.display_name, l.expected_close,"
-        " l.lost_reason, l.created_at, l.closed_at FROM leads l"
+        "SELECT l.id, l.title, c.display_name, pl.name, ph.name, l.status, l.value, l.currency,"
+        " o.display_name, l.expected_close, l.lost_reason, l.created_at, l.closed_at FROM leads l"
         " JOIN contacts c ON c.id = l.contact_id JOIN pipelines pl ON pl.id = l.pipeline_id"
         " JOIN phases ph ON ph.id = l.phase_id LEFT JOIN users o ON o.id = l.owner_id"
         f" WHERE {' AND '.join(clauses)} ORDER BY l.id",

@@ -30,12 +30,10 @@ from typing import NamedTuple
 from crm_core import audit
 from crm_core.contacts import (
     _TEXT_COLUMNS,
-    CONTACT_NAME_SQL,
     CleanContact,
     ContactDraft,
     LabelledValue,
     clean_contact,
-    display_name,
     insert_clean_contact,
     load_contact_in,
 )
@@ -538,11 +536,13 @@ def _audit_states(cur: Cursor, ids: list[int]) -> dict[int, tuple[str, dict[str,
     if not ids:
         return {}
     rows = cur.execute(
-        f"SELECT c.id, {', '.join(f'c.{k}' for k in _STATE_COLUMNS)}, o.display_name"
-        " FROM contacts c LEFT JOIN users o ON o.id = c.owner_id"
+        f"SELECT c.id, c.display_name, {', '.join(f'c.{k}' for k in _STATE_COLUMNS)},"
+        " o.display_name FROM contacts c LEFT JOIN users o ON o.id = c.owner_id"
         " WHERE c.id IN (SELECT unnest(?))", [ids]).fetchall()  # fmt: skip
+    shown: dict[int, str] = {}
     states: dict[int, dict[str, object]] = {}
-    for contact_id, *values, owner in rows:
+    for contact_id, name, *values, owner in rows:
+        shown[contact_id] = name
         states[contact_id] = {**dict(zip(_STATE_COLUMNS, values, strict=True)), "owner": owner,
                               "emails": [], "phones": [], "websites": [], "tags": []}  # fmt: skip
     for name, table, column in (("emails", "contact_emails", "email"),
@@ -567,7 +567,7 @@ def _audit_states(cur: Cursor, ids: list[int]) -> dict[int, tuple[str, dict[str,
             states[contact_id][f"custom: {fields[field_id].name}"] = typed_value(
                 fields[field_id], value
             )
-    return {cid: (display_name(s), {k: v for k, v in s.items() if v not in (None, "", [])})
+    return {cid: (shown[cid], {k: v for k, v in s.items() if v not in (None, "", [])})
             for cid, s in states.items()}  # fmt: skip
 
 
@@ -712,8 +712,8 @@ def _finished_at(cur: Cursor, import_id: int):
 def _names(cur: Cursor, ids: list[int]) -> dict[int, str]:
     if not ids:
         return {}
-    return dict(cur.execute(f"SELECT c.id, {CONTACT_NAME_SQL} FROM contacts c"
-                            " WHERE c.id IN (SELECT unnest(?))", [ids]).fetchall())  # fmt: skip
+    return dict(cur.execute("SELECT id, display_name FROM contacts WHERE id IN (SELECT unnest(?))",
+                            [ids]).fetchall())  # fmt: skip
 
 
 def _restore_all(cur: Cursor, restore: list[tuple[int, dict]], actor_id, import_id) -> None:
@@ -757,8 +757,8 @@ def _record_deletes(cur: Cursor, ids: list[int], import_id: int) -> None:
     who = audit.current_actor()
     cur.execute(
         "INSERT INTO audit_log (actor, actor_id, action, entity, entity_id, label, changes)"
-        f" SELECT ?, ?, 'delete', 'contact', c.id, left({CONTACT_NAME_SQL}, 200), ?"
-        " FROM contacts c WHERE c.id IN (SELECT unnest(?)) ORDER BY c.id",
+        " SELECT ?, ?, 'delete', 'contact', id, left(display_name, 200), ?"
+        " FROM contacts WHERE id IN (SELECT unnest(?)) ORDER BY id",
         [who.name, who.user_id, json.dumps({"import": import_id}), ids],
     )
 

@@ -267,7 +267,14 @@ def suggest_mapping(headers: list[str]) -> dict[int, str]:
     return mapping
 
 
+# leadradar's own export: the shown name is made from the name parts when a contact is saved, so
+# it is never read back (a company's name would otherwise become a person's first and last name).
+_DERIVED_HEADERS = {"display_name"}
+
+
 def _suggest(header: str) -> str | None:
+    if header.strip() in _DERIVED_HEADERS:
+        return None
     norm = _norm(header)
     if not norm:
         return None

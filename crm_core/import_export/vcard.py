@@ -488,8 +488,8 @@ def vcards_and_count(db: Database, contact_ids: Iterable[int], version: str) -> 
     if version not in ("3.0", "4.0"):
         raise ValueError("vCard version 3.0 or 4.0")
     rows = db.query(
-        "SELECT c.id, c.kind, c.title, c.first_name, c.last_name, c.company, c.job_title,"
-        " c.street, c.postal_code, c.city, c.country, c.latitude, c.longitude,"
+        "SELECT c.id, c.kind, c.display_name, c.title, c.first_name, c.last_name, c.company,"
+        " c.job_title, c.street, c.postal_code, c.city, c.country, c.latitude, c.longitude,"
         " (SELECT list((e.label, e.email) ORDER BY e.position) FROM contact_emails e"
         "   WHERE e.contact_id = c.id),"
         " (SELECT list((p.label, p.e164) ORDER BY p.position) FROM contact_phones p"
@@ -509,13 +509,9 @@ def _pairs(values) -> list[tuple[str, str]]:
     return [tuple(v.values()) if isinstance(v, dict) else tuple(v) for v in values or []]
 
 
-def _vcard(version, cid, kind, title, first, last, company, job, street, postal, city, country,
-           lat, lon, emails, phones, websites, tags) -> str:  # fmt: skip
-    from crm_core.contacts import display_name
-
+def _vcard(version, cid, kind, name, title, first, last, company, job, street, postal, city,
+           country, lat, lon, emails, phones, websites, tags) -> str:  # fmt: skip
     e = _vcard_escape
-    name = display_name({"kind": kind, "title": title, "first_name": first, "last_name": last,
-                         "company": company})  # fmt: skip
     lines = ["BEGIN:VCARD", f"VERSION:{version}",
              "N:" + ";".join(e(x or "") for x in (last, first, "", title, "")), f"FN:{e(name)}"]  # fmt: skip
     if company:
