@@ -13,6 +13,7 @@ from datetime import date, datetime
 from crm_core.audit import diff, record
 from crm_core.custom_fields import CustomField, clean_value, fields_in, typed_value
 from crm_core.database import Cursor, Database
+from crm_core.geo.geocoding import place_in
 from crm_core.search import refresh_derived_columns, search_terms
 from crm_core.tags import tag_ids
 from crm_core.validation import (
@@ -390,6 +391,7 @@ def create_contact(
                 raise DuplicatesFound(hits)
         contact_id = insert_clean_contact(cur, clean, actor_id)
         _record_change(cur, "create", contact_id, {})
+        place_in(cur, [contact_id])  # derived from the address, like the search text: not logged
         return contact_id
 
     return db.run(work)
@@ -447,6 +449,7 @@ def update_contact(
         )
         write_parts(cur, contact_id, clean)
         _record_change(cur, "update", contact_id, before)
+        place_in(cur, [contact_id])
         return version
 
     return db.run(work)

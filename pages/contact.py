@@ -34,7 +34,7 @@ from crm_core.contacts import (
 )
 from crm_core.custom_fields import CustomField, list_fields
 from crm_core.formatting import shown
-from crm_core.geo.geocoding import location_of, pin_contact, place_contact
+from crm_core.geo.geocoding import location_of, pin_contact
 from crm_core.leads import CURRENCIES, LeadDraft, create_lead, leads_of_contact
 from crm_core.mailchimp import member_errors
 from crm_core.opportunities import list_scheduled, schedule_lead
@@ -242,7 +242,6 @@ def save(view: ContactView | None, draft: ContactDraft, expected_version: int | 
     """Write the draft; a concurrent change by someone else is kept for the user to decide."""
     if view is None:
         new_id = create_contact(db(), draft, me().id, region=settings().phone_region)
-        place_contact(db(), new_id)
         st.session_state.pop("pending_new", None)
         flash("Contact created.")
         st.switch_page("pages/contact.py", query_params={"id": str(new_id)})
@@ -260,9 +259,7 @@ def edit_of(opened: ContactView, draft: ContactDraft) -> Attempt:
 
     def write(values: dict[str, object], version: int) -> int:
         draft = ContactDraft.from_fields(values)
-        saved = update_contact(db(), contact_id, draft, version, me().id, region=region)
-        place_contact(db(), contact_id)
-        return saved
+        return update_contact(db(), contact_id, draft, version, me().id, region=region)
 
     def leave_editing() -> None:
         for name in (f"pending_{contact_id}", f"edit_{contact_id}"):

@@ -65,9 +65,9 @@ def test_contacts_are_placed_on_save_and_by_the_job_and_pins_stay(db, user_id, n
     cid = create_contact(db, ContactDraft(last_name="Kiel", postal_code="24103", city="Kiel"),
                          user_id)  # fmt: skip
     other = create_contact(db, ContactDraft(last_name="Nirgends", city="Atlantis"), user_id)
+    assert geocoding.location_of(db, cid)["precision"] == "postal code"  # at once, on save
     placed, missing = geocoding.geocode_contacts(db, load_settings(), online=False)
-    assert (placed, missing) == (1, 1)
-    assert geocoding.location_of(db, cid)["precision"] == "postal code"
+    assert (placed, missing) == (0, 1)  # the job retries only the one nobody could place
     assert geocoding.location_of(db, other)["latitude"] is None
     geocoding.pin_contact(db, other, 54.0, 10.0)
     from crm_core.audit import history
@@ -147,3 +147,16 @@ def test_a_days_route_keeps_its_rules_in_crm_core(db, user_id, no_network, monke
     monkeypatch.setattr(places, "MAX_STOPS", 1)
     with pytest.raises(FieldError, match="at most 1"):
         day_route(db, kassel, tag="Tour")
+
+
+def test_every_way_a_contact_is_written_places_it_at_once(db, user_id, no_network):
+    """The rule lives where contacts are written, not on the contact page: an import (the
+    command line's too) puts its contacts on the map without waiting for the jobs process."""
+    from crm_core.import_export.importer import rows_from_file, run_import
+
+    data = b"Nachname;PLZ;Ort\nKiel;24103;Kiel\nNirgends;;Atlantis\n"
+    run_import(db, rows_from_file(data, "messe.csv")[2], user_id)
+    placed = dict(db.query("SELECT last_name, geo_precision FROM contacts"))
+    assert placed == {"Kiel": "postal code", "Nirgends": None}
+    cid = create_contact(db, ContactDraft(last_name="Fulda", postal_code="36037"), user_id)
+    assert geocoding.location_of(db, cid)["precision"] == "postal code"

@@ -151,6 +151,9 @@ def test_undo_records_an_entry_per_contact_it_restores_or_removes(db, user_id, a
         "chef", "update", "Anna Alt")  # fmt: skip
     assert restored["changes"] == {
         "city": ["Kiel", None],
+        # the place on the map the merged city gave her (contacts are placed when written)
+        "latitude": [54.3213, None],
+        "longitude": [10.1349, None],
         "phones": [["mobile: +491712345678"], None],
         "tags": [["Messe"], None],
         "import": report.import_id,

@@ -150,7 +150,8 @@ def test_concurrent_edit_is_told_and_keeps_both_changes(db, user_id):
         {"field": "Position", opened: "—", "now": "Einkauf", "yours": "Einkauf"},
         {"field": "City", opened: "Berlin", "now": "Hamburg", "yours": "Potsdam"},
         {"field": "First contact", opened: "—", "now": "2 Mar 2026", "yours": "2 Mar 2026"},
-        {"field": "Map position", opened: "—", "now": "set", "yours": "set"},
+        # Placed on the map when it was saved; the colleague's new city moved it.
+        {"field": "Map position", opened: "set", "now": "moved", "yours": "moved"},
     ]
     button(at, "Save my changes on top").click().run()
     view = c.get_contact(db, cid)

@@ -11,11 +11,14 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import threading
 import time
 import unicodedata
+
+import pyarrow as pa
 
 from crm_core import audit
 from crm_core.config import Settings
@@ -178,31 +181,45 @@ def pin_contact(db: Database, contact_id: int, latitude: float, longitude: float
     db.run(work)
 
 
-def place_contact(db: Database, contact_id: int) -> Place | None:
-    """Offline placement right after a save (no network): the jobs process refines it later
-    with the online geocoder when one is configured."""
-    row = db.query(
-        "SELECT street, postal_code, city, country, geo_precision FROM contacts WHERE id = ?",
-        [contact_id],
+@functools.lru_cache(maxsize=65_536)
+def _offline_place(postal: str | None, city: str | None, country: str | None) -> Place | None:
+    """Imports repeat places (a trade fair's city, a region's postal codes): each once."""
+    return offline_index().lookup(contact_address(None, postal, city, country))
+
+
+def place_in(cur: Cursor, contact_ids: list[int]) -> int:
+    """Place contacts offline right where they are written (a save, an import chunk), inside that
+    unit of work: no network, microseconds a contact.  Only contacts whose address changed since
+    they were placed, never manual pins; the jobs process refines these later with the online
+    geocoder when one is configured (so the address is then left "not yet geocoded").  Returns
+    how many got a position."""
+    if not contact_ids:
+        return 0
+    rows = cur.execute(
+        "SELECT id, postal_code, city, country FROM contacts WHERE id IN (SELECT unnest(?))"
+        " AND deleted_at IS NULL AND coalesce(geo_precision, '') <> 'manual'"
+        " AND geo_address IS DISTINCT FROM concat_ws(', ', street, postal_code, city, country)",
+        [list(contact_ids)],
+    ).fetchall()
+    if not rows:
+        return 0
+    refined_later = settings_online()
+    found = {"id": [], "lat": [], "lon": [], "source": [], "precision": [], "done": []}
+    for contact_id, postal, city, country in rows:
+        place = _offline_place(postal, city, country) if (postal or city) else None
+        for name, value in (("id", contact_id), ("lat", place and place.latitude),
+                            ("lon", place and place.longitude), ("source", place and place.source),
+                            ("precision", place and place.precision),
+                            ("done", place is not None and not refined_later)):  # fmt: skip
+            found[name].append(value)
+    placed = pa.table(found)  # noqa: F841 - DuckDB reads the local variable by name
+    cur.execute(
+        "UPDATE contacts SET latitude = p.lat, longitude = p.lon, geo_source = p.source,"
+        " geo_precision = p.precision, geo_address = CASE WHEN p.done THEN"
+        " concat_ws(', ', contacts.street, contacts.postal_code, contacts.city, contacts.country)"
+        " END FROM placed p WHERE contacts.id = p.id"
     )
-    if not row or row[0][4] == "manual":
-        return None
-    street, postal, city, country, _ = row[0]
-    place = offline_index().lookup(contact_address(None, postal, city, country)) if (
-        postal or city) else None  # fmt: skip
-
-    def work(cur: Cursor) -> None:
-        cur.execute(
-            "UPDATE contacts SET latitude = ?, longitude = ?, geo_source = ?, geo_precision = ?,"
-            " geo_address = CASE WHEN ? THEN concat_ws(', ', street, postal_code, city, country)"
-            " END WHERE id = ? AND coalesce(geo_precision, '') <> 'manual'",
-            [place.latitude if place else None, place.longitude if place else None,
-             place.source if place else None, place.precision if place else None,
-             place is not None and not settings_online(), contact_id],
-        )  # fmt: skip
-
-    db.run(work)
-    return place
+    return sum(1 for value in found["lat"] if value is not None)
 
 
 def settings_online() -> bool:

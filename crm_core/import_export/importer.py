@@ -39,6 +39,7 @@ from crm_core.contacts import (
 )
 from crm_core.custom_fields import fields_in, typed_value
 from crm_core.database import Cursor, Database, insert_columns
+from crm_core.geo.geocoding import place_in
 from crm_core.import_export import tables, vcard
 from crm_core.import_export.mapping import apply_mapping, suggest_mapping
 from crm_core.search import refresh_derived_columns
@@ -363,7 +364,14 @@ def _bulk_create(cur: Cursor, cleaned: list[CleanContact], actor_id) -> list[int
     if not cleaned:
         return []
     if len(cleaned) < 20:  # small: the ordinary path
-        return [insert_clean_contact(cur, c, actor_id) for c in cleaned]
+        ids = [insert_clean_contact(cur, c, actor_id) for c in cleaned]
+    else:
+        ids = _insert_many(cur, cleaned, actor_id)
+    place_in(cur, ids)  # on the map at once where the offline data knows the place
+    return ids
+
+
+def _insert_many(cur: Cursor, cleaned: list[CleanContact], actor_id) -> list[int]:
     base = cur.execute("SELECT nextval('seq_contacts')").fetchone()[0]
     if len(cleaned) > 1:
         cur.execute("SELECT max(nextval('seq_contacts')) FROM range(?)", [len(cleaned) - 1])
@@ -457,6 +465,7 @@ def _merge_all(cur: Cursor, merges: list[tuple[ImportRow, CleanContact, int, int
         if changes:  # a row that brought nothing new changed nothing worth an entry
             audit.record(cur, "update", "contact", contact_id, label=label,
                          changes={**changes, "import": report.import_id})  # fmt: skip
+    place_in(cur, ids)  # an address the merge filled in; derived like the search text: not logged
 
 
 def _merge(cur: Cursor, contact_id: int, clean: CleanContact, notes: list[str], actor_id,
