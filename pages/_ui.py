@@ -26,6 +26,7 @@ from crm_core.i18n import (
     number_hint,
     parse_number,
 )
+from crm_core.pipelines import list_pipelines
 from crm_core.text import escape_markdown
 from crm_core.validation import FieldError, ValidationError
 
@@ -324,3 +325,21 @@ def owner_choices(current_owner: int | None) -> tuple[list[int], dict[int, str]]
             current_owner: _("{name} (deactivated)").format(name=names[current_owner]),
         }
     return ids, names
+
+
+def where(pipeline: str, phase: str) -> str:
+    """A place on the board as people read it: "Trade fair › Offer"."""
+    return f"{pipeline} › {phase}"
+
+
+def phase_choices() -> dict[int, str]:
+    """Every phase of every pipeline, in board order, as "Pipeline › Phase": the one choice list
+    of phases (keys are phase ids; ``pipeline_of`` gives a phase's pipeline)."""
+    return {ph.id: where(p.name, ph.name) for p in list_pipelines(db()) for ph in p.phases}
+
+
+def pipeline_of(phase_id: int) -> int:
+    """The pipeline a phase belongs to (forms choose the phase; the pipeline follows)."""
+    return next(
+        ph.pipeline_id for p in list_pipelines(db()) for ph in p.phases if ph.id == phase_id
+    )

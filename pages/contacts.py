@@ -8,12 +8,11 @@ from crm_core.accounts.users import list_users
 from crm_core.contacts import ContactQuery, restore_contact, search_contacts
 from crm_core.i18n import N_, _, count, ngettext
 from crm_core.import_export.exports import export_contacts
-from crm_core.pipelines import list_pipelines
 from crm_core.sources import list_sources
 from crm_core.tags import tag_names
 from crm_core.validation import format_phone
 from pages._auth import download, gate
-from pages._ui import choose, db, flash, md, me, show_flash, user_errors
+from pages._ui import choose, db, flash, md, me, phase_choices, show_flash, user_errors
 
 gate()  # nothing below runs for a visitor who is not signed in
 
@@ -71,7 +70,7 @@ with st.expander(_("Filters"), icon=":material/filter_list:"):
     sources = list_sources(db())
     source = c4.selectbox(_("Source"), sources, index=None, key="f_source",
                           placeholder=choose(sources))  # fmt: skip
-    phases = {ph.id: f"{p.name} › {ph.name}" for p in list_pipelines(db()) for ph in p.phases}
+    phases = phase_choices()
     phase = c5.selectbox(
         _("Open lead in phase"),
         list(phases),

@@ -8,10 +8,9 @@ from crm_core.geo.geocoding import locate
 from crm_core.geo.places import nearby
 from crm_core.geo.routing import google_maps_links
 from crm_core.i18n import N_, _, count, km, ngettext
-from crm_core.pipelines import list_pipelines
 from crm_core.tags import tag_names
 from pages._auth import gate
-from pages._ui import choose, db, md, number_input, settings, spots_map
+from pages._ui import choose, db, md, number_input, phase_choices, settings, spots_map
 
 gate()  # nothing below runs for a visitor who is not signed in
 
@@ -34,7 +33,7 @@ with c2:
     here = streamlit_geolocation()
 radius = number_input(_("Radius (km)"), 25, key="nb_radius", unit="km", min_value=1,
                       max_value=MAX_RADIUS_KM)  # fmt: skip
-phases = {ph.id: f"{p.name} › {ph.name}" for p in list_pipelines(db()) for ph in p.phases}
+phases = phase_choices()
 f1, f2 = st.columns(2)
 phase = f1.selectbox(_("Open lead in phase"), list(phases), index=None, format_func=phases.get,
                      key="nb_phase", placeholder=choose(phases))  # fmt: skip

@@ -10,11 +10,10 @@ from crm_core.geo.geocoding import locate
 from crm_core.geo.places import DayRoute, day_route
 from crm_core.geo.routing import MOBILE_MAX_WAYPOINTS, google_maps_links
 from crm_core.i18n import N_, _, count, km, ngettext
-from crm_core.pipelines import list_pipelines
 from crm_core.tags import tag_names
 from crm_core.validation import FieldError
 from pages._auth import gate
-from pages._ui import choose, db, md, me, settings, spots_map
+from pages._ui import choose, db, md, me, phase_choices, settings, spots_map
 
 gate()  # nothing below runs for a visitor who is not signed in
 
@@ -33,7 +32,7 @@ how = st.segmented_control(
 phase = tag = None
 picked: list[int] = st.session_state.setdefault("rt_picked", [])
 if how == "phase":
-    phases = {ph.id: f"{p.name} › {ph.name}" for p in list_pipelines(db()) for ph in p.phases}
+    phases = phase_choices()
     phase = st.selectbox(_("Contacts with an open lead in"), list(phases),
                          format_func=phases.get, key="rt_phase",
                          placeholder=choose(phases))  # fmt: skip
