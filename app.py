@@ -8,6 +8,7 @@ is switched off before the server starts.
 """
 
 import math
+import os
 import sys
 
 import streamlit as st
@@ -32,6 +33,10 @@ def serve(argv: list[str]) -> int:
 
     announce_first_admin(get_database())
     get_database().release()
+    # Which address a browser has is decided in one place, pages/_auth.client_address: uvicorn
+    # would otherwise believe X-Forwarded-For from any connection on this host (a local proxy
+    # passing the header through, an SSH tunnel) and hand a forged address to throttling.
+    os.environ["FORWARDED_ALLOW_IPS"] = ""
     # Streamlit's own upload limit is the import limit (its default is 200 MB), and an unexpected
     # error shows no traceback with server paths to users (it is in the log); given options win.
     upload_mb = math.ceil(load_settings().import_max_file_mb)

@@ -24,10 +24,13 @@ COOKIE = "leadradar_session"
 TOKEN_KEY = "auth_token"
 
 
-def _client() -> str:
-    """The browser's address, for throttling and the log ("unknown" on localhost: Streamlit
-    gives none there).  Behind a trusted reverse proxy: the LAST X-Forwarded-For address, the
-    one the proxy itself saw (earlier entries come from the browser, which can write anything)."""
+def client_address() -> str:
+    """The browser's address, for throttling and the log: the one place that decides it.
+
+    The connection's own address ("unknown" on this host: Streamlit gives none for loopback);
+    X-Forwarded-For only with ``trusted_proxy``, and then its LAST entry, the one the proxy itself
+    saw (earlier entries come from the browser, which can write anything).  ``python app.py``
+    tells uvicorn to believe no forwarding header itself (FORWARDED_ALLOW_IPS)."""
     try:
         address = st.context.ip_address
         if settings().trusted_proxy:
@@ -75,7 +78,7 @@ def _sso_user() -> User | None:
     verified = st.user.get("email_verified") is True or not settings().sso_require_verified_email
     user = sessions.sso_user(db(), st.user.get("email"), verified=verified)
     if user and not st.session_state.get("sso_login_recorded"):
-        sessions.record_sso_login(db(), user, _client())
+        sessions.record_sso_login(db(), user, client_address())
         st.session_state["sso_login_recorded"] = True
     return user
 
@@ -201,7 +204,7 @@ def login_form() -> None:
 def _try_sign_in(username: str, password: str) -> None:
     hours = settings().session_hours
     try:
-        signed = sessions.sign_in(db(), username, password, client=_client(), device=_device(),
+        signed = sessions.sign_in(db(), username, password, client=client_address(), device=_device(),
                               session_hours=hours)  # fmt: skip
     except (sessions.LoginFailed, throttling.LoginThrottled) as exc:
         st.error(str(exc))  # our own wording, no user text in it

@@ -43,12 +43,16 @@ class AppServer:
 
 @contextmanager
 def serving(
-    db_path: Path, start_timeout_s: float = 60, language: str | None = None
+    db_path: Path,
+    start_timeout_s: float = 60,
+    language: str | None = None,
+    settings: dict[str, str] | None = None,
 ) -> Iterator[AppServer]:
     """Serve app.py the way `crm run` does, against ``db_path``, until the block ends; in
-    ``language`` ("en" for tests of English wording), else the app's default."""
+    ``language`` ("en" for tests of English wording), else the app's default; ``settings`` are
+    more environment variables (``{"CRM_TRUSTED_PROXY": "1"}``)."""
     port = free_port()
-    env = {**os.environ, "CRM_DB": str(db_path), "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "CRM_DB": str(db_path), "PYTHONPATH": str(ROOT), **(settings or {})}
     if language:
         env["CRM_LANGUAGE"] = language
     log = db_path.with_suffix(".log").open("w")
@@ -95,9 +99,11 @@ def serving(
 
 
 @contextmanager
-def running_app(db_path: Path, language: str | None = None) -> Iterator[str]:
+def running_app(
+    db_path: Path, language: str | None = None, settings: dict[str, str] | None = None
+) -> Iterator[str]:
     """The base URL of the app served against ``db_path`` (in ``language``, see ``serving``)."""
-    with serving(db_path, language=language) as server:
+    with serving(db_path, language=language, settings=settings) as server:
         yield server.url
 
 
