@@ -5,7 +5,9 @@ Errors are reported with the server's words but never with the password.
 
 from __future__ import annotations
 
+import ipaddress
 import smtplib
+import socket
 import ssl
 from collections.abc import Callable
 from email.message import EmailMessage
@@ -31,6 +33,14 @@ def build_message(settings: Settings, to: str, subject: str, text: str) -> Email
     return message
 
 
+def _loopback(settings: Settings) -> bool:
+    """A mail relay on this machine: nothing travels over the network."""
+    try:
+        return ipaddress.ip_address(socket.gethostbyname(settings.smtp_host)).is_loopback
+    except (OSError, ValueError):
+        return False
+
+
 def send(
     settings: Settings, message: EmailMessage, on_accepted: Callable[[], None] | None = None
 ) -> None:
@@ -43,6 +53,10 @@ def send(
         raise MailError("no SMTP server is configured (CRM_SMTP_HOST or [smtp] host)")
     if settings.smtp_security not in ("none", "starttls", "ssl"):
         raise MailError(f"unknown SMTP security {settings.smtp_security!r}")
+    if settings.smtp_user and settings.smtp_security == "none" and not _loopback(settings):
+        # smtplib would send the password in clear to whoever is on the way
+        raise MailError("a password goes to the mail server only over an encrypted connection: "
+                        "set [smtp] security to starttls or ssl")  # fmt: skip
     try:
         if settings.smtp_security == "ssl":
             client = smtplib.SMTP_SSL(

@@ -329,3 +329,18 @@ def test_crm_run_starts_app_and_jobs_and_sigterm_stops_both(db_path, tmp_path):
     for pid in children:
         assert not os.path.exists(f"/proc/{pid}") or "zombie" in open(f"/proc/{pid}/status").read()
     assert not status(get_database()).running()  # the jobs process said goodbye
+
+
+def test_a_password_never_goes_to_a_mail_server_in_clear(monkeypatch):
+    """#18: with security "none" smtplib would send the login in clear over the network."""
+    from crm_core.config import load_settings
+    from crm_core.mailer import MailError, build_message, send
+
+    monkeypatch.setenv("CRM_SMTP_HOST", "192.0.2.25")  # TEST-NET: never dialled
+    monkeypatch.setenv("CRM_SMTP_USER", "crm")
+    monkeypatch.setenv("CRM_SMTP_PASSWORD", "geheim-123")
+    monkeypatch.setenv("CRM_SMTP_SECURITY", "none")
+    settings = load_settings()
+    with pytest.raises(MailError, match="starttls or ssl") as refused:
+        send(settings, build_message(settings, "anna@example.com", "x", "y"))
+    assert "geheim" not in str(refused.value)
