@@ -16,11 +16,9 @@ from streamlit import runtime
 
 from crm_core.config import load_settings
 from crm_core.database import DatabaseBusy, get_database
-from crm_core.i18n import N_, _
+from crm_core.i18n import _
 from pages._auth import keep_cookie, login_form, sign_out, signed_in_user, use_language
-from pages._ui import md
-
-ROLES = {"admin": N_("admin"), "member": N_("member")}
+from pages._ui import md, role_label
 
 
 def serve(argv: list[str]) -> int:
@@ -111,8 +109,8 @@ def main() -> None:
         st.stop()
     keep_cookie()
     with st.sidebar:
-        role = _(ROLES[user.role]) if user.role in ROLES else user.role
-        st.caption(_("Signed in as {name} ({role})").format(name=md(user.display_name), role=role))
+        st.caption(_("Signed in as {name} ({role})").format(name=md(user.display_name),
+                                                            role=role_label(user.role)))  # fmt: skip
         if st.button(_("Sign out"), icon=":material/logout:", key="sign_out"):
             sign_out()
     navigation.run()

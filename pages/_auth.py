@@ -91,8 +91,9 @@ NOT_ALLOWED = N_("Not allowed: this page is for admins.")
 
 
 def use_language(user: User | None) -> str:
-    """This run speaks the user's language (once accounts have one), else the app's
-    (``[app] language``).  Set explicitly: an unset language would read the settings per text."""
+    """This run speaks the user's own language (``users.language``, chosen under My account),
+    else the app's (``[app] language``: the login page, users who never chose).  Set
+    explicitly: an unset language would read the settings per text."""
     i18n.set_language(getattr(user, "language", None) or settings().language)
     return i18n.current_language()
 

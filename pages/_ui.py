@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 
 import streamlit as st
@@ -15,10 +15,13 @@ import streamlit as st
 from crm_core.accounts.users import User
 from crm_core.config import Settings, load_settings
 from crm_core.database import Database, DatabaseBusy, get_database
+from crm_core.formatting import EMPTY
 from crm_core.i18n import (
+    LANGUAGES,
     N_,
     NumberNotRead,
     _,
+    clean_language,
     decimal,
     locale,
     moment,
@@ -31,7 +34,10 @@ from crm_core.text import escape_markdown
 from crm_core.validation import FieldError, ValidationError
 
 # What a conflict panel calls the fields of a user profile (the Users page, My account).
-PROFILE_LABELS = {"display_name": "name", "email": "email", "home_address": "home (route start)"}
+PROFILE_LABELS = {"display_name": N_("name"), "email": N_("email"),
+                  "home_address": N_("home (route start)"), "language": N_("language")}  # fmt: skip
+# The roles (crm_core.accounts.users.ROLES) as people read them.
+ROLE_LABELS = {"admin": N_("admin"), "member": N_("member")}
 
 
 def settings() -> Settings:
@@ -72,6 +78,7 @@ FIELD_LABELS = {
     "country": N_("Country"),
     "latitude": N_("Map position"),
     "longitude": N_("Map position"),
+    "map_position": N_("Map position"),
     "first_contact": N_("First contact"),
     "source": N_("Source"),
     "owner_id": N_("Owner"),
@@ -91,10 +98,77 @@ FIELD_LABELS = {
     "fire_on": N_("Appears on the board on"),
 }
 
+# The audit log stores codes (crm_core.audit.ACTIONS, the kinds of records); people read these
+# (the audit page, a record's change history, the conflict panel).
+ACTIONS = {
+    "create": N_("created"),
+    "update": N_("changed"),
+    "delete": N_("deleted"),
+    "restore": N_("restored"),
+    "move": N_("moved"),
+    "won": N_("won"),
+    "lost": N_("lost"),
+    "reopen": N_("reopened"),
+    "import": N_("imported"),
+    "undo_import": N_("import undone"),
+    "export": N_("exported"),
+    "login": N_("signed in"),
+    "login_failed": N_("sign-in failed"),
+    "login_throttled": N_("sign-in blocked"),
+    "logout": N_("signed out"),
+    "password": N_("password changed"),
+    "deactivate": N_("deactivated"),
+    "reactivate": N_("reactivated"),
+    "sync": N_("synchronised"),
+    "backup": N_("backed up"),
+    "restore_backup": N_("backup restored"),
+}
+ENTITIES = {
+    "contact": N_("contact"),
+    "contacts": N_("contacts"),
+    "lead": N_("lead"),
+    "leads": N_("leads"),
+    "scheduled_lead": N_("upcoming opportunity"),
+    "note": N_("conversation note"),
+    "reminder": N_("reminder"),
+    "user": N_("user"),
+    "session": N_("session"),
+    "import": N_("import"),
+    "tag": N_("tag"),
+    "source": N_("source"),
+    "pipeline": N_("pipeline"),
+    "phase": N_("phase"),
+    "lost_reason": N_("lost reason"),
+    "custom_field": N_("custom field"),
+    "mailchimp": N_("Mailchimp"),
+    "audit_log": N_("audit log"),
+    "database": N_("database"),
+}
 
-def field_label(key: str) -> str:
+
+def action_label(code: str) -> str:
+    return _(ACTIONS[code]) if code in ACTIONS else code
+
+
+def entity_label(code: str) -> str:
+    return _(ENTITIES[code]) if code in ENTITIES else code
+
+
+# How exactly a typed place was found (crm_core.geo's codes).
+PRECISIONS = {"street": N_("street"), "postal code": N_("postal code"), "city": N_("city"),
+              "manual": N_("pinned by hand")}  # fmt: skip
+
+# A closed lead's status (crm_core.leads' codes) as people read it.
+CLOSED = {"won": N_("won"), "lost": N_("lost")}
+
+
+def field_label(key: str, labels: Mapping[str, str] | None = None) -> str:
     """A ValidationError key as the form names it: "last_name" -> "Last name", "custom_7" -> the
-    custom field's own name (user text: escape it with ``md`` for markdown)."""
+    custom field's own name (user text: escape it with ``md`` for markdown).  ``labels``: a
+    form's own names where they differ (the lead's "title" is its product or service),
+    already translated."""
+    if labels and key in labels:
+        return labels[key]
     if key in FIELD_LABELS:
         return _(FIELD_LABELS[key])
     if key.startswith("custom_") and key[len("custom_") :].isdigit():
@@ -107,15 +181,47 @@ def field_label(key: str) -> str:
     return key.replace("_", " ")
 
 
+def labels_of(keys: Sequence[str], labels: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The form's names of ``keys`` (see ``field_label``), e.g. for a conflict panel."""
+    return {key: field_label(key, labels) for key in keys}
+
+
+def lead_state(status: str, phase: str) -> str:
+    """Where a lead stands, in a list of leads: its phase while open, else "won (Angebot)"."""
+    if status not in CLOSED:
+        return phase
+    return _("{status} ({phase})").format(status=_(CLOSED[status]), phase=phase)
+
+
+def yes_no(value: object) -> str:
+    """A yes / no value (a custom field's) in words; "—" for none."""
+    if value is None:
+        return EMPTY
+    return _("yes") if value else _("no")
+
+
+def role_label(role: str) -> str:
+    return _(ROLE_LABELS[role]) if role in ROLE_LABELS else role
+
+
+def language_label(code: str | None) -> str:
+    """A user's language by its own name ("Deutsch", "English"); none chosen: the app's."""
+    if code in LANGUAGES:
+        return LANGUAGES[code]
+    default = LANGUAGES[clean_language(settings().language)]
+    return _("as the app ({language})").format(language=default)
+
+
 @contextlib.contextmanager
-def user_errors() -> Iterator[None]:
-    """Turn the errors a user can fix or wait out into a message; nothing was changed."""
+def user_errors(labels: Mapping[str, str] | None = None) -> Iterator[None]:
+    """Turn the errors a user can fix or wait out into a message; nothing was changed.
+    ``labels``: the form's own names of fields where they differ from ``FIELD_LABELS``."""
     try:
         yield
     except ValidationError as exc:
         st.error(_("Nothing was saved. Please correct:"))
         for field, message in exc.errors.items():
-            st.error(f"**{md(field_label(field))}**: {md(message)}")
+            st.error(f"**{md(field_label(field, labels))}**: {md(message)}")
     except FieldError as exc:
         st.error(_("Nothing was saved: {reason}").format(reason=md(exc)))
     except DatabaseBusy as exc:
@@ -174,6 +280,21 @@ def number_input(
     read = money(number, currency) if currency else _with_unit(decimal(number, 6), unit)
     where.caption(f"= {read}")  # digits, separators, a currency sign, the unit: no user text
     return number
+
+
+def refused(number: Decimal | None, key: str) -> bool:
+    """``number_input`` under ``key`` gave None although its field holds text: it refused what
+    was typed (and said why under the field), so the form must save nothing."""
+    return number is None and bool(str(st.session_state.get(key) or "").strip())
+
+
+def numbers_refused(*labels: str) -> None:
+    """Say why a form saved nothing: the number fields ``labels`` hold what could not be read."""
+    st.error(
+        _("Nothing was saved: {fields} could not be read as a number (see under the field).")
+        .format(fields=", ".join(f"**{md(label)}**" for label in labels)),
+        icon=":material/error:",
+    )  # fmt: skip
 
 
 def _shown_number(value: object, currency: str | None) -> str:

@@ -22,6 +22,7 @@ import pandas as pd
 import streamlit as st
 
 from crm_core.formatting import shown
+from crm_core.i18n import N_, _
 from crm_core.versions import (
     Clean,
     Stale,
@@ -29,14 +30,16 @@ from crm_core.versions import (
     as_given,
     differences,
     merged,
-    record_name,
 )
 from pages._auth import signed_in_user
-from pages._ui import flash, md, user_errors
+from pages._ui import entity_label, flash, md, user_errors
 
 STALE = "stale_attempts"  # record key ("tag_7", "contact_3") -> the Attempt refused as stale
-SAVE_ON_TOP = "Save my changes on top"
-DISCARD = "Discard mine and reload"
+SAVE_ON_TOP = N_("Save my changes on top")
+DISCARD = N_("Discard mine and reload")
+# The kind of record in the panel: as the audit log names it, but as short as crm_core's message
+# above it (crm_core.versions.RECORD_NAMES) where the log says more.
+BRIEFLY = {"scheduled_lead": N_("opportunity"), "custom_field": N_("field")}
 
 Write = Callable[[dict[str, object], int], object]  # write(values, expected_version) -> result
 
@@ -60,9 +63,12 @@ class Attempt:
     seen: Versioned  # the record as the user saw it
     mine: dict | None  # the form's values (None: a change without values: delete, move, cancel)
     write: Write  # write(values, expected_version) -> result
-    done: str  # the message after it worked ("{result}": what ``write`` returned)
-    change: str = "save"  # what they wanted, in words ("save", "delete", "move left" …)
-    anyway: str = ""  # the button that retries a change without values ("Delete it anyway")
+    # The message after it worked: a message id (N_), or a function of what ``write`` returned
+    # that gives the message.  Both are turned into words only once it worked: an attempt may be
+    # made in a callback, before this run knows the user's language.
+    done: str | Callable[[object], str]
+    change: str = N_("save")  # what they wanted, a message id ("delete", "move left" …)
+    anyway: str = ""  # the button that retries a change without values (N_("Delete it anyway"))
     name: str = ""  # the record's name in the panel (default: its name / title field)
     clean: Clean = as_given  # how the form's values compare (crm_core.versions)
     after: Callable[[], None] | None = None  # once it worked, or on discard: forget the form
@@ -79,9 +85,9 @@ def stale_attempts() -> dict[str, Attempt]:
 def signed_in_admin() -> bool:
     """Callbacks run before app.py's sign-in check of this run, in a fresh thread (so no audit
     actor yet): check the session again, which also sets who acts for the audit log."""
-    user = signed_in_user()
+    user = signed_in_user()  # (also sets the language of this run: the user's)
     if user is None or not user.is_admin:
-        flash("Not allowed: this needs a signed-in admin. Nothing was changed.", "error")
+        flash(_("Not allowed: this needs a signed-in admin. Nothing was changed."), "error")
         return False
     return True
 
@@ -92,7 +98,7 @@ def allowed(change: Attempt) -> bool:
         return signed_in_admin()
     user = signed_in_user()
     if user is None or (change.own_profile_of not in (None, user.id)):
-        flash("Not allowed: please sign in again. Nothing was changed.", "error")
+        flash(_("Not allowed: please sign in again. Nothing was changed."), "error")
         return False
     return True
 
@@ -112,7 +118,7 @@ def attempt(change: Attempt, version: int) -> str | None:
         stale_attempts().pop(change.key, None)
         if change.after:
             change.after()
-        flash(change.done.replace("{result}", str(result)))
+        flash(change.done(result) if callable(change.done) else _(change.done))
         return "done"
     return None
 
@@ -125,12 +131,17 @@ def discard(key: str) -> None:
 
 
 def conflict_panels(
-    prefixes: tuple[str, ...], current: dict[str, Versioned], labels: Mapping[str, str]
+    prefixes: tuple[str, ...],
+    current: dict[str, Versioned],
+    labels: Mapping[str, str],
+    shown_as: Mapping[str, Callable[[object], str]] | None = None,
 ) -> None:
-    """The panel of every refused change of these records (``current``: as they are now)."""
+    """The panel of every refused change of these records (``current``: as they are now);
+    ``labels`` are message ids (N_), translated here."""
+    names = {field: _(label) for field, label in labels.items()}
     for key, change in list(stale_attempts().items()):
         if key.startswith(prefixes):
-            conflict_panel(change, current.get(key), labels=labels)
+            conflict_panel(change, current.get(key), labels=names, shown_as=shown_as)
 
 
 def conflict_panel(
@@ -139,13 +150,14 @@ def conflict_panel(
     *,
     labels: Mapping[str, str],
     shown_as: Mapping[str, Callable[[object], str]] | None = None,
-    gone_as: str = "(deleted)",
+    gone_as: str | None = None,
 ) -> None:
     """What changed since the user opened the record, what their change writes, and the choice.
 
-    ``now`` is the record as it is now (None: gone, shown as ``gone_as``); ``labels`` name the
-    fields as the form does; ``shown_as`` shows a field's value where the plain text of the value
-    would not do (an owner id as the owner's name)."""
+    ``now`` is the record as it is now (None: gone, shown as ``gone_as``, default "(deleted)");
+    ``labels`` name the fields as the form does, in the user's language (custom fields by their
+    own name); ``shown_as`` shows a field's value where the plain text of the value would not do
+    (an owner id as the owner's name)."""
     exc = change.refused
     assert exc is not None
     opened = change.seen.fields()
@@ -155,21 +167,26 @@ def conflict_panel(
     if yours is not None and current is not None:
         yours = merged(opened, current, yours, change.clean)
     if change.toast:  # the panel may sit above where the user tapped: say it there too
-        st.toast(f"Not saved: {md(exc.summary)} — see above", icon=":material/sync_problem:")
+        st.toast(_("Not saved: {reason} — see above").format(reason=md(exc.summary)),
+                 icon=":material/sync_problem:")  # fmt: skip
         stale_attempts()[change.key] = replace(change, toast=False)
+    gone = gone_as if gone_as is not None else _("(deleted)")
 
     def text(name: str, value: object) -> str:
         return (shown_as or {}).get(name, shown)(value)
 
-    what = record_name(change.record)
+    what = _(BRIEFLY[change.record]) if change.record in BRIEFLY else entity_label(change.record)
     name = change.name or next((opened[k] for k in ("name", "display_name", "title")
                                 if opened.get(k)), "")  # fmt: skip
     with st.container(border=True):
-        st.error(f"{md(exc)} Nothing was saved yet.", icon=":material/sync_problem:")
-        st.markdown(f"Your change to the {what} “{md(name)}”: {md(change.change)}.")
+        st.error(_("{reason} Nothing was saved yet.").format(reason=md(exc)),
+                 icon=":material/sync_problem:")  # fmt: skip
+        st.markdown(_("Your change to the {what} “{name}”: {change}.").format(
+            what=md(what), name=md(name), change=md(_(change.change))))  # fmt: skip
+        # The table's keys stay these codes; conflict_table gives the columns their words.
         rows = [
             {"field": labels.get(d.field, d.field), "when you opened it": text(d.field, d.opened),
-             "now": text(d.field, d.now) if current is not None else gone_as,
+             "now": text(d.field, d.now) if current is not None else gone,
              "yours": text(d.field, d.mine)}
             for d in differences(opened, current, yours, change.clean)
         ]  # fmt: skip
@@ -178,18 +195,22 @@ def conflict_panel(
         c1, c2 = st.columns(2)
         if now is not None:
             c1.button(
-                SAVE_ON_TOP if change.mine is not None else change.anyway,
+                _(SAVE_ON_TOP) if change.mine is not None else _(change.anyway),
                 key=f"{change.key}:save", type="primary", on_click=attempt,
                 args=(replace(change, seen=now, mine=yours, refused=None), now.version),
-                help="The fields you changed get your values; every other field keeps the "
-                "newer one." if change.mine is not None else "Do it to the record as it is now.",
+                help=_("The fields you changed get your values; every other field keeps the "
+                       "newer one.") if change.mine is not None
+                else _("Do it to the record as it is now."),
             )  # fmt: skip
-        c2.button(DISCARD, key=f"{change.key}:discard", on_click=discard, args=(change.key,))
+        c2.button(_(DISCARD), key=f"{change.key}:discard", on_click=discard, args=(change.key,))
 
 
 def conflict_table(rows: list[dict], *, yours: bool) -> None:
     """Field / when you opened it / now (/ yours), narrow enough for all four on a phone."""
-    small = st.column_config.TextColumn(width="small")
+
+    def small(label: str) -> object:
+        return st.column_config.TextColumn(label, width="small")
+
     st.dataframe(
         pd.DataFrame(
             rows if yours else [{k: v for k, v in r.items() if k != "yours"} for r in rows]
@@ -197,14 +218,15 @@ def conflict_table(rows: list[dict], *, yours: bool) -> None:
         hide_index=True,
         width="stretch",
         column_config={
-            "field": small,
-            "when you opened it": small,
-            "now": small,
+            "field": small(_("field")),
+            "when you opened it": small(_("when you opened it")),
+            "now": small(_("now")),
             "yours": st.column_config.TextColumn(
-                help=f'What "{SAVE_ON_TOP}" writes', width="small"
+                _("yours"), help=_("What “{button}” writes").format(button=_(SAVE_ON_TOP)),
+                width="small",
             ),
         },
-    )
+    )  # fmt: skip
 
 
 def blank_is_none(values: dict[str, object]) -> dict[str, object]:

@@ -15,67 +15,14 @@ from crm_core.audit import (
     record_now,
     search_audit,
 )
-from crm_core.i18n import N_, _, count, moment, ngettext
+from crm_core.i18n import _, count, moment, ngettext
 from crm_core.import_export.exports import to_csv
 from pages._auth import download, gate
-from pages._ui import date_input_format, db
+from pages._ui import action_label, date_input_format, db, entity_label
 
 gate(admin=True)  # nothing below runs for a visitor who is not a signed-in admin
 
 PAGE_SIZE = 100
-# The log stores codes (crm_core.audit.ACTIONS, the kinds of records); people read these.
-ACTIONS = {
-    "create": N_("created"),
-    "update": N_("changed"),
-    "delete": N_("deleted"),
-    "restore": N_("restored"),
-    "move": N_("moved"),
-    "won": N_("won"),
-    "lost": N_("lost"),
-    "reopen": N_("reopened"),
-    "import": N_("imported"),
-    "undo_import": N_("import undone"),
-    "export": N_("exported"),
-    "login": N_("signed in"),
-    "login_failed": N_("sign-in failed"),
-    "login_throttled": N_("sign-in blocked"),
-    "logout": N_("signed out"),
-    "password": N_("password changed"),
-    "deactivate": N_("deactivated"),
-    "reactivate": N_("reactivated"),
-    "sync": N_("synchronised"),
-    "backup": N_("backed up"),
-    "restore_backup": N_("backup restored"),
-}
-ENTITIES = {
-    "contact": N_("contact"),
-    "contacts": N_("contacts"),
-    "lead": N_("lead"),
-    "leads": N_("leads"),
-    "scheduled_lead": N_("upcoming opportunity"),
-    "note": N_("conversation note"),
-    "reminder": N_("reminder"),
-    "user": N_("user"),
-    "session": N_("session"),
-    "import": N_("import"),
-    "tag": N_("tag"),
-    "source": N_("source"),
-    "pipeline": N_("pipeline"),
-    "phase": N_("phase"),
-    "lost_reason": N_("lost reason"),
-    "custom_field": N_("custom field"),
-    "mailchimp": N_("Mailchimp"),
-    "audit_log": N_("audit log"),
-    "database": N_("database"),
-}
-
-
-def action_label(code: str) -> str:
-    return _(ACTIONS[code]) if code in ACTIONS else code
-
-
-def entity_label(code: str) -> str:
-    return _(ENTITIES[code]) if code in ENTITIES else code
 
 
 st.title(_("Audit log"))

@@ -6,6 +6,7 @@ Reachable by URL: ``contact?id=42`` shows a contact, ``contact?new=1`` creates o
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from urllib.parse import quote
 
@@ -26,7 +27,6 @@ from crm_core.contacts import (
     cleaner,
     create_contact,
     delete_contact,
-    format_labelled_lines,
     get_contact,
     parse_labelled_lines,
     restore_contact,
@@ -35,6 +35,7 @@ from crm_core.contacts import (
 from crm_core.custom_fields import CustomField, list_fields
 from crm_core.formatting import shown
 from crm_core.geo.geocoding import location_of, pin_contact
+from crm_core.i18n import N_, _, day, decimal, moment
 from crm_core.leads import CURRENCIES, LeadDraft, create_lead, leads_of_contact
 from crm_core.mailchimp import member_errors
 from crm_core.opportunities import list_scheduled, schedule_lead
@@ -45,22 +46,74 @@ from crm_core.tags import tag_names
 from crm_core.validation import format_phone
 from pages._auth import gate
 from pages._ui import (
+    PRECISIONS,
+    action_label,
+    choose,
+    date_input_format,
     db,
+    field_label,
     flash,
+    labels_of,
+    lead_state,
     md,
     me,
     money,
     notes_panel,
+    number_input,
+    numbers_refused,
     owner_choices,
+    refused,
     settings,
     show_flash,
     user_errors,
+    yes_no,
 )
 from pages._versions import Attempt, attempt, conflict_panel, stale_attempts
 
 gate()  # nothing below runs for a visitor who is not signed in
 
 EARLIEST, LATEST = date(1900, 1, 1), date(2200, 12, 31)
+# The kinds of contact (crm_core.contacts.KINDS) as people read them.
+KIND_LABELS = {"person": N_("Person"), "company": N_("Company")}
+# The labels of e-mail addresses, phone numbers and websites (crm_core.contacts' codes) in the
+# user's words: shown in the form and on the contact, and read back when typed.
+LABEL_WORDS = {"work": N_("work"), "private": N_("private"), "mobile": N_("mobile"),
+               "fax": N_("fax"), "web": N_("web"), "shop": N_("shop"), "social": N_("social"),
+               "other": N_("other")}  # fmt: skip
+# Where a map position came from (crm_core.geo's sources).
+GEO_SOURCES = {"nominatim": N_("OpenStreetMap"), "offline": N_("postal code data"),
+               "cache": N_("an earlier look-up"), "manual": N_("by hand")}  # fmt: skip
+
+
+def kind_label(kind: str) -> str:
+    return _(KIND_LABELS[kind]) if kind in KIND_LABELS else KINDS.get(kind, kind)
+
+
+def label_word(label: str) -> str:
+    return _(LABEL_WORDS[label]) if label in LABEL_WORDS else label
+
+
+def labelled_text(values: list[LabelledValue], *, phones: bool = False) -> str:
+    """The lines the form shows, each value after its label in the user's words ("mobil: …")."""
+    return "\n".join(
+        f"{label_word(v.label)}: {format_phone(v.value) if phones else v.value}" for v in values
+    )
+
+
+def read_labelled(text: str | None, labels: tuple[str, ...]) -> list[LabelledValue]:
+    """The lines typed, read by crm_core's rule (only a known label counts as one); a label in
+    the user's words ("privat") is that label, as is its code ("private")."""
+    words = {label_word(label).lower(): label for label in labels}
+    lines = []
+    for line in (text or "").splitlines():
+        head, sep, rest = line.partition(":")
+        code = words.get(head.strip().lower())
+        lines.append(f"{code}:{rest}" if sep and code else line)
+    return parse_labelled_lines("\n".join(lines), labels)
+
+
+def labels_hint(labels: tuple[str, ...]) -> str:
+    return ", ".join(label_word(label) for label in labels)
 
 
 def contact_link(contact_id: int, label: str) -> None:
@@ -73,27 +126,29 @@ def contact_link(contact_id: int, label: str) -> None:
 def custom_widget(field: CustomField, current: object, key: str) -> object:
     label = md(field.name)
     if field.kind == "number":
-        return st.number_input(label, value=current, key=key, step=1.0, format="%g")
+        # Typed the user's way and read strictly: None while refused (the form saves nothing).
+        return number_input(label, current, key=key)
     if field.kind == "date":
-        return st.date_input(
-            label, value=current, key=key, min_value=EARLIEST, max_value=LATEST, format="DD.MM.YYYY"
-        )
+        return st.date_input(label, value=current, key=key, min_value=EARLIEST, max_value=LATEST,
+                             format=date_input_format())  # fmt: skip
     if field.kind == "bool":
         options = [True, False]
         return st.selectbox(
             label,
             options,
             index=options.index(current) if current in options else None,
-            format_func=shown,
+            format_func=yes_no,
             key=key,
+            placeholder=choose(options),
         )
     if field.kind == "choice":
         options = list(field.choices)
         if current and current not in options:
             options.append(current)  # a retired choice stays visible until changed
         return st.selectbox(
-            label, options, index=options.index(current) if current else None, key=key
-        )
+            label, options, index=options.index(current) if current else None, key=key,
+            placeholder=choose(options),
+        )  # fmt: skip
     return st.text_input(label, value=current or "", key=key, max_chars=1000)
 
 
@@ -107,97 +162,115 @@ def contact_form(view: ContactView | None, fields: list[CustomField]) -> Contact
     if draft.source and draft.source not in sources:
         sources.append(draft.source)
 
+    label = field_label  # the form's names of the fields, as its error messages use them
     with st.form(f"form_{key}", border=True):
         kind = st.segmented_control(
-            "Kind", list(KINDS), default=draft.kind, format_func=KINDS.get, key=f"{key}_kind"
-        )
+            label("kind"), list(KINDS), default=draft.kind, format_func=kind_label,
+            key=f"{key}_kind",
+        )  # fmt: skip
         c = st.columns([1, 1, 2, 2])
         salutation = c[0].text_input(
-            "Salutation", draft.salutation or "", key=f"{key}_sal", max_chars=40
+            label("salutation"), draft.salutation or "", key=f"{key}_sal", max_chars=40
         )
-        title = c[1].text_input("Title", draft.title or "", key=f"{key}_title", max_chars=40)
+        title = c[1].text_input(label("title"), draft.title or "", key=f"{key}_title",
+                                max_chars=40)  # fmt: skip
         first = c[2].text_input(
-            "First name", draft.first_name or "", key=f"{key}_first", max_chars=100
+            label("first_name"), draft.first_name or "", key=f"{key}_first", max_chars=100
         )
-        last = c[3].text_input("Last name", draft.last_name or "", key=f"{key}_last", max_chars=100)
+        last = c[3].text_input(label("last_name"), draft.last_name or "", key=f"{key}_last",
+                               max_chars=100)  # fmt: skip
         c = st.columns(2)
         company = c[0].text_input(
-            "Company", draft.company or "", key=f"{key}_company", max_chars=200
+            label("company"), draft.company or "", key=f"{key}_company", max_chars=200
         )
-        job = c[1].text_input("Position", draft.job_title or "", key=f"{key}_job", max_chars=100)
+        job = c[1].text_input(label("job_title"), draft.job_title or "", key=f"{key}_job",
+                              max_chars=100)  # fmt: skip
         c = st.columns([3, 1, 2, 1])
-        street = c[0].text_input("Street", draft.street or "", key=f"{key}_street", max_chars=200)
+        street = c[0].text_input(label("street"), draft.street or "", key=f"{key}_street",
+                                 max_chars=200)  # fmt: skip
         postal = c[1].text_input(
-            "Postal code", draft.postal_code or "", key=f"{key}_postal", max_chars=20
+            label("postal_code"), draft.postal_code or "", key=f"{key}_postal", max_chars=20
         )
-        city = c[2].text_input("City", draft.city or "", key=f"{key}_city", max_chars=100)
-        country = c[3].text_input("Country", draft.country or "", key=f"{key}_country", max_chars=2)
+        city = c[2].text_input(label("city"), draft.city or "", key=f"{key}_city", max_chars=100)
+        country = c[3].text_input(label("country"), draft.country or "", key=f"{key}_country",
+                                  max_chars=2)  # fmt: skip
 
         c = st.columns(3)
         emails = c[0].text_area(
-            "E-mails",
-            format_labelled_lines(draft.emails),
-            help=f"One per line; a label may go first: {', '.join(EMAIL_LABELS)}",
-            placeholder="work: anna@example.com",
+            label("emails"),
+            labelled_text(draft.emails),
+            help=_("One per line; a label may go first: {labels}").format(
+                labels=labels_hint(EMAIL_LABELS)),
+            placeholder=_("work: anna@example.com"),
             key=f"{key}_emails",
-        )
+        )  # fmt: skip
         phones = c[1].text_area(
-            "Phones",
-            format_labelled_lines(draft.phones, phones=True),
-            help=f"One per line, any format; a label may go first: {', '.join(PHONE_LABELS)}",
-            placeholder="mobile: 0171 2345678",
+            label("phones"),
+            labelled_text(draft.phones, phones=True),
+            help=_("One per line, any format; a label may go first: {labels}").format(
+                labels=labels_hint(PHONE_LABELS)),
+            placeholder=_("mobile: 0171 2345678"),
             key=f"{key}_phones",
-        )
+        )  # fmt: skip
         websites = c[2].text_area(
-            "Websites",
-            format_labelled_lines(draft.websites),
-            help=f"One per line; a label may go first: {', '.join(WEBSITE_LABELS)}",
+            label("websites"),
+            labelled_text(draft.websites),
+            help=_("One per line; a label may go first: {labels}").format(
+                labels=labels_hint(WEBSITE_LABELS)),
             placeholder="www.example.com",
             key=f"{key}_websites",
-        )
+        )  # fmt: skip
 
         c = st.columns(3)
         first_contact = c[0].date_input(
-            "First contact",
+            label("first_contact"),
             value=draft.first_contact or (None if view else date.today()),
             min_value=EARLIEST,
             max_value=date.today(),
-            format="DD.MM.YYYY",
+            format=date_input_format(),
             key=f"{key}_first_contact",
         )
         source = c[1].selectbox(
-            "Source",
+            label("source"),
             sources,
             index=sources.index(draft.source) if draft.source in sources else None,
             key=f"{key}_source",
+            placeholder=choose(sources),
         )
         owner = c[2].selectbox(
-            "Owner",
+            label("owner_id"),
             user_ids,
             index=user_ids.index(owner_id) if owner_id in user_ids else None,
             format_func=lambda uid: names.get(uid, "?"),
             key=f"{key}_owner",
+            placeholder=choose(user_ids),
         )
         known_tags = tag_names(db())
         chosen_tags = st.multiselect(
-            "Tags",
+            label("tags"),
             known_tags,
             default=[t for t in draft.tags if t in known_tags],
             accept_new_options=True,
             key=f"{key}_tags",
+            placeholder=choose(known_tags, new=True),
         )
         custom: dict[int, object] = {}
         if fields:
-            st.markdown("**Custom fields**")
+            st.markdown("**{}**".format(_("Custom fields")))
             columns = st.columns(min(3, len(fields)))
             for i, field in enumerate(fields):
                 with columns[i % len(columns)]:
                     custom[field.id] = custom_widget(
                         field, draft.custom.get(field.id), f"{key}_cf{field.id}"
                     )
-        submitted = st.form_submit_button("Save", type="primary", icon=":material/save:")
+        submitted = st.form_submit_button(_("Save"), type="primary", icon=":material/save:")
 
     if not submitted:
+        return None
+    not_read = [f.name for f in fields if f.kind == "number"
+                and refused(custom.get(f.id), f"{key}_cf{f.id}")]  # fmt: skip
+    if not_read:
+        numbers_refused(*not_read)  # nothing saved: never a guessed number
         return None
     return ContactDraft(
         kind=kind or "person",
@@ -216,9 +289,9 @@ def contact_form(view: ContactView | None, fields: list[CustomField]) -> Contact
         first_contact=first_contact,
         source=source,
         owner_id=owner,
-        emails=parse_labelled_lines(emails, EMAIL_LABELS),
-        phones=parse_labelled_lines(phones, PHONE_LABELS),
-        websites=parse_labelled_lines(websites, WEBSITE_LABELS),
+        emails=read_labelled(emails, EMAIL_LABELS),
+        phones=read_labelled(phones, PHONE_LABELS),
+        websites=read_labelled(websites, WEBSITE_LABELS),
         tags=list(chosen_tags),
         custom=custom,
     )
@@ -243,7 +316,7 @@ def save(view: ContactView | None, draft: ContactDraft, expected_version: int | 
     if view is None:
         new_id = create_contact(db(), draft, me().id, region=settings().phone_region)
         st.session_state.pop("pending_new", None)
-        flash("Contact created.")
+        flash(_("Contact created."))
         st.switch_page("pages/contact.py", query_params={"id": str(new_id)})
     opened: ContactView = st.session_state.get(f"edit_{view.id}", view)
     result = attempt(edit_of(opened, draft), expected_version or opened.version)
@@ -266,7 +339,8 @@ def edit_of(opened: ContactView, draft: ContactDraft) -> Attempt:
             st.session_state.pop(name, None)
 
     return Attempt(f"contact_{contact_id}", "contact", opened, draft.fields(), write,
-                   "Changes saved.", name=opened.display_name, clean=cleaner(db(), region=region),
+                   N_("Changes saved."), name=opened.display_name,
+                   clean=cleaner(db(), region=region),
                    after=leave_editing, members=True)  # fmt: skip
 
 
@@ -289,26 +363,17 @@ def pending_duplicates(view: ContactView | None) -> None:
         return
     draft, hits, expected_version = pending
     with st.container(border=True):
-        st.warning("This looks like a contact that exists already:", icon=":material/content_copy:")
+        st.warning(_("This looks like a contact that exists already:"),
+                   icon=":material/content_copy:")  # fmt: skip
         for hit in hits:
-            contact_link(hit.contact_id, f"{hit.name} ({hit.city or 'no city'}) — {hit.reason}")
+            contact_link(hit.contact_id, f"{hit.name} ({hit.city or _('no city')}) — {hit.reason}")
         c1, c2 = st.columns(2)
-        if c1.button("Save anyway", key=f"{pending_key}_save", type="primary"):
+        if c1.button(_("Save anyway"), key=f"{pending_key}_save", type="primary"):
             with user_errors():
                 save(view, draft, expected_version)
-        if c2.button("Cancel", key=f"{pending_key}_cancel"):
+        if c2.button(_("Cancel"), key=f"{pending_key}_cancel"):
             st.session_state.pop(pending_key)
             st.rerun()
-
-
-# What the conflict panel calls each field: the contact form's labels.
-FIELD_LABELS = {
-    "kind": "Kind", "salutation": "Salutation", "title": "Title", "first_name": "First name",
-    "last_name": "Last name", "company": "Company", "job_title": "Position", "street": "Street",
-    "postal_code": "Postal code", "city": "City", "country": "Country", "emails": "E-mails",
-    "phones": "Phones", "websites": "Websites", "first_contact": "First contact",
-    "source": "Source", "owner_id": "Owner", "tags": "Tags", "map_position": "Map position",
-}  # fmt: skip
 
 
 def stale_edit(view: ContactView) -> None:
@@ -323,17 +388,22 @@ def stale_edit(view: ContactView) -> None:
     def map_position(point: object) -> str:  # set, moved or not on the map; never numbers
         if not isinstance(point, tuple) or None in point:
             return "—"
-        return "moved" if None not in pin and point != pin else "set"
+        return _("moved") if None not in pin and point != pin else _("set")
 
+    def lines(phones: bool = False) -> Callable[[object], str]:
+        return lambda values: shown(labelled_text(values or [], phones=phones).replace("\n", ", "))
+
+    standard = [name for name in change.seen.fields() if not name.startswith("custom_")]
+    bools = {f"custom_{f.id}" for f in fields if f.kind == "bool"}
     conflict_panel(
         change, view,
-        labels={**FIELD_LABELS, **{f"custom_{f.id}": f.name for f in fields}},
+        labels={**labels_of(standard), **{f"custom_{f.id}": f.name for f in fields}},
         shown_as={
-            "kind": lambda kind: KINDS.get(kind, shown(kind)),
+            "kind": lambda kind: kind_label(kind) if kind else shown(kind),
             "owner_id": lambda uid: shown(users.get(uid, f"#{uid}") if uid is not None else None),
-            "phones": lambda phones: shown(format_labelled_lines(phones, phones=True)
-                                           .replace("\n", ", ")),
+            "emails": lines(), "phones": lines(phones=True), "websites": lines(),
             "map_position": map_position,
+            **{name: yes_no for name in bools},
         },
     )  # fmt: skip
 
@@ -350,39 +420,43 @@ def show_contact(view: ContactView, fields: list[CustomField]) -> None:
             view.country,
         ]
         if any(address):
-            st.markdown("**Address**  \n" + "  \n".join(md(a) for a in address if a))
+            st.markdown("**{}**  \n".format(_("Address")) + "  \n".join(md(a) for a in address
+                                                                      if a))  # fmt: skip
         lines = [
-            f"{md(item.label)}: [{md(item.value)}](mailto:{quote(item.value, '@')})"
+            f"{md(label_word(item.label))}: [{md(item.value)}](mailto:{quote(item.value, '@')})"
             for item in view.emails
         ]
         lines += [
-            f"{md(item.label)}: [{md(format_phone(item.value))}](tel:{item.value})"
+            f"{md(label_word(item.label))}: [{md(format_phone(item.value))}](tel:{item.value})"
             for item in view.phones
         ]
         lines += [
-            f"{md(item.label)}: [{md(item.value)}]({quote(item.value, ':/?&=#%')})"
+            f"{md(label_word(item.label))}: [{md(item.value)}]({quote(item.value, ':/?&=#%')})"
             for item in view.websites
         ]
         if lines:
             st.markdown("  \n".join(lines))
     with right:
-        facts = {
-            "Owner": view.owner_name,
-            "Source": view.source,
-            "First contact": view.first_contact,
-        }
-        facts.update({field.name: view.custom.get(field.id) for field in fields})
+        facts = [
+            (field_label("owner_id"), view.owner_name),
+            (field_label("source"), view.source),
+            (field_label("first_contact"), view.first_contact),
+        ]
+        facts += [(field.name, yes_no(value) if field.kind == "bool" else value)
+                  for field in fields if (value := view.custom.get(field.id)) is not None]  # fmt: skip
         st.markdown(
-            "  \n".join(
-                f"**{md(k)}**: {md(shown(v))}" for k, v in facts.items() if v not in (None, "")
-            )
+            "  \n".join(f"**{md(k)}**: {md(shown(v))}" for k, v in facts if v not in (None, ""))
         )
         if view.tags:
             st.markdown(" ".join(f":blue-badge[{md(t)}]" for t in view.tags))
-    st.caption(
-        f"Created {view.created_at:%d.%m.%Y} · last changed {view.updated_at:%d.%m.%Y %H:%M}"
-        + (f" by {md(view.updated_by_name)}" if view.updated_by_name else "")
-    )
+    if view.updated_by_name:
+        changed = _("Created {created} · last changed {changed} by {name}").format(
+            created=day(view.created_at), changed=moment(view.updated_at),
+            name=md(view.updated_by_name))  # fmt: skip
+    else:
+        changed = _("Created {created} · last changed {changed}").format(
+            created=day(view.created_at), changed=moment(view.updated_at))  # fmt: skip
+    st.caption(changed)
 
 
 def history_panel(view: ContactView) -> None:
@@ -390,10 +464,10 @@ def history_panel(view: ContactView) -> None:
     entries = history(db(), "contact", view.id, limit=30)
     if not entries:
         return
-    with st.expander("Change history", icon=":material/history:"):
+    with st.expander(_("Change history"), icon=":material/history:"):
         for entry in entries:
             st.markdown(
-                f"{entry.logged_at:%d.%m.%Y %H:%M} · **{md(entry.actor)}** · {entry.action}"
+                f"{moment(entry.logged_at)} · **{md(entry.actor)}** · {action_label(entry.action)}"
             )
             for line in entry.change_lines():
                 st.caption(md(line))
@@ -403,97 +477,127 @@ def location_panel(view: ContactView) -> None:
     """Where the contact is on the map, and a way to set it by hand."""
     geo = location_of(db(), view.id)
     if geo["latitude"] is None:
-        st.warning(
-            "Not on the map yet: the address could not be placed.", icon=":material/wrong_location:"
-        )
+        st.warning(_("Not on the map yet: the address could not be placed."),
+                   icon=":material/wrong_location:")  # fmt: skip
     else:
-        st.caption(
-            f"On the map at {geo['latitude']:.5f}, {geo['longitude']:.5f}"
-            f" (precision: {md(geo['precision'] or 'unknown')}, source: {md(geo['source'] or '—')})"
-        )
-    with st.expander("Set the location by hand", icon=":material/edit_location:"):
-        with st.form(f"pin_{view.id}"):
+        precision, source = geo["precision"], geo["source"]
+        st.caption(_("On the map at {latitude}, {longitude} (precision: {precision}, source: "
+                     "{source})").format(
+            latitude=decimal(geo["latitude"], 5), longitude=decimal(geo["longitude"], 5),
+            precision=md(_(PRECISIONS[precision]) if precision in PRECISIONS
+                         else precision or _("unknown")),
+            source=md(_(GEO_SOURCES[source]) if source in GEO_SOURCES else source or "—"),
+        ))  # fmt: skip
+    with st.expander(_("Set the location by hand"), icon=":material/edit_location:"):
+        # Keys of this version: a pin (a new version) starts the form afresh.
+        key = f"pin_{view.id}_v{view.version}"
+        with st.form(key):
             c1, c2 = st.columns(2)
-            lat = c1.number_input("Latitude", -90.0, 90.0, geo["latitude"] or 51.0, format="%.6f")
-            lon = c2.number_input(
-                "Longitude", -180.0, 180.0, geo["longitude"] or 10.0, format="%.6f"
-            )
-            if st.form_submit_button("Pin here"):
-                pin_contact(db(), view.id, lat, lon)
-                flash("Location pinned.")
-                st.rerun()
+            degrees = _("In degrees, like {example}.").format(example=decimal(51.31654, 5))
+            lat = number_input(_("Latitude"), geo["latitude"] or 51.0, key=f"{key}_lat",
+                               min_value=-90, max_value=90, help=degrees,
+                               container=c1)  # fmt: skip
+            lon = number_input(_("Longitude"), geo["longitude"] or 10.0, key=f"{key}_lon",
+                               min_value=-180, max_value=180, help=degrees,
+                               container=c2)  # fmt: skip
+            if st.form_submit_button(_("Pin here")):
+                typed = ((_("Latitude"), lat, f"{key}_lat"), (_("Longitude"), lon, f"{key}_lon"))
+                not_read = [name for name, number, field in typed if refused(number, field)]
+                if not_read:  # nothing is pinned: never a guessed position
+                    numbers_refused(*not_read)
+                elif lat is None or lon is None:
+                    st.error(_("Nothing was saved: type both coordinates."))
+                else:
+                    pin_contact(db(), view.id, float(lat), float(lon))
+                    flash(_("Location pinned."))
+                    st.rerun()
 
 
 def mailchimp_problems(view: ContactView) -> None:
     for problem in member_errors(db(), contact_id=view.id):
         st.warning(
-            f"Mailchimp refused {md(problem['email'])} for audience {md(problem['list_id'])}: "
-            f"{md(problem['error'])}. It is tried again once the contact changes.",
+            _("Mailchimp refused {email} for audience {audience}: {error}. It is tried again "
+              "once the contact changes.").format(email=md(problem["email"]),
+                                                  audience=md(problem["list_id"]),
+                                                  error=md(problem["error"])),
             icon=":material/mail:",
-        )
+        )  # fmt: skip
 
 
 def follow_ups_panel(view: ContactView) -> None:
     """Open reminders of this contact, and forms to add one or to schedule a lead."""
-    st.subheader("Follow-ups")
+    st.subheader(_("Follow-ups"))
     today = date.today()
     for reminder in open_reminders(db(), contact_id=view.id, limit=20):
-        label = {"overdue": ":red-badge[overdue]", "today": ":orange-badge[today]"}.get(
-            reminder.bucket(today), ""
-        )
+        badge = {"overdue": ":red-badge[{}]".format(_("overdue")),
+                 "today": ":orange-badge[{}]".format(_("today"))}.get(
+            reminder.bucket(today), "")  # fmt: skip
         st.markdown(
-            f"{label} {reminder.due_date:%d.%m.%Y} · {md(reminder.assignee)}"
+            f"{badge} {day(reminder.due_date)} · {md(reminder.assignee)}"
             + (f" · {md(reminder.note)}" if reminder.note else "")
         )
     for item in list_scheduled(db(), contact_id=view.id):
-        st.markdown(
-            f":violet-badge[planned] {md(item.title)} appears in {md(item.pipeline)} › "
-            f"{md(item.phase)} on {item.fire_on:%d.%m.%Y}"
-        )
+        st.markdown(":violet-badge[{}] ".format(_("planned")) + _(
+            "{title} appears in {pipeline} › {phase} on {day}").format(
+            title=md(item.title), pipeline=md(item.pipeline), phase=md(item.phase),
+            day=day(item.fire_on)))  # fmt: skip
     users = list_users(db())
     mine = next((i for i, u in enumerate(users) if u.id == me().id), 0)
     c1, c2 = st.columns(2)
-    with c1.expander("Remind me / a colleague", icon=":material/notification_add:"):
+    with c1.expander(_("Remind me / a colleague"), icon=":material/notification_add:"):
         with st.form(f"reminder_{view.id}", clear_on_submit=True):
-            due = st.date_input("Follow up on", value=today + timedelta(days=7),
-                                min_value=today, format="DD.MM.YYYY")  # fmt: skip
-            who = st.selectbox("Assignee", users, index=mine, format_func=lambda u: u.display_name)
-            note = st.text_area("What to follow up", height=68, max_chars=2000)
-            if st.form_submit_button("Add reminder", icon=":material/add:"):
+            due = st.date_input(_("Follow up on"), value=today + timedelta(days=7),
+                                min_value=today, format=date_input_format())  # fmt: skip
+            who = st.selectbox(_("Assignee"), users, index=mine,
+                               format_func=lambda u: u.display_name)  # fmt: skip
+            note = st.text_area(_("What to follow up"), height=68, max_chars=2000)
+            if st.form_submit_button(_("Add reminder"), icon=":material/add:"):
                 with user_errors():
                     add_reminder(db(), view.id, due, note, who.id, me().id)
-                    flash("Reminder added.")
+                    flash(_("Reminder added."))
                     st.rerun()
     pipelines = list_pipelines(db())
     choices = [(p.id, ph.id) for p in pipelines for ph in p.phases]
     names = {(p.id, ph.id): f"{p.name} › {ph.name}" for p in pipelines for ph in p.phases}
     if not choices:
         return
-    with c2.expander("Plan an upcoming opportunity", icon=":material/event_upcoming:"):
-        with st.form(f"schedule_{view.id}", clear_on_submit=True):
-            fire_on = st.date_input("Appears on the board on", value=today + timedelta(days=30),
-                                    min_value=today, format="DD.MM.YYYY")  # fmt: skip
-            where = st.selectbox("Pipeline and phase", choices, format_func=names.get)
-            title = st.text_input("Product or service", max_chars=200, key=f"sch_title_{view.id}")
-            value = st.number_input("Value", min_value=0.0, step=100.0, format="%.2f")
-            owner = st.selectbox("Owner", users, index=mine, format_func=lambda u: u.display_name)
-            if st.form_submit_button("Plan it", icon=":material/add:"):
-                with user_errors():
-                    schedule_lead(
-                        db(),
-                        LeadDraft(view.id, where[0], where[1], title, value, "EUR", owner.id),
-                        fire_on,
-                        me().id,
-                    )
-                    flash("Opportunity planned.")
-                    st.rerun()
+    with c2.expander(_("Plan an upcoming opportunity"), icon=":material/event_upcoming:"):
+        # A planned one starts a fresh form (new keys); a refused one keeps what was typed.
+        generation = st.session_state.get(f"sch_gen_{view.id}", 0)
+        key = f"sch_{view.id}_{generation}"
+        with st.form(f"schedule_{view.id}_{generation}"):
+            fire_on = st.date_input(field_label("fire_on"), value=today + timedelta(days=30),
+                                    min_value=today, format=date_input_format(),
+                                    key=f"{key}_fire_on")  # fmt: skip
+            where = st.selectbox(_("Pipeline and phase"), choices, format_func=names.get,
+                                 key=f"{key}_where")  # fmt: skip
+            title = st.text_input(_("Product or service"), max_chars=200, key=f"{key}_title")
+            value = number_input(field_label("value"), None, key=f"{key}_value",
+                                 currency="EUR", min_value=0)  # fmt: skip
+            owner = st.selectbox(field_label("owner_id"), users, index=mine,
+                                 format_func=lambda u: u.display_name,
+                                 key=f"{key}_owner")  # fmt: skip
+            if st.form_submit_button(_("Plan it"), icon=":material/add:"):
+                if refused(value, f"{key}_value"):
+                    numbers_refused(field_label("value"))  # nothing planned: never a guess
+                else:
+                    with user_errors({"title": _("Product or service")}):
+                        schedule_lead(
+                            db(),
+                            LeadDraft(view.id, where[0], where[1], title, value, "EUR", owner.id),
+                            fire_on,
+                            me().id,
+                        )
+                        st.session_state[f"sch_gen_{view.id}"] = generation + 1
+                        flash(_("Opportunity planned."))
+                        st.rerun()
 
 
 def leads_panel(view: ContactView) -> None:
     """The contact's leads, and a form for a new one."""
-    st.subheader("Leads")
+    st.subheader(_("Leads"))
     for lead in leads_of_contact(db(), view.id):
-        state = lead.phase if lead.status == "open" else f"{lead.status} ({lead.phase})"
+        state = lead_state(lead.status, lead.phase)
         st.page_link(
             "pages/lead.py",
             label=md(
@@ -506,33 +610,45 @@ def leads_panel(view: ContactView) -> None:
     choices = [(p.id, ph.id) for p in pipelines for ph in p.phases]
     names = {(p.id, ph.id): f"{p.name} › {ph.name}" for p in pipelines for ph in p.phases}
     if not choices:
-        st.caption("Set up a pipeline in Settings to add leads.")
+        st.caption(_("Set up a pipeline in Settings to add leads."))
         return
     users = list_users(db())
-    with st.expander("New lead", icon=":material/add_chart:"):
-        with st.form(f"new_lead_{view.id}", clear_on_submit=True):
-            where = st.selectbox("Pipeline and phase", choices, format_func=names.get)
-            title = st.text_input("Product or service", max_chars=200, key=f"lead_title_{view.id}")
+    with st.expander(_("New lead"), icon=":material/add_chart:"):
+        # Not cleared on submit: a refused value keeps what was typed (a new lead leaves the page).
+        with st.form(f"new_lead_{view.id}"):
+            where = st.selectbox(_("Pipeline and phase"), choices, format_func=names.get,
+                                 key=f"lead_where_{view.id}")  # fmt: skip
+            title = st.text_input(_("Product or service"), max_chars=200,
+                                  key=f"lead_title_{view.id}")  # fmt: skip
             c1, c2, c3 = st.columns(3)
-            value = c1.number_input("Value", min_value=0.0, step=100.0, format="%.2f")
-            currency = c2.selectbox("Currency", CURRENCIES)
-            close = c3.date_input("Expected close", value=None, format="DD.MM.YYYY")
+            # The currency is chosen next to it: the number is typed and shown without one.
+            value = number_input(field_label("value"), None, key=f"lead_value_{view.id}",
+                                 min_value=0, container=c1)  # fmt: skip
+            currency = c2.selectbox(field_label("currency"), CURRENCIES,
+                                    key=f"lead_currency_{view.id}")  # fmt: skip
+            close = c3.date_input(field_label("expected_close"), value=None,
+                                  format=date_input_format(),
+                                  key=f"lead_close_{view.id}")  # fmt: skip
             owner = st.selectbox(
-                "Owner",
+                field_label("owner_id"),
                 users,
                 index=next((i for i, u in enumerate(users) if u.id == me().id), 0),
                 format_func=lambda u: u.display_name,
+                key=f"lead_owner_{view.id}",
             )
-            if st.form_submit_button("Create lead", icon=":material/add:"):
-                with user_errors():
-                    lead_id = create_lead(
-                        db(),
-                        LeadDraft(view.id, where[0], where[1], title, value, currency,
-                                  owner.id if owner else None, close),
-                        me().id,
-                    )  # fmt: skip
-                    flash("Lead created.")
-                    st.switch_page("pages/lead.py", query_params={"id": str(lead_id)})
+            if st.form_submit_button(_("Create lead"), icon=":material/add:"):
+                if refused(value, f"lead_value_{view.id}"):
+                    numbers_refused(field_label("value"))  # nothing created: never a guess
+                else:
+                    with user_errors({"title": _("Product or service")}):
+                        lead_id = create_lead(
+                            db(),
+                            LeadDraft(view.id, where[0], where[1], title, value, currency,
+                                      owner.id if owner else None, close),
+                            me().id,
+                        )  # fmt: skip
+                        flash(_("Lead created."))
+                        st.switch_page("pages/lead.py", query_params={"id": str(lead_id)})
 
 
 # -- the page ------------------------------------------------------------------------------------
@@ -542,7 +658,7 @@ show_flash()
 raw_id = st.query_params.get("id")
 
 if st.query_params.get("new") == "1":
-    st.title("New contact")
+    st.title(_("New contact"))
     pending_duplicates(None)
     draft = contact_form(None, fields)
     if draft is not None:
@@ -553,35 +669,36 @@ if st.query_params.get("new") == "1":
 try:
     view = get_contact(db(), int(raw_id or ""))
 except (ValueError, ContactNotFound):
-    st.error("There is no such contact.")
-    st.page_link("pages/contacts.py", label="Back to contacts", icon=":material/arrow_back:")
+    st.error(_("There is no such contact."))
+    st.page_link("pages/contacts.py", label=_("Back to contacts"), icon=":material/arrow_back:")
     st.stop()
 
-st.page_link("pages/contacts.py", label="Contacts", icon=":material/arrow_back:")
+st.page_link("pages/contacts.py", label=_("Contacts"), icon=":material/arrow_back:")
 st.title(md(view.display_name))
-subtitle = [KINDS[view.kind], view.job_title, view.company if view.kind == "person" else None]
+subtitle = [kind_label(view.kind), view.job_title,
+            view.company if view.kind == "person" else None]  # fmt: skip
 st.caption(" · ".join(md(s) for s in subtitle if s))
 
 if view.deleted_at:
-    st.warning(f"This contact was deleted on {view.deleted_at:%d.%m.%Y %H:%M}.")
-    if st.button("Restore", icon=":material/restore_from_trash:"):
+    st.warning(_("This contact was deleted on {when}.").format(when=moment(view.deleted_at)))
+    if st.button(_("Restore"), icon=":material/restore_from_trash:"):
         restore_contact(db(), view.id, me().id)
-        flash("Contact restored.")
+        flash(_("Contact restored."))
         st.rerun()
     show_contact(view, fields)
     st.stop()
 
 editing = st.session_state.get(f"edit_{view.id}")
-c1, c2, _ = st.columns([1, 1, 4])
-if not editing and c1.button("Edit", icon=":material/edit:", type="primary"):
+c1, c2, _spacer = st.columns([1, 1, 4])
+if not editing and c1.button(_("Edit"), icon=":material/edit:", type="primary"):
     st.session_state[f"edit_{view.id}"] = view  # the version the user opened
     st.rerun()
-if editing and c1.button("Cancel editing", icon=":material/close:"):
+if editing and c1.button(_("Cancel editing"), icon=":material/close:"):
     for name in (f"edit_{view.id}", f"pending_{view.id}"):
         st.session_state.pop(name, None)
     stale_attempts().pop(f"contact_{view.id}", None)
     st.rerun()
-if c2.button("Delete", icon=":material/delete:"):
+if c2.button(_("Delete"), icon=":material/delete:"):
     with user_errors():
         delete_contact(db(), view.id, me().id)
         st.session_state["undo_delete"] = {"id": view.id, "name": view.display_name}

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from crm_core.i18n import N_, _, count, day, money
+from crm_core.i18n import _, count, day, money
 from crm_core.lookup import lookup_sender
 from crm_core.validation import FieldError
 from pages._auth import gate
-from pages._ui import db, md
+from pages._ui import db, lead_state, md
 
 gate()  # nothing below runs for a visitor who is not signed in
 
-STATUSES = {"won": N_("won"), "lost": N_("lost")}
 
 st.title(_("Who is this?"))
 email = st.text_input(_("E-mail address"), value=st.query_params.get("email", ""),
@@ -58,11 +57,7 @@ for card in found.cards:
         with left:
             st.markdown("**" + _("Leads") + "**")
             for lead in card.leads or []:
-                if lead.status in STATUSES:
-                    state = _("{status} ({phase})").format(status=_(STATUSES[lead.status]),
-                                                           phase=lead.phase)  # fmt: skip
-                else:
-                    state = lead.phase
+                state = lead_state(lead.status, lead.phase)
                 st.page_link("pages/lead.py", query_params={"id": str(lead.id)},
                              label=md(f"{lead.title} · {state} · {money(lead.value, lead.currency)}"))  # fmt: skip
             if not card.leads:

@@ -7,17 +7,14 @@ import streamlit as st
 from crm_core.geo.geocoding import locate
 from crm_core.geo.places import nearby
 from crm_core.geo.routing import google_maps_links
-from crm_core.i18n import N_, _, count, km, ngettext
+from crm_core.i18n import _, count, km, ngettext
 from crm_core.tags import tag_names
 from pages._auth import gate
-from pages._ui import choose, db, md, number_input, phase_choices, settings, spots_map
+from pages._ui import PRECISIONS, choose, db, md, number_input, phase_choices, settings, spots_map
 
 gate()  # nothing below runs for a visitor who is not signed in
 
 MAX_RADIUS_KM = 200
-# How exactly a typed place was found (crm_core.geo's codes).
-PRECISIONS = {"street": N_("street"), "postal code": N_("postal code"), "city": N_("city"),
-              "manual": N_("pinned by hand")}  # fmt: skip
 
 st.title(_("Nearby contacts"))
 st.caption(

@@ -7,6 +7,7 @@ from datetime import date
 import streamlit as st
 
 from crm_core.accounts.users import list_users
+from crm_core.i18n import N_, _, count, day
 from crm_core.reminders import (
     count_open,
     mark_done,
@@ -16,30 +17,34 @@ from crm_core.reminders import (
 )
 from crm_core.versions import Stale
 from pages._auth import gate
-from pages._ui import db, flash, md, me, show_flash, user_errors
+from pages._ui import date_input_format, db, flash, md, me, show_flash, user_errors
 
 gate()  # nothing below runs for a visitor who is not signed in
 
-st.title("Reminders")
+# The list's groups (crm_core.reminders' buckets), as people read them.
+BUCKETS = {"overdue": N_("Overdue"), "today": N_("Today"), "upcoming": N_("Upcoming")}
+
+st.title(_("Reminders"))
 show_flash()
 today = date.today()
 users = list_users(db())
 ids = [u.id for u in users]
 c1, c2 = st.columns([2, 3])
 assignee = c1.selectbox(
-    "Assignee",
+    _("Assignee"),
     ids,
     index=ids.index(me().id) if me().id in ids else None,
     format_func=lambda uid: next(u.display_name for u in users if u.id == uid),
-    placeholder="Everybody",
+    placeholder=_("Everybody"),
     key="rm_assignee",
 )
 counts = count_open(db(), assignee_id=assignee, today=today)
 c2.markdown(
-    f"**{counts['overdue']}** overdue · **{counts['today']}** today · "
-    f"**{counts['upcoming']}** upcoming"
-)
-show_upcoming = st.toggle("Show upcoming too", value=False, key="rm_upcoming")
+    _("**{overdue}** overdue · **{today}** today · **{upcoming}** upcoming").format(
+        overdue=count(counts["overdue"]), today=count(counts["today"]),
+        upcoming=count(counts["upcoming"]))
+)  # fmt: skip
+show_upcoming = st.toggle(_("Show upcoming too"), value=False, key="rm_upcoming")
 PAGE = 20  # a page of reminders with their buttons stays quick to draw
 total = counts["overdue"] + counts["today"] + (counts["upcoming"] if show_upcoming else 0)
 pages = max(1, -(-total // PAGE))
@@ -60,11 +65,11 @@ def seen(reminder) -> int:
 
 quick = snooze_options(today)
 
-for bucket, heading in (("overdue", "Overdue"), ("today", "Today"), ("upcoming", "Upcoming")):
+for bucket, heading in BUCKETS.items():
     group = [r for r in reminders if r.bucket(today) == bucket]
     if not group:
         continue
-    st.subheader(f"{heading} ({counts[bucket]})")
+    st.subheader(f"{_(heading)} ({count(counts[bucket])})")
     for reminder in group:
         with st.container(border=True):
             left, right = st.columns([3, 2], vertical_alignment="center")
@@ -75,25 +80,26 @@ for bucket, heading in (("overdue", "Overdue"), ("today", "Today"), ("upcoming",
                     query_params={"id": str(reminder.contact_id)},
                     icon=":material/person:",
                 )
-                facts = [f"due {reminder.due_date:%d.%m.%Y}", f"for {reminder.assignee}"]
+                facts = [_("due {day}").format(day=day(reminder.due_date)),
+                         _("for {name}").format(name=md(reminder.assignee))]  # fmt: skip
                 if reminder.lead_title:
-                    facts.append(f"lead: {reminder.lead_title}")
-                st.caption(" · ".join(md(f) for f in facts))
+                    facts.append(_("lead: {title}").format(title=md(reminder.lead_title)))
+                st.caption(" · ".join(facts))
                 if reminder.note:
                     st.markdown(md(reminder.note))
             with right:
                 b1, b2, b3 = st.columns(3)
                 action = None
-                if b1.button("Done", key=f"done_{reminder.id}", icon=":material/check:"):
+                if b1.button(_("Done"), key=f"done_{reminder.id}", icon=":material/check:"):
                     action = ("done", None)
-                if b2.button("Tomorrow", key=f"tm_{reminder.id}"):
+                if b2.button(_("Tomorrow"), key=f"tm_{reminder.id}"):
                     action = ("snooze", quick["tomorrow"])
-                if b3.button("Next week", key=f"nw_{reminder.id}"):
+                if b3.button(_("Next week"), key=f"nw_{reminder.id}"):
                     action = ("snooze", quick["next week"])
-                with st.popover("Pick a date", icon=":material/event:"):
+                with st.popover(_("Pick a date"), icon=":material/event:"):
                     picked = st.date_input(
-                        "Snooze to", value=None, min_value=today, key=f"pick_{reminder.id}",
-                        format="DD.MM.YYYY",
+                        _("Snooze to"), value=None, min_value=today, key=f"pick_{reminder.id}",
+                        format=date_input_format(),
                     )  # fmt: skip
                 if picked:
                     action = ("snooze", picked)
@@ -102,17 +108,17 @@ for bucket, heading in (("overdue", "Overdue"), ("today", "Today"), ("upcoming",
                         try:
                             if action[0] == "done":
                                 mark_done(db(), reminder.id, seen(reminder), me().id)
-                                flash(f"Done: {md(reminder.contact_name)}.")
+                                flash(_("Done: {name}.").format(name=md(reminder.contact_name)))
                             else:
                                 snooze(db(), reminder.id, seen(reminder), action[1])
-                                flash(f"Snoozed to {action[1]:%d.%m.%Y}.")
+                                flash(_("Snoozed to {day}.").format(day=day(action[1])))
                         except Stale as exc:
                             flash(md(exc), "warning")
                         st.session_state.pop(f"pick_{reminder.id}", None)
                         st.rerun()
 
 if not reminders:
-    st.info("Nothing to follow up. Add reminders from a contact's page.")
+    st.info(_("Nothing to follow up. Add reminders from a contact's page."))
 elif pages > 1:
     chosen = st.pagination(pages, default=page)
     if chosen != page:

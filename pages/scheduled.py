@@ -13,7 +13,7 @@ from datetime import date, timedelta
 
 import streamlit as st
 
-from crm_core.formatting import shown
+from crm_core.i18n import N_, _, day
 from crm_core.opportunities import (
     Scheduled,
     ScheduleEdit,
@@ -25,19 +25,39 @@ from crm_core.opportunities import (
 )
 from crm_core.pipelines import list_pipelines
 from pages._auth import gate
-from pages._ui import db, md, money, show_flash
+from pages._ui import (
+    date_input_format,
+    db,
+    md,
+    money,
+    number_input,
+    numbers_refused,
+    refused,
+    show_flash,
+)
 from pages._versions import Attempt, attempt, conflict_panel, stale_attempts
 
 gate()  # nothing below runs for a visitor who is not signed in
 
-# What the conflict panel calls each field: the edit form's labels.
-FIELD_LABELS = {"where": "Pipeline and phase", "title": "Product or service", "value": "Value",
-                "fire_on": "Appears on"}  # fmt: skip
+# What the form and its conflict panel call each field (translated where shown).
+FIELD_LABELS = {"where": N_("Pipeline and phase"), "title": N_("Product or service"),
+                "value": N_("Value"), "fire_on": N_("Appears on")}  # fmt: skip
+# The states of a scheduled opportunity (crm_core.opportunities' codes), as people read them.
+STATUSES = {"scheduled": N_("scheduled"), "fired": N_("on the board"), "failed": N_("failed"),
+            "cancelled": N_("cancelled")}  # fmt: skip
+
+
+def labels() -> dict[str, str]:
+    return {name: _(label) for name, label in FIELD_LABELS.items()}
+
+
+def status_label(status: str) -> str:
+    return _(STATUSES[status]) if status in STATUSES else status
 
 
 def header(item: Scheduled) -> str:
     return (
-        f"{shown(item.fire_on)} · {item.title} · {item.contact_name} · "
+        f"{day(item.fire_on)} · {item.title} · {item.contact_name} · "
         f"{money(item.value, item.currency)} · {item.pipeline} › {item.phase}"
     )
 
@@ -65,10 +85,10 @@ def change_of(item: Scheduled, mine: ScheduleEdit | None) -> Attempt:
         cancel_schedule(db(), item.id, version)
 
     if mine is None:
-        return Attempt(key_of(item.id), "scheduled_lead", item, None, cancel, "Cancelled.",
-                       change="cancel", anyway="Cancel it anyway", members=True,
+        return Attempt(key_of(item.id), "scheduled_lead", item, None, cancel, N_("Cancelled."),
+                       change=N_("cancel"), anyway=N_("Cancel it anyway"), members=True,
                        after=lambda: forget_snapshot(item.id))  # fmt: skip
-    return Attempt(key_of(item.id), "scheduled_lead", item, mine.fields(), save, "Saved.",
+    return Attempt(key_of(item.id), "scheduled_lead", item, mine.fields(), save, N_("Saved."),
                    clean=comparable, members=True,
                    after=lambda: forget_snapshot(item.id))  # fmt: skip
 
@@ -90,39 +110,43 @@ def stale_panel(item_id: int) -> None:
     still_open = now is not None and now.status == "scheduled"
     currency = (now or change.seen).currency
     conflict_panel(
-        change, now if still_open else None, labels=FIELD_LABELS,
+        change, now if still_open else None, labels=labels(),
         shown_as={"where": lambda where: names.get(where, "?"),
                   "value": lambda value: money(value, currency)},
-        gone_as=f"({now.status})" if now else "(deleted)",
+        gone_as=f"({status_label(now.status)})" if now else None,
     )  # fmt: skip
     if now is not None and now.lead_id:
-        st.page_link("pages/lead.py", label="The lead it created",
+        st.page_link("pages/lead.py", label=_("The lead it created"),
                      query_params={"id": str(now.lead_id)})  # fmt: skip
 
 
 def edit_form(item: Scheduled) -> None:
     """The form, built from ``item`` (the version the user saw) and saved against its version."""
     key = f"sc{item.id}v{item.version}"
+    words = labels()
     with st.form(f"sched_{key}"):
         where = st.selectbox(
-            "Pipeline and phase", choices, format_func=names.get, key=f"{key}_where",
+            words["where"], choices, format_func=names.get, key=f"{key}_where",
             index=choices.index((item.pipeline_id, item.phase_id))
             if (item.pipeline_id, item.phase_id) in choices else 0,
         )  # fmt: skip
-        title = st.text_input("Product or service", item.title, max_chars=200, key=f"{key}_title")
+        title = st.text_input(words["title"], item.title, max_chars=200, key=f"{key}_title")
         c1, c2 = st.columns(2)
-        value = c1.number_input("Value", min_value=0.0, value=float(item.value), step=100.0,
-                                key=f"{key}_value")  # fmt: skip
+        # The currency is the item's: the amount is typed and shown as money, the user's way.
+        value = number_input(words["value"], item.value, key=f"{key}_value",
+                             currency=item.currency, min_value=0, container=c1)  # fmt: skip
         fire_on = c2.date_input(
-            "Appears on", item.fire_on, min_value=min(date.today(), item.fire_on),
-            max_value=date.today() + timedelta(days=3650), format="DD.MM.YYYY",
+            words["fire_on"], item.fire_on, min_value=min(date.today(), item.fire_on),
+            max_value=date.today() + timedelta(days=3650), format=date_input_format(),
             key=f"{key}_fire_on",
         )  # fmt: skip
-        submitted = st.form_submit_button("Save", type="primary")
-    if submitted:
+        submitted = st.form_submit_button(_("Save"), type="primary")
+    if submitted and refused(value, f"{key}_value"):
+        numbers_refused(words["value"])  # nothing saved: never a guessed number
+    elif submitted:
         # Also a second try while the panel shows: against the version the form was built from.
         submit(item, ScheduleEdit(where[0], where[1], title, value, fire_on))
-    if st.button("Cancel this opportunity", key=f"cancel_{item.id}"):
+    if st.button(_("Cancel this opportunity"), key=f"cancel_{item.id}"):
         submit(item, None)
 
 
@@ -136,7 +160,7 @@ def show(item: Scheduled) -> None:
             query_params={"id": str(item.contact_id)}, icon=":material/person:",
         )  # fmt: skip
         if item.lead_id:
-            st.page_link("pages/lead.py", label="The lead it created",
+            st.page_link("pages/lead.py", label=_("The lead it created"),
                          query_params={"id": str(item.lead_id)})  # fmt: skip
         if item.error:
             st.error(md(item.error))
@@ -144,11 +168,12 @@ def show(item: Scheduled) -> None:
             edit_form(item)
 
 
-st.title("Upcoming opportunities")
-st.caption("Leads that the jobs process puts on the board on their date. Plan them from a contact.")
+st.title(_("Upcoming opportunities"))
+st.caption(_("Leads that the jobs process puts on the board on their date. Plan them from a "
+             "contact."))  # fmt: skip
 show_flash()
 status = st.segmented_control(
-    "Show", ["scheduled", "fired", "failed", "cancelled"], default="scheduled", key="sc_status"
+    _("Show"), list(STATUSES), default="scheduled", format_func=status_label, key="sc_status"
 ) or "scheduled"  # fmt: skip
 pipelines = list_pipelines(db())
 choices = [(p.id, ph.id) for p in pipelines for ph in p.phases]
@@ -169,7 +194,7 @@ left = {i: old for i, old in seen.items() if i not in drawn and old.status == "s
 if status == "scheduled":
     drawn.update({i: form for i, form in forms.items() if key_of(i) in stale_attempts()})
 if not drawn:
-    st.info("Nothing here.")
+    st.info(_("Nothing here."))
 for item in sorted(drawn.values(), key=lambda s: (s.fire_on, s.id)):
     show(item)
 for item in sorted(left.values(), key=lambda s: (s.fire_on, s.id)):
@@ -180,4 +205,8 @@ for item in sorted(left.values(), key=lambda s: (s.fire_on, s.id)):
     slot = st.empty()
     with slot.container():
         show(item)
-    slot.caption(f"{md(item.title)} ({shown(item.fire_on)}) is no longer scheduled.")
+    slot.caption(
+        _("{title} ({day}) is no longer scheduled.").format(
+            title=md(item.title), day=day(item.fire_on)
+        )
+    )

@@ -15,6 +15,7 @@ from crm_core.custom_fields import (
     move_field,
     update_field,
 )
+from crm_core.i18n import N_, _, count, moment, ngettext, percent
 from crm_core.pipelines import (
     LostReason,
     Phase,
@@ -34,7 +35,7 @@ from crm_core.pipelines import (
 from crm_core.sources import Source, add_source, remove_source, source_entries
 from crm_core.tags import Tag, create_tag, delete_tag, list_tags, update_tag
 from pages._auth import gate
-from pages._ui import db, flash, md, me, settings, show_flash, user_errors
+from pages._ui import choose, db, flash, md, me, settings, show_flash, user_errors
 from pages._versions import (
     Attempt,
     attempt,
@@ -46,6 +47,28 @@ from pages._versions import (
 )
 
 gate(admin=True)  # nothing below runs for a visitor who is not a signed-in admin
+
+# The kinds of custom fields (crm_core.custom_fields.FIELD_KINDS) as people read them.
+FIELD_KINDS_SHOWN = {"text": N_("Text"), "number": N_("Number"), "date": N_("Date"),
+                     "bool": N_("Yes / no"), "choice": N_("Choice")}  # fmt: skip
+# Mailchimp's statuses for new members (crm_core.mailchimp.STATUSES_IF_NEW), in Mailchimp's words.
+MAILCHIMP_STATUSES = {"subscribed": N_("subscribed"), "pending": N_("pending (double opt-in)"),
+                      "unsubscribed": N_("unsubscribed"),
+                      "transactional": N_("transactional")}  # fmt: skip
+
+
+def kind_label(kind: str) -> str:
+    return _(FIELD_KINDS_SHOWN[kind]) if kind in FIELD_KINDS_SHOWN else kind
+
+
+def chances(current: int) -> list[int]:
+    """The win chances to choose from: steps of 5 %, and the phase's own if it is another.  A
+    choice, not a typed number: a percentage between 0 and 100 cannot be mistyped."""
+    return sorted({*range(0, 101, 5), current})
+
+
+def chance_label(probability: int) -> str:
+    return percent(probability / 100)
 
 
 def pipeline_key(pipeline: Pipeline) -> str:
@@ -73,29 +96,29 @@ def save_pipeline(pipeline: Pipeline) -> None:
     mine = {"name": st.session_state.get(pipeline_key(pipeline))}
     write = with_values(partial(rename_pipeline, db(), pipeline.id), "name")
     attempt(Attempt(f"pipeline_{pipeline.id}", "pipeline", pipeline, mine, write,
-                    "Pipeline renamed.", change="rename"), pipeline.version)  # fmt: skip
+                    N_("Pipeline renamed."), change=N_("rename")), pipeline.version)  # fmt: skip
 
 
 def remove_pipeline(pipeline: Pipeline) -> None:
     write = without_values(partial(delete_pipeline, db(), pipeline.id))
     attempt(Attempt(f"pipeline_{pipeline.id}", "pipeline", pipeline, None, write,
-                    "Pipeline deleted.", change="delete", anyway="Delete it anyway"),
+                    N_("Pipeline deleted."), change=N_("delete"), anyway=N_("Delete it anyway")),
             pipeline.version)  # fmt: skip
 
 
 def save_phase(phase: Phase) -> None:
     mine = form_values(phase_keys(phase))
     write = with_values(partial(update_phase, db(), phase.id), "name", "probability", "color")
-    attempt(Attempt(f"phase_{phase.id}", "phase", phase, mine, write, "Phase saved."),
+    attempt(Attempt(f"phase_{phase.id}", "phase", phase, mine, write, N_("Phase saved.")),
             phase.version)  # fmt: skip
 
 
 def shift_phase(phase: Phase, offset: int) -> None:
     write = without_values(partial(move_phase, db(), phase.id, offset))
-    side = "left" if offset < 0 else "right"
-    attempt(Attempt(f"phase_{phase.id}", "phase", phase, None, write, "Phase moved.",
-                    change=f"move {side}", anyway=f"Move it {side} anyway"),
-            phase.version)  # fmt: skip
+    change, anyway = ((N_("move left"), N_("Move it left anyway")) if offset < 0
+                      else (N_("move right"), N_("Move it right anyway")))  # fmt: skip
+    attempt(Attempt(f"phase_{phase.id}", "phase", phase, None, write, N_("Phase moved."),
+                    change=change, anyway=anyway), phase.version)  # fmt: skip
 
 
 def remove_phase(phase: Phase) -> None:
@@ -103,21 +126,26 @@ def remove_phase(phase: Phase) -> None:
     if target is None or not signed_in_admin():  # signed in: ``me()`` below is this run's user
         return
     write = without_values(partial(delete_phase, db(), phase.id, target.id, me().id))
-    done = f"Phase deleted; {{result}} leads moved to {md(target.name)}."
-    attempt(Attempt(f"phase_{phase.id}", "phase", phase, None, write, done, change="delete",
-                    anyway="Delete it anyway"), phase.version)  # fmt: skip
+
+    def done(moved: object) -> str:  # called once it worked, in the user's language
+        return ngettext("Phase deleted; {n} lead moved to {phase}.",
+                        "Phase deleted; {n} leads moved to {phase}.", int(moved or 0)).format(
+            n=count(int(moved or 0)), phase=md(target.name))  # fmt: skip
+
+    attempt(Attempt(f"phase_{phase.id}", "phase", phase, None, write, done, change=N_("delete"),
+                    anyway=N_("Delete it anyway")), phase.version)  # fmt: skip
 
 
 def save_tag(tag: Tag) -> None:
     mine = form_values(tag_keys(tag))
     write = with_values(partial(update_tag, db(), tag.id), "name", "color")
-    attempt(Attempt(f"tag_{tag.id}", "tag", tag, mine, write, "Tag saved."), tag.version)
+    attempt(Attempt(f"tag_{tag.id}", "tag", tag, mine, write, N_("Tag saved.")), tag.version)
 
 
 def remove_tag(tag: Tag) -> None:
     write = without_values(partial(delete_tag, db(), tag.id))
-    attempt(Attempt(f"tag_{tag.id}", "tag", tag, None, write, "Tag deleted.", change="delete",
-                    anyway="Delete it anyway"), tag.version)  # fmt: skip
+    attempt(Attempt(f"tag_{tag.id}", "tag", tag, None, write, N_("Tag deleted."),
+                    change=N_("delete"), anyway=N_("Delete it anyway")), tag.version)  # fmt: skip
 
 
 def save_field(field: CustomField) -> None:
@@ -128,106 +156,123 @@ def save_field(field: CustomField) -> None:
         mine["choices"] = list(field.choices)  # only choice fields have choices to edit
     mine["active"] = bool(mine["active"])
     write = with_values(partial(update_field, db(), field.id), "name", "choices", "active")
-    attempt(Attempt(f"field_{field.id}", "custom_field", field, mine, write, "Field saved."),
-            field.version)  # fmt: skip
+    attempt(Attempt(f"field_{field.id}", "custom_field", field, mine, write,
+                    N_("Field saved.")), field.version)  # fmt: skip
 
 
 def shift_field(field: CustomField, offset: int) -> None:
     write = without_values(partial(move_field, db(), field.id, offset))
-    side = "up" if offset < 0 else "down"
-    attempt(Attempt(f"field_{field.id}", "custom_field", field, None, write, "Field moved.",
-                    change=f"move {side}", anyway=f"Move it {side} anyway"),
-            field.version)  # fmt: skip
+    change, anyway = ((N_("move up"), N_("Move it up anyway")) if offset < 0
+                      else (N_("move down"), N_("Move it down anyway")))  # fmt: skip
+    attempt(Attempt(f"field_{field.id}", "custom_field", field, None, write, N_("Field moved."),
+                    change=change, anyway=anyway), field.version)  # fmt: skip
 
 
 def remove_field(field: CustomField) -> None:
     write = without_values(partial(delete_field, db(), field.id))
-    attempt(Attempt(f"field_{field.id}", "custom_field", field, None, write, "Field deleted.",
-                    change="delete", anyway="Delete it anyway"), field.version)  # fmt: skip
+    attempt(Attempt(f"field_{field.id}", "custom_field", field, None, write, N_("Field deleted."),
+                    change=N_("delete"), anyway=N_("Delete it anyway")),
+            field.version)  # fmt: skip
 
 
 def remove_source_entry(source: Source) -> None:
     write = without_values(partial(remove_source, db(), source.name))
-    attempt(Attempt(f"source_{source.name}", "source", source, None, write, "Source removed.",
-                    change="remove", anyway="Remove it anyway"), source.version)  # fmt: skip
+    attempt(Attempt(f"source_{source.name}", "source", source, None, write,
+                    N_("Source removed."), change=N_("remove"), anyway=N_("Remove it anyway")),
+            source.version)  # fmt: skip
 
 
 def remove_reason(reason: LostReason) -> None:
     write = without_values(partial(remove_lost_reason, db(), reason.id))
     attempt(Attempt(f"reason_{reason.id}", "lost_reason", reason, None, write,
-                    "Reason removed.", change="remove", anyway="Remove it anyway"),
+                    N_("Reason removed."), change=N_("remove"), anyway=N_("Remove it anyway")),
             reason.version)  # fmt: skip
 
 
-# What the conflict panel calls the fields of these forms.
-LABELS = {"name": "name", "probability": "win %", "color": "colour", "position": "position",
-          "kind": "type", "choices": "choices", "active": "shown on contacts"}  # fmt: skip
+# What the conflict panel calls the fields of these forms (translated there).
+LABELS = {"name": N_("name"), "probability": N_("win %"), "color": N_("colour"),
+          "position": N_("position"), "kind": N_("type"), "choices": N_("choices"),
+          "active": N_("shown on contacts")}  # fmt: skip
+# How the panel shows their values where the stored one would not do.
+SHOWN_AS = {"kind": kind_label}
 
 
 # -- the page ------------------------------------------------------------------------------------
 
-st.title("Settings")
+st.title(_("Settings"))
 show_flash()
 pipelines_tab, tags_tab, fields_tab, sources_tab, reasons_tab, team_tab, mailchimp_tab = st.tabs(
-    ["Pipelines", "Tags", "Custom fields", "Sources", "Lost reasons", "Team", "Mailchimp"]
-)
+    [_("Pipelines"), _("Tags"), _("Custom fields"), _("Sources"), _("Lost reasons"), _("Team"),
+     _("Mailchimp")]
+)  # fmt: skip
 
 with mailchimp_tab:
     config = settings()
     if config.mailchimp_api_key:
-        st.caption("An API key is configured (CRM_MAILCHIMP_API_KEY); it is never shown here.")
+        st.caption(_("An API key is configured (CRM_MAILCHIMP_API_KEY); it is never shown here."))
     else:
-        st.warning("No Mailchimp API key: set CRM_MAILCHIMP_API_KEY (or [mailchimp] api_key).")
+        st.warning(_("No Mailchimp API key: set CRM_MAILCHIMP_API_KEY (or [mailchimp] api_key)."))
     links = {link.pipeline_id: link for link in mailchimp.list_links(db())}
     for pipeline in list_pipelines(db()):
         link = links.get(pipeline.id)
-        title = f"{md(pipeline.name)} → " + (
-            f"audience {md(link.list_id)}" if link else "not linked"
-        )
-        with st.expander(title):
+        linked = (_("audience {audience}").format(audience=md(link.list_id)) if link
+                  else _("not linked"))  # fmt: skip
+        with st.expander(f"{md(pipeline.name)} → {linked}"):
             with st.form(f"mc_{pipeline.id}", border=False):
                 c1, c2, c3 = st.columns(3)
-                list_id = c1.text_input("Audience id", link.list_id if link else "", max_chars=40)
+                list_id = c1.text_input(_("Audience id"), link.list_id if link else "",
+                                        max_chars=40)  # fmt: skip
                 prefix = c2.text_input(
-                    "Tag prefix", link.tag_prefix if link else pipeline.name, max_chars=40
+                    _("Tag prefix"), link.tag_prefix if link else pipeline.name, max_chars=40
                 )
                 status_if_new = c3.selectbox(
-                    "New members are", mailchimp.STATUSES_IF_NEW,
+                    _("New members are"), mailchimp.STATUSES_IF_NEW,
                     index=mailchimp.STATUSES_IF_NEW.index(link.status_if_new) if link else 0,
+                    format_func=lambda s: _(MAILCHIMP_STATUSES[s]) if s in MAILCHIMP_STATUSES
+                    else s,
                 )  # fmt: skip
-                if st.form_submit_button("Link" if not link else "Save"):
+                if st.form_submit_button(_("Link") if not link else _("Save")):
                     with user_errors():
                         mailchimp.link_pipeline(db(), pipeline.id, list_id, tag_prefix=prefix,
                                                 status_if_new=status_if_new)  # fmt: skip
-                        flash("Linked.")
+                        flash(_("Linked."))
                         st.rerun()
             if link:
-                st.caption(
-                    f"Tags look like “{md(link.tag_prefix)}: {md(pipeline.phases[0].name)}”, plus "
-                    f"“{md(link.tag_prefix)}: Won” and “{md(link.tag_prefix)}: Lost”. "
-                    + (f"Last sync {link.last_sync_at:%d.%m.%Y %H:%M}: {md(link.last_summary)}"
-                       if link.last_sync_at else "Not synced yet.")
-                )  # fmt: skip
+                # "Won" and "Lost" are the names of the tags in Mailchimp: never translated.
+                tags = _("Tags look like “{first}”, plus “{won}” and “{lost}”.").format(
+                    first=f"{md(link.tag_prefix)}: {md(pipeline.phases[0].name)}",
+                    won=f"{md(link.tag_prefix)}: Won",
+                    lost=f"{md(link.tag_prefix)}: Lost",
+                )
+                synced = (_("Last sync {when}: {summary}").format(
+                    when=moment(link.last_sync_at), summary=md(link.last_summary))
+                    if link.last_sync_at else _("Not synced yet."))  # fmt: skip
+                st.caption(f"{tags} {synced}")
                 c1, c2 = st.columns(2)
-                if c1.button("Sync now", key=f"mc_sync_{pipeline.id}", icon=":material/sync:",
+                if c1.button(_("Sync now"), key=f"mc_sync_{pipeline.id}", icon=":material/sync:",
                              disabled=not config.mailchimp_api_key):  # fmt: skip
-                    with user_errors(), st.spinner("Talking to Mailchimp …"):
+                    with user_errors(), st.spinner(_("Talking to Mailchimp …")):
                         for result in mailchimp.sync(db(), config, pipeline_id=pipeline.id):
                             flash(md(result.summary()), "warning" if result.errors else "success")
                         st.rerun()
-                if c2.button("Unlink", key=f"mc_unlink_{pipeline.id}"):
+                if c2.button(_("Unlink"), key=f"mc_unlink_{pipeline.id}"):
                     mailchimp.unlink_pipeline(db(), pipeline.id)
                     st.rerun()
     problems = mailchimp.member_errors(db())
     if problems:
-        st.subheader("Contacts Mailchimp refused")
-        st.caption("Not retried until the contact changes.")
-        st.dataframe(problems, hide_index=True)
+        st.subheader(_("Contacts Mailchimp refused"))
+        st.caption(_("Not retried until the contact changes."))
+        st.dataframe(
+            [{**p, "synced_at": moment(p["synced_at"])} for p in problems], hide_index=True,
+            column_config={"contact_id": _("Contact"), "list_id": _("Audience id"),
+                           "email": _("E-mail"), "error": _("Error"),
+                           "synced_at": _("Last sync")},
+        )  # fmt: skip
 
 with team_tab:
-    st.caption("Accounts, roles, passwords and the addresses reminder digests go to are on the "
-               "Users page.")  # fmt: skip
-    st.page_link("pages/users.py", label="Users", icon=":material/group:")
+    st.caption(_("Accounts, roles, passwords and the addresses reminder digests go to are on the "
+                 "Users page."))  # fmt: skip
+    st.page_link("pages/users.py", label=_("Users"), icon=":material/group:")
 
 with pipelines_tab:
     pipelines = list_pipelines(db())
@@ -237,147 +282,159 @@ with pipelines_tab:
     }, LABELS)  # fmt: skip
     with st.form("new_pipeline", clear_on_submit=True, border=True):
         c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
-        name = c1.text_input("New pipeline", max_chars=80, help="Starts with five sales phases")
-        if c2.form_submit_button("Add pipeline", icon=":material/add:"):
+        name = c1.text_input(_("New pipeline"), max_chars=80,
+                             help=_("Starts with five sales phases"))  # fmt: skip
+        if c2.form_submit_button(_("Add pipeline"), icon=":material/add:"):
             with user_errors():
                 create_pipeline(db(), name)
-                flash("Pipeline added.")
+                flash(_("Pipeline added."))
                 st.rerun()
     for pipeline in pipelines:
-        with st.expander(f"{md(pipeline.name)} · {len(pipeline.phases)} phases"):
+        phases = ngettext("{n} phase", "{n} phases", len(pipeline.phases)).format(
+            n=count(len(pipeline.phases)))  # fmt: skip
+        with st.expander(f"{md(pipeline.name)} · {phases}"):
             with st.form(f"pipeline_{pipeline.id}_v{pipeline.version}", border=False):
                 c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
-                c1.text_input("Name", pipeline.name, max_chars=80, key=pipeline_key(pipeline))
-                c2.form_submit_button("Rename", on_click=save_pipeline, args=(pipeline,),
+                c1.text_input(_("Name"), pipeline.name, max_chars=80, key=pipeline_key(pipeline))
+                c2.form_submit_button(_("Rename"), on_click=save_pipeline, args=(pipeline,),
                                       key=f"{pipeline_key(pipeline)}_save")  # fmt: skip
             for phase in pipeline.phases:
                 keys = phase_keys(phase)
                 with st.form(f"phase_{phase.id}_v{phase.version}", border=True):
                     c1, c2, c3, c4 = st.columns([3, 1, 1, 1], vertical_alignment="bottom")
-                    c1.text_input("Phase", phase.name, max_chars=80, key=keys["name"])
-                    c2.number_input("Win %", 0, 100, phase.probability, key=keys["probability"])
-                    c3.color_picker("Colour", phase.color, key=keys["color"])
-                    c4.form_submit_button("Save", on_click=save_phase, args=(phase,),
+                    c1.text_input(_("Phase"), phase.name, max_chars=80, key=keys["name"])
+                    options = chances(phase.probability)
+                    c2.selectbox(_("Win %"), options, index=options.index(phase.probability),
+                                 format_func=chance_label, key=keys["probability"])  # fmt: skip
+                    c3.color_picker(_("Colour"), phase.color, key=keys["color"])
+                    c4.form_submit_button(_("Save"), on_click=save_phase, args=(phase,),
                                           key=f"ph_{phase.id}_v{phase.version}_save")  # fmt: skip
                 b1, b2, b3, b4 = st.columns([1, 1, 2, 1], vertical_alignment="bottom")
-                b1.button("Left", key=f"pl_{phase.id}", icon=":material/arrow_back:",
+                b1.button(_("Left"), key=f"pl_{phase.id}", icon=":material/arrow_back:",
                           on_click=shift_phase, args=(phase, -1))  # fmt: skip
-                b2.button("Right", key=f"pr_{phase.id}", icon=":material/arrow_forward:",
+                b2.button(_("Right"), key=f"pr_{phase.id}", icon=":material/arrow_forward:",
                           on_click=shift_phase, args=(phase, +1))  # fmt: skip
                 others = [p for p in pipeline.phases if p.id != phase.id]
                 target = b3.selectbox(
-                    "Its leads go to", others, index=None, format_func=lambda p: p.name,
-                    key=f"pt_{phase.id}",
+                    _("Its leads go to"), others, index=None, format_func=lambda p: p.name,
+                    key=f"pt_{phase.id}", placeholder=choose(others),
                 )  # fmt: skip
-                b4.button("Delete phase", key=f"pd_{phase.id}", disabled=target is None,
+                b4.button(_("Delete phase"), key=f"pd_{phase.id}", disabled=target is None,
                           on_click=remove_phase, args=(phase,))  # fmt: skip
             with st.form(f"add_phase_{pipeline.id}", clear_on_submit=True, border=True):
                 c1, c2, c3 = st.columns([3, 1, 1], vertical_alignment="bottom")
-                phase_name = c1.text_input("New phase", max_chars=80)
-                chance = c2.number_input("Win %", 0, 100, 10)
-                if c3.form_submit_button("Add phase", icon=":material/add:"):
+                phase_name = c1.text_input(_("New phase"), max_chars=80)
+                options = chances(10)
+                chance = c2.selectbox(_("Win %"), options, index=options.index(10),
+                                      format_func=chance_label)  # fmt: skip
+                if c3.form_submit_button(_("Add phase"), icon=":material/add:"):
                     with user_errors():
                         add_phase(db(), pipeline.id, phase_name, chance)
-                        flash("Phase added.")
+                        flash(_("Phase added."))
                         st.rerun()
-            st.button("Delete pipeline", key=f"pdel_{pipeline.id}", help="Only without leads",
-                      on_click=remove_pipeline, args=(pipeline,))  # fmt: skip
+            st.button(_("Delete pipeline"), key=f"pdel_{pipeline.id}",
+                      help=_("Only without leads"), on_click=remove_pipeline,
+                      args=(pipeline,))  # fmt: skip
 
 with reasons_tab:
     reasons = lost_reason_entries(db())
     conflict_panels(("reason_",), {f"reason_{r.id}": r for r in reasons}, LABELS)
-    st.caption("Offered when a lead is lost. Removing one keeps it on leads lost for it.")
+    st.caption(_("Offered when a lead is lost. Removing one keeps it on leads lost for it."))
     with st.form("new_reason", clear_on_submit=True, border=True):
         c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
-        name = c1.text_input("New reason", max_chars=80)
-        if c2.form_submit_button("Add reason", icon=":material/add:"):
+        name = c1.text_input(_("New reason"), max_chars=80)
+        if c2.form_submit_button(_("Add reason"), icon=":material/add:"):
             with user_errors():
                 add_lost_reason(db(), name)
-                flash("Reason added.")
+                flash(_("Reason added."))
                 st.rerun()
     for reason in reasons:
         c1, c2 = st.columns([4, 1], vertical_alignment="center")
         c1.markdown(md(reason.name))
-        c2.button("Remove", key=f"lr_{reason.id}", on_click=remove_reason, args=(reason,))
+        c2.button(_("Remove"), key=f"lr_{reason.id}", on_click=remove_reason, args=(reason,))
 
 with tags_tab:
     tags = list_tags(db())
     conflict_panels(("tag_",), {f"tag_{t.id}": t for t in tags}, LABELS)
     with st.form("new_tag", clear_on_submit=True, border=True):
         c1, c2, c3 = st.columns([3, 1, 1], vertical_alignment="bottom")
-        name = c1.text_input("New tag", max_chars=60)
-        color = c2.color_picker("Colour", "#5b8def")
-        if c3.form_submit_button("Add tag", icon=":material/add:"):
+        name = c1.text_input(_("New tag"), max_chars=60)
+        color = c2.color_picker(_("Colour"), "#5b8def")
+        if c3.form_submit_button(_("Add tag"), icon=":material/add:"):
             with user_errors():
                 create_tag(db(), name, color)
-                flash("Tag added.")
+                flash(_("Tag added."))
                 st.rerun()
     for tag in tags:
         keys = tag_keys(tag)
-        with st.expander(f"{md(tag.name)} · {tag.contacts:,} contacts"):
+        contacts = ngettext("{n} contact", "{n} contacts", tag.contacts).format(
+            n=count(tag.contacts))  # fmt: skip
+        with st.expander(f"{md(tag.name)} · {contacts}"):
             with st.form(f"tag_{tag.id}_v{tag.version}", border=False):
                 c1, c2 = st.columns([3, 1])
-                c1.text_input("Name", tag.name, max_chars=60, key=keys["name"])
-                c2.color_picker("Colour", tag.color, key=keys["color"])
-                st.form_submit_button("Save", on_click=save_tag, args=(tag,),
+                c1.text_input(_("Name"), tag.name, max_chars=60, key=keys["name"])
+                c2.color_picker(_("Colour"), tag.color, key=keys["color"])
+                st.form_submit_button(_("Save"), on_click=save_tag, args=(tag,),
                                       key=f"tag_save_{tag.id}_v{tag.version}")  # fmt: skip
             confirm = st.checkbox(
-                f"Remove this tag from {tag.contacts:,} contacts and delete it",
+                ngettext("Remove this tag from {n} contact and delete it",
+                         "Remove this tag from {n} contacts and delete it", tag.contacts)
+                .format(n=count(tag.contacts)),
                 key=f"tag_confirm_{tag.id}",
-            )
-            st.button("Delete tag", key=f"tag_delete_{tag.id}", disabled=not confirm,
+            )  # fmt: skip
+            st.button(_("Delete tag"), key=f"tag_delete_{tag.id}", disabled=not confirm,
                       on_click=remove_tag, args=(tag,))  # fmt: skip
 
 with fields_tab:
     custom_fields = list_fields(db(), active_only=False)
-    conflict_panels(("field_",), {f"field_{f.id}": f for f in custom_fields}, LABELS)
-    st.caption("Fields every contact can carry. Values are searchable from the contact list.")
+    conflict_panels(("field_",), {f"field_{f.id}": f for f in custom_fields}, LABELS, SHOWN_AS)
+    st.caption(_("Fields every contact can carry. Values are searchable from the contact list."))
     with st.form("new_field", clear_on_submit=True, border=True):
         c1, c2 = st.columns([2, 1])
-        name = c1.text_input("New field", max_chars=60)
-        kind = c2.selectbox("Type", list(FIELD_KINDS), format_func=FIELD_KINDS.get)
-        choices = st.text_area("Choices (one per line, for the type Choice)", height=80)
-        if st.form_submit_button("Add field", icon=":material/add:"):
+        name = c1.text_input(_("New field"), max_chars=60)
+        kind = c2.selectbox(_("Type"), list(FIELD_KINDS), format_func=kind_label)
+        choices = st.text_area(_("Choices (one per line, for the type Choice)"), height=80)
+        if st.form_submit_button(_("Add field"), icon=":material/add:"):
             with user_errors():
                 create_field(db(), name, kind, choices.splitlines())
-                flash("Field added.")
+                flash(_("Field added."))
                 st.rerun()
     for field in custom_fields:
         keys = field_keys(field)
-        status = "" if field.active else " · inactive"
-        with st.expander(f"{md(field.name)} · {FIELD_KINDS[field.kind]}{status}"):
+        status = "" if field.active else " · " + _("inactive")
+        with st.expander(f"{md(field.name)} · {kind_label(field.kind)}{status}"):
             with st.form(f"field_{field.id}_v{field.version}", border=False):
-                st.text_input("Name", field.name, max_chars=60, key=keys["name"])
+                st.text_input(_("Name"), field.name, max_chars=60, key=keys["name"])
                 if field.kind == "choice":
                     st.text_area(
-                        "Choices (one per line)", "\n".join(field.choices), key=keys["choices"]
+                        _("Choices (one per line)"), "\n".join(field.choices), key=keys["choices"]
                     )
-                st.checkbox("Shown on contacts", field.active, key=keys["active"])
-                st.form_submit_button("Save", on_click=save_field, args=(field,),
+                st.checkbox(_("Shown on contacts"), field.active, key=keys["active"])
+                st.form_submit_button(_("Save"), on_click=save_field, args=(field,),
                                       key=f"fsave_{field.id}_v{field.version}")  # fmt: skip
             c1, c2, c3 = st.columns(3)
-            c1.button("Move up", key=f"fup_{field.id}", icon=":material/arrow_upward:",
+            c1.button(_("Move up"), key=f"fup_{field.id}", icon=":material/arrow_upward:",
                       on_click=shift_field, args=(field, -1))  # fmt: skip
-            c2.button("Move down", key=f"fdown_{field.id}", icon=":material/arrow_downward:",
+            c2.button(_("Move down"), key=f"fdown_{field.id}", icon=":material/arrow_downward:",
                       on_click=shift_field, args=(field, +1))  # fmt: skip
-            confirm = c3.checkbox("Also delete all its values", key=f"fdc_{field.id}")
-            c3.button("Delete field", key=f"fdel_{field.id}", disabled=not confirm,
+            confirm = c3.checkbox(_("Also delete all its values"), key=f"fdc_{field.id}")
+            c3.button(_("Delete field"), key=f"fdel_{field.id}", disabled=not confirm,
                       on_click=remove_field, args=(field,))  # fmt: skip
 
 with sources_tab:
     sources = source_entries(db())
     conflict_panels(("source_",), {f"source_{s.name}": s for s in sources}, LABELS)
-    st.caption("Where contacts come from. Removing a source keeps it on existing contacts.")
+    st.caption(_("Where contacts come from. Removing a source keeps it on existing contacts."))
     with st.form("new_source", clear_on_submit=True, border=True):
         c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
-        name = c1.text_input("New source", max_chars=60)
-        if c2.form_submit_button("Add source", icon=":material/add:"):
+        name = c1.text_input(_("New source"), max_chars=60)
+        if c2.form_submit_button(_("Add source"), icon=":material/add:"):
             with user_errors():
                 add_source(db(), name)
-                flash("Source added.")
+                flash(_("Source added."))
                 st.rerun()
     for source in sources:
         c1, c2 = st.columns([4, 1], vertical_alignment="center")
         c1.markdown(md(source.name))
-        c2.button("Remove", key=f"src_{source.name}", on_click=remove_source_entry,
+        c2.button(_("Remove"), key=f"src_{source.name}", on_click=remove_source_entry,
                   args=(source,))  # fmt: skip

@@ -71,6 +71,11 @@ def shown_everything(at: AppTest) -> str:
     return text.replace('\\"', '"')
 
 
+def occurs(word: str, text: str) -> bool:
+    """``word`` as a word (or phrase) of ``text``: "Tag" is not found in "Tage"."""
+    return re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", text) is not None
+
+
 def make(db, user_id, **kwargs) -> int:
     values = {"first_name": "Anna", "last_name": "Schmidt", "city": "Berlin"}
     values.update(kwargs)

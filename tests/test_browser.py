@@ -45,10 +45,10 @@ def test_create_search_open_note_reload(page: Page, app_url: str):
     page.get_by_label("First name").fill("Berta")
     page.get_by_label("Last name").fill("Browser <b>")
     page.get_by_label("City").fill("Kassel")
-    page.get_by_role("textbox", name="E-mails").fill(
+    page.get_by_role("textbox", name="E-mail addresses").fill(
         "work: berta@example.com\nprivate: berta.b@example.org"
     )
-    page.get_by_role("textbox", name="Phones").fill("mobile: 0561 7654321")
+    page.get_by_role("textbox", name="Phone numbers").fill("mobile: 0561 7654321")
     tags = page.get_by_test_id("stMultiSelect").filter(has_text="Tags")
     tags.locator("input").fill("Nordhessen")
     tags.locator("input").press("Enter")

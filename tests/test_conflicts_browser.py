@@ -30,7 +30,7 @@ def world(tmp_path_factory):
         contact = create_contact(db, ContactDraft(first_name="Greta", last_name="Gleichzeitig",
                                                   city="Kassel"), anna.id)  # fmt: skip
         pipeline = create_pipeline(db, "Vertrieb", [("Anfrage", 10, "#9aa5b1")])
-    with running_app(path) as url:
+    with running_app(path, language="en") as url:  # checks English wording
         yield {"url": url, "path": path, "contact": contact, "pipeline": pipeline}
 
 
@@ -85,7 +85,7 @@ def test_a_contact_and_a_phase_edited_twice_show_the_same_panel(browser, world):
     # A settings record: the same panel, the same words, the same buttons.
     for page in (anna, bernd):
         page.goto(world["url"] + "/settings")
-        page.get_by_text("Vertrieb · 1 phases").click()
+        page.get_by_text("Vertrieb · 1 phase").click()
     anna_form, bernd_form = (
         page.get_by_test_id("stForm").filter(has=page.get_by_label("Phase", exact=True))
         for page in (anna, bernd)
@@ -93,7 +93,8 @@ def test_a_contact_and_a_phase_edited_twice_show_the_same_panel(browser, world):
     anna_form.get_by_label("Phase", exact=True).fill("Erstanfrage")
     anna_form.get_by_role("button", name="Save").click()
     expect(anna.get_by_text("Phase saved.")).to_be_visible()
-    bernd_form.get_by_label("Win %").fill("35")
+    bernd_form.get_by_label("Win %").click()  # a choice of 0 %, 5 % … 100 %
+    bernd.get_by_role("option", name="35%", exact=True).click()
     bernd_form.get_by_role("button", name="Save").click()
 
     rows = conflict_panel(bernd, "Anna Admin", "phase")

@@ -41,7 +41,9 @@ def test_sender_lookup_by_url(page, world):
     page.goto(f"{world['url']}/lookup?email=neu@koerner.de")
     expect(page.get_by_text("is not in the CRM yet")).to_be_visible()
     page.get_by_role("link", name="Create this contact").click()
-    expect(page.get_by_role("textbox", name="E-mails")).to_have_value("work: neu@koerner.de")
+    expect(page.get_by_role("textbox", name="E-mail addresses")).to_have_value(
+        "work: neu@koerner.de"
+    )
     expect(page.get_by_label("Company")).to_have_value("Körner AG")
 
 

@@ -65,7 +65,7 @@ def test_contact_page_adds_a_reminder_and_plans_an_opportunity(db, user_id):
     next(t for t in at.text_area if t.label == "What to follow up").input("Nachfassen")
     button(at, "Add reminder").click().run()
     assert [r.note for r in reminders.open_reminders(db, contact_id=cid)] == ["Nachfassen"]
-    at.text_input(key=f"sch_title_{cid}").input("Wartung 2027")
+    at.text_input(key=f"sch_{cid}_0_title").input("Wartung 2027")
     button(at, "Plan it").click().run()
     assert [s.title for s in opportunities.list_scheduled(db, contact_id=cid)] == ["Wartung 2027"]
     assert "Wartung 2027 appears in Sales" in texts(at)

@@ -16,7 +16,7 @@ from crm_core import leads as ld
 from crm_core import pipelines as pl
 from crm_core.contacts import ContactDraft, create_contact
 from crm_core.import_export.importer import rows_from_file, run_import
-from tests.apptest import app, shown_everything
+from tests.apptest import app, occurs, shown_everything
 
 NAVIGATION = {
     "de": ["Kontakte", "Absender nachschlagen", "Verkaufsradar", "Gewonnen / verloren",
@@ -90,11 +90,6 @@ PAGES = {
 PARAMS = {"pages/lookup.py": {"email": "neu@koerner.de"}}
 # Both faces of every page (the sidebar of a signed-in user).
 SIDEBAR = {"de": ["Angemeldet als", "Abmelden"], "en": ["Signed in as", "Sign out"]}
-
-
-def occurs(word: str, text: str) -> bool:
-    """``word`` as a word (or phrase) of ``text``: "Tag" is not found in "Tage"."""
-    return re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", text) is not None
 
 
 @pytest.fixture

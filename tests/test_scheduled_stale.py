@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from crm_core import i18n
 from crm_core import opportunities as op
 from crm_core.audit import Actor, acting_as, history
 from crm_core.contacts import ContactDraft, create_contact
@@ -14,8 +15,17 @@ from crm_core.pipelines import create_pipeline, get_pipeline
 from crm_core.versions import merged
 from tests.apptest import app, button, texts
 
+# These tests check the English wording: the app speaks English here (German is the default).
+pytestmark = pytest.mark.usefixtures("english")
+
 TODAY = date.today()
 FIRE_ON = TODAY + timedelta(days=3)
+
+
+def day(value: date) -> str:
+    """A date as the page shows it to an English user ("4 Dec 2026")."""
+    with i18n.language("en"):
+        return i18n.day(value)
 
 
 @pytest.fixture
@@ -54,7 +64,7 @@ def test_normal_save_without_conflict(db, planned):
     sid, _ = planned
     at = app("pages/scheduled.py")
     at.text_input(key=f"sc{sid}v1_title").input("Schulung Pro")
-    at.number_input(key=f"sc{sid}v1_value").set_value(250.0)
+    at.text_input(key=f"sc{sid}v1_value").input("250")  # typed the user's way
     button(at, "Save").click().run()
     assert not at.exception, at.exception
     item = now(db, sid)
@@ -73,15 +83,13 @@ def test_colleagues_save_is_shown_and_nothing_written_until_the_choice(db, plann
     button(at, "Save").click().run()
     assert not at.exception, at.exception
     assert "bernd changed this opportunity after you opened it. Nothing was saved yet." in shown(at)
-    later = f"{FIRE_ON + timedelta(days=2):%d.%m.%Y}"
+    later = day(FIRE_ON + timedelta(days=2))
     # The colleague's changes and mine; "yours" is what saving on top writes.
     assert table(at).to_dict("records") == [
         {"field": "Product or service", "when you opened it": "Schulung", "now": "Schulung",
          "yours": "Schulung Pro"},
-        # German money as crm_core.i18n writes it: a no-break space before the euro sign.
-        {"field": "Value", "when you opened it": "10,00\u00a0€", "now": "500,00\u00a0€",
-         "yours": "500,00\u00a0€"},
-        {"field": "Appears on", "when you opened it": f"{FIRE_ON:%d.%m.%Y}", "now": later,
+        {"field": "Value", "when you opened it": "€10.00", "now": "€500.00", "yours": "€500.00"},
+        {"field": "Appears on", "when you opened it": day(FIRE_ON), "now": later,
          "yours": later},
     ]  # fmt: skip
     item = now(db, sid)
@@ -119,10 +127,10 @@ def test_a_field_both_changed_gets_mine_when_i_choose(db, planned):
     sid, draft = planned
     at = app("pages/scheduled.py")
     colleague_saves(db, sid, draft, 1)
-    at.number_input(key=f"sc{sid}v1_value").set_value(750.0)
+    at.text_input(key=f"sc{sid}v1_value").input("750")
     button(at, "Save").click().run()
     # Mine where I changed it, the colleague's date: what saving on top writes.
-    assert list(table(at)["yours"]) == ["750,00\u00a0€", f"{FIRE_ON + timedelta(days=2):%d.%m.%Y}"]
+    assert list(table(at)["yours"]) == ["€750.00", day(FIRE_ON + timedelta(days=2))]
     button(at, "Save my changes on top").click().run()
     item = now(db, sid)
     assert (item.value, item.fire_on) == (750, FIRE_ON + timedelta(days=2))
@@ -138,7 +146,7 @@ def test_another_save_while_the_panel_shows_is_handled_the_same_way(db, planned)
     button(at, "Save my changes on top").click().run()
     assert not at.exception, at.exception
     assert now(db, sid).title == "Schulung"  # not written over a version the user did not see
-    assert dict(zip(table(at)["field"], table(at)["now"], strict=True))["Value"] == "900,00\u00a0€"
+    assert dict(zip(table(at)["field"], table(at)["now"], strict=True))["Value"] == "€900.00"
     button(at, "Save my changes on top").click().run()
     item = now(db, sid)
     assert (item.title, item.value, item.version) == ("Schulung Pro", 900, 4)
@@ -157,7 +165,7 @@ def test_discard_shows_the_colleagues_version(db, planned):
     assert not at.dataframe
     assert "changed this opportunity" not in shown(at)
     assert at.text_input(key=f"sc{sid}v2_title").value == "Schulung"
-    assert at.number_input(key=f"sc{sid}v2_value").value == 500
+    assert at.text_input(key=f"sc{sid}v2_value").value == "€500.00"
 
 
 def test_cancelled_meanwhile_offers_only_discard(db, planned):
@@ -217,7 +225,7 @@ def test_cancel_that_met_a_change_can_be_dropped(db, planned):
     next(b for b in at.button if b.key == f"cancel_{sid}").click().run()
     button(at, "Discard mine and reload").click().run()
     assert now(db, sid).status == "scheduled"
-    assert at.number_input(key=f"sc{sid}v2_value").value == 500
+    assert at.text_input(key=f"sc{sid}v2_value").value == "€500.00"
 
 
 def test_an_item_that_left_the_list_is_noted_then_gone(db, planned):

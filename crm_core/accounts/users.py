@@ -11,12 +11,13 @@ from __future__ import annotations
 import os
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from crm_core import audit
 from crm_core.accounts.passwords import check_password_rules, generate_password, set_password_in
 from crm_core.config import Settings, load_settings
 from crm_core.database import Cursor, Database
+from crm_core.i18n import LANGUAGES
 from crm_core.validation import FieldError, clean_email, clean_text
 from crm_core.versions import require_version
 
@@ -32,14 +33,16 @@ class User:
     role: str
     active: bool
     email: str | None = None
+    language: str | None = None  # "de" / "en" as chosen; None: the app's ([app] language)
 
     @property
     def is_admin(self) -> bool:
         return self.role == "admin" and self.active
 
 
-USER_COLUMNS = "id, username, display_name, role, active, email"
+USER_COLUMNS = "id, username, display_name, role, active, email, language"
 _COLUMNS = USER_COLUMNS
+_USER_WIDTH = len(USER_COLUMNS.split(","))  # a joined row's first columns are the user's
 
 
 def user_from_row(row: tuple) -> User:
@@ -89,21 +92,60 @@ def update_user(
     home_text = clean_text(home, max_len=200)
 
     def work(cur: Cursor) -> None:
-        row = cur.execute(_ACCOUNT_SQL + " WHERE u.id = ?", [user_id]).fetchone()
-        if row is None:
-            raise FieldError("there is no such user")
-        current = _account(row)
-        if expected_version is not None:
-            require_version(cur, "user", current, expected_version, user_id)
+        current = _account_to_change(cur, user_id, expected_version)
         cur.execute(
             "UPDATE users SET display_name = ?, email = ?, home_address = ?,"
             " version = version + 1 WHERE id = ?",
             [name, address, home_text, user_id],
         )
-        new = {"display_name": name, "email": address, "home_address": home_text}
+        # The language is not this form's: it stays as it is (no change to record).
+        new = {"display_name": name, "email": address, "home_address": home_text,
+               "language": current.user.language}  # fmt: skip
         if changes := audit.diff(current.fields(), new):
             audit.record(cur, "update", "user", user_id, label=current.user.username,
                          changes=changes)  # fmt: skip
+
+    db.run(work)
+
+
+def _account_to_change(cur: Cursor, user_id: int, expected_version: int | None) -> Account:
+    """The account as it is, when still the version the user saw (if given), else ``Stale``."""
+    row = cur.execute(_ACCOUNT_SQL + " WHERE u.id = ?", [user_id]).fetchone()
+    if row is None:
+        raise FieldError("there is no such user")
+    current = _account(row)
+    if expected_version is not None:
+        require_version(cur, "user", current, expected_version, user_id)
+    return current
+
+
+def clean_language(language: str | None) -> str | None:
+    """A language the app speaks ("de", "en"), or None for the app's; anything else is refused
+    (never quietly taken for another language)."""
+    if language is None or not str(language).strip():
+        return None
+    code = str(language).strip().lower()
+    if code not in LANGUAGES:
+        raise FieldError(f"the language must be one of {', '.join(LANGUAGES)}")
+    return code
+
+
+def set_language(
+    db: Database, user_id: int, language: str | None, *, expected_version: int | None = None
+) -> None:
+    """The language the user reads the app in (None: the app's).  Versioned like the profile:
+    it bumps the version, so a profile form opened before is told; with ``expected_version`` a
+    change in between raises ``Stale`` and nothing is written."""
+    code = clean_language(language)
+
+    def work(cur: Cursor) -> None:
+        current = _account_to_change(cur, user_id, expected_version)
+        if current.user.language == code:
+            return
+        cur.execute("UPDATE users SET language = ?, version = version + 1 WHERE id = ?",
+                    [code, user_id])  # fmt: skip
+        audit.record(cur, "update", "user", user_id, label=current.user.username,
+                     changes={"language": [current.user.language, code]})  # fmt: skip
 
     db.run(work)
 
@@ -142,9 +184,9 @@ class Account:
     home_address: str | None = None
 
     def fields(self) -> dict[str, object]:
-        """The profile fields a form edits (what a conflict compares)."""
+        """The profile fields a form edits, and the language (what a conflict compares)."""
         return {"display_name": self.user.display_name, "email": self.user.email,
-                "home_address": self.home_address}  # fmt: skip
+                "home_address": self.home_address, "language": self.user.language}  # fmt: skip
 
 
 def clean_username(username: str) -> str:
@@ -164,11 +206,14 @@ def create_account(
     email: str | None = None,
     role: str = "member",
     password: str | None = None,
+    language: str | None = None,
 ) -> User:
-    """A new account that can sign in with ``password``; a clear error when the name is taken."""
+    """A new account that can sign in with ``password``; a clear error when the name is taken.
+    Without a ``language`` it speaks the app's (``[app] language``), also after that changes."""
     name = clean_username(username)
     if role not in ROLES:
         raise FieldError(f"the role must be one of {', '.join(ROLES)}")
+    chosen = clean_language(language)
     if password is not None:
         check_password_rules(password, name)
     shown = clean_text(display_name, max_len=100) or name
@@ -181,9 +226,12 @@ def create_account(
         if taken:
             raise FieldError(f"the username {name!r} is taken")
         user = ensure_user(cur, name, shown, role=role, email=address)
+        if chosen is not None:
+            cur.execute("UPDATE users SET language = ? WHERE id = ?", [chosen, user.id])
+            user = replace(user, language=chosen)
         audit.record(cur, "create", "user", user.id, label=name,
                      changes=audit.diff({}, {"display_name": shown, "email": address,
-                                             "role": role}))  # fmt: skip
+                                             "role": role, "language": chosen}))  # fmt: skip
         if password is not None:
             set_password_in(cur, user.id, password)
         return user
@@ -214,7 +262,7 @@ _ACCOUNT_SQL = (
 
 
 def _account(row: tuple) -> Account:
-    return Account(_user(row[:6]), *row[6:])
+    return Account(_user(row[:_USER_WIDTH]), *row[_USER_WIDTH:])
 
 
 def list_accounts(db: Database) -> list[Account]:
