@@ -448,19 +448,19 @@ def owner_choices(current_owner: int | None) -> tuple[list[int], dict[int, str]]
     return ids, names
 
 
-def where(pipeline: str, phase: str) -> str:
+def phase_label(pipeline: str, phase: str) -> str:
     """A place on the board as people read it: "Trade fair › Offer"."""
     return f"{pipeline} › {phase}"
 
 
+def phase_places() -> dict[tuple[int, int], str]:
+    """(pipeline id, phase id) -> "Pipeline › Phase" for every phase, in board order: the one
+    choice list of phases (a phase belongs to its pipeline: forms choose both as one)."""
+    return {
+        (p.id, ph.id): phase_label(p.name, ph.name) for p in list_pipelines(db()) for ph in p.phases
+    }
+
+
 def phase_choices() -> dict[int, str]:
-    """Every phase of every pipeline, in board order, as "Pipeline › Phase": the one choice list
-    of phases (keys are phase ids; ``pipeline_of`` gives a phase's pipeline)."""
-    return {ph.id: where(p.name, ph.name) for p in list_pipelines(db()) for ph in p.phases}
-
-
-def pipeline_of(phase_id: int) -> int:
-    """The pipeline a phase belongs to (forms choose the phase; the pipeline follows)."""
-    return next(
-        ph.pipeline_id for p in list_pipelines(db()) for ph in p.phases if ph.id == phase_id
-    )
+    """The same list keyed by phase id alone (filters by phase)."""
+    return {phase: label for (_pipeline, phase), label in phase_places().items()}

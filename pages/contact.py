@@ -39,7 +39,6 @@ from crm_core.i18n import N_, _, day, decimal, moment
 from crm_core.leads import CURRENCIES, LeadDraft, create_lead, leads_of_contact
 from crm_core.mailchimp import member_errors
 from crm_core.opportunities import list_scheduled, schedule_lead
-from crm_core.pipelines import list_pipelines
 from crm_core.reminders import add_reminder, open_reminders
 from crm_core.sources import list_sources
 from crm_core.tags import tag_names
@@ -62,6 +61,8 @@ from pages._ui import (
     number_input,
     numbers_refused,
     owner_choices,
+    phase_label,
+    phase_places,
     refused,
     settings,
     show_flash,
@@ -538,8 +539,8 @@ def follow_ups_panel(view: ContactView) -> None:
         )
     for item in list_scheduled(db(), contact_id=view.id):
         st.markdown(":violet-badge[{}] ".format(_("planned")) + _(
-            "{title} appears in {pipeline} › {phase} on {day}").format(
-            title=md(item.title), pipeline=md(item.pipeline), phase=md(item.phase),
+            "{title} appears in {where} on {day}").format(
+            title=md(item.title), where=md(phase_label(item.pipeline, item.phase)),
             day=day(item.fire_on)))  # fmt: skip
     users = list_users(db())
     mine = next((i for i, u in enumerate(users) if u.id == me().id), 0)
@@ -556,9 +557,8 @@ def follow_ups_panel(view: ContactView) -> None:
                     add_reminder(db(), view.id, due, note, who.id, me().id)
                     flash(_("Reminder added."))
                     st.rerun()
-    pipelines = list_pipelines(db())
-    choices = [(p.id, ph.id) for p in pipelines for ph in p.phases]
-    names = {(p.id, ph.id): f"{p.name} › {ph.name}" for p in pipelines for ph in p.phases}
+    names = phase_places()
+    choices = list(names)
     if not choices:
         return
     with c2.expander(_("Plan an upcoming opportunity"), icon=":material/event_upcoming:"):
@@ -606,9 +606,8 @@ def leads_panel(view: ContactView) -> None:
             query_params={"id": str(lead.id)},
             icon=":material/trending_up:" if lead.status == "open" else ":material/task_alt:",
         )
-    pipelines = list_pipelines(db())
-    choices = [(p.id, ph.id) for p in pipelines for ph in p.phases]
-    names = {(p.id, ph.id): f"{p.name} › {ph.name}" for p in pipelines for ph in p.phases}
+    names = phase_places()
+    choices = list(names)
     if not choices:
         st.caption(_("Set up a pipeline in Settings to add leads."))
         return

@@ -23,7 +23,6 @@ from crm_core.opportunities import (
     list_scheduled,
     update_schedule,
 )
-from crm_core.pipelines import list_pipelines
 from pages._auth import gate
 from pages._ui import (
     date_input_format,
@@ -32,6 +31,8 @@ from pages._ui import (
     money,
     number_input,
     numbers_refused,
+    phase_label,
+    phase_places,
     refused,
     show_flash,
 )
@@ -58,7 +59,7 @@ def status_label(status: str) -> str:
 def header(item: Scheduled) -> str:
     return (
         f"{day(item.fire_on)} · {item.title} · {item.contact_name} · "
-        f"{money(item.value, item.currency)} · {item.pipeline} › {item.phase}"
+        f"{money(item.value, item.currency)} · {phase_label(item.pipeline, item.phase)}"
     )
 
 
@@ -175,9 +176,8 @@ show_flash()
 status = st.segmented_control(
     _("Show"), list(STATUSES), default="scheduled", format_func=status_label, key="sc_status"
 ) or "scheduled"  # fmt: skip
-pipelines = list_pipelines(db())
-choices = [(p.id, ph.id) for p in pipelines for ph in p.phases]
-names = {(p.id, ph.id): f"{p.name} › {ph.name}" for p in pipelines for ph in p.phases}
+names = phase_places()
+choices = list(names)
 
 # What the user saw is the previous run's list; this run's goes into the session for the next.
 seen_key = f"sc_seen_{status}"

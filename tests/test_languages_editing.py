@@ -69,12 +69,12 @@ PAGES = {
     "contact": (
         ["Bearbeiten", "Löschen", "Wiedervorlagen", "Wiedervorlage für mich oder jemand anderen",
          "Kommende Verkaufschance planen", "Neuer Lead", "Position von Hand festlegen",
-         "Noch nicht auf der Karte", "Änderungsverlauf", "Adresse", "heute", "geplant",
+         "Auf der Karte bei Breite", "Änderungsverlauf", "Adresse", "heute", "geplant",
          "Breitengrad", "Zuständig", "Angelegt am", "Produkt oder Leistung", "Wert",
          "angelegt"],
         ["Edit", "Delete", "Follow-ups", "Remind me / a colleague",
          "Plan an upcoming opportunity", "New lead", "Set the location by hand",
-         "Not on the map yet", "Change history", "Address", "today", "planned", "Latitude",
+         "On the map at", "Change history", "Address", "today", "planned", "Latitude",
          "Owner", "Created", "Product or service", "Value", "created"],
     ),
     "new contact": (
