@@ -36,9 +36,9 @@ messages: install
 	$(BIN)/pybabel --quiet update --no-fuzzy-matching --ignore-obsolete -w 100 \
 		-i $(LOCALES)/leadradar.pot -d $(LOCALES) -D leadradar
 	rm -f $(LOCALES)/leadradar.pot
-	@# header lines that change on every run (dates) or say nothing: branches merge cleanly
-	sed -i -E '/^"(POT-Creation-Date|PO-Revision-Date|Report-Msgid-Bugs-To|Last-Translator|Language-Team):/d' \
-		$(LOCALES)/*/LC_MESSAGES/leadradar.po
+	@# fixed dates (they would change on every run) and no placeholder lines: branches merge cleanly
+	sed -i -E -e 's/^"(POT-Creation-Date|PO-Revision-Date): .*"$$/"\1: 2026-12-04 00:00+0000\\n"/' \
+		-e '/^"(Report-Msgid-Bugs-To|Last-Translator|Language-Team):/d' $(LOCALES)/*/LC_MESSAGES/leadradar.po
 
 # Browser tests drive Debian's Chromium; Playwright cannot download its own browser here.
 chromium:

@@ -202,7 +202,7 @@ def test_the_migration_names_the_contacts_of_an_existing_database(db_path, monke
 
     db.run(insert)
     monkeypatch.setattr(migrations, "available", lambda: shipped)
-    assert migrate(db) == [8]  # in place, with a backup first
+    assert migrate(db)[:1] == [8]  # in place, with a backup first (later ones follow)
     assert list((db_path.parent / "backups").glob("pre-migration-008-*.duckdb"))
     expected = [(i, name) for i, (_parts, name) in enumerate(RULE, start=1)]
     assert db.query("SELECT id, display_name FROM contacts ORDER BY id") == expected
