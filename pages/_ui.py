@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import streamlit as st
 
+from crm_core import labels
 from crm_core.accounts.users import User
 from crm_core.config import Settings, load_settings
 from crm_core.database import Database, DatabaseBusy, get_database
@@ -57,39 +58,9 @@ def md(text: object) -> str:
 
 
 # The names the forms give the fields crm_core reports on (ValidationError keys), so that a
-# message names the field the user sees, in their language.
-FIELD_LABELS = {
-    "kind": N_("Kind"),
-    "salutation": N_("Salutation"),
-    "title": N_("Title"),
-    "first_name": N_("First name"),
-    "last_name": N_("Last name"),
-    "company": N_("Company"),
-    "job_title": N_("Position"),
-    "street": N_("Street"),
-    "postal_code": N_("Postal code"),
-    "city": N_("City"),
-    "country": N_("Country"),
-    "latitude": N_("Map position"),
-    "longitude": N_("Map position"),
-    "first_contact": N_("First contact"),
-    "source": N_("Source"),
-    "owner_id": N_("Owner"),
-    "emails": N_("E-mail addresses"),
-    "phones": N_("Phone numbers"),
-    "websites": N_("Websites"),
-    "tags": N_("Tags"),
-    "value": N_("Value"),
-    "currency": N_("Currency"),
-    "expected_close": N_("Expected close"),
-    "pipeline_id": N_("Pipeline"),
-    "phase_id": N_("Phase"),
-    "contact_id": N_("Contact"),
-    "status": N_("Status"),
-    "due_date": N_("Due"),
-    "note": N_("Note"),
-    "fire_on": N_("Appears on the board on"),
-}
+# message names the field the user sees, in their language: crm_core's names of its fields, but
+# the forms have one map position where crm_core has latitude and longitude.
+FIELD_LABELS = {**labels.FIELDS, "latitude": N_("Map position"), "longitude": N_("Map position")}
 
 
 def field_label(key: str) -> str:
@@ -97,14 +68,12 @@ def field_label(key: str) -> str:
     custom field's own name (user text: escape it with ``md`` for markdown)."""
     if key in FIELD_LABELS:
         return _(FIELD_LABELS[key])
-    if key.startswith("custom_") and key[len("custom_") :].isdigit():
+    custom: dict[int, str] = {}
+    if key.startswith("custom_"):
         from crm_core.custom_fields import list_fields
 
-        field_id = int(key[len("custom_") :])
-        names = {f.id: f.name for f in list_fields(db(), active_only=False)}
-        if field_id in names:
-            return names[field_id]
-    return key.replace("_", " ")
+        custom = {f.id: f.name for f in list_fields(db(), active_only=False)}
+    return labels.field_label(key, custom)
 
 
 @contextlib.contextmanager

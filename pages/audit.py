@@ -15,68 +15,16 @@ from crm_core.audit import (
     record_now,
     search_audit,
 )
-from crm_core.i18n import N_, _, count, moment, ngettext
+from crm_core.i18n import _, count, moment, ngettext
 from crm_core.import_export.exports import to_csv
+from crm_core.labels import action_label, record_label
 from pages._auth import download, gate
 from pages._ui import date_input_format, db
 
 gate(admin=True)  # nothing below runs for a visitor who is not a signed-in admin
 
 PAGE_SIZE = 100
-# The log stores codes (crm_core.audit.ACTIONS, the kinds of records); people read these.
-ACTIONS = {
-    "create": N_("created"),
-    "update": N_("changed"),
-    "delete": N_("deleted"),
-    "restore": N_("restored"),
-    "move": N_("moved"),
-    "won": N_("won"),
-    "lost": N_("lost"),
-    "reopen": N_("reopened"),
-    "import": N_("imported"),
-    "undo_import": N_("import undone"),
-    "export": N_("exported"),
-    "login": N_("signed in"),
-    "login_failed": N_("sign-in failed"),
-    "login_throttled": N_("sign-in blocked"),
-    "logout": N_("signed out"),
-    "password": N_("password changed"),
-    "deactivate": N_("deactivated"),
-    "reactivate": N_("reactivated"),
-    "sync": N_("synchronised"),
-    "backup": N_("backed up"),
-    "restore_backup": N_("backup restored"),
-}
-ENTITIES = {
-    "contact": N_("contact"),
-    "contacts": N_("contacts"),
-    "lead": N_("lead"),
-    "leads": N_("leads"),
-    "scheduled_lead": N_("upcoming opportunity"),
-    "note": N_("conversation note"),
-    "reminder": N_("reminder"),
-    "user": N_("user"),
-    "session": N_("session"),
-    "import": N_("import"),
-    "tag": N_("tag"),
-    "source": N_("source"),
-    "pipeline": N_("pipeline"),
-    "phase": N_("phase"),
-    "lost_reason": N_("lost reason"),
-    "custom_field": N_("custom field"),
-    "mailchimp": N_("Mailchimp"),
-    "audit_log": N_("audit log"),
-    "database": N_("database"),
-}
-
-
-def action_label(code: str) -> str:
-    return _(ACTIONS[code]) if code in ACTIONS else code
-
-
-def entity_label(code: str) -> str:
-    return _(ENTITIES[code]) if code in ENTITIES else code
-
+# The log stores codes (actions, kinds of records): crm_core.labels has the words people read.
 
 st.title(_("Audit log"))
 known = known_values(db())
@@ -84,7 +32,7 @@ c1, c2, c3, c4 = st.columns([2, 2, 2, 3])
 actor = c1.selectbox(_("Who"), known["actor"], index=None, placeholder=_("everyone"),
                      key="a_actor")  # fmt: skip
 entity = c2.selectbox(_("What"), known["entity"], index=None, placeholder=_("everything"),
-                      format_func=entity_label, key="a_entity")  # fmt: skip
+                      format_func=record_label, key="a_entity")  # fmt: skip
 action = c3.selectbox(_("Action"), known["action"], index=None, placeholder=_("any"),
                       format_func=action_label, key="a_action")  # fmt: skip
 period = c4.date_input(_("Period"), (date.today() - timedelta(days=30), date.today()),
@@ -125,7 +73,7 @@ if entries:
                     "when": moment(e.logged_at),
                     "who": e.actor,
                     "action": action_label(e.action),
-                    "what": entity_label(e.entity),
+                    "what": record_label(e.entity),
                     "id": e.entity_id,
                     "name": e.label,
                     "open": record_link(e.entity, e.entity_id),

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from datetime import date, datetime, timedelta
+from email.header import decode_header, make_header
 
 import pytest
 
@@ -59,8 +60,10 @@ def test_digest_content_links_and_once_per_day(db, user_id, smtp):
     assert (run.planned, run.sent, run.failed) == (2, 2, [])
     [mail] = smtp.inbox.to("rep0@leadradar.example")
     body = mail.get_payload(decode=True).decode()
-    assert mail["Subject"] == f"leadradar: 2 follow-ups for {TODAY:%d.%m.%Y}"
-    assert "Bernd Meier (overdue since" in body and "Rückruf" in body
+    # In German, the app's language (each recipient's own once users choose one).
+    subject = str(make_header(decode_header(mail["Subject"])))
+    assert subject == f"leadradar: 2 Wiedervorlagen für {TODAY:%d.%m.%Y}"
+    assert "Bernd Meier (überfällig seit" in body and "Rückruf" in body
     assert "Anna Schmidt" in body and "Angebot nachfassen" in body
     assert f"https://crm.firma.example/contact?id={anna}" in body
     assert f"https://crm.firma.example/contact?id={bernd}" in body
@@ -139,7 +142,7 @@ def test_no_address_is_reported_not_dropped(db, user_id, smtp):
     nobody = db.run(lambda cur: ensure_user(cur, "nomail", "No Mail")).id
     reminders.add_reminder(db, contact(db, user_id), TODAY, "", nobody, user_id)
     run = digests.run_digests(db, load_settings(), MORNING)
-    assert "has no e-mail address" in run.failed[0]
+    assert "hat keine E-Mail-Adresse" in run.failed[0]
     assert digests.deliveries(db, TODAY)[0]["status"] == "pending"
 
 
@@ -156,6 +159,7 @@ def test_the_journal_prevents_a_second_send_after_a_crash(db, user_id, smtp):
     assert not digests.journal_path(db).exists()
 
 
+@pytest.mark.usefixtures("english")  # the default phases asserted are the English ones
 def test_opportunities_fire_once_into_their_phase_with_history(db, user_id):
     pipeline = get_pipeline(db, create_pipeline(db, "Sales"))
     anna = contact(db, user_id)

@@ -9,10 +9,14 @@ import pytest
 from crm_core import opportunities as op
 from crm_core.audit import Actor, acting_as, history
 from crm_core.contacts import ContactDraft, create_contact
+from crm_core.i18n import day
 from crm_core.leads import LeadDraft
 from crm_core.pipelines import create_pipeline, get_pipeline
 from crm_core.versions import merged
 from tests.apptest import app, button, texts
+
+# What is asserted here is the English wording (the app's default is German).
+pytestmark = pytest.mark.usefixtures("english")
 
 TODAY = date.today()
 FIRE_ON = TODAY + timedelta(days=3)
@@ -73,15 +77,14 @@ def test_colleagues_save_is_shown_and_nothing_written_until_the_choice(db, plann
     button(at, "Save").click().run()
     assert not at.exception, at.exception
     assert "bernd changed this opportunity after you opened it. Nothing was saved yet." in shown(at)
-    later = f"{FIRE_ON + timedelta(days=2):%d.%m.%Y}"
+    later = day(FIRE_ON + timedelta(days=2))
     # The colleague's changes and mine; "yours" is what saving on top writes.
     assert table(at).to_dict("records") == [
         {"field": "Product or service", "when you opened it": "Schulung", "now": "Schulung",
          "yours": "Schulung Pro"},
         # German money as crm_core.i18n writes it: a no-break space before the euro sign.
-        {"field": "Value", "when you opened it": "10,00\u00a0€", "now": "500,00\u00a0€",
-         "yours": "500,00\u00a0€"},
-        {"field": "Appears on", "when you opened it": f"{FIRE_ON:%d.%m.%Y}", "now": later,
+        {"field": "Value", "when you opened it": "€10.00", "now": "€500.00", "yours": "€500.00"},
+        {"field": "Appears on", "when you opened it": day(FIRE_ON), "now": later,
          "yours": later},
     ]  # fmt: skip
     item = now(db, sid)
@@ -122,7 +125,7 @@ def test_a_field_both_changed_gets_mine_when_i_choose(db, planned):
     at.number_input(key=f"sc{sid}v1_value").set_value(750.0)
     button(at, "Save").click().run()
     # Mine where I changed it, the colleague's date: what saving on top writes.
-    assert list(table(at)["yours"]) == ["750,00\u00a0€", f"{FIRE_ON + timedelta(days=2):%d.%m.%Y}"]
+    assert list(table(at)["yours"]) == ["€750.00", day(FIRE_ON + timedelta(days=2))]
     button(at, "Save my changes on top").click().run()
     item = now(db, sid)
     assert (item.value, item.fire_on) == (750, FIRE_ON + timedelta(days=2))
@@ -138,7 +141,7 @@ def test_another_save_while_the_panel_shows_is_handled_the_same_way(db, planned)
     button(at, "Save my changes on top").click().run()
     assert not at.exception, at.exception
     assert now(db, sid).title == "Schulung"  # not written over a version the user did not see
-    assert dict(zip(table(at)["field"], table(at)["now"], strict=True))["Value"] == "900,00\u00a0€"
+    assert dict(zip(table(at)["field"], table(at)["now"], strict=True))["Value"] == "€900.00"
     button(at, "Save my changes on top").click().run()
     item = now(db, sid)
     assert (item.title, item.value, item.version) == ("Schulung Pro", 900, 4)
