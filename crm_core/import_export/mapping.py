@@ -37,7 +37,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from crm_core.contacts import (
     EMAIL_LABELS,
@@ -354,9 +356,8 @@ def apply_mapping(table: Table, mapping: dict[int, str]) -> list[RowDraft]:
     for number, row in enumerate(table.rows, start=1):
         if not any(_value(cell) for cell in row):
             continue
-        numbers = {c: v for (r, c), v in table.numbers.items() if r == number - 1}
         try:
-            drafts.append(_apply_row(number, row, columns, numbers))
+            drafts.append(_apply_row(number, row, columns, table.numbers.get(number - 1, {})))
         except Exception as exc:  # defensive: report the row, keep importing the rest
             drafts.append(RowDraft(number, ContactDraft(), [],
                                    [_("could not be read: {error}").format(error=exc)]))  # fmt: skip
@@ -423,7 +424,7 @@ def _value(cell: object) -> str | None:
 
 
 def _apply_row(
-    number: int, row: list[str], columns: list[_Column], numbers: dict[int, object]
+    number: int, row: list[str], columns: list[_Column], numbers: Mapping[int, Decimal]
 ) -> RowDraft:
     """One row as a draft; ``numbers`` are its cells that an Excel sheet stores as numbers."""
     draft = ContactDraft()

@@ -146,15 +146,15 @@ def detect_format(data: bytes, filename: str = "") -> str:
 class Table:
     """A spreadsheet as text: ``rows`` are padded to the width of ``headers``.
 
-    ``numbers`` holds the cells an Excel sheet stores as numbers, by (row index in ``rows``,
-    column index): a number is no typed text, so nobody has to read "1234.56" by the rules of
-    a language (a CSV has none: every cell is typed text)."""
+    ``numbers`` holds the cells an Excel sheet stores as numbers: row index in ``rows`` ->
+    column index -> the number.  A number is no typed text, so nobody has to read "1234.56" by
+    the rules of a language (a CSV has none: every cell is typed text)."""
 
     encoding: str  # the text encoding, or "xlsx"
     delimiter: str  # "" for xlsx
     headers: list[str]
     rows: list[list[str]]
-    numbers: dict[tuple[int, int], Decimal] = field(default_factory=dict)
+    numbers: dict[int, dict[int, Decimal]] = field(default_factory=dict)
 
 
 _DELIMITERS = (",", ";", "\t")
@@ -309,8 +309,7 @@ def read_xlsx(data: bytes, *, limits: Limits | None = None) -> Table:
     if not records:
         return Table("xlsx", "", [], [])
     table = _table("xlsx", "", [cell.strip() for cell in records[0]], records[1:])
-    table.numbers = {(r, c): v for r, cells in enumerate(numbers[1:]) for c, v in cells.items()
-                     if r < len(table.rows)}  # fmt: skip
+    table.numbers = {r: cells for r, cells in enumerate(numbers[1 : len(table.rows) + 1]) if cells}
     return table
 
 
