@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import getpass
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -24,6 +24,8 @@ from decimal import Decimal
 
 from crm_core.database import Cursor, Database
 from crm_core.formatting import shown
+from crm_core.i18n import app_language, language
+from crm_core.labels import field_label, value_label
 
 ACTIONS = (
     "create", "update", "delete", "restore", "move", "won", "lost", "reopen", "import",
@@ -149,14 +151,25 @@ class AuditEntry:
     changes: dict = field(default_factory=dict)
 
     def change_lines(self) -> list[str]:
-        """'field: old → new' per changed field, or 'key: value' for details."""
-        lines = []
-        for name, value in self.changes.items():
-            if isinstance(value, list) and len(value) == 2:
-                lines.append(f"{name}: {shown(value[0])} → {shown(value[1])}")
-            else:
-                lines.append(f"{name}: {shown(value)}")
-        return lines
+        """'Field: old → new' per changed field, or 'Key: value' for details, as people read them
+        in the language in use: "Nachname: Schmidt → Schmitt", "Status: offen → gewonnen" (the
+        log keeps its keys and codes; ``crm_core.labels`` has their words)."""
+        return [
+            self._line(field_label(name), value, lambda v, name=name: value_label(name, v))
+            for name, value in self.changes.items()
+        ]
+
+    def stored_lines(self) -> list[str]:
+        """The changes with the log's own keys and codes ("last_name: Schmidt → Schmitt"), values
+        written the app's way: the export of the log is the same file whoever exports it."""
+        with language(app_language()):
+            return [self._line(name, value, shown) for name, value in self.changes.items()]
+
+    @staticmethod
+    def _line(name: str, value: object, show: Callable[[object], str]) -> str:
+        if isinstance(value, list) and len(value) == 2:
+            return f"{name}: {show(value[0])} → {show(value[1])}"
+        return f"{name}: {show(value)}"
 
 
 @dataclass(frozen=True)
@@ -221,7 +234,8 @@ def history(db: Database, entity: str, entity_id: int, limit: int = 50) -> list[
 
 
 def audit_export_rows(db: Database, query: AuditQuery) -> tuple[list[str], list[list]]:
-    """Every matching entry (no paging) as rows for a CSV / xlsx export."""
+    """Every matching entry (no paging) as rows for a CSV / xlsx export: the log as it is
+    stored, with its codes and keys, the same file whoever exports it in whichever language."""
     where, params = _where(query)
     rows = db.query(f"SELECT {_ENTRY_COLUMNS} FROM audit_log{where} ORDER BY id", params)
     header = ["id", "when", "who", "action", "what", "record id", "name", "changes"]
@@ -229,7 +243,7 @@ def audit_export_rows(db: Database, query: AuditQuery) -> tuple[list[str], list[
     for row in rows:
         entry = _entry(row)
         out.append([entry.id, entry.logged_at, entry.actor, entry.action, entry.entity,
-                    entry.entity_id, entry.label, "; ".join(entry.change_lines())])  # fmt: skip
+                    entry.entity_id, entry.label, "; ".join(entry.stored_lines())])  # fmt: skip
     return header, out
 
 

@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from crm_core.audit import record
 from crm_core.database import Cursor, Database
+from crm_core.i18n import _
 from crm_core.leads import close_lead_in, move_lead_in
 from crm_core.pipelines import Phase, Pipeline, pipelines_in
 from crm_core.search import search_terms
@@ -107,7 +108,7 @@ def load_board(db: Database, query: BoardQuery) -> Board:
 def load_board_in(cur: Cursor, query: BoardQuery) -> Board:
     pipeline = next((p for p in pipelines_in(cur) if p.id == query.pipeline_id), None)
     if pipeline is None:
-        raise LookupError("this pipeline no longer exists")
+        raise LookupError(_("this pipeline no longer exists"))
     where, params = _filters(query)
     columns = {phase.id: Column(phase) for phase in pipeline.phases}
     # Column headers: count, total and weighted value of every filtered lead, in one query.

@@ -14,6 +14,8 @@ from crm_core.audit import diff, record
 from crm_core.custom_fields import CustomField, clean_value, fields_in, typed_value
 from crm_core.database import Cursor, Database
 from crm_core.geo.geocoding import place_in
+from crm_core.i18n import _, count, ngettext
+from crm_core.labels import CONTACT_KINDS
 from crm_core.search import refresh_derived_columns, search_terms
 from crm_core.tags import tag_ids
 from crm_core.validation import (
@@ -28,7 +30,7 @@ from crm_core.validation import (
 )
 from crm_core.versions import Clean, Stale, Values, guarded_update, stale
 
-KINDS = {"person": "Person", "company": "Company"}
+KINDS = CONTACT_KINDS  # kind -> its name, marked for the catalogs: translate with _() where shown
 MAX_VALUES = 20  # e-mails, phones or websites per contact
 EMAIL_LABELS = ("work", "private", "other")
 PHONE_LABELS = ("work", "mobile", "private", "fax", "other")
@@ -209,23 +211,23 @@ def clean_contact(
     """Validate every part of a draft; raises ValidationError listing each bad field."""
     errors = ErrorCollector()
     if draft.kind not in KINDS:
-        errors.add("kind", "must be person or company")
+        errors.add("kind", _("must be person or company"))
     columns: dict[str, object] = {"kind": draft.kind}
     for name, max_len in _TEXT_COLUMNS.items():
         columns[name] = errors.check(name, clean_text, getattr(draft, name), max_len=max_len)
     if columns.get("country"):
         columns["country"] = str(columns["country"]).upper()
         if not str(columns["country"]).isalpha():
-            errors.add("country", "use a two-letter country code such as DE")
+            errors.add("country", _("use a two-letter country code such as DE"))
     if draft.kind == "company" and not columns.get("company"):
-        errors.add("company", "a company needs its name")
+        errors.add("company", _("a company needs its name"))
     if draft.kind == "person" and not (
         columns.get("first_name") or columns.get("last_name") or columns.get("company")
     ):
-        errors.add("last_name", "a person needs a first or last name (or a company)")
+        errors.add("last_name", _("a person needs a first or last name (or a company)"))
     columns["first_contact"] = errors.check("first_contact", clean_date, draft.first_contact)
     if isinstance(columns["first_contact"], date) and columns["first_contact"] > date.today():
-        errors.add("first_contact", "the first contact cannot be in the future")
+        errors.add("first_contact", _("the first contact cannot be in the future"))
     columns["latitude"], columns["longitude"] = _clean_coordinates(draft, errors)
     columns["owner_id"] = draft.owner_id
 
@@ -263,10 +265,10 @@ def _clean_coordinates(draft: ContactDraft, errors: ErrorCollector) -> tuple:
     try:
         lat_f, lon_f = float(lat), float(lon)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        errors.add("latitude", "latitude and longitude must both be numbers")
+        errors.add("latitude", _("latitude and longitude must both be numbers"))
         return None, None
     if not (-90 <= lat_f <= 90 and -180 <= lon_f <= 180):
-        errors.add("latitude", "coordinates are out of range")
+        errors.add("latitude", _("coordinates are out of range"))
         return None, None
     return lat_f, lon_f
 
@@ -275,7 +277,7 @@ def _clean_values(values, field_name, labels, cleaner, errors: ErrorCollector) -
     cleaned = []
     nonempty = [v for v in values if v is not None and (v.value or "").strip()]
     if len(nonempty) > MAX_VALUES:
-        errors.add(field_name, f"at most {MAX_VALUES} entries")
+        errors.add(field_name, _("at most {n} entries").format(n=count(MAX_VALUES)))
         return []
     for item in nonempty:
         label = (item.label or labels[0]).strip().lower()
@@ -291,7 +293,7 @@ def _reject_repeats(values, key, field_name, errors: ErrorCollector) -> None:
     seen = set()
     for _label, value in values:
         if key(value) in seen:
-            errors.add(field_name, "the same entry is given twice")
+            errors.add(field_name, _("the same entry is given twice"))
         seen.add(key(value))
 
 
@@ -319,7 +321,7 @@ def find_duplicates(
     def add(rows, reason):
         for cid, name, city, detail in rows:
             if cid not in hits:
-                hits[cid] = DuplicateHit(cid, name, city, reason.format(detail))
+                hits[cid] = DuplicateHit(cid, name, city, reason.format(detail=detail))
 
     select = "SELECT DISTINCT c.id, c.display_name, c.city, "
     emails = [address.lower() for _label, address in contact.emails]
@@ -330,7 +332,7 @@ def find_duplicates(
                 " WHERE e.email_lower = ANY(?) AND c.deleted_at IS NULL AND c.id <> ?",
                 [emails, exclude],
             ).fetchall(),
-            "same e-mail {}",
+            _("same e-mail {detail}"),
         )
     phones = [phone.e164 for _label, phone in contact.phones]
     if phones:
@@ -340,7 +342,7 @@ def find_duplicates(
                 " WHERE p.e164 = ANY(?) AND c.deleted_at IS NULL AND c.id <> ?",
                 [phones, exclude],
             ).fetchall(),
-            "same phone {}",
+            _("same phone {detail}"),
         )
     city = contact.columns.get("city")
     name = _comparable_name(contact.columns)
@@ -355,7 +357,7 @@ def find_duplicates(
                 " LIMIT 10",
                 [city, exclude, name, NAME_SIMILARITY],
             ).fetchall(),
-            "similar name in {}",
+            _("similar name in {detail}"),
         )
     return list(hits.values())
 
@@ -400,7 +402,8 @@ def create_contact(
 class DuplicatesFound(RuntimeError):
     def __init__(self, hits: list[DuplicateHit]):
         self.hits = hits
-        super().__init__(f"{len(hits)} likely duplicate(s) found")
+        super().__init__(ngettext("{n} likely duplicate found", "{n} likely duplicates found",
+                                  len(hits)).format(n=count(len(hits))))  # fmt: skip
 
 
 def insert_clean_contact(cur: Cursor, clean: CleanContact, actor_id: int | None) -> int:
@@ -522,7 +525,7 @@ def delete_contact(db: Database, contact_id: int, actor_id: int | None) -> None:
             [actor_id, contact_id],
         ).fetchone()
         if row is None:
-            raise ContactNotFound("this contact does not exist or was already deleted")
+            raise ContactNotFound(_("this contact does not exist or was already deleted"))
         _record_event(cur, "delete", contact_id)
 
     db.run(work)
@@ -589,7 +592,7 @@ def _record_event(cur: Cursor, action: str, contact_id: int) -> None:
 def get_contact(db: Database, contact_id: int) -> ContactView:
     view = db.run(lambda cur: _load(cur, contact_id))
     if view is None:
-        raise ContactNotFound(f"there is no contact #{contact_id}")
+        raise ContactNotFound(_("there is no contact #{id}").format(id=contact_id))
     return view
 
 
@@ -692,7 +695,7 @@ def search_contacts_in(cur: Cursor, query: ContactQuery) -> ContactPage:
     total = found[0][7] if found else 0
     firsts = _first_values(cur, [r[0] for r in found])
     rows = []
-    for cid, name, company, city, owner, updated, deleted, *_ in found:
+    for cid, name, company, city, owner, updated, deleted, *_total in found:
         rows.append(
             {
                 "id": cid,

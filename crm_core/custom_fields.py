@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 from crm_core.audit import diff, record
 from crm_core.database import Cursor, Database
+from crm_core.i18n import _, count
+from crm_core.labels import FIELD_KINDS
 from crm_core.search import refresh_derived_columns
 from crm_core.validation import (
     FieldError,
@@ -20,13 +23,7 @@ from crm_core.validation import (
 )
 from crm_core.versions import guarded_delete, guarded_update, require_version
 
-FIELD_KINDS = {
-    "text": "Text",
-    "number": "Number",
-    "date": "Date",
-    "bool": "Yes / no",
-    "choice": "Choice",
-}
+# FIELD_KINDS (kind -> its name) comes from crm_core.labels: pages translate it with _().
 CHOICES_MAX = 100
 
 
@@ -70,7 +67,10 @@ def _load(cur: Cursor, field_id: int) -> CustomField | None:
 
 
 def clean_value(field: CustomField, value: object) -> str | None:
-    """The canonical text stored for a value of this field, or None for 'no value'."""
+    """The canonical text stored for a value of this field, or None for 'no value'.
+
+    A number typed or imported as text is read by the rules of the language in use
+    ("1.234,56" in German) and refused when it reads two ways; a date as dd.mm.yyyy or ISO."""
     if field.kind == "text":
         return clean_text(value, max_len=1000)
     if field.kind == "number":
@@ -87,9 +87,9 @@ def clean_value(field: CustomField, value: object) -> str | None:
         if text is None:
             return None
         if text not in field.choices:
-            raise FieldError(f"'{text}' is not one of the choices")
+            raise FieldError(_("“{text}” is not one of the choices").format(text=text))
         return text
-    raise FieldError(f"unknown field kind {field.kind!r}")
+    raise FieldError(_("unknown field kind “{kind}”").format(kind=field.kind))
 
 
 def typed_value(field: CustomField, stored: str | None) -> object:
@@ -105,23 +105,25 @@ def typed_value(field: CustomField, stored: str | None) -> object:
     return stored
 
 
-def format_number(number: float) -> str:
-    return str(int(number)) if number.is_integer() else repr(number)
+def format_number(number: Decimal) -> str:
+    """The stored form of a number, the same in every language: "1234.56", "12" (not "12.0")."""
+    text = format(number.normalize(), "f")
+    return "0" if text in ("-0", "") else text
 
 
 def _clean_definition(name: str, kind: str, choices: list[str] | None) -> tuple[str, list[str]]:
     clean_name = clean_text(name, max_len=60, required=True)
     if kind not in FIELD_KINDS:
-        raise FieldError(f"unknown field kind {kind!r}")
+        raise FieldError(_("unknown field kind “{kind}”").format(kind=kind))
     clean_choices: list[str] = []
     for choice in choices or []:
         text = clean_text(choice, max_len=200)
         if text and text not in clean_choices:
             clean_choices.append(text)
     if kind == "choice" and not clean_choices:
-        raise FieldError("a choice field needs at least one choice")
+        raise FieldError(_("a choice field needs at least one choice"))
     if len(clean_choices) > CHOICES_MAX:
-        raise FieldError(f"at most {CHOICES_MAX} choices")
+        raise FieldError(_("at most {n} choices").format(n=count(CHOICES_MAX)))
     return clean_name, clean_choices
 
 
@@ -132,7 +134,7 @@ def create_field(db: Database, name: str, kind: str, choices: list[str] | None =
         if cur.execute(
             "SELECT 1 FROM custom_fields WHERE lower(name) = lower(?)", [clean_name]
         ).fetchone():
-            raise FieldError(f"a field '{clean_name}' exists already")
+            raise FieldError(_("a field “{name}” exists already").format(name=clean_name))
         field_id = cur.execute(
             "INSERT INTO custom_fields (name, kind, choices, position)"
             " SELECT ?, ?, ?, coalesce(max(position), 0) + 1 FROM custom_fields RETURNING id",
@@ -169,7 +171,7 @@ def update_field(
             [clean_name, field_id],
         ).fetchone()
         if clash:
-            raise FieldError(f"a field '{clean_name}' exists already")
+            raise FieldError(_("a field “{name}” exists already").format(name=clean_name))
         values = {"name": clean_name, "choices": clean_choices, "active": bool(active)}
         version = guarded_update(
             cur, "custom_field", "custom_fields", ("id", field_id), expected_version, values

@@ -39,8 +39,9 @@ from typing import TypeVar
 
 import duckdb
 
-from crm_core import migrations
+from crm_core import migrations, starter_lists
 from crm_core.config import Settings, load_settings
+from crm_core.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +59,10 @@ class DatabaseBusy(RuntimeError):
 
     def __init__(self, waited_s: float):
         super().__init__(
-            f"The database is busy (waited {waited_s:.0f} s for another user or the jobs process). "
-            "Nothing was changed; please try again."
+            _(
+                "The database is busy (waited {seconds} s for another user or the jobs process). "
+                "Nothing was changed; please try again."
+            ).format(seconds=f"{waited_s:.0f}")
         )
 
 
@@ -384,6 +387,8 @@ def migrate(db: Database) -> list[int]:
 
         db.run(apply)
         log.info("applied migration %03d_%s", version, name)
+    if not done:  # a database file just created: its starter lists in the app's language
+        db.run(starter_lists.translate)
     return [m[0] for m in pending]
 
 

@@ -22,8 +22,10 @@ from datetime import date, datetime, time, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
+from crm_core import i18n
 from crm_core.config import Settings
 from crm_core.database import Cursor, Database
+from crm_core.i18n import _, ngettext
 from crm_core.mailer import MailError, build_message, send
 
 BACKOFF_MAX_MIN = 60
@@ -37,6 +39,7 @@ class Digest:
     day: date
     reminders: list[tuple]  # (due_date, contact_id, contact_name, note, lead_title)
     attempts: int
+    language: str | None = None  # the recipient's language; None: the app's (see _plan)
 
 
 @dataclass
@@ -47,11 +50,12 @@ class DigestRun:
     replayed: int = 0
 
     def summary(self) -> str:
-        text = f"{self.sent} sent of {self.planned} due"
+        text = _("{sent} sent of {planned} due").format(sent=self.sent, planned=self.planned)
         if self.failed:
-            text += f"; {len(self.failed)} failed: " + "; ".join(self.failed)
+            text += "; " + _("{n} failed: {errors}").format(n=len(self.failed),
+                                                          errors="; ".join(self.failed))  # fmt: skip
         if self.replayed:
-            text += f"; {self.replayed} confirmed from the journal"
+            text += "; " + _("{n} confirmed from the journal").format(n=self.replayed)
         return text
 
 
@@ -88,8 +92,10 @@ def run_digests(
 
         try:
             if not digest.email:
-                raise MailError(f"{digest.assignee} has no e-mail address (Settings › Team)")
-            sender(settings, compose(settings, digest), on_accepted=journal)
+                raise MailError(_("{name} has no e-mail address (Settings › Team)").format(
+                    name=digest.assignee))  # fmt: skip
+            sender(settings, compose(settings, digest, language=digest.language),
+                   on_accepted=journal)  # fmt: skip
         except MailError as exc:
             if not accepted:
                 outcomes[(digest.assignee_id, digest.day)] = str(exc)
@@ -115,7 +121,8 @@ def _plan(cur: Cursor, now: datetime) -> list[Digest]:
         [today, today],
     )
     due = cur.execute(
-        "SELECT d.assignee_id, u.display_name, u.email, d.attempts FROM digest_deliveries d"
+        "SELECT d.assignee_id, u.display_name, u.email, d.attempts, u.language"
+        " FROM digest_deliveries d"
         " JOIN users u ON u.id = d.assignee_id"
         " WHERE d.day = ? AND d.status = 'pending'"
         " AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?) ORDER BY d.assignee_id",
@@ -134,29 +141,44 @@ def _plan(cur: Cursor, now: datetime) -> list[Digest]:
     by_assignee: dict[int, list[tuple]] = {}
     for assignee_id, *reminder in rows:
         by_assignee.setdefault(assignee_id, []).append(tuple(reminder))
+    # Each digest in its recipient's language (users.language; none chosen: the app's).
     return [
-        Digest(aid, name, email, today, by_assignee.get(aid, []), attempts)
-        for aid, name, email, attempts in due
+        Digest(aid, name, email, today, by_assignee.get(aid, []), attempts, language=language)
+        for aid, name, email, attempts, language in due
     ]
 
 
-def compose(settings: Settings, digest: Digest) -> EmailMessage:
-    """The digest as plain text with a link to each contact."""
-    count = len(digest.reminders)
+def compose(settings: Settings, digest: Digest, *, language: str | None = None) -> EmailMessage:
+    """The digest as plain text with a link to each contact, in ``language`` (the recipient's;
+    default the app's): the jobs process writes every recipient's e-mail in their own words,
+    dates and numbers."""
+    with i18n.language(language):
+        return _compose(settings, digest)
+
+
+def _compose(settings: Settings, digest: Digest) -> EmailMessage:
+    n = len(digest.reminders)
+    on = i18n.day(digest.day)
     lines = [
-        f"Hello {digest.assignee},",
+        _("Hello {name},").format(name=digest.assignee),
         "",
-        f"{count} follow-up{'s are' if count != 1 else ' is'} due on {digest.day:%d.%m.%Y}:",
+        ngettext("{n} follow-up is due on {day}:", "{n} follow-ups are due on {day}:", n).format(
+            n=i18n.count(n), day=on
+        ),  # fmt: skip
         "",
     ]
     for due, contact_id, contact, note, lead in digest.reminders:
-        overdue = f" (overdue since {due:%d.%m.})" if due < digest.day else ""
-        lines.append(f"- {contact}{overdue}" + (f" — lead: {lead}" if lead else ""))
+        overdue = (" (" + _("overdue since {day}").format(day=i18n.day(due)) + ")"
+                   if due < digest.day else "")  # fmt: skip
+        lines.append(f"- {contact}{overdue}" + (" — " + _("lead: {title}").format(title=lead)
+                                                if lead else ""))  # fmt: skip
         if note:
             lines.extend(f"    {line}" for line in note.splitlines())
         lines.append(f"    {settings.app_url}/contact?id={contact_id}")
-    lines += ["", f"All reminders: {settings.app_url}/reminders", "", "— leadradar"]
-    subject = f"leadradar: {count} follow-up{'s' if count != 1 else ''} for {digest.day:%d.%m.%Y}"
+    lines += ["", _("All reminders: {url}").format(url=f"{settings.app_url}/reminders"), "",
+              "— leadradar"]  # fmt: skip
+    subject = ngettext("leadradar: {n} follow-up for {day}", "leadradar: {n} follow-ups for {day}",
+                       n).format(n=i18n.count(n), day=on)  # fmt: skip
     message = build_message(settings, digest.email or "", subject, "\n".join(lines))
     # One Message-ID per assignee and day: should the rare duplicate of the docstring happen,
     # mail programs that collapse equal Message-IDs show it once.

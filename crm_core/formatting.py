@@ -11,18 +11,19 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
 
-from crm_core.i18n import day, decimal, moment
+from crm_core.i18n import _, day, decimal, moment
 
 EMPTY = "—"  # no value
 
 
 def shown(value: object) -> str:
     """A value as a person reads it: "—" for nothing, a date as 02.03.2026 (with 09:05 for a time
-    of day), yes / no, 2.0 as "2", 1234.5 as "1.234,5", a list as "a, b"; text as it is."""
+    of day), yes / no (ja / nein), 2.0 as "2", 1234.5 as "1.234,5", a list as "a, b"; text as
+    it is."""
     if value is None or value == "" or (isinstance(value, (list, tuple)) and not value):
         return EMPTY
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return _("yes") if value else _("no")
     if isinstance(value, datetime):  # before date: a datetime is a date too
         return moment(value)
     if isinstance(value, date):

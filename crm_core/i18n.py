@@ -68,6 +68,12 @@ def current_language() -> str:
     code = _language.get()
     if code:
         return code
+    return app_language()
+
+
+def app_language() -> str:
+    """The app's language (``[app] language``), whoever is reading: the team's shared data
+    (demo data, the starter lists, a new pipeline's default phases) are written in it."""
     from crm_core.config import load_settings  # settings are read lazily: i18n sits below them
 
     return clean_language(load_settings().language)

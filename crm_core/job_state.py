@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from crm_core.database import Cursor, Database
+from crm_core.i18n import _
 
 HEARTBEAT_S = 15  # the jobs process beats this often; three missed beats mean it is gone
 
@@ -38,7 +39,9 @@ def claim(db: Database, now: datetime | None = None) -> None:
         if row and row[0] != me and row[2] and now - row[2] < timedelta(seconds=3 * HEARTBEAT_S):
             if row[1] != host or _alive(row[0]):
                 raise AnotherJobsProcess(
-                    f"another jobs process (pid {row[0]} on {row[1]}) is running"
+                    _("another jobs process (pid {pid} on {host}) is running").format(
+                        pid=row[0], host=row[1]
+                    )  # fmt: skip
                 )
         cur.execute(
             "INSERT OR REPLACE INTO jobs_process VALUES (1, ?, ?, ?, ?)", [me, host, now, now]

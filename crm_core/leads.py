@@ -7,14 +7,17 @@ is no longer there (a colleague moved it first), ``Stale`` is raised and nothing
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import NamedTuple
 
 from crm_core.audit import diff, record
 from crm_core.database import Cursor, Database
-from crm_core.validation import ErrorCollector, FieldError, clean_date, clean_text, decimal_text
+from crm_core.i18n import N_, NumberNotRead, _, count, day, parse_number
+from crm_core.labels import status_label
+from crm_core.validation import ErrorCollector, FieldError, clean_date, clean_text
 from crm_core.versions import Values, guarded_update, stale
 
 STATUSES = ("open", "won", "lost")
@@ -59,19 +62,39 @@ class LeadEvent:
     detail: str | None
 
     def describe(self) -> str:
-        if self.kind == "moved":
-            text = f"moved from {self.from_phase} to {self.to_phase}"
-        elif self.kind == "created":
-            text = f"created in {self.to_phase}"
-        elif self.kind == "reopened":
-            text = f"reopened in {self.to_phase}"
-        elif self.kind == "lost":
-            text = f"lost in {self.from_phase}"
-        elif self.kind == "won":
-            text = f"won in {self.from_phase}"
-        else:
-            text = self.kind
-        return f"{text} ({self.detail})" if self.detail else text
+        """One line of the lead's history in the reader's language: "moved from Erstkontakt to
+        Angebot", "lost in Besuch (Zu teuer)"."""
+        phases = {"from_phase": self.from_phase, "to_phase": self.to_phase}
+        text = _(_EVENTS[self.kind]).format(**phases) if self.kind in _EVENTS else self.kind
+        detail = event_detail(self.detail)
+        return _("{event} ({detail})").format(event=text, detail=detail) if detail else text
+
+
+_EVENTS = {
+    "moved": N_("moved from {from_phase} to {to_phase}"),
+    "created": N_("created in {to_phase}"),
+    "reopened": N_("reopened in {to_phase}"),
+    "lost": N_("lost in {from_phase}"),
+    "won": N_("won in {from_phase}"),
+    "edited": N_("edited"),
+}
+# What crm_core itself stores as an event's detail (a lost reason, the other kind of detail, is
+# the user's own text).  The stored text stays as it is, in every language: it is read here.
+_DETAILS = {"phase deleted": N_("phase deleted"), "was won": N_("was won"),
+            "was lost": N_("was lost")}  # fmt: skip
+FIRED_DETAIL = "from the opportunity scheduled for {day:%d.%m.%Y}"  # stored by opportunities
+_FIRED = re.compile(r"from the opportunity scheduled for (\d\d)\.(\d\d)\.(\d{4})")
+
+
+def event_detail(detail: str | None) -> str | None:
+    """An event's stored detail as the reader reads it."""
+    if detail in _DETAILS:
+        return _(_DETAILS[detail])
+    fired = _FIRED.fullmatch(detail or "")
+    if fired:
+        dd, mm, yyyy = (int(g) for g in fired.groups())
+        return _("from the opportunity scheduled for {day}").format(day=day(date(yyyy, mm, dd)))
+    return detail
 
 
 @dataclass
@@ -102,7 +125,10 @@ class LeadView:
 
     @property
     def where(self) -> str:
-        return self.phase_name if self.status == "open" else f"{self.status} ({self.phase_name})"
+        if self.status == "open":
+            return self.phase_name
+        return _("{status} ({phase})").format(status=status_label(self.status),
+                                              phase=self.phase_name)  # fmt: skip
 
     def fields(self) -> dict[str, object]:
         return {name: getattr(self, name) for name in EDITABLE}
@@ -112,15 +138,21 @@ class LeadView:
 
 
 def clean_value(value: object) -> Decimal:
-    if value in (None, ""):
+    """A lead's value: a number as it is, typed or imported text read by the rules of the
+    language in use (``crm_core.i18n.parse_number``: "45.000,50 €" in German, "€45,000.50" in
+    English); text that reads two ways ("45.5" in German) is refused naming both readings."""
+    if value is None or value == "":
         return Decimal(0)
-    text = decimal_text(str(value).strip().replace("€", ""))
     try:
-        number = Decimal(text)
-    except InvalidOperation:
-        raise FieldError(f"'{value}' is not an amount") from None
+        number = parse_number(value if isinstance(value, int | float | Decimal)
+                              else clean_text(value, max_len=40))  # fmt: skip
+    except NumberNotRead as refused:
+        raise FieldError(str(refused)) from None
+    if number is None:
+        return Decimal(0)
     if not number.is_finite() or number < 0 or number > MAX_VALUE:
-        raise FieldError("the value must be between 0 and 999 999 999 999")
+        raise FieldError(_("the value must be between 0 and {maximum}").format(
+            maximum=count(int(MAX_VALUE))))  # fmt: skip
     return number.quantize(Decimal("0.01"))
 
 
@@ -131,15 +163,16 @@ def _clean_draft(cur: Cursor, draft: LeadDraft) -> dict:
     close = errors.check("expected_close", clean_date, draft.expected_close)
     currency = (draft.currency or "EUR").upper()
     if currency not in CURRENCIES:
-        errors.add("currency", f"use one of {', '.join(CURRENCIES)}")
+        errors.add("currency", _("use one of {currencies}").format(
+            currencies=", ".join(CURRENCIES)))  # fmt: skip
     phase = cur.execute("SELECT pipeline_id FROM phases WHERE id = ?", [draft.phase_id]).fetchone()
     if phase is None or phase[0] != draft.pipeline_id:
-        errors.add("phase_id", "choose a phase of the chosen pipeline")
+        errors.add("phase_id", _("choose a phase of the chosen pipeline"))
     contact = cur.execute(
         "SELECT 1 FROM contacts WHERE id = ? AND deleted_at IS NULL", [draft.contact_id]
     ).fetchone()
     if contact is None:
-        errors.add("contact_id", "the contact does not exist (any more)")
+        errors.add("contact_id", _("the contact does not exist (any more)"))
     errors.raise_if_any()
     return {
         "contact_id": draft.contact_id,
@@ -190,7 +223,7 @@ def update_lead(
         values = _clean_draft(cur, draft)
         before = _audit_state(cur, lead_id)[1]
         if not before:
-            raise LeadNotFound("this lead no longer exists")
+            raise LeadNotFound(_("this lead no longer exists"))
         version = guarded_update(
             cur, "lead", "leads", ("id", lead_id), expected_version,
             {name: values[name] for name in EDITABLE} | {"updated_by": actor_id},
@@ -277,16 +310,18 @@ def _current(cur: Cursor, lead_id: int) -> _Where:
         [lead_id],
     ).fetchone()
     if row is None:
-        raise LeadNotFound("this lead no longer exists")
+        raise LeadNotFound(_("this lead no longer exists"))
     return _Where(*row)
 
 
 def _check_seen(cur: Cursor, lead_id: int, seen_phase: int | None, seen_status: str) -> _Where:
     now = _current(cur, lead_id)
     if now.status != seen_status or (seen_phase is not None and now.phase_id != seen_phase):
-        where = now.phase_name if now.status == "open" else f"{now.status} in {now.phase_name}"
+        where = now.phase_name if now.status == "open" else _("{status} in {phase}").format(
+            status=status_label(now.status), phase=now.phase_name)  # fmt: skip
         raise stale(cur, "lead", lead_id, _load(cur, lead_id),
-                    f"'{now.title}' was changed by someone else meanwhile (now: {where}).")  # fmt: skip
+                    _("“{title}” was changed by someone else meanwhile (now: {where}).").format(
+                        title=now.title, where=where))  # fmt: skip
     return now
 
 
@@ -306,7 +341,7 @@ def move_lead_in(
         "SELECT pipeline_id, name FROM phases WHERE id = ?", [to_phase_id]
     ).fetchone()
     if target is None or target[0] != now.pipeline_id:
-        raise FieldError("leads move only between phases of their own pipeline")
+        raise FieldError(_("leads move only between phases of their own pipeline"))
     if position is None:
         position = cur.execute(
             "SELECT coalesce(min(board_position), 0) - 1 FROM leads"
@@ -346,10 +381,10 @@ def close_lead_in(
 ) -> None:
     """Mark an open lead won or lost (a loss needs a reason)."""
     if status not in ("won", "lost"):
-        raise FieldError("a lead is closed as won or lost")
+        raise FieldError(_("a lead is closed as won or lost"))
     clean_reason = clean_text(reason, max_len=200) if status == "lost" else None
     if status == "lost" and not clean_reason:
-        raise FieldError("a lost lead needs a reason")
+        raise FieldError(_("a lost lead needs a reason"))
     now = _check_seen(cur, lead_id, seen_phase_id, "open")
     cur.execute(
         "UPDATE leads SET status = ?, lost_reason = ?, closed_at = current_timestamp,"
@@ -391,12 +426,12 @@ def reopen_lead(
     def work(cur: Cursor) -> None:
         now = _check_seen(cur, lead_id, None, seen_status)
         if seen_status == "open":
-            raise FieldError("this lead is open already")
+            raise FieldError(_("this lead is open already"))
         last_phase = now.phase_id
         target = phase_id or last_phase
         row = cur.execute("SELECT pipeline_id, name FROM phases WHERE id = ?", [target]).fetchone()
         if row is None or row[0] != now.pipeline_id:
-            raise FieldError("choose a phase of the lead's pipeline")
+            raise FieldError(_("choose a phase of the lead's pipeline"))
         cur.execute(
             "UPDATE leads SET status = 'open', lost_reason = NULL, closed_at = NULL, phase_id = ?,"
             " phase_since = current_timestamp, updated_at = current_timestamp, updated_by = ?,"
@@ -405,6 +440,7 @@ def reopen_lead(
             "   WHERE phase_id = ? AND status = 'open') WHERE id = ?",
             [target, actor_id, target, lead_id],
         )
+        # Stored as "was won" / "was lost" in every language: event_detail says it in words.
         _event(cur, lead_id, actor_id, "reopened", last_phase, target, f"was {seen_status}")
         before = {"status": now.status, "phase": now.phase_name, "lost_reason": now.lost_reason}
         after = {"status": "open", "phase": row[1], "lost_reason": None}
@@ -419,7 +455,7 @@ def reopen_lead(
 def get_lead(db: Database, lead_id: int) -> LeadView:
     view = db.run(lambda cur: _load(cur, lead_id))
     if view is None:
-        raise LeadNotFound(f"there is no lead #{lead_id}")
+        raise LeadNotFound(_("there is no lead #{id}").format(id=lead_id))
     return view
 
 
@@ -491,7 +527,7 @@ class ClosedQuery:
 def closed_leads(db: Database, query: ClosedQuery) -> list[dict]:
     """Won or lost leads closed in a period, newest first, as rows for a table or export."""
     if query.status not in ("won", "lost"):
-        raise FieldError("choose won or lost")
+        raise FieldError(_("choose won or lost"))
     clauses, params = ["l.status = ?"], [query.status]
     if query.pipeline_id is not None:
         clauses.append("l.pipeline_id = ?")

@@ -39,6 +39,7 @@ from mailchimp_marketing.api_client import ApiClientError
 from crm_core import audit
 from crm_core.config import Settings
 from crm_core.database import Cursor, Database
+from crm_core.i18n import _, count, ngettext
 from crm_core.validation import FieldError, clean_text
 
 log = logging.getLogger(__name__)
@@ -84,14 +85,15 @@ def link_pipeline(
 ) -> None:
     audience = clean_text(list_id, max_len=40)
     if not audience or not audience.isalnum():
-        raise FieldError("the audience id is letters and digits, e.g. a1b2c3d4e5")
+        raise FieldError(_("the audience id is letters and digits, e.g. a1b2c3d4e5"))
     if status_if_new not in STATUSES_IF_NEW:
-        raise FieldError(f"status for new members: one of {', '.join(STATUSES_IF_NEW)}")
+        raise FieldError(_("status for new members: one of {statuses}").format(
+            statuses=", ".join(STATUSES_IF_NEW)))  # fmt: skip
 
     def work(cur: Cursor) -> None:
         row = cur.execute("SELECT name FROM pipelines WHERE id = ?", [pipeline_id]).fetchone()
         if row is None:
-            raise FieldError("this pipeline no longer exists")
+            raise FieldError(_("this pipeline no longer exists"))
         prefix = clean_text(tag_prefix, max_len=40) or row[0]
         before = _link_state(cur, pipeline_id)
         cur.execute(
@@ -281,7 +283,7 @@ class Api:
     def __init__(self, settings: Settings, *, sleep: Callable[[float], None] = time.sleep):
         key = settings.mailchimp_api_key
         if not key:
-            raise MailchimpNotConfigured("no Mailchimp API key (CRM_MAILCHIMP_API_KEY)")
+            raise MailchimpNotConfigured(_("no Mailchimp API key (CRM_MAILCHIMP_API_KEY)"))
         self.client = Client()
         self.client.set_config({"api_key": key, "timeout": 30})
         dc = key.rpartition("-")[2] if "-" in key else "us1"
@@ -324,7 +326,8 @@ class Api:
             if attempt < MAX_ATTEMPTS:
                 self.sleep(wait)
                 wait *= 2
-        raise Transient(f"could not download the batch results from {url.split('?')[0]}")
+        raise Transient(_("could not download the batch results from {url}").format(
+            url=url.split("?")[0]))  # fmt: skip
 
 
 @dataclass
@@ -432,9 +435,14 @@ class SyncResult:
     left: int = 0  # members whose pipeline tags went inactive because they left the pipeline
 
     def summary(self) -> str:
-        text = (f"{self.pipeline}: {self.upserted} members upserted, {self.tags_changed} tag"
-                f" changes, {len(self.skipped_without_email)} without e-mail")  # fmt: skip
-        return text + (f", {len(self.errors)} errors" if self.errors else "")
+        text = _("{pipeline}: {upserted} members upserted, {tags} tag changes, {without} without "
+                 "e-mail").format(pipeline=self.pipeline, upserted=count(self.upserted),
+                                  tags=count(self.tags_changed),
+                                  without=count(len(self.skipped_without_email)))  # fmt: skip
+        if self.errors:
+            text += ", " + ngettext("{n} error", "{n} errors", len(self.errors)).format(
+                n=count(len(self.errors)))  # fmt: skip
+        return text
 
     def as_json(self) -> dict:
         return {
@@ -466,7 +474,7 @@ def sync(
     """Sync every linked pipeline (or one); returns one result per pipeline."""
     links = [ln for ln in list_links(db) if pipeline_id is None or ln.pipeline_id == pipeline_id]
     if pipeline_id is not None and not links:
-        raise FieldError("this pipeline is not linked to a Mailchimp audience")
+        raise FieldError(_("this pipeline is not linked to a Mailchimp audience"))
     api = api or Api(settings)
     return [_sync_link(db, api, link) for link in links]
 

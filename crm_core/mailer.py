@@ -14,6 +14,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 from crm_core.config import Settings
+from crm_core.i18n import _
 
 TIMEOUT_S = 20
 
@@ -50,13 +51,14 @@ def send(
     polite QUIT: a caller that must remember what was sent (the digest journal) should not wait
     for another round trip, in which a kill would make it send the message again."""
     if not settings.smtp_host:
-        raise MailError("no SMTP server is configured (CRM_SMTP_HOST or [smtp] host)")
+        raise MailError(_("no SMTP server is configured (CRM_SMTP_HOST or [smtp] host)"))
     if settings.smtp_security not in ("none", "starttls", "ssl"):
-        raise MailError(f"unknown SMTP security {settings.smtp_security!r}")
+        raise MailError(_("unknown SMTP security “{security}”").format(
+            security=settings.smtp_security))  # fmt: skip
     if settings.smtp_user and settings.smtp_security == "none" and not _loopback(settings):
         # smtplib would send the password in clear to whoever is on the way
-        raise MailError("a password goes to the mail server only over an encrypted connection: "
-                        "set [smtp] security to starttls or ssl")  # fmt: skip
+        raise MailError(_("a password goes to the mail server only over an encrypted connection: "
+                          "set [smtp] security to starttls or ssl"))  # fmt: skip
     try:
         if settings.smtp_security == "ssl":
             client = smtplib.SMTP_SSL(
@@ -72,7 +74,8 @@ def send(
                 client.login(settings.smtp_user, settings.smtp_password or "")
             refused = client.send_message(message)
             if refused:
-                raise MailError(f"recipients refused: {', '.join(refused)}")
+                raise MailError(_("recipients refused: {recipients}").format(
+                    recipients=", ".join(refused)))  # fmt: skip
             if on_accepted is not None:
                 on_accepted()
     except smtplib.SMTPResponseException as exc:

@@ -7,17 +7,12 @@ from datetime import datetime
 
 from crm_core.audit import diff, record
 from crm_core.database import Cursor, Database
+from crm_core.i18n import _
+from crm_core.labels import CHANNELS
 from crm_core.validation import LONG_TEXT_MAX, FieldError, clean_text
 
-CHANNELS = {
-    "call": "Call",
-    "email": "E-mail",
-    "visit": "Visit",
-    "meeting": "Meeting",
-    "catalog": "Catalog sent",
-    "offer": "Offer sent",
-    "other": "Other",
-}
+# CHANNELS (channel -> its name, marked for the catalogs) comes from crm_core.labels: pages
+# translate it with _().
 
 
 @dataclass(frozen=True)
@@ -32,7 +27,8 @@ class Note:
 
     @property
     def channel_label(self) -> str:
-        return CHANNELS.get(self.channel, self.channel)
+        """The channel in the language in use ("call" -> "Telefonat")."""
+        return _(CHANNELS[self.channel]) if self.channel in CHANNELS else self.channel
 
 
 def add_note(
@@ -46,10 +42,10 @@ def add_note(
     when: datetime | None = None,
 ) -> int:
     if channel not in CHANNELS:
-        raise FieldError(f"unknown channel {channel!r}")
+        raise FieldError(_("unknown channel “{channel}”").format(channel=channel))
     text = clean_text(body, max_len=LONG_TEXT_MAX, multiline=True)
     if not text:
-        raise FieldError("the note is empty")
+        raise FieldError(_("the note is empty"))
 
     def work(cur: Cursor) -> int:
         # The liveness check also fetches the name the audit entry is labelled with.
@@ -58,7 +54,7 @@ def add_note(
             [contact_id],
         ).fetchone()
         if not alive:
-            raise FieldError("this contact no longer exists")
+            raise FieldError(_("this contact no longer exists"))
         note_id = cur.execute(
             "INSERT INTO notes (contact_id, lead_id, author_id, channel, body, created_at)"
             " VALUES (?, ?, ?, ?, ?, coalesce(?, current_timestamp::TIMESTAMP)) RETURNING id",

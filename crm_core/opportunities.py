@@ -7,13 +7,14 @@ transaction, so a crash can never leave a lead without its schedule marked, or t
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 
 from crm_core.audit import current_actor, diff, plain, record
 from crm_core.database import Cursor, Database
-from crm_core.leads import LeadDraft, clean_value
+from crm_core.i18n import N_, _, ngettext
+from crm_core.leads import FIRED_DETAIL, LeadDraft, clean_value
 from crm_core.validation import ErrorCollector, FieldError, clean_date, clean_text
 from crm_core.versions import Stale, Values, guarded_update, stale
 
@@ -48,12 +49,12 @@ def _clean(cur: Cursor, draft: LeadDraft, fire_on: date | str, *, allow_past: bo
     value = errors.check("value", clean_value, draft.value)
     day = errors.check("fire_on", clean_date, fire_on)
     if day is None and "fire_on" not in errors.errors:
-        errors.add("fire_on", "choose the date it should appear on the board")
+        errors.add("fire_on", _("choose the date it should appear on the board"))
     elif day is not None and day < date.today() and not allow_past:
-        errors.add("fire_on", "the date has passed")
+        errors.add("fire_on", _("the date has passed"))
     phase = cur.execute("SELECT pipeline_id FROM phases WHERE id = ?", [draft.phase_id]).fetchone()
     if phase is None or phase[0] != draft.pipeline_id:
-        errors.add("phase_id", "choose a phase of the chosen pipeline")
+        errors.add("phase_id", _("choose a phase of the chosen pipeline"))
     errors.raise_if_any()
     return {"title": title, "value": value, "fire_on": day}
 
@@ -64,7 +65,7 @@ def schedule_lead(db: Database, draft: LeadDraft, fire_on: date | str, actor_id:
         if not cur.execute(
             "SELECT 1 FROM contacts WHERE id = ? AND deleted_at IS NULL", [draft.contact_id]
         ).fetchone():
-            raise FieldError("this contact no longer exists")
+            raise FieldError(_("this contact no longer exists"))
         schedule_id = cur.execute(
             "INSERT INTO scheduled_leads (contact_id, pipeline_id, phase_id, title, value,"
             " currency, owner_id, fire_on, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -114,26 +115,26 @@ def _guarded(cur: Cursor, schedule_id: int, seen_version: int, values: dict) -> 
 
 # What happened to a schedule that is no longer scheduled: (message, toast summary).
 GONE = {
-    "cancelled": ("{who} cancelled this opportunity after you opened it.",
-                  "{who} cancelled this opportunity meanwhile"),
-    "fired": ("This opportunity fired after you opened it: the lead is on the board now.",
-              "this opportunity fired meanwhile"),
-    "failed": ("This opportunity was due after you opened it and could not fire.",
-               "this opportunity could not fire meanwhile"),
+    "cancelled": (N_("{who} cancelled this opportunity after you opened it."),
+                  N_("{who} cancelled this opportunity meanwhile")),
+    "fired": (N_("This opportunity fired after you opened it: the lead is on the board now."),
+              N_("this opportunity fired meanwhile")),
+    "failed": (N_("This opportunity was due after you opened it and could not fire."),
+               N_("this opportunity could not fire meanwhile")),
 }  # fmt: skip
 
 
 def _stale(cur: Cursor, schedule_id: int) -> Stale:
     """The schedule as it is now; one that fired, failed or was cancelled is gone for an edit."""
     rows = cur.execute(f"{_SELECT_SCHEDULED} WHERE s.id = ?", [schedule_id]).fetchall()
-    current = Scheduled(*rows[0]) if rows else None
+    current = _scheduled(rows[0]) if rows else None
     if current is None or current.status == "scheduled":
         return stale(cur, "scheduled_lead", schedule_id, current)
     refused = stale(cur, "scheduled_lead", schedule_id, None)
     message, summary = GONE[current.status]
-    who = refused.who or "A colleague"
-    return Stale("scheduled_lead", schedule_id, None, refused.who, message.format(who=who),
-                 summary.format(who=who))  # fmt: skip
+    who = refused.who or _("A colleague")
+    return Stale("scheduled_lead", schedule_id, None, refused.who, _(message).format(who=who),
+                 _(summary).format(who=who))  # fmt: skip
 
 
 _STATE_KEYS = ("title", "contact_id", "contact", "pipeline", "phase", "value", "currency",
@@ -170,6 +171,13 @@ _SELECT_SCHEDULED = (
     " LEFT JOIN pipelines p ON p.id = s.pipeline_id LEFT JOIN phases ph ON ph.id = s.phase_id"
     " LEFT JOIN users u ON u.id = s.owner_id"
 )
+# Why a due schedule could not fire: stored as this text, shown in the reader's language.
+NOT_FIRED = N_("the contact was deleted or the phase no longer belongs to the pipeline")
+
+
+def _scheduled(row: tuple) -> Scheduled:
+    item = Scheduled(*row)
+    return replace(item, error=_(item.error)) if item.error else item
 
 
 def list_scheduled(
@@ -190,13 +198,13 @@ def list_scheduled(
         f"{_SELECT_SCHEDULED} WHERE {' AND '.join(clauses)} ORDER BY s.fire_on, s.id LIMIT ?",
         [*params, limit],
     )
-    return [Scheduled(*r) for r in rows]
+    return [_scheduled(r) for r in rows]
 
 
 def get_scheduled(db: Database, schedule_id: int) -> Scheduled | None:
     """One scheduled opportunity as it is now, whatever its status; None when there is none."""
     rows = db.query(f"{_SELECT_SCHEDULED} WHERE s.id = ?", [schedule_id])
-    return Scheduled(*rows[0]) if rows else None
+    return _scheduled(rows[0]) if rows else None
 
 
 # -- editing while colleagues edit too -----------------------------------------------------------
@@ -254,9 +262,11 @@ class FireRun:
     failed: int = 0
 
     def summary(self) -> str:
-        return f"{self.fired} leads created" + (
-            f", {self.failed} could not fire" if self.failed else ""
-        )
+        text = ngettext("{n} lead created", "{n} leads created", self.fired).format(n=self.fired)
+        if self.failed:
+            text += ", " + ngettext("{n} could not fire", "{n} could not fire",
+                                    self.failed).format(n=self.failed)  # fmt: skip
+        return text
 
 
 def fire_due(db: Database, today: date | None = None) -> FireRun:
@@ -264,7 +274,7 @@ def fire_due(db: Database, today: date | None = None) -> FireRun:
 
     Set-based, in one transaction: thousands of due schedules cost a handful of statements."""
     day = today or date.today()
-    detail = f"from the opportunity scheduled for {day:%d.%m.%Y}"
+    detail = FIRED_DETAIL.format(day=day)  # stored as is; LeadEvent.describe says it in words
 
     def work(cur: Cursor) -> FireRun:
         cur.execute(
@@ -277,9 +287,9 @@ def fire_due(db: Database, today: date | None = None) -> FireRun:
             [day],
         )
         failed = cur.execute(
-            "UPDATE scheduled_leads SET status = 'failed', version = version + 1,"
-            " error = 'the contact was deleted or the phase no longer belongs to the pipeline'"
-            " WHERE id IN (SELECT id FROM firing WHERE NOT valid) RETURNING id"
+            "UPDATE scheduled_leads SET status = 'failed', version = version + 1, error = ?"
+            " WHERE id IN (SELECT id FROM firing WHERE NOT valid) RETURNING id",
+            [NOT_FIRED],
         ).fetchall()
         cur.execute(
             "CREATE OR REPLACE TEMP TABLE fired AS SELECT f.*, nextval('seq_leads') AS lead_id_new,"

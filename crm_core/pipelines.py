@@ -16,17 +16,27 @@ from dataclasses import dataclass
 
 from crm_core.audit import current_actor, diff, record
 from crm_core.database import Cursor, Database
+from crm_core.i18n import N_, _, app_language, count, language, ngettext
 from crm_core.validation import FieldError, clean_text
 from crm_core.versions import guarded_delete, guarded_update, require_version
 
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
-DEFAULT_PHASES = [  # (name, win probability %, colour)
-    ("First contact", 10, "#9aa5b1"),
-    ("Call", 20, "#5b8def"),
-    ("Catalog sent", 35, "#8e6cef"),
-    ("Visit", 50, "#f0a202"),
-    ("Offer", 70, "#e4572e"),
+# The five phases of a typical sales cycle (name, win probability %, colour); a new pipeline
+# gets them in the app's language (see ``default_phases``).
+DEFAULT_PHASES = [
+    (N_("First contact"), 10, "#9aa5b1"),
+    (N_("Call"), 20, "#5b8def"),
+    (N_("Catalog sent"), 35, "#8e6cef"),
+    (N_("Visit"), 50, "#f0a202"),
+    (N_("Offer"), 70, "#e4572e"),
 ]
+
+
+def default_phases() -> list[tuple[str, int, str]]:
+    """``DEFAULT_PHASES`` in the app's language (``[app] language``): phases are the team's
+    shared words, so they do not depend on who happens to create the pipeline."""
+    with language(app_language()):
+        return [(_(name), probability, colour) for name, probability, colour in DEFAULT_PHASES]
 
 
 @dataclass(frozen=True)
@@ -70,10 +80,17 @@ class LostReason:
         return {"name": self.name, "position": self.position}
 
 
+_NAMELESS = {
+    "pipeline": N_("the pipeline needs a name"),
+    "phase": N_("the phase needs a name"),
+    "reason": N_("the reason needs a name"),
+}
+
+
 def _clean_name(value: str, what: str) -> str:
     name = clean_text(value, max_len=80)
     if not name:
-        raise FieldError(f"the {what} needs a name")
+        raise FieldError(_(_NAMELESS[what]))
     return name
 
 
@@ -81,15 +98,15 @@ def _clean_probability(value: object) -> int:
     try:
         number = int(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise FieldError("the win probability is a whole number from 0 to 100") from None
+        raise FieldError(_("the win probability is a whole number from 0 to 100")) from None
     if not 0 <= number <= 100:
-        raise FieldError("the win probability is a whole number from 0 to 100")
+        raise FieldError(_("the win probability is a whole number from 0 to 100"))
     return number
 
 
 def _clean_color(value: str) -> str:
     if not _COLOR.match(value or ""):
-        raise FieldError("colour must look like #12abef")
+        raise FieldError(_("colour must look like #12abef"))
     return value
 
 
@@ -118,7 +135,7 @@ def list_pipelines(db: Database) -> list[Pipeline]:
 def get_pipeline(db: Database, pipeline_id: int) -> Pipeline:
     found = next((p for p in list_pipelines(db) if p.id == pipeline_id), None)
     if found is None:
-        raise FieldError("this pipeline no longer exists")
+        raise FieldError(_("this pipeline no longer exists"))
     return found
 
 
@@ -134,18 +151,19 @@ def _phase(cur: Cursor, phase_id: int) -> Phase | None:
 def create_pipeline(
     cur_or_db: Database | Cursor, name: str, phases: list[tuple[str, int, str]] | None = None
 ) -> int:
-    """A new pipeline with its phases (default: the five phases of a typical sales cycle)."""
+    """A new pipeline with its phases (default: the five phases of a typical sales cycle, in the
+    app's language)."""
     clean = _clean_name(name, "pipeline")
     specs = [
         (_clean_name(n, "phase"), _clean_probability(p), _clean_color(c))
-        for n, p, c in (phases if phases is not None else DEFAULT_PHASES)
+        for n, p, c in (phases if phases is not None else default_phases())
     ]
     if not specs:
-        raise FieldError("a pipeline needs at least one phase")
+        raise FieldError(_("a pipeline needs at least one phase"))
 
     def work(cur: Cursor) -> int:
         if cur.execute("SELECT 1 FROM pipelines WHERE lower(name) = lower(?)", [clean]).fetchone():
-            raise FieldError(f"a pipeline '{clean}' exists already")
+            raise FieldError(_("a pipeline “{name}” exists already").format(name=clean))
         pipeline_id = cur.execute(
             "INSERT INTO pipelines (name, position) SELECT ?, coalesce(max(position), 0) + 1"
             " FROM pipelines RETURNING id",
@@ -179,7 +197,7 @@ def rename_pipeline(db: Database, pipeline_id: int, name: str, *, expected_versi
             "SELECT 1 FROM pipelines WHERE lower(name) = lower(?) AND id <> ?", [clean, pipeline_id]
         ).fetchone()
         if clash:
-            raise FieldError(f"a pipeline '{clean}' exists already")
+            raise FieldError(_("a pipeline “{name}” exists already").format(name=clean))
         version = guarded_update(
             cur, "pipeline", "pipelines", ("id", pipeline_id), expected_version, {"name": clean}
         )
@@ -201,7 +219,10 @@ def delete_pipeline(db: Database, pipeline_id: int, *, expected_version: int) ->
             "SELECT count(*) FROM leads WHERE pipeline_id = ?", [pipeline_id]
         ).fetchone()[0]
         if leads:
-            raise FieldError(f"this pipeline still has {leads} leads; move or close them first")
+            raise FieldError(ngettext(
+                "this pipeline still has {n} lead; move or close it first",
+                "this pipeline still has {n} leads; move or close them first", leads,
+            ).format(n=count(leads)))  # fmt: skip
         cur.execute("DELETE FROM phases WHERE pipeline_id = ?", [pipeline_id])
         guarded_delete(cur, "pipeline", "pipelines", ("id", pipeline_id), expected_version)
         # Its phases went with it, whichever version they had: they belong to the pipeline.
@@ -219,7 +240,7 @@ def add_phase(
 
     def work(cur: Cursor) -> int:
         if not cur.execute("SELECT 1 FROM pipelines WHERE id = ?", [pipeline_id]).fetchone():
-            raise FieldError("this pipeline no longer exists")
+            raise FieldError(_("this pipeline no longer exists"))
         _no_clash(cur, pipeline_id, clean, None)
         phase_id = cur.execute(
             "INSERT INTO phases (pipeline_id, name, position, probability, color)"
@@ -273,7 +294,7 @@ def _no_clash(cur: Cursor, pipeline_id: int, name: str, phase_id: int | None) ->
         [pipeline_id, name, phase_id if phase_id is not None else -1],
     ).fetchone()
     if clash:
-        raise FieldError(f"this pipeline has a phase '{name}' already")
+        raise FieldError(_("this pipeline has a phase “{name}” already").format(name=name))
 
 
 def move_phase(db: Database, phase_id: int, offset: int, *, expected_version: int) -> int:
@@ -323,15 +344,15 @@ def delete_phase(
     the same pipeline; returns how many leads moved.  ``Stale`` when the phase changed or
     went after the user saw it at ``expected_version``."""
     if phase_id == target_phase_id:
-        raise FieldError("choose another phase for the leads")
+        raise FieldError(_("choose another phase for the leads"))
 
     def work(cur: Cursor) -> int:
         old = require_version(cur, "phase", _phase(cur, phase_id), expected_version, phase_id)
         target = _phase(cur, target_phase_id)
         if target is None:
-            raise FieldError("the phase chosen for the leads no longer exists")
+            raise FieldError(_("the phase chosen for the leads no longer exists"))
         if old.pipeline_id != target.pipeline_id:
-            raise FieldError("the leads can only go to a phase of the same pipeline")
+            raise FieldError(_("the leads can only go to a phase of the same pipeline"))
         moved = cur.execute("SELECT id FROM leads WHERE phase_id = ?", [phase_id]).fetchall()
         cur.execute(
             "INSERT INTO lead_events (lead_id, user_id, kind, from_phase_id, to_phase_id, detail)"
@@ -390,7 +411,7 @@ def add_lost_reason(db: Database, name: str) -> int:
         if cur.execute(
             "SELECT 1 FROM lost_reasons WHERE lower(name) = lower(?)", [clean]
         ).fetchone():
-            raise FieldError(f"the reason '{clean}' exists already")
+            raise FieldError(_("the reason “{name}” exists already").format(name=clean))
         reason_id, position = cur.execute(
             "INSERT INTO lost_reasons (name, position)"
             " SELECT ?, coalesce(max(position), 0) + 1 FROM lost_reasons RETURNING id, position",

@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 
 from crm_core.audit import AuditEntry, diff, record
 from crm_core.database import Cursor, Database
+from crm_core.i18n import N_, _
 from crm_core.validation import ErrorCollector, FieldError, clean_date, clean_text
 from crm_core.versions import Stale, guarded_update, last_change
 
@@ -57,7 +58,7 @@ def add_reminder(
     due_date = errors.check("due_date", clean_date, due)
     text = errors.check("note", clean_text, note, max_len=2000, multiline=True) or ""
     if due_date is None and "due_date" not in errors.errors:
-        errors.add("due_date", "a reminder needs a date")
+        errors.add("due_date", _("a reminder needs a date"))
     errors.raise_if_any()
 
     def work(cur: Cursor) -> int:
@@ -67,12 +68,12 @@ def add_reminder(
             [contact_id],
         ).fetchone()
         if not contact:
-            raise FieldError("this contact no longer exists")
+            raise FieldError(_("this contact no longer exists"))
         assignee = cur.execute(
             "SELECT display_name FROM users WHERE id = ? AND active", [assignee_id]
         ).fetchone()
         if not assignee:
-            raise FieldError("choose an active user as assignee")
+            raise FieldError(_("choose an active user as assignee"))
         reminder_id = cur.execute(
             "INSERT INTO reminders (contact_id, lead_id, due_date, note, assignee_id, created_by)"
             " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
@@ -130,14 +131,15 @@ def _stale(cur: Cursor, reminder_id: int) -> Stale:
     """Who changed the reminder and how, for the user who was too late (a click on the list
     has no form to merge: the message says it all)."""
     last = last_change(cur, "reminder", reminder_id)
-    done = "Nothing was changed by you; the list shows it now."
     if last is None:
-        message = f"Someone changed this reminder meanwhile. {done}"
+        message = _("Someone changed this reminder meanwhile. Nothing was changed by you; the "
+                    "list shows it now.")  # fmt: skip
     else:
         entry = AuditEntry(0, None, last.who, "update", "reminder", reminder_id, None,
                            last.changes)  # fmt: skip
-        what = "; ".join(entry.change_lines())
-        message = f"{last.who} changed this reminder meanwhile ({what}). {done}"
+        message = _("{who} changed this reminder meanwhile ({what}). Nothing was changed by you; "
+                    "the list shows it now.").format(who=last.who,
+                                                     what="; ".join(entry.change_lines()))  # fmt: skip
     current = cur.execute(f"{SELECT_REMINDERS} WHERE r.id = ?", [reminder_id]).fetchone()
     return Stale("reminder", reminder_id, Reminder(*current) if current else None,
                  last.who if last else None, message)  # fmt: skip
@@ -178,11 +180,15 @@ def mark_done(db: Database, reminder_id: int, seen_version: int, actor_id: int |
 def snooze(db: Database, reminder_id: int, seen_version: int, until: date | str) -> None:
     new_date = clean_date(until)
     if new_date is None:
-        raise FieldError("choose the new date")
+        raise FieldError(_("choose the new date"))
     _change(db, reminder_id, seen_version, {"due_date": new_date}, {"due_date": new_date})
 
 
+# The quick choices of the reminder list, by key, with their names (translate with _()).
+SNOOZE_CHOICES = {"tomorrow": N_("tomorrow"), "next week": N_("next week")}
+
+
 def snooze_options(today: date) -> dict[str, date]:
-    """The quick choices of the reminder list."""
+    """The quick choices of the reminder list: key (see ``SNOOZE_CHOICES``) -> the new date."""
     next_monday = today + timedelta(days=7 - today.weekday())
     return {"tomorrow": today + timedelta(days=1), "next week": next_monday}

@@ -8,6 +8,7 @@ from datetime import date
 import pandas as pd
 
 from crm_core.database import Cursor, Database
+from crm_core.i18n import _
 
 
 @dataclass
@@ -47,7 +48,7 @@ def _frame(cur: Cursor, sql: str, params: list) -> pd.DataFrame:
 def _review(cur: Cursor, pipeline_id: int, since: date, until: date, stale_days: int) -> Review:
     name = cur.execute("SELECT name FROM pipelines WHERE id = ?", [pipeline_id]).fetchone()
     if name is None:
-        raise LookupError("this pipeline no longer exists")
+        raise LookupError(_("this pipeline no longer exists"))
     period = [pipeline_id, since, until]
     phases = _frame(
         cur,

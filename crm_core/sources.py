@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from crm_core.audit import diff, record
 from crm_core.database import Cursor, Database
+from crm_core.i18n import _
 from crm_core.validation import FieldError, clean_text
 from crm_core.versions import guarded_delete, require_version
 
@@ -48,7 +49,7 @@ def add_source(db: Database, name: str) -> None:
 
     def work(cur: Cursor) -> None:
         if cur.execute("SELECT 1 FROM sources WHERE lower(name) = lower(?)", [clean]).fetchone():
-            raise FieldError(f"the source '{clean}' exists already")
+            raise FieldError(_("the source “{name}” exists already").format(name=clean))
         # Columns named: the table has grown a version column since this was first written.
         position = cur.execute(
             "INSERT INTO sources (name, position)"

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from crm_core.audit import diff, record
 from crm_core.database import Cursor, Database
+from crm_core.i18n import _
 from crm_core.search import refresh_derived_columns
 from crm_core.validation import FieldError, clean_text
 from crm_core.versions import guarded_delete, guarded_update, require_version
@@ -39,7 +40,7 @@ def clean_tag_name(value: str) -> str:
 
 def _clean_color(color: str) -> str:
     if not _COLOR.match(color or ""):
-        raise FieldError("colour must look like #12abef")
+        raise FieldError(_("colour must look like #12abef"))
     return color
 
 
@@ -67,7 +68,7 @@ def tag_ids(cur: Cursor, names: Iterable[str], *, create: bool) -> list[int]:
         row = cur.execute("SELECT id FROM tags WHERE lower(name) = lower(?)", [name]).fetchone()
         if row is None:
             if not create:
-                raise FieldError(f"there is no tag '{name}'")
+                raise FieldError(_("there is no tag “{name}”").format(name=name))
             row = (_insert(cur, name, "#5b8def"),)
         if row[0] not in ids:
             ids.append(row[0])
@@ -99,7 +100,7 @@ def create_tag(db: Database, name: str, color: str = "#5b8def") -> int:
 
     def work(cur: Cursor) -> int:
         if cur.execute("SELECT 1 FROM tags WHERE lower(name) = lower(?)", [name]).fetchone():
-            raise FieldError(f"a tag '{name}' exists already")
+            raise FieldError(_("a tag “{name}” exists already").format(name=name))
         return _insert(cur, name, color)
 
     return db.run(work)
@@ -117,7 +118,7 @@ def update_tag(db: Database, tag_id: int, name: str, color: str, *, expected_ver
             "SELECT 1 FROM tags WHERE lower(name) = lower(?) AND id <> ?", [name, tag_id]
         ).fetchone()
         if clash:
-            raise FieldError(f"a tag '{name}' exists already")
+            raise FieldError(_("a tag “{name}” exists already").format(name=name))
         values = {"name": name, "color": color}
         version = guarded_update(cur, "tag", "tags", ("id", tag_id), expected_version, values)
         if name != old.name:  # the name is part of what contact search finds

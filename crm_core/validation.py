@@ -11,10 +11,13 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from urllib.parse import urlsplit
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
+
+from crm_core.i18n import N_, NumberNotRead, _, count, day, parse_number
 
 # Control characters other than tab and newline have no place in CRM text and break exports.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029]")
@@ -24,7 +27,8 @@ LONG_TEXT_MAX = 20_000  # a note
 
 
 class FieldError(ValueError):
-    """One field's value is not acceptable; the message is meant for the user."""
+    """One field's value is not acceptable; the message is meant for the user, in the language
+    of the context that raises it (``crm_core.i18n``)."""
 
 
 class ValidationError(ValueError):
@@ -79,17 +83,18 @@ def _clean_short(text: str, max_len: int, multiline: bool, required: bool) -> st
 def _clean(text: str, max_len: int, multiline: bool, required: bool) -> str | None:
     text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
     if _CONTROL.search(text):
-        raise FieldError("contains invisible control characters")
+        raise FieldError(_("contains invisible control characters"))
     if not multiline:
         if "\n" in text:
-            raise FieldError("must be a single line")
+            raise FieldError(_("must be a single line"))
         text = " ".join(text.split())
     text = text.strip()
     if len(text) > max_len:
-        raise FieldError(f"is too long ({len(text):,} characters, at most {max_len:,})")
+        raise FieldError(_("is too long ({n} characters, at most {maximum})").format(
+            n=count(len(text)), maximum=count(max_len)))  # fmt: skip
     if not text:
         if required:
-            raise FieldError("is required")
+            raise FieldError(_("is required"))
         return None
     return text
 
@@ -103,7 +108,7 @@ def clean_email(value: str) -> str:
     """A syntactically valid address (no DNS lookup); the domain part is lower-cased."""
     text = clean_text(value, max_len=254)
     if not text:
-        raise FieldError("is empty")
+        raise FieldError(_("is empty"))
     local, at, domain = text.rpartition("@")
     if at and len(local) <= 64 and text.isascii() and _PLAIN_LOCAL.fullmatch(local):
         checked = _checked_domain(domain)
@@ -112,8 +117,28 @@ def clean_email(value: str) -> str:
     try:
         result = validate_email(text, check_deliverability=False)
     except EmailNotValidError as exc:
-        raise FieldError(f"'{text}' is not a valid e-mail address: {exc}") from None
+        reason = _email_reason(str(exc))
+        if reason:
+            raise FieldError(_("“{text}” is not a valid e-mail address: {reason}").format(
+                text=text, reason=reason)) from None  # fmt: skip
+        raise FieldError(_("“{text}” is not a valid e-mail address").format(text=text)) from None
     return result.normalized
+
+
+# email-validator explains in English: its usual explanations in the user's words (matched by a
+# piece of its text); anything else gets the plain message without a reason.
+_EMAIL_REASONS = (
+    ("must have an @-sign", N_("it has no @")),
+    ("something after the @-sign", N_("nothing follows the @")),
+    ("something before the @-sign", N_("nothing comes before the @")),
+    ("invalid characters", N_("it contains characters an address cannot have")),
+    ("should have a period", N_("the part after the @ is no domain such as firma.de")),
+    ("two periods in a row", N_("it has two dots in a row")),
+)
+
+
+def _email_reason(explanation: str) -> str | None:
+    return next((_(ours) for theirs, ours in _EMAIL_REASONS if theirs in explanation), None)
 
 
 @functools.lru_cache(maxsize=16384)
@@ -140,13 +165,14 @@ def clean_phone(value: str, region: str = "DE") -> Phone:
     """Parse as typed (national numbers use ``region``) and normalise to E.164."""
     text = clean_text(value, max_len=40)
     if not text:
-        raise FieldError("is empty")
+        raise FieldError(_("is empty"))
     try:
         parsed = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
-        raise FieldError(f"'{text}' is not a phone number") from None
+        raise FieldError(_("“{text}” is not a phone number").format(text=text)) from None
     if not phonenumbers.is_valid_number(parsed):
-        raise FieldError(f"'{text}' is not a valid phone number for its country")
+        raise FieldError(_("“{text}” is not a valid phone number for its country").format(
+            text=text))  # fmt: skip
     # Built from the parts rather than with format_number(NATIONAL), which is several times
     # slower and matters when 100 000 rows are imported.
     nsn = phonenumbers.national_significant_number(parsed)
@@ -166,21 +192,23 @@ def clean_url(value: str) -> str:
     """An http(s) address; a bare domain gets https:// in front."""
     text = clean_text(value, max_len=2000)
     if not text:
-        raise FieldError("is empty")
+        raise FieldError(_("is empty"))
     if " " in text:
-        raise FieldError(f"'{text}' is not a web address")
+        raise FieldError(_("“{text}” is not a web address").format(text=text))
     if "://" not in text:
         text = "https://" + text
     parts = urlsplit(text)
     if parts.scheme.lower() not in ("http", "https"):
-        raise FieldError("only http and https addresses are allowed")
+        raise FieldError(_("only http and https addresses are allowed"))
     host = parts.hostname or ""
     if "." not in host or host.startswith(".") or host.endswith("."):
-        raise FieldError(f"'{value}' is not a web address")
+        raise FieldError(_("“{text}” is not a web address").format(text=value))
     return text
 
 
 def clean_date(value: object) -> date | None:
+    """A date, or text typed or imported as ``2026-12-04`` or ``04.12.2026`` (also ``4.12.2026``):
+    day before month, as German users and en_GB write it; never month first."""
     if value in (None, ""):
         return None
     if isinstance(value, date):
@@ -195,43 +223,34 @@ def clean_date(value: object) -> date | None:
             except ValueError:
                 continue
         if parsed is None:
-            raise FieldError(f"'{text}' is not a date (use YYYY-MM-DD or DD.MM.YYYY)")
+            raise FieldError(_("“{text}” is not a date (use DD.MM.YYYY or YYYY-MM-DD)").format(
+                text=text))  # fmt: skip
     if not (1900 <= parsed.year <= 2200):
-        raise FieldError(f"{parsed.isoformat()} is outside the years 1900-2200")
+        raise FieldError(_("{day} is outside the years 1900–2200").format(day=day(parsed)))
     return parsed
 
 
 def _german_date(text: str) -> date:
-    day, month, year = text.split(".")
-    return date(int(year), int(month), int(day))
+    dd, mm, yyyy = text.split(".")
+    return date(int(yyyy), int(mm), int(dd))
 
 
-def clean_number(value: object) -> float | None:
-    if value in (None, ""):
+def clean_number(value: object) -> Decimal | None:
+    """A number: one that is one already as it is, typed or imported text read by the rules of
+    the language in use (``crm_core.i18n.parse_number``: "1.234,56" for German, "1,234.56" for
+    English); text that reads two ways ("45.5" for German) is refused naming both readings."""
+    if value is None or value == "":
         return None
     if isinstance(value, bool):
-        raise FieldError("is not a number")
-    if isinstance(value, int | float):
-        number = float(value)
-    else:
-        text = decimal_text(clean_text(value, max_len=40) or "")
-        try:
-            number = float(text)
-        except ValueError:
-            raise FieldError(f"'{value}' is not a number") from None
-    if number != number or abs(number) > 1e15:
-        raise FieldError("is not a usable number")
+        raise FieldError(_("is not a number"))
+    try:
+        number = parse_number(value if isinstance(value, int | float | Decimal)
+                              else clean_text(value, max_len=40))  # fmt: skip
+    except NumberNotRead as refused:
+        raise FieldError(str(refused)) from None
+    if number is not None and (not number.is_finite() or abs(number) > Decimal("1e15")):
+        raise FieldError(_("is not a usable number"))
     return number
-
-
-def decimal_text(text: str) -> str:
-    """'1.234,56' (German) or '1,234.56' (English) or '12,5' -> '1234.56' / '12.5'."""
-    text = text.replace(" ", "")
-    if "," in text and "." in text:
-        if text.rfind(",") > text.rfind("."):
-            return text.replace(".", "").replace(",", ".")
-        return text.replace(",", "")
-    return text.replace(",", ".")
 
 
 def clean_bool(value: object) -> bool | None:
@@ -244,4 +263,4 @@ def clean_bool(value: object) -> bool | None:
         return True
     if text in ("false", "no", "nein", "0", "n"):
         return False
-    raise FieldError(f"'{value}' is not yes or no")
+    raise FieldError(_("“{value}” is not yes or no").format(value=value))

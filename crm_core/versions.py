@@ -26,20 +26,23 @@ from typing import Protocol, TypeVar
 
 from crm_core.audit import plain
 from crm_core.database import Cursor
+from crm_core.i18n import N_, _
 
-# What a message calls each kind of record (the audit log's entity names).
+# What a message calls each kind of record (the audit log's entity names): the noun, and "this
+# …" inside a sentence and at its start.  German needs the whole phrase ("dieser Kontakt", "diese
+# Phase", "dieses Stichwort"), and the messages use it only as the subject (nominative).
 RECORD_NAMES = {
-    "contact": "contact",
-    "lead": "lead",
-    "reminder": "reminder",
-    "scheduled_lead": "opportunity",
-    "user": "user",
-    "pipeline": "pipeline",
-    "phase": "phase",
-    "lost_reason": "lost reason",
-    "tag": "tag",
-    "custom_field": "field",
-    "source": "source",
+    "contact": (N_("contact"), N_("this contact"), N_("This contact")),
+    "lead": (N_("lead"), N_("this lead"), N_("This lead")),
+    "reminder": (N_("reminder"), N_("this reminder"), N_("This reminder")),
+    "scheduled_lead": (N_("opportunity"), N_("this opportunity"), N_("This opportunity")),
+    "user": (N_("user"), N_("this user"), N_("This user")),
+    "pipeline": (N_("pipeline"), N_("this pipeline"), N_("This pipeline")),
+    "phase": (N_("phase"), N_("this phase"), N_("This phase")),
+    "lost_reason": (N_("lost reason"), N_("this lost reason"), N_("This lost reason")),
+    "tag": (N_("tag"), N_("this tag"), N_("This tag")),
+    "custom_field": (N_("field"), N_("this field"), N_("This field")),
+    "source": (N_("source"), N_("this source"), N_("This source")),
 }
 
 
@@ -62,7 +65,16 @@ def as_given(values: Values) -> Values:
 
 
 def record_name(record: str) -> str:
-    return RECORD_NAMES.get(record, record.replace("_", " "))
+    """The kind of record as a noun in the language in use ("contact" -> "Kontakt")."""
+    return _(RECORD_NAMES[record][0]) if record in RECORD_NAMES else record.replace("_", " ")
+
+
+def _this(record: str, *, start: bool = False) -> str:
+    """ "this contact" ("dieser Kontakt"), with ``start`` capitalised to begin a sentence."""
+    if record in RECORD_NAMES:
+        return _(RECORD_NAMES[record][2 if start else 1])
+    phrase = _("this {record}").format(record=record.replace("_", " "))
+    return phrase[:1].upper() + phrase[1:] if start else phrase
 
 
 class Stale(RuntimeError):
@@ -85,13 +97,21 @@ class Stale(RuntimeError):
         self.record_id = record_id
         self.current = current
         self.who = who
-        what = record_name(record)
+        # Made in the language of the context that raises it (the page's user).
         if current is None:
-            self.summary = summary or f"this {what} was deleted meanwhile"
-            default = f"This {what} was deleted meanwhile."
+            self.summary = summary or _("{record} was deleted meanwhile").format(
+                record=_this(record))  # fmt: skip
+            default = _("{record} was deleted meanwhile.").format(record=_this(record, start=True))
+        elif who:
+            self.summary = summary or _("{who} changed {record} meanwhile").format(
+                who=who, record=_this(record))  # fmt: skip
+            default = _("{who} changed {record} after you opened it.").format(
+                who=who, record=_this(record))  # fmt: skip
         else:
-            self.summary = summary or f"{who or 'someone'} changed this {what} meanwhile"
-            default = f"{who or 'Someone'} changed this {what} after you opened it."
+            self.summary = summary or _("someone changed {record} meanwhile").format(
+                record=_this(record))  # fmt: skip
+            default = _("Someone changed {record} after you opened it.").format(
+                record=_this(record))  # fmt: skip
         super().__init__(message or default)
 
 

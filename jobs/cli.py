@@ -1,6 +1,11 @@
 """The ``crm`` command: run app and jobs, seed demo data, import, export, back up, manage users.
 
 ``crm run`` starts the Streamlit app as a child process and stops it on Ctrl-C or SIGTERM.
+
+The command's own words (its help, its progress and summary lines) are English: it is the tool
+of whoever runs the server, read next to English logs and used in scripts.  What crm_core says
+through it (a refused password, an import row's error) and what it writes into the data (demo
+data, notes an import adds) are in the app's language (``[app] language``), as in the app.
 """
 
 from __future__ import annotations
@@ -188,6 +193,7 @@ def seed_command(args: argparse.Namespace) -> int:
 
 def import_command(args: argparse.Namespace) -> int:
     from crm_core.accounts.users import current_user
+    from crm_core.custom_fields import list_fields
     from crm_core.import_export.importer import rows_from_file, run_import, undo_import
     from crm_core.import_export.tables import Limits
 
@@ -214,7 +220,7 @@ def import_command(args: argparse.Namespace) -> int:
     try:
         Limits.current().check_size(path.stat().st_size)  # before reading it into memory
         data = path.read_bytes()
-        kind, _table, rows = rows_from_file(data, path.name)
+        kind, _table, rows = rows_from_file(data, path.name, fields=list_fields(db))
     except (OSError, ValueError) as exc:
         print(f"cannot read {path}: {exc}", file=sys.stderr)
         return 2

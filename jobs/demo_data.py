@@ -17,10 +17,13 @@ from decimal import Decimal
 import phonenumbers
 from faker import Faker
 
+from crm_core import i18n
 from crm_core.accounts.users import ensure_user
 from crm_core.custom_fields import fields_in
 from crm_core.database import Cursor, Database, insert_columns
+from crm_core.i18n import N_
 from crm_core.search import refresh_derived_columns
+from crm_core.starter_lists import LOST_REASONS
 
 # (country, postal code, city, latitude, longitude)
 CITIES = [
@@ -121,45 +124,63 @@ _PHONE_PATTERNS = {
     "LU": [("621", 6), ("691", 6)],
 }
 _FREEMAIL = ["web.de", "gmx.de", "t-online.de", "gmail.com", "posteo.de", "outlook.de"]
+# The demo's labels are the team's shared words: written in the app's language ([app] language,
+# German by default), from English ids translated by the catalogs (see ``in_app_language``).
+# Names, places, products and notes stay the German / European data they are.
 TAGS = [
-    "VIP",
-    "Key account",
-    "Newsletter",
-    "Messe Hannover 2026",
-    "Messe München 2026",
-    "Gewinnspiel",
-    "Handwerk",
-    "Einzelhandel",
-    "Großhandel",
-    "Industrie",
-    "Gastronomie",
-    "Hotel",
-    "Praxis",
-    "Kanzlei",
-    "Behörde",
-    "Schule",
-    "Verein",
-    "Partner",
-    "Lieferant",
-    "Empfehlung",
-    "Katalog",
-    "Muster verschickt",
-    "Rückruf",
-    "Inaktiv",
-    "Nordwest",
-    "Süd",
-    "Ost",
-    "Export",
-    "Premium",
-    "Test",
+    N_("VIP"),
+    N_("Key account"),
+    N_("Newsletter"),
+    N_("Trade fair Hanover 2026"),
+    N_("Trade fair Munich 2026"),
+    N_("Prize draw"),
+    N_("Trades"),
+    N_("Retail"),
+    N_("Wholesale"),
+    N_("Industry"),
+    N_("Hospitality"),
+    N_("Hotel"),
+    N_("Medical practice"),
+    N_("Law firm"),
+    N_("Public authority"),
+    N_("School"),
+    N_("Association"),
+    N_("Partner"),
+    N_("Supplier"),
+    N_("Referral"),
+    N_("Catalog"),
+    N_("Samples sent"),
+    N_("Call back"),
+    N_("Inactive"),
+    N_("North-west"),
+    N_("South"),
+    N_("East"),
+    N_("Export"),
+    N_("Premium"),
+    N_("Test"),
 ]
 CUSTOM_FIELDS = [
-    ("Branche", "choice", ["Handwerk", "Handel", "Industrie", "Dienstleistung", "Öffentlich"]),
-    ("Mitarbeiter", "number", []),
-    ("Kunde seit", "date", []),
-    ("Newsletter-Einwilligung", "bool", []),
-    ("Kundennummer", "text", []),
-]
+    (N_("Sector"), "choice",
+     [N_("Trades"), N_("Trade"), N_("Industry"), N_("Services"), N_("Public sector")]),
+    (N_("Employees"), "number", []),
+    (N_("Customer since"), "date", []),
+    (N_("Newsletter consent"), "bool", []),
+    (N_("Customer number"), "text", []),
+]  # fmt: skip
+
+
+def in_app_language(texts: list[str]) -> list[str]:
+    """Demo words (English ids) in the app's language: German by default, English with
+    ``[app] language = "en"``."""
+    with i18n.language(i18n.app_language()):  # i18n._: this module uses _ as a throwaway name
+        return [i18n._(text) for text in texts]
+
+
+def demo_tags() -> list[str]:
+    """The demo's tags as ``seed`` writes them (in the app's language)."""
+    return in_app_language(TAGS)
+
+
 _NOTE_TEXTS = {
     "call": [
         "Rückruf vereinbart, Interesse an {p}.",
@@ -440,7 +461,7 @@ def seed(
 
 
 def _ensure_tags(cur: Cursor) -> list[int]:
-    for name in TAGS:
+    for name in demo_tags():
         cur.execute(
             "INSERT INTO tags (name) SELECT ? WHERE NOT EXISTS"
             " (SELECT 1 FROM tags WHERE lower(name) = lower(?))",
@@ -450,7 +471,8 @@ def _ensure_tags(cur: Cursor) -> list[int]:
 
 
 def _ensure_fields(cur: Cursor) -> list[tuple[int, str, list[str]]]:
-    for position, (name, kind, choices) in enumerate(CUSTOM_FIELDS, start=1):
+    for position, (english, kind, english_choices) in enumerate(CUSTOM_FIELDS, start=1):
+        name, *choices = in_app_language([english, *english_choices])
         cur.execute(
             "INSERT INTO custom_fields (name, kind, choices, position) SELECT ?, ?, ?, ?"
             " WHERE NOT EXISTS (SELECT 1 FROM custom_fields WHERE lower(name) = lower(?))",
@@ -476,14 +498,29 @@ def _poisson(rng: random.Random, mean: float) -> int:
 
 
 PIPELINES = [
-    ("Sales", None),  # the default five phases
-    ("Service contracts", [("Inquiry", 10, "#9aa5b1"), ("Site survey", 30, "#5b8def"),
-                           ("Quote", 60, "#f0a202"), ("Negotiation", 80, "#e4572e")]),
-    ("Trade fair leads", [("Badge scanned", 5, "#9aa5b1"), ("Follow-up call", 20, "#5b8def"),
-                          ("Samples sent", 40, "#8e6cef"), ("Offer", 70, "#e4572e")]),
+    (N_("Sales"), None),  # the default five phases (crm_core.pipelines, in the app's language)
+    (N_("Service contracts"), [(N_("Inquiry"), 10, "#9aa5b1"), (N_("Site survey"), 30, "#5b8def"),
+                               (N_("Quote"), 60, "#f0a202"), (N_("Negotiation"), 80, "#e4572e")]),
+    (N_("Trade fair leads"), [(N_("Badge scanned"), 5, "#9aa5b1"),
+                              (N_("Follow-up call"), 20, "#5b8def"),
+                              (N_("Samples sent"), 40, "#8e6cef"), (N_("Offer"), 70, "#e4572e")]),
 ]  # fmt: skip
-_LOST_REASONS = ["Price too high", "Chose a competitor", "No budget", "No need any more",
-                 "No response", "Timing"]  # fmt: skip
+
+
+def demo_pipelines() -> list[tuple[str, list[tuple[str, int, str]] | None]]:
+    """``PIPELINES`` in the app's language (None: the default phases)."""
+
+    def word(text: str) -> str:
+        return in_app_language([text])[0]
+
+    return [(word(name), None if phases is None else [(word(n), p, c) for n, p, c in phases])
+            for name, phases in PIPELINES]  # fmt: skip
+
+
+def lost_reasons() -> list[str]:
+    """The reasons demo leads were lost for: the starter list of lost reasons (as a new
+    database has it, in the app's language) without its last entry, "Other"."""
+    return in_app_language(LOST_REASONS[:-1])
 
 
 def ensure_pipelines(cur: Cursor) -> list:
@@ -491,10 +528,12 @@ def ensure_pipelines(cur: Cursor) -> list:
     from crm_core.pipelines import create_pipeline, pipelines_in
 
     existing = {p.name for p in pipelines_in(cur)}
-    for name, phases in PIPELINES:
+    wanted = demo_pipelines()
+    for name, phases in wanted:
         if name not in existing:
             create_pipeline(cur, name, phases)
-    return [p for p in pipelines_in(cur) if p.name in dict(PIPELINES)]
+    names = {name for name, _phases in wanted}
+    return [p for p in pipelines_in(cur) if p.name in names]
 
 
 def seed_leads(db: Database, *, leads: int, seed: int = 1) -> int:
@@ -502,6 +541,7 @@ def seed_leads(db: Database, *, leads: int, seed: int = 1) -> int:
     history that walks through its pipeline's phases, and some activities."""
     rng = random.Random(seed * 7919 + leads)
     now = datetime.now().replace(microsecond=0)
+    reasons = lost_reasons()
 
     def work(cur: Cursor) -> int:
         pipelines = ensure_pipelines(cur)
@@ -576,7 +616,7 @@ def seed_leads(db: Database, *, leads: int, seed: int = 1) -> int:
             closed_at = reason = None
             if status != "open":
                 closed_at = min(now, at + timedelta(days=rng.randrange(1, 30)))
-                reason = rng.choice(_LOST_REASONS) if status == "lost" else None
+                reason = rng.choice(reasons) if status == "lost" else None
                 event(lead_id, closed_at, owner, status, phases[depth].id, None, reason)
             phase_since = min(at, now)
             contact = rng.choice(contact_ids)

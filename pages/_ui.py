@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import streamlit as st
 
+from crm_core import labels
 from crm_core.accounts.users import User
 from crm_core.config import Settings, load_settings
 from crm_core.database import Database, DatabaseBusy, get_database
@@ -36,8 +37,6 @@ from crm_core.validation import FieldError, ValidationError
 # What a conflict panel calls the fields of a user profile (the Users page, My account).
 PROFILE_LABELS = {"display_name": N_("name"), "email": N_("email"),
                   "home_address": N_("home (route start)"), "language": N_("language")}  # fmt: skip
-# The roles (crm_core.accounts.users.ROLES) as people read them.
-ROLE_LABELS = {"admin": N_("admin"), "member": N_("member")}
 
 
 def settings() -> Settings:
@@ -63,134 +62,48 @@ def md(text: object) -> str:
 
 
 # The names the forms give the fields crm_core reports on (ValidationError keys), so that a
-# message names the field the user sees, in their language.
-FIELD_LABELS = {
-    "kind": N_("Kind"),
-    "salutation": N_("Salutation"),
-    "title": N_("Title"),
-    "first_name": N_("First name"),
-    "last_name": N_("Last name"),
-    "company": N_("Company"),
-    "job_title": N_("Position"),
-    "street": N_("Street"),
-    "postal_code": N_("Postal code"),
-    "city": N_("City"),
-    "country": N_("Country"),
-    "latitude": N_("Map position"),
-    "longitude": N_("Map position"),
-    "map_position": N_("Map position"),
-    "first_contact": N_("First contact"),
-    "source": N_("Source"),
-    "owner_id": N_("Owner"),
-    "emails": N_("E-mail addresses"),
-    "phones": N_("Phone numbers"),
-    "websites": N_("Websites"),
-    "tags": N_("Tags"),
-    "value": N_("Value"),
-    "currency": N_("Currency"),
-    "expected_close": N_("Expected close"),
-    "pipeline_id": N_("Pipeline"),
-    "phase_id": N_("Phase"),
-    "contact_id": N_("Contact"),
-    "status": N_("Status"),
-    "due_date": N_("Due"),
-    "note": N_("Note"),
-    "fire_on": N_("Appears on the board on"),
-}
+# message names the field the user sees, in their language: crm_core's names of its fields, but
+# the forms have one map position where crm_core has latitude and longitude.
+FIELD_LABELS = {**labels.FIELDS, "latitude": N_("Map position"), "longitude": N_("Map position"),
+                "map_position": N_("Map position")}  # fmt: skip
 
-# The audit log stores codes (crm_core.audit.ACTIONS, the kinds of records); people read these
-# (the audit page, a record's change history, the conflict panel).
-ACTIONS = {
-    "create": N_("created"),
-    "update": N_("changed"),
-    "delete": N_("deleted"),
-    "restore": N_("restored"),
-    "move": N_("moved"),
-    "won": N_("won"),
-    "lost": N_("lost"),
-    "reopen": N_("reopened"),
-    "import": N_("imported"),
-    "undo_import": N_("import undone"),
-    "export": N_("exported"),
-    "login": N_("signed in"),
-    "login_failed": N_("sign-in failed"),
-    "login_throttled": N_("sign-in blocked"),
-    "logout": N_("signed out"),
-    "password": N_("password changed"),
-    "deactivate": N_("deactivated"),
-    "reactivate": N_("reactivated"),
-    "sync": N_("synchronised"),
-    "backup": N_("backed up"),
-    "restore_backup": N_("backup restored"),
-}
-ENTITIES = {
-    "contact": N_("contact"),
-    "contacts": N_("contacts"),
-    "lead": N_("lead"),
-    "leads": N_("leads"),
-    "scheduled_lead": N_("upcoming opportunity"),
-    "note": N_("conversation note"),
-    "reminder": N_("reminder"),
-    "user": N_("user"),
-    "session": N_("session"),
-    "import": N_("import"),
-    "tag": N_("tag"),
-    "source": N_("source"),
-    "pipeline": N_("pipeline"),
-    "phase": N_("phase"),
-    "lost_reason": N_("lost reason"),
-    "custom_field": N_("custom field"),
-    "mailchimp": N_("Mailchimp"),
-    "audit_log": N_("audit log"),
-    "database": N_("database"),
-}
-
-
-def action_label(code: str) -> str:
-    return _(ACTIONS[code]) if code in ACTIONS else code
-
-
-def entity_label(code: str) -> str:
-    return _(ENTITIES[code]) if code in ENTITIES else code
+# The audit log's codes in words (the audit page, a record's history, the conflict panel).
+action_label = labels.action_label
+entity_label = labels.record_label
 
 
 # How exactly a typed place was found (crm_core.geo's codes).
 PRECISIONS = {"street": N_("street"), "postal code": N_("postal code"), "city": N_("city"),
               "manual": N_("pinned by hand")}  # fmt: skip
 
-# A closed lead's status (crm_core.leads' codes) as people read it.
-CLOSED = {"won": N_("won"), "lost": N_("lost")}
 
-
-def field_label(key: str, labels: Mapping[str, str] | None = None) -> str:
+def field_label(key: str, names: Mapping[str, str] | None = None) -> str:
     """A ValidationError key as the form names it: "last_name" -> "Last name", "custom_7" -> the
-    custom field's own name (user text: escape it with ``md`` for markdown).  ``labels``: a
+    custom field's own name (user text: escape it with ``md`` for markdown).  ``names``: a
     form's own names where they differ (the lead's "title" is its product or service),
     already translated."""
-    if labels and key in labels:
-        return labels[key]
+    if names and key in names:
+        return names[key]
     if key in FIELD_LABELS:
         return _(FIELD_LABELS[key])
-    if key.startswith("custom_") and key[len("custom_") :].isdigit():
+    custom: dict[int, str] = {}
+    if key.startswith("custom_"):
         from crm_core.custom_fields import list_fields
 
-        field_id = int(key[len("custom_") :])
-        names = {f.id: f.name for f in list_fields(db(), active_only=False)}
-        if field_id in names:
-            return names[field_id]
-    return key.replace("_", " ")
+        custom = {f.id: f.name for f in list_fields(db(), active_only=False)}
+    return labels.field_label(key, custom)
 
 
-def labels_of(keys: Sequence[str], labels: Mapping[str, str] | None = None) -> dict[str, str]:
+def labels_of(keys: Sequence[str], names: Mapping[str, str] | None = None) -> dict[str, str]:
     """The form's names of ``keys`` (see ``field_label``), e.g. for a conflict panel."""
-    return {key: field_label(key, labels) for key in keys}
+    return {key: field_label(key, names) for key in keys}
 
 
 def lead_state(status: str, phase: str) -> str:
     """Where a lead stands, in a list of leads: its phase while open, else "won (Angebot)"."""
-    if status not in CLOSED:
+    if status not in ("won", "lost"):
         return phase
-    return _("{status} ({phase})").format(status=_(CLOSED[status]), phase=phase)
+    return _("{status} ({phase})").format(status=labels.status_label(status), phase=phase)
 
 
 def yes_no(value: object) -> str:
@@ -201,7 +114,7 @@ def yes_no(value: object) -> str:
 
 
 def role_label(role: str) -> str:
-    return _(ROLE_LABELS[role]) if role in ROLE_LABELS else role
+    return _(labels.ROLES[role]) if role in labels.ROLES else role
 
 
 def language_label(code: str | None) -> str:

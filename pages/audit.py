@@ -17,13 +17,14 @@ from crm_core.audit import (
 )
 from crm_core.i18n import _, count, moment, ngettext
 from crm_core.import_export.exports import to_csv
+from crm_core.labels import action_label, record_label
 from pages._auth import download, gate
-from pages._ui import action_label, date_input_format, db, entity_label
+from pages._ui import date_input_format, db
 
 gate(admin=True)  # nothing below runs for a visitor who is not a signed-in admin
 
 PAGE_SIZE = 100
-
+# The log stores codes (actions, kinds of records): crm_core.labels has the words people read.
 
 st.title(_("Audit log"))
 known = known_values(db())
@@ -31,7 +32,7 @@ c1, c2, c3, c4 = st.columns([2, 2, 2, 3])
 actor = c1.selectbox(_("Who"), known["actor"], index=None, placeholder=_("everyone"),
                      key="a_actor")  # fmt: skip
 entity = c2.selectbox(_("What"), known["entity"], index=None, placeholder=_("everything"),
-                      format_func=entity_label, key="a_entity")  # fmt: skip
+                      format_func=record_label, key="a_entity")  # fmt: skip
 action = c3.selectbox(_("Action"), known["action"], index=None, placeholder=_("any"),
                       format_func=action_label, key="a_action")  # fmt: skip
 period = c4.date_input(_("Period"), (date.today() - timedelta(days=30), date.today()),
@@ -72,7 +73,7 @@ if entries:
                     "when": moment(e.logged_at),
                     "who": e.actor,
                     "action": action_label(e.action),
-                    "what": entity_label(e.entity),
+                    "what": record_label(e.entity),
                     "id": e.entity_id,
                     "name": e.label,
                     "open": record_link(e.entity, e.entity_id),

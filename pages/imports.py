@@ -5,11 +5,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from crm_core.custom_fields import list_fields
 from crm_core.i18n import N_, _, count, moment, ngettext
 from crm_core.import_export import tables
 from crm_core.import_export.importer import list_imports, rows_from_file, run_import, undo_import
 from crm_core.import_export.mapping import TARGETS as FIELD_TARGETS
-from crm_core.import_export.mapping import suggest_mapping
+from crm_core.import_export.mapping import custom_targets, suggest_mapping
 from crm_core.sources import list_sources
 from crm_core.tags import tag_names
 from pages._auth import gate
@@ -74,7 +75,10 @@ if upload is not None:
             ])
         )  # fmt: skip
         st.dataframe(pd.DataFrame(table.rows[:5], columns=table.headers), hide_index=True)
-        suggested = suggest_mapping(table.headers)
+        fields = list_fields(db())
+        suggested = suggest_mapping(table.headers, fields)
+        TARGETS.update({target: _("{name} (custom field)").format(name=name)
+                        for target, name in custom_targets(fields).items()})  # fmt: skip
         with st.expander(_("Column mapping"), expanded=True, icon=":material/table_chart:"):
             mapping = {}
             columns = st.columns(3)

@@ -124,21 +124,26 @@ def chromium() -> Iterator:
 
 
 @contextmanager
-def database_at(path: Path) -> Iterator:
-    """``CRM_DB`` points at ``path`` for the block (to prepare data before the app starts)."""
+def database_at(path: Path, language: str | None = None) -> Iterator:
+    """``CRM_DB`` points at ``path`` for the block (to prepare data before the app starts); with
+    ``language`` the app speaks it there too ("en" where a test checks English wording: a new
+    database's lists and a new pipeline's phases are then English, like the app served)."""
     from crm_core.database import forget_databases, get_database
 
-    saved = os.environ.get("CRM_DB")
+    saved = {name: os.environ.get(name) for name in ("CRM_DB", "CRM_LANGUAGE")}
     os.environ["CRM_DB"] = str(path)
+    if language:
+        os.environ["CRM_LANGUAGE"] = language
     forget_databases()
     try:
         yield get_database()
     finally:
         forget_databases()
-        if saved is None:
-            os.environ.pop("CRM_DB", None)
-        else:
-            os.environ["CRM_DB"] = saved
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 SESSION_COOKIE = "leadradar_session"

@@ -104,6 +104,7 @@ def test_an_import_that_breaks_off_records_only_what_committed(db, user_id, monk
     assert [e["label"] for e in entries(db, "import")] == ["half.csv"]
 
 
+@pytest.mark.usefixtures("english")
 def test_undo_records_what_it_removed_and_restored(db, user_id, anna):
     cid = create_contact(db, ContactDraft(first_name="Anna", last_name="Alt",
                                           emails=[LabelledValue("work", "anna@example.com")]),

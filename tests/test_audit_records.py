@@ -20,6 +20,9 @@ from crm_core.pipelines import Pipeline, create_pipeline, get_pipeline
 from crm_core.validation import FieldError, ValidationError
 from crm_core.versions import Stale
 
+# The default phases and the messages asserted here are the English ones.
+pytestmark = pytest.mark.usefixtures("english")
+
 TODAY = date.today()
 
 
@@ -139,7 +142,7 @@ def test_update_contact_logs_only_what_changed_with_old_and_new(db, user_id, ann
         "tags": [["Messe", "VIP"], ["Kunde", "VIP"]],
         "custom: Branche": ["Handel", "Handwerk"],
     }
-    assert "city: Köln → Bonn" in entry.change_lines()
+    assert "City: Köln → Bonn" in entry.change_lines()  # the field as the form names it
 
 
 def test_update_that_removes_values_logs_them_as_gone(db, user_id, anna):
@@ -221,7 +224,7 @@ def test_add_note_logs_channel_body_contact_and_lead(db, user_id, contact, sales
 
 def test_create_and_update_lead_log_values_and_differences(db, user_id, contact, sales, anna,
                                                            team_name):  # fmt: skip
-    lead = new_lead(db, user_id, contact, sales, phase=1, value="1.500,50")
+    lead = new_lead(db, user_id, contact, sales, phase=1, value="1,500.50")  # typed in English
     created = only(db, "lead", lead, "create")
     assert_by_anna(created, db, user_id)
     assert created.label == "Schulung"

@@ -10,6 +10,9 @@ from crm_core.accounts import passwords, sessions, throttling, users
 from crm_core.audit import AuditQuery, search_audit
 from crm_core.validation import FieldError
 
+# What is asserted here is the English wording (the app's default is German).
+pytestmark = pytest.mark.usefixtures("english")
+
 PASSWORD = "correct horse battery"
 
 

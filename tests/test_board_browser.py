@@ -25,7 +25,7 @@ expect.set_options(timeout=20_000)
 def world(tmp_path_factory):
     """A database with one pipeline and four leads in its first phase, served by the app."""
     path = tmp_path_factory.mktemp("board") / "crm.duckdb"
-    with database_at(path) as db:
+    with database_at(path, language="en") as db:
         user = current_user(db).id
         pipeline = pl.get_pipeline(db, pl.create_pipeline(db, "Sales"))
         contact = create_contact(db, ContactDraft(first_name="Anna", last_name="Board"), user)

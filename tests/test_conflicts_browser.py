@@ -24,7 +24,7 @@ BUTTONS = ("Save my changes on top", "Discard mine and reload")
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     path = tmp_path_factory.mktemp("conflicts") / "crm.duckdb"
-    with database_at(path) as db:
+    with database_at(path, language="en") as db:
         anna = users.create_account(db, "anna", display_name="Anna Admin", role="admin")
         users.create_account(db, "bernd", display_name="Bernd Berger", role="admin")
         contact = create_contact(db, ContactDraft(first_name="Greta", last_name="Gleichzeitig",

@@ -111,6 +111,7 @@ def test_owner_source_filters_and_paging(db, user_id):
     assert beyond.page == 3 and len(beyond.rows) == 1
 
 
+@pytest.mark.usefixtures("english")
 def test_duplicates_flagged_by_email_phone_and_similar_name_in_city(db, user_id):
     first = c.create_contact(
         db, draft(emails=lv("anna@example.com"), phones=lv("030 1234567")), user_id
@@ -152,6 +153,7 @@ def test_soft_delete_and_undo(db, user_id):
     assert [n.body for n in list_notes(db, cid)] == ["Erstkontakt"]
 
 
+@pytest.mark.usefixtures("english")
 def test_notes_timeline_newest_first_with_author_and_channel(db, user_id):
     cid = c.create_contact(db, draft(), user_id)
     add_note(db, cid, "call", "first", user_id)

@@ -53,6 +53,7 @@ def test_write_waits_for_another_process_then_succeeds(db: Database, user_id: in
     assert db.stats["retries"] > 0
 
 
+@pytest.mark.usefixtures("english")
 def test_busy_database_gives_clear_message_and_changes_nothing(db_path: Path):
     db = Database(db_path, busy_timeout_s=0.4, keep_warm_s=0)
     migrate(db)

@@ -119,6 +119,7 @@ def test_route_page_plans_and_links(db, user_id, no_network, english):
     assert order[:3] in (["Göttingen", "Erfurt", "Fulda"], ["Fulda", "Erfurt", "Göttingen"])
 
 
+@pytest.mark.usefixtures("english")
 def test_a_days_route_keeps_its_rules_in_crm_core(db, user_id, no_network, monkeypatch):
     """Start and end are required, the stop limit holds, unplaced contacts are listed, and the
     legs add up: the same for the page and any other caller."""

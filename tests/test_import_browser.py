@@ -17,7 +17,7 @@ expect.set_options(timeout=20_000)
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     path = tmp_path_factory.mktemp("lookup") / "crm.duckdb"
-    with database_at(path) as db:
+    with database_at(path, language="en") as db:
         create_contact(db, ContactDraft(first_name="Greta", last_name="Gefunden", company="Körner AG",
                                         emails=[LabelledValue("work", "greta@koerner.de")]),
                        current_user(db).id)  # fmt: skip

@@ -24,6 +24,9 @@ from crm_core.import_export.tables import (
 )
 from crm_core.import_export.vcard import CardResult, read_vcards
 
+# What is asserted here is the English wording (the app's default is German).
+pytestmark = pytest.mark.usefixtures("english")
+
 DATA = Path(__file__).resolve().parent / "data" / "imports"
 
 
@@ -820,5 +823,5 @@ def test_dos_end_of_file_marker_is_no_garbage():
 
 def test_not_a_vcard_at_all():
     [result] = read_vcards(b"Vorname;Nachname\r\nAnna;Berg\r\n")
-    assert result.draft is None and result.problems == ["lines 1-2: text outside a vCard, ignored"]
+    assert result.draft is None and result.problems == ["lines 1–2: text outside a vCard, ignored"]
     assert read_vcards(b"") == []

@@ -19,6 +19,9 @@ from crm_core.import_export.vcard import read_vcards
 from jobs.cli import main as crm
 from tests.hostile_files import folded_vcard, hostile_csv, hostile_xlsx
 
+# What is asserted here is the English wording (the app's default is German).
+pytestmark = pytest.mark.usefixtures("english")
+
 MEMORY_MB = 100
 
 

@@ -182,6 +182,7 @@ def test_a_created_contact_edited_since_is_removed_all_the_same_and_reported(db,
     assert undo["removed, changed since"] == [bernd["id"]]
 
 
+@pytest.mark.usefixtures("english")
 def test_a_later_row_of_the_same_chunk_merges_into_the_contact_an_earlier_row_created(db, user_id):
     rows = [import_row(1, "Bernd", "Frisch", "bernd@example.com"),
             import_row(2, "Bernd", "Frisch", "bernd@example.com", "0171 2345678", city="Kiel")]  # fmt: skip
@@ -263,6 +264,7 @@ def test_the_bulk_audit_state_is_the_contacts_one(db, user_id):
         assert states[contact_id] == db.run(lambda cur, c=contact_id: _audit_state(cur, c))
 
 
+@pytest.mark.usefixtures("english")
 def test_an_unknown_import_is_refused(db, user_id):
     with pytest.raises(ValueError, match="no import"):
         im.undo_import(db, 12345, user_id)

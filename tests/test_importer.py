@@ -15,6 +15,9 @@ from crm_core.contacts import (
 from crm_core.import_export.importer import ImportRow, list_imports, run_import, undo_import
 from crm_core.notes import list_notes
 
+# What is asserted here is the English wording (the app's default is German).
+pytestmark = pytest.mark.usefixtures("english")
+
 
 def row(n, first, last, email=None, phone=None, **extra) -> ImportRow:
     draft = ContactDraft(first_name=first, last_name=last,
@@ -41,7 +44,7 @@ def test_rows_are_validated_one_by_one_and_duplicates_skipped(db, user_id):
     assert (report.created, report.skipped, report.merged) == (2, 2, 0)
     assert report.errors == [(5, "the card has no name")]
     # An address that does not validate does not cost the contact: it is kept as a note.
-    assert (2, "warning", "e-mail 'not-an-address' kept as a note") in report.lines
+    assert (2, "warning", "e-mail “not-an-address” kept as a note") in report.lines
     assert names(db) == ["Alt Bestand", "Anna Neu", "Bad Mail"]
     [new] = search_contacts(db, ContactQuery(text="anna")).rows
     view = get_contact(db, new["id"])

@@ -10,11 +10,12 @@ import subprocess
 import sys
 import time
 from datetime import date, datetime, timedelta
+from email.header import decode_header, make_header
 
 import pytest
 
 from crm_core import digests, mailer, opportunities, reminders
-from crm_core.accounts.users import ensure_user
+from crm_core.accounts.users import ensure_user, set_language
 from crm_core.config import load_settings
 from crm_core.contacts import ContactDraft, create_contact
 from crm_core.database import forget_databases, get_database
@@ -59,8 +60,10 @@ def test_digest_content_links_and_once_per_day(db, user_id, smtp):
     assert (run.planned, run.sent, run.failed) == (2, 2, [])
     [mail] = smtp.inbox.to("rep0@leadradar.example")
     body = mail.get_payload(decode=True).decode()
-    assert mail["Subject"] == f"leadradar: 2 follow-ups for {TODAY:%d.%m.%Y}"
-    assert "Bernd Meier (overdue since" in body and "Rückruf" in body
+    # In German, the app's language (rep0 chose none).
+    subject = str(make_header(decode_header(mail["Subject"])))
+    assert subject == f"leadradar: 2 Wiedervorlagen für {TODAY:%d.%m.%Y}"
+    assert "Bernd Meier (überfällig seit" in body and "Rückruf" in body
     assert "Anna Schmidt" in body and "Angebot nachfassen" in body
     assert f"https://crm.firma.example/contact?id={anna}" in body
     assert f"https://crm.firma.example/contact?id={bernd}" in body
@@ -71,6 +74,28 @@ def test_digest_content_links_and_once_per_day(db, user_id, smtp):
     again = digests.run_digests(db, settings, MORNING + timedelta(hours=5))
     assert (again.planned, len(smtp.inbox.messages)) == (0, 2)  # the same day: nothing more
     assert {d["status"] for d in digests.deliveries(db, TODAY)} == {"sent"}
+
+
+def test_each_digest_is_in_its_recipients_language(db, user_id, smtp):
+    rep0, rep1 = team(db, 2)
+    set_language(db, rep1, "en")
+    anna = contact(db, user_id)
+    for rep in (rep0, rep1):
+        reminders.add_reminder(db, anna, TODAY - timedelta(days=2), "Angebot", rep, user_id)
+    assert digests.run_digests(db, load_settings(), MORNING).sent == 2
+
+    def read(address):
+        [mail] = smtp.inbox.to(address)
+        return str(make_header(decode_header(mail["Subject"]))), mail.get_payload(
+            decode=True
+        ).decode()
+
+    subject, body = read("rep0@leadradar.example")
+    assert subject == f"leadradar: 1 Wiedervorlage für {TODAY:%d.%m.%Y}"
+    assert "überfällig seit" in body
+    subject, body = read("rep1@leadradar.example")
+    assert subject == f"leadradar: 1 follow-up for {TODAY.day} {TODAY:%b %Y}"
+    assert "überfällig" not in body and "overdue" in body
 
 
 def test_started_after_the_digest_hour_still_sends_that_days_digest(db, user_id, smtp):
@@ -139,7 +164,7 @@ def test_no_address_is_reported_not_dropped(db, user_id, smtp):
     nobody = db.run(lambda cur: ensure_user(cur, "nomail", "No Mail")).id
     reminders.add_reminder(db, contact(db, user_id), TODAY, "", nobody, user_id)
     run = digests.run_digests(db, load_settings(), MORNING)
-    assert "has no e-mail address" in run.failed[0]
+    assert "hat keine E-Mail-Adresse" in run.failed[0]
     assert digests.deliveries(db, TODAY)[0]["status"] == "pending"
 
 
@@ -156,6 +181,7 @@ def test_the_journal_prevents_a_second_send_after_a_crash(db, user_id, smtp):
     assert not digests.journal_path(db).exists()
 
 
+@pytest.mark.usefixtures("english")  # the default phases asserted are the English ones
 def test_opportunities_fire_once_into_their_phase_with_history(db, user_id):
     pipeline = get_pipeline(db, create_pipeline(db, "Sales"))
     anna = contact(db, user_id)
@@ -341,6 +367,6 @@ def test_a_password_never_goes_to_a_mail_server_in_clear(monkeypatch):
     monkeypatch.setenv("CRM_SMTP_PASSWORD", "geheim-123")
     monkeypatch.setenv("CRM_SMTP_SECURITY", "none")
     settings = load_settings()
-    with pytest.raises(MailError, match="starttls or ssl") as refused:
+    with pytest.raises(MailError, match="starttls oder ssl") as refused:
         send(settings, build_message(settings, "anna@example.com", "x", "y"))
     assert "geheim" not in str(refused.value)

@@ -55,7 +55,7 @@ def test_a_colleagues_snooze_is_not_overwritten_by_my_click(db, user_id):
     next(b for b in at.button if b.key == f"done_{overdue}").click().run()
     left = {r.id: r.due_date for r in reminders.open_reminders(db)}
     assert left[overdue] == TODAY + timedelta(days=1)  # not marked done behind bernd's back
-    assert "bernd changed this reminder meanwhile (due_date:" in texts(at).replace("\\", "")
+    assert "bernd changed this reminder meanwhile (Due:" in texts(at).replace("\\", "")
 
 
 def test_contact_page_adds_a_reminder_and_plans_an_opportunity(db, user_id):

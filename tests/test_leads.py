@@ -17,6 +17,9 @@ from crm_core.review import pipeline_review
 from crm_core.validation import FieldError, ValidationError
 from crm_core.versions import Stale
 
+# What is asserted here is the English wording (the app's default is German).
+pytestmark = pytest.mark.usefixtures("english")
+
 
 @pytest.fixture
 def sales(db) -> pl.Pipeline:
@@ -74,7 +77,7 @@ def test_default_pipeline_and_phase_management(db, sales, user_id, contact):
 
 
 def test_lead_rules_and_history(db, sales, user_id, contact):
-    lead = new_lead(db, user_id, contact, sales, value="1.234,50")
+    lead = new_lead(db, user_id, contact, sales, value="1,234.50")  # typed the English way
     view = ld.get_lead(db, lead)
     assert (view.value, view.status, view.phase_name) == (
         Decimal("1234.50"),

@@ -22,6 +22,9 @@ from crm_core.pipelines import create_pipeline, get_pipeline
 from jobs.cli import main
 from tests.mailchimp_server import FakeMailchimp
 
+# What is asserted here is the English wording (the app's default is German).
+pytestmark = pytest.mark.usefixtures("english")
+
 API_KEY = "0123456789abcdef0123456789abcdef-us21"
 LIST = "a1b2c3d4e5"
 

@@ -166,7 +166,7 @@ def test_the_digest_names_the_contact_as_the_app_does(db, world, smtp):
     assert digests.run_digests(db, load_settings(), morning).sent == 1
     [mail] = smtp.inbox.to("rep@leadradar.example")
     body = mail.get_payload(decode=True).decode()
-    assert f"- {world.name} — lead: Schulung\r\n" in body
+    assert f"- {world.name} — Lead: Schulung\r\n" in body  # German, the app's language
 
 
 # -- the rule, and the migration that brought the column ----------------------------------------

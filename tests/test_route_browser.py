@@ -26,7 +26,7 @@ TOWNS = [("Erfurt", "99084"), ("Göttingen", "37073"), ("Fulda", "36037"), ("Mar
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     path = tmp_path_factory.mktemp("route") / "crm.duckdb"
-    with database_at(path) as db:
+    with database_at(path, language="en") as db:
         user = current_user(db).id
         pipeline = pl.get_pipeline(db, pl.create_pipeline(db, "Sales"))
         for town, postal in TOWNS:

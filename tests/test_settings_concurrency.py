@@ -13,6 +13,9 @@ from crm_core.audit import Actor, AuditQuery, acting_as, history, search_audit
 from crm_core.validation import FieldError
 from crm_core.versions import Stale, differences
 
+# What is asserted here is the English wording (the app's default is German).
+pytestmark = pytest.mark.usefixtures("english")
+
 
 def log_size(db) -> int:
     return search_audit(db, AuditQuery(limit=1))[0]

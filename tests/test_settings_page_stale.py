@@ -234,7 +234,7 @@ def test_a_refused_save_shows_the_reason_and_keeps_the_input(db):
     at.text_input(key=f"tag_name_{web}_v1").input("messe")
     keyed(at, f"tag_save_{web}_v1").click().run()
     assert not at.exception, at.exception
-    assert "Nothing was saved: a tag 'messe' exists already" in shown(at)
+    assert "Nothing was saved: a tag “messe” exists already" in shown(at)
     assert at.text_input(key=f"tag_name_{web}_v1").value == "messe"
     assert sorted(t.name for t in tg.list_tags(db)) == ["Messe", "Web"]
 

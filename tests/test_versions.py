@@ -30,6 +30,7 @@ def bernd(db) -> Actor:
 # -- who changed it: one way, by display name ----------------------------------------------------
 
 
+@pytest.mark.usefixtures("english")
 def test_every_kind_of_record_raises_the_one_stale_naming_the_colleague(db, user_id, bernd):
     pipeline = get_pipeline(db, create_pipeline(db, "Sales"))
     contact = c.create_contact(db, c.ContactDraft(first_name="Anna", last_name="Schmidt"), user_id)
@@ -67,6 +68,7 @@ def test_every_kind_of_record_raises_the_one_stale_naming_the_colleague(db, user
         assert refused.value.current is not None and refused.value.current.version == 2, record
 
 
+@pytest.mark.usefixtures("english")
 def test_the_message_of_every_kind_names_the_record_and_whoever_changed_it(db, user_id, bernd):
     contact = c.create_contact(db, c.ContactDraft(first_name="Anna"), user_id)
     with acting_as(bernd):
@@ -84,6 +86,7 @@ def test_the_message_of_every_kind_names_the_record_and_whoever_changed_it(db, u
     assert refused.value.who == "jobs"
 
 
+@pytest.mark.usefixtures("english")
 def test_a_record_gone_meanwhile_has_no_current_version(db, user_id, bernd):
     contact = c.create_contact(db, c.ContactDraft(first_name="Anna"), user_id)
     with acting_as(bernd):
@@ -95,6 +98,7 @@ def test_a_record_gone_meanwhile_has_no_current_version(db, user_id, bernd):
     assert refused.value.summary == "this contact was deleted meanwhile"
 
 
+@pytest.mark.usefixtures("english")
 def test_a_move_or_a_fired_opportunity_says_what_happened(db, user_id, bernd):
     pipeline = get_pipeline(db, create_pipeline(db, "Sales"))
     contact = c.create_contact(db, c.ContactDraft(first_name="Anna"), user_id)
@@ -104,7 +108,7 @@ def test_a_move_or_a_fired_opportunity_says_what_happened(db, user_id, bernd):
         ld.move_lead(db, lead, second, bernd.user_id, seen_phase_id=first)
     with pytest.raises(Stale) as refused:  # a board that still shows it in the first phase
         ld.move_lead(db, lead, pipeline.phases[2].id, user_id, seen_phase_id=first)
-    assert str(refused.value) == "'Kurs' was changed by someone else meanwhile (now: Call)."
+    assert str(refused.value) == "“Kurs” was changed by someone else meanwhile (now: Call)."
     assert (refused.value.record, refused.value.who) == ("lead", "Bernd Berger")
     draft = ld.LeadDraft(contact, pipeline.id, first, "Plan", 10)
     scheduled = op.schedule_lead(db, draft, date.today(), user_id)
@@ -174,7 +178,7 @@ def test_values_compare_as_they_are_stored(db, user_id):
 @pytest.mark.parametrize(
     ("value", "text"),
     [
-        (None, "—"), ("", "—"), ([], "—"), (True, "yes"), (False, "no"),
+        (None, "—"), ("", "—"), ([], "—"), (True, "ja"), (False, "nein"),
         (date(2026, 3, 2), "02.03.2026"), (datetime(2026, 3, 2, 9, 5), "02.03.2026 09:05"),
         (2.0, "2"), (2.5, "2,5"), (7, "7"), (Decimal("1234.5"), "1.234,5"),
         (["a", "b"], "a, b"), ([c.LabelledValue("work", "a@b.de")], "work: a@b.de"),
@@ -186,8 +190,13 @@ def test_values_read_the_same_everywhere(value, text):
 
 
 def test_the_audit_log_uses_the_formatter():
+    """Field names and values in the reader's language; the export keeps the log's keys."""
     from crm_core.audit import AuditEntry
+    from crm_core.i18n import language
 
     entry = AuditEntry(1, datetime(2026, 1, 1), "anna", "update", "reminder", 1, None,
                        {"done": [False, True], "tags": [[], ["VIP"]], "note": [None, "x"]})  # fmt: skip
-    assert entry.change_lines() == ["done: no → yes", "tags: — → VIP", "note: — → x"]
+    assert entry.change_lines() == ["Erledigt: nein → ja", "Stichwörter: — → VIP", "Notiz: — → x"]
+    with language("en"):
+        assert entry.change_lines() == ["Done: no → yes", "Tags: — → VIP", "Note: — → x"]
+    assert entry.stored_lines() == ["done: nein → ja", "tags: — → VIP", "note: — → x"]

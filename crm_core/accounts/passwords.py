@@ -22,6 +22,7 @@ from crm_core.accounts.throttling import (
     record_failure,
 )
 from crm_core.database import Cursor, Database
+from crm_core.i18n import _
 from crm_core.validation import FieldError
 
 PASSWORD_MIN = 10
@@ -36,13 +37,14 @@ _DUMMY_HASH = _hasher.hash("leadradar: no such account")
 def check_password_rules(password: str, username: str = "") -> str:
     """The password, or ``FieldError`` saying what is wrong with it."""
     if not isinstance(password, str) or not password:
-        raise FieldError("please enter a password")
+        raise FieldError(_("please enter a password"))
     if len(password) < PASSWORD_MIN:
-        raise FieldError(f"a password needs at least {PASSWORD_MIN} characters")
+        raise FieldError(_("a password needs at least {n} characters").format(n=PASSWORD_MIN))
     if len(password) > PASSWORD_MAX:
-        raise FieldError(f"a password can have at most {PASSWORD_MAX} characters")
+        raise FieldError(_("a password can have at most {n} characters").format(
+            n=PASSWORD_MAX))  # fmt: skip
     if username and password.strip().lower() == username.strip().lower():
-        raise FieldError("the password must not be the username")
+        raise FieldError(_("the password must not be the username"))
     return password
 
 
@@ -66,7 +68,7 @@ def set_password_in(cur: Cursor, user_id: int, password: str) -> None:
     """A new password; ends the user's sessions (a reset must lock out whoever had it)."""
     username = cur.execute("SELECT username FROM users WHERE id = ?", [user_id]).fetchone()
     if username is None:
-        raise FieldError("there is no such user")
+        raise FieldError(_("there is no such user"))
     check_password_rules(password, username[0])
     cur.execute(
         "UPDATE users SET password_hash = ?, password_set_at = ?, version = version + 1"
@@ -93,7 +95,7 @@ def change_own_password(
     at = now()
     rows = db.query("SELECT username, password_hash FROM users WHERE id = ?", [user_id])
     if not rows:
-        raise FieldError("there is no such user")
+        raise FieldError(_("there is no such user"))
     username, stored_hash = rows[0]
     who, key = audit.Actor(username, user_id), name_key(user_id, username)
 
@@ -102,5 +104,5 @@ def change_own_password(
     if not password_matches(stored_hash, current or ""):
         db.run(lambda cur: record_failure(cur, key, client, username, who, at,
                                           via="change password"))  # fmt: skip
-        raise FieldError("the current password is not correct")
+        raise FieldError(_("the current password is not correct"))
     set_password(db, user_id, new)

@@ -27,13 +27,14 @@ from crm_core.accounts.throttling import (
 )
 from crm_core.accounts.users import USER_COLUMNS, User, user_from_row
 from crm_core.database import Cursor, Database
+from crm_core.i18n import _
 
 
 class LoginFailed(RuntimeError):
     """Wrong username or password, or a deactivated account (deliberately not said which)."""
 
     def __init__(self) -> None:
-        super().__init__("Wrong username or password.")
+        super().__init__(_("Wrong username or password."))
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 
 from crm_core import audit
 from crm_core.database import Cursor, Database
+from crm_core.i18n import _, ngettext
 
 PAIR_LIMIT = 5
 ACCOUNT_LIMIT = 20
@@ -32,11 +33,22 @@ MAX_DELAY = timedelta(minutes=15)
 
 
 class LoginThrottled(RuntimeError):
+    """Too many failed sign-ins: the message says how long to wait, in whole seconds."""
+
     def __init__(self, wait: timedelta):
         self.wait_s = max(1, int(wait.total_seconds() + 0.999))
-        minutes, seconds = divmod(self.wait_s, 60)
-        when = f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
-        super().__init__(f"Too many failed sign-ins. Please wait {when} and try again.")
+        super().__init__(_("Too many failed sign-ins. Please wait {wait} and try again.").format(
+            wait=waiting_time(self.wait_s)))  # fmt: skip
+
+
+def waiting_time(seconds: int) -> str:
+    """ "1 minute and 5 seconds", "2 minutes", "1 second" (German: "1 Minute und 5 Sekunden")."""
+    minutes, rest = divmod(seconds, 60)
+    in_minutes = ngettext("{n} minute", "{n} minutes", minutes).format(n=minutes)
+    in_seconds = ngettext("{n} second", "{n} seconds", rest).format(n=rest)
+    if minutes and rest:
+        return _("{minutes} and {seconds}").format(minutes=in_minutes, seconds=in_seconds)
+    return in_minutes if minutes else in_seconds
 
 
 def now() -> datetime:

@@ -24,6 +24,7 @@ from crm_core import audit
 from crm_core.config import Settings
 from crm_core.database import Cursor, Database
 from crm_core.geo.offline import Place, offline_index
+from crm_core.i18n import _
 
 log = logging.getLogger(__name__)
 _public_lock = threading.Lock()
@@ -159,7 +160,7 @@ def geocode_contacts(
 def pin_contact(db: Database, contact_id: int, latitude: float, longitude: float) -> None:
     """A manual pin or typed coordinates: never overwritten by geocoding."""
     if not (-90 <= float(latitude) <= 90 and -180 <= float(longitude) <= 180):
-        raise ValueError("coordinates are out of range")
+        raise ValueError(_("coordinates are out of range"))
 
     def work(cur: Cursor) -> None:
         before = cur.execute(
@@ -167,7 +168,7 @@ def pin_contact(db: Database, contact_id: int, latitude: float, longitude: float
             [contact_id],
         ).fetchone()
         if before is None:
-            raise ValueError("there is no such contact")
+            raise ValueError(_("there is no such contact"))
         cur.execute(
             # A pin is an edit: a colleague's open form must not put the old position back.
             "UPDATE contacts SET latitude = ?, longitude = ?, geo_source = 'manual',"

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from crm_core.i18n import _
+
 DATA_FILE = Path(__file__).with_name("data") / "dach_geo.tsv.gz"
 # English and French names people type for German-speaking cities.
 EXONYMS = {"munich": "muenchen", "cologne": "koeln", "nuremberg": "nuernberg", "vienna": "wien",
@@ -152,7 +154,8 @@ class OfflineIndex:
         lat, lon, place, others = self.postal[f"{candidates[0]}-{code}"]
         warning = None
         if rest and not self._fits((lat, lon, place, others), rest):
-            warning = f"'{rest}' does not match the postal code {code} ({place})"
+            warning = _("“{text}” does not match the postal code {code} ({place})").format(
+                text=rest, code=code, place=place)  # fmt: skip
         return Answer("ok", lat, lon, "postal code", place, candidates[0], warning=warning)
 
 

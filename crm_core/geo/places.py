@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from crm_core.database import Cursor, Database
 from crm_core.geo.routing import EARTH_RADIUS_KM, Point, haversine_km, plan_route
+from crm_core.i18n import _, count
 from crm_core.validation import FieldError
 
 MAX_STOPS = 100  # a day's route; the solver's targets are met up to here
@@ -72,7 +73,7 @@ def nearby(
 ) -> list[Spot]:
     """Contacts within ``radius_km``, nearest first."""
     if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
-        raise ValueError("coordinates are out of range")
+        raise ValueError(_("coordinates are out of range"))
     radius = max(0.1, min(float(radius_km), 1000.0))
     dlat = radius / 111.32
     dlon = radius / max(0.01, 111.32 * math.cos(math.radians(latitude)))
@@ -160,17 +161,16 @@ def day_route(
     ``destination``).  ``FieldError`` when the start or the end is missing, or when more than
     ``MAX_STOPS`` contacts can be placed; contacts that cannot be placed are in ``missing``."""
     if origin is None:
-        raise FieldError("choose where the route starts")
+        raise FieldError(_("choose where the route starts"))
     if not round_trip and destination is None:
-        raise FieldError("choose where the route ends")
+        raise FieldError(_("choose where the route ends"))
     spots = contacts_for_route(db, phase_id=phase_id, tag=tag, contact_ids=contact_ids,
                                limit=CANDIDATES)  # fmt: skip
     placed = [s for s in spots if s.placed]
     missing = [s for s in spots if not s.placed]
     if len(placed) > MAX_STOPS:
-        raise FieldError(
-            f"{len(placed)} stops: a day's route plans at most {MAX_STOPS}; narrow it down"
-        )
+        raise FieldError(_("{n} stops: a day's route plans at most {maximum}; narrow it down")
+                         .format(n=count(len(placed)), maximum=count(MAX_STOPS)))  # fmt: skip
     end = None if round_trip else destination
     ordered = plan_route(origin, [(s, (s.latitude, s.longitude)) for s in placed], end,
                          time_limit_s=solver_budget_s(len(placed))) if placed else []  # fmt: skip

@@ -37,11 +37,13 @@ from crm_core.contacts import (
     insert_clean_contact,
     load_contact_in,
 )
-from crm_core.custom_fields import fields_in, typed_value
+from crm_core.custom_fields import CustomField, fields_in, typed_value
 from crm_core.database import Cursor, Database, insert_columns
 from crm_core.geo.geocoding import place_in
+from crm_core.i18n import N_, _
 from crm_core.import_export import tables, vcard
 from crm_core.import_export.mapping import apply_mapping, suggest_mapping
+from crm_core.labels import field_label
 from crm_core.search import refresh_derived_columns
 from crm_core.tags import tag_ids
 from crm_core.validation import LONG_TEXT_MAX, ValidationError, clean_text
@@ -69,6 +71,9 @@ class ImportReport:
     created: int = 0
     merged: int = 0
     skipped: int = 0
+    # Messages and details are in the language of the context that ran the import (the page's
+    # user, the command line's app language); outcomes are codes (created, merged, skipped,
+    # error, warning) that the pages name.
     errors: list[tuple[int, str]] = field(default_factory=list)  # (row, message)
     lines: list[tuple[int, str, str]] = field(default_factory=list)  # (row, outcome, detail)
 
@@ -98,7 +103,7 @@ def run_import(
 ) -> ImportReport:
     """Import ``rows``; with ``dry_run`` everything is checked and reported, nothing written."""
     if on_duplicate not in ON_DUPLICATE:
-        raise ValueError(f"on_duplicate: one of {', '.join(ON_DUPLICATE)}")
+        raise ValueError(f"on_duplicate: one of {', '.join(ON_DUPLICATE)}")  # a caller's mistake
     with _no_gc_pauses():
         return _run_import(db, list(rows), actor_id, on_duplicate, file_name, tags, source,
                            region, dry_run, progress)  # fmt: skip
@@ -188,7 +193,7 @@ def _audit_details(report: ImportReport, file_name, on_duplicate, tags, source) 
 
 
 def _import_label(report: ImportReport, file_name: str | None) -> str:
-    return file_name or f"import #{report.import_id}"
+    return file_name or _("import #{id}").format(id=report.import_id)
 
 
 def _record_partial(db: Database, report: ImportReport, file_name, details: dict) -> None:
@@ -203,10 +208,11 @@ def _record_partial(db: Database, report: ImportReport, file_name, details: dict
 def _chunk(cur: Cursor, chunk: list[ImportRow], report: ImportReport, seen: dict[str, int],
            actor_id, on_duplicate, tags, source, region, dry_run) -> None:  # fmt: skip
     fields = fields_in(cur)
+    names = {f.id: f.name for f in fields}
     cleaned: list[tuple[ImportRow, CleanContact]] = []
     for row in chunk:
         if row.draft is None:
-            message = "; ".join(row.problems) or "nothing usable in this row"
+            message = "; ".join(row.problems) or _("nothing usable in this row")
             report.errors.append((row.row_number, message))
             report.lines.append((row.row_number, "error", message))
             continue
@@ -215,8 +221,8 @@ def _chunk(cur: Cursor, chunk: list[ImportRow], report: ImportReport, seen: dict
         draft.source = draft.source or source
         try:
             clean = _clean_keeping_bad_values(draft, row, fields, region)
-        except ValidationError as exc:
-            message = "; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in exc.errors.items())
+        except ValidationError as exc:  # each field as the form names it: "Umsatz: …"
+            message = "; ".join(f"{field_label(k, names)}: {v}" for k, v in exc.errors.items())
             report.errors.append((row.row_number, message))
             report.lines.append((row.row_number, "error", message))
             continue
@@ -240,11 +246,13 @@ def _chunk(cur: Cursor, chunk: list[ImportRow], report: ImportReport, seen: dict
         if match is not None and on_duplicate == "skip":
             report.skipped += 1
             report.lines.append((row.row_number, "skipped",
-                                 f"same e-mail or phone as {_reference(match)}"))  # fmt: skip
+                                 _("same e-mail or phone as {contact}").format(
+                                     contact=_reference(match))))  # fmt: skip
             continue
         if match is not None and on_duplicate == "merge":
             to_merge.append((row, clean, match, len(report.lines)))
-            report.lines.append((row.row_number, "merged", f"into {_reference(match)}"))
+            report.lines.append((row.row_number, "merged",
+                                 _("into {contact}").format(contact=_reference(match))))  # fmt: skip
             continue
         to_create.append((row, clean))
         for key in keys:
@@ -273,10 +281,18 @@ def _chunk(cur: Cursor, chunk: list[ImportRow], report: ImportReport, seen: dict
 
 def _reference(match: int) -> str:
     """A contact that exists (#id), or a row of the file whose contact is not created yet."""
-    return f"#{match}" if match >= 0 else f"row {-match}"
+    return f"#{match}" if match >= 0 else _("row {n}").format(n=-match)
 
 
-_VALUE_CHECKS = {"emails": "e-mail", "phones": "phone", "websites": "website"}
+# An e-mail, phone or website that does not validate: the note on the contact and the problem.
+_KEPT = {
+    "emails": (N_("Imported e-mail that is not valid: {value}"),
+               N_("e-mail “{value}” kept as a note")),
+    "phones": (N_("Imported phone that is not valid: {value}"),
+               N_("phone “{value}” kept as a note")),
+    "websites": (N_("Imported website that is not valid: {value}"),
+                 N_("website “{value}” kept as a note")),
+}  # fmt: skip
 
 
 def _clean_keeping_bad_values(draft: ContactDraft, row: ImportRow, fields, region: str):
@@ -287,11 +303,12 @@ def _clean_keeping_bad_values(draft: ContactDraft, row: ImportRow, fields, regio
     try:
         return clean_contact(draft, fields, region=region)
     except ValidationError as exc:
-        if not set(exc.errors) <= {*_VALUE_CHECKS, "country"}:
+        if not set(exc.errors) <= {*_KEPT, "country"}:
             raise
         if "country" in exc.errors:
-            row.notes.append(f"Imported country: {draft.country}")
-            row.problems.append(f"country '{draft.country}' kept as a note")
+            row.notes.append(_("Imported country: {value}").format(value=draft.country))
+            row.problems.append(_("country “{value}” kept as a note").format(
+                value=draft.country))  # fmt: skip
             draft.country = None
     checks = {"emails": clean_email, "phones": lambda v: clean_phone(v, region),
               "websites": clean_url}  # fmt: skip
@@ -302,8 +319,9 @@ def _clean_keeping_bad_values(draft: ContactDraft, row: ImportRow, fields, regio
                 check(item.value)
                 kept.append(item)
             except FieldError:
-                row.notes.append(f"Imported {_VALUE_CHECKS[name]} that is not valid: {item.value}")
-                row.problems.append(f"{_VALUE_CHECKS[name]} '{item.value}' kept as a note")
+                note, problem = _KEPT[name]
+                row.notes.append(_(note).format(value=item.value))
+                row.problems.append(_(problem).format(value=item.value))
         setattr(draft, name, kept)
     return clean_contact(draft, fields, region=region)
 
@@ -448,11 +466,12 @@ def _merge_all(cur: Cursor, merges: list[tuple[ImportRow, CleanContact, int, int
     ids = list(dict.fromkeys(targets))
     before = _audit_states(cur, ids)
     notes_added: dict[int, int] = {}
-    for (row, clean, _, line), contact_id in zip(merges, targets, strict=True):
+    for (row, clean, _match, line), contact_id in zip(merges, targets, strict=True):
         if _merge(cur, contact_id, clean, row.notes, actor_id, report.import_id):
             notes_added[contact_id] = notes_added.get(contact_id, 0) + len(row.notes)
         report.merged += 1
-        report.lines[line] = (row.row_number, "merged", f"into #{contact_id}")
+        report.lines[line] = (row.row_number, "merged",
+                              _("into {contact}").format(contact=f"#{contact_id}"))  # fmt: skip
     refresh_derived_columns(cur, ids)
     after = _audit_states(cur, ids)
     for contact_id in ids:
@@ -631,9 +650,9 @@ def undo_import(db: Database, import_id: int, actor_id: int | None) -> UndoResul
 def _undo(cur: Cursor, import_id: int, actor_id) -> UndoResult:
     row = cur.execute("SELECT undone_at FROM imports WHERE id = ?", [import_id]).fetchone()
     if row is None:
-        raise ValueError(f"there is no import #{import_id}")
+        raise ValueError(_("there is no import #{id}").format(id=import_id))
     if row[0] is not None:
-        raise ValueError(f"import #{import_id} was undone already")
+        raise ValueError(_("import #{id} was undone already").format(id=import_id))
     items = cur.execute(
         "SELECT i.contact_id, i.action, i.before, c.version, c.deleted_at IS NOT NULL,"
         " c.updated_at FROM import_items i JOIN contacts c ON c.id = i.contact_id"
@@ -684,8 +703,8 @@ def _undo(cur: Cursor, import_id: int, actor_id) -> UndoResult:
         details["not restored, changed since"] = kept[:100]
     if changed:
         details["removed, changed since"] = changed[:100]
-    audit.record(cur, "undo_import", "import", import_id, label=name or f"import #{import_id}",
-                 changes=details)  # fmt: skip
+    audit.record(cur, "undo_import", "import", import_id,
+                 label=name or _("import #{id}").format(id=import_id), changes=details)  # fmt: skip
     return UndoResult(len(live), len(restore), [(cid, names.get(cid, "")) for cid in kept],
                       [(cid, names.get(cid, "")) for cid in changed])  # fmt: skip
 
@@ -786,14 +805,16 @@ def rows_from_file(
     mapping: dict[int, str] | None = None,
     encoding: str | None = None,
     delimiter: str | None = None,
+    fields: list[CustomField] | None = None,
 ):
     """(format, table or None, rows) of an uploaded file: CSV / Excel rows through the column
-    mapping (suggested when not given), or the cards of a vCard file."""
+    mapping (suggested when not given; a column named like one of the custom ``fields`` is
+    suggested for it), or the cards of a vCard file."""
     with _no_gc_pauses():
-        return _rows_from_file(data, filename, mapping, encoding, delimiter)
+        return _rows_from_file(data, filename, mapping, encoding, delimiter, fields)
 
 
-def _rows_from_file(data, filename, mapping, encoding, delimiter):
+def _rows_from_file(data, filename, mapping, encoding, delimiter, fields):
     kind = tables.detect_format(data, filename)
     if kind == "vcard":
         cards = vcard.read_vcards(data)
@@ -803,6 +824,6 @@ def _rows_from_file(data, filename, mapping, encoding, delimiter):
     else:
         table = tables.read_csv(data, encoding=encoding, delimiter=delimiter)
     if mapping is None:
-        mapping = suggest_mapping(table.headers)
+        mapping = suggest_mapping(table.headers, fields)
     drafts = apply_mapping(table, mapping)
     return kind, table, [ImportRow(r.row_number, r.draft, r.notes, r.problems) for r in drafts]

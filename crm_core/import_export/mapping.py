@@ -27,13 +27,19 @@ Mailchimp and plain German/English headers; ``apply_mapping`` turns each row int
 * Country names that are well known (Deutschland, Germany, USA, Österreich …) become ISO
   codes; anything else is passed on unchanged for validation to judge.  A contact without a
   country keeps ``ContactDraft``'s default.
+* A custom field is the target ``field:<id>`` (``custom_targets``); a header that is a custom
+  field's name is suggested for it.  Its value goes to the contact's custom values as it is
+  (the cell's number when an Excel sheet stores one, else the text), for
+  ``custom_fields.clean_value`` to read: a number as the language in use writes it.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from crm_core.contacts import (
     EMAIL_LABELS,
@@ -42,6 +48,8 @@ from crm_core.contacts import (
     ContactDraft,
     LabelledValue,
 )
+from crm_core.custom_fields import CustomField
+from crm_core.i18n import N_, _
 from crm_core.import_export.tables import Table
 
 # -- column mapping -----------------------------------------------------------------------------
@@ -66,32 +74,40 @@ SCALAR_TARGETS = (
 MULTI_TARGETS = ("email", "phone", "website")  # may be followed by ":label"
 ADDRESS_TARGETS = ("street", "postal_code", "city", "country", "address")
 
+# Target -> what the column mapping calls it (marked for the catalogs: pages translate it).
 TARGETS: dict[str, str] = {
-    "kind": "Kind (person or company)",
-    "salutation": "Salutation (Herr, Frau, Mr., Ms.)",
-    "title": "Academic title (Dr., Prof.)",
-    "prefix": "Name prefix: salutation and/or title, split automatically",
-    "first_name": "First name",
-    "middle_name": "Middle name (added to the first name)",
-    "last_name": "Last name",
-    "full_name": "Full name (used when first and last name are missing)",
-    "company": "Company",
-    "job_title": "Job title",
-    "street": "Street",
-    "postal_code": "Postal code",
-    "city": "City",
-    "country": "Country",
-    "address": "Whole address in one cell (split best effort)",
-    "first_contact": "First contact (date)",
-    "source": "Source",
-    "latitude": "Latitude",
-    "longitude": "Longitude",
-    "email": "E-mail (several columns allowed)",
-    "phone": "Phone (several columns allowed)",
-    "website": "Website (several columns allowed)",
-    "tags": "Tags (separated by , ; or :::)",
-    "notes": "Note for the timeline",
+    "kind": N_("Kind (person or company)"),
+    "salutation": N_("Salutation (Herr, Frau, Mr., Ms.)"),
+    "title": N_("Academic title (Dr., Prof.)"),
+    "prefix": N_("Name prefix: salutation and/or title, split automatically"),
+    "first_name": N_("First name"),
+    "middle_name": N_("Middle name (added to the first name)"),
+    "last_name": N_("Last name"),
+    "full_name": N_("Full name (used when first and last name are missing)"),
+    "company": N_("Company"),
+    "job_title": N_("Job title"),
+    "street": N_("Street"),
+    "postal_code": N_("Postal code"),
+    "city": N_("City"),
+    "country": N_("Country"),
+    "address": N_("Whole address in one cell (split best effort)"),
+    "first_contact": N_("First contact (date)"),
+    "source": N_("Source"),
+    "latitude": N_("Latitude"),
+    "longitude": N_("Longitude"),
+    "email": N_("E-mail (several columns allowed)"),
+    "phone": N_("Phone (several columns allowed)"),
+    "website": N_("Website (several columns allowed)"),
+    "tags": N_("Tags (separated by , ; or :::)"),
+    "notes": N_("Note for the timeline"),
 }
+CUSTOM_TARGET = "field"  # "field:<id>": a custom field
+
+
+def custom_targets(fields: list[CustomField]) -> dict[str, str]:
+    """The targets of the custom fields: "field:<id>" -> the field's name (user text)."""
+    return {f"{CUSTOM_TARGET}:{f.id}": f.name for f in fields}
+
 
 DEFAULT_LABEL = {"email": "work", "phone": "work", "website": "web"}
 _OWN_LABEL = re.compile(r"^([A-Za-z]+):\s+(\S.*)$")
@@ -249,13 +265,16 @@ _FILLER_WORDS = {"address", "adresse", "value", "wert", "number", "nummer", "nr"
 _FILLER_WORDS |= {"main", "page", "seite"}
 
 
-def suggest_mapping(headers: list[str]) -> dict[int, str]:
-    """Column index -> target for the headers this module recognises (see ``TARGETS``).
+def suggest_mapping(headers: list[str], fields: list[CustomField] | None = None) -> dict[int, str]:
+    """Column index -> target for the headers this module recognises (see ``TARGETS``), and
+    for headers that are the name of one of ``fields`` (custom fields; as the contact export
+    names their columns).
 
     Unknown columns are left out: the user maps them in the UI."""
+    custom = {_norm(f.name): f"{CUSTOM_TARGET}:{f.id}" for f in reversed(fields or [])}
     mapping: dict[int, str] = {}
     for index, header in enumerate(headers):
-        target = _suggest(header)
+        target = _suggest(header) or custom.get(_norm(header))
         if target:
             mapping[index] = target
     targets = set(mapping.values())
@@ -338,9 +357,10 @@ def apply_mapping(table: Table, mapping: dict[int, str]) -> list[RowDraft]:
         if not any(_value(cell) for cell in row):
             continue
         try:
-            drafts.append(_apply_row(number, row, columns))
+            drafts.append(_apply_row(number, row, columns, table.numbers.get(number - 1, {})))
         except Exception as exc:  # defensive: report the row, keep importing the rest
-            drafts.append(RowDraft(number, ContactDraft(), [], [f"could not be read: {exc}"]))
+            drafts.append(RowDraft(number, ContactDraft(), [],
+                                   [_("could not be read: {error}").format(error=exc)]))  # fmt: skip
     return drafts
 
 
@@ -349,9 +369,15 @@ def _plan(headers: list[str], mapping: dict[int, str]) -> list[_Column]:
     for index, target in sorted(mapping.items()):
         if not target:
             continue
-        base, _, label = target.partition(":")
+        base, _colon, label = target.partition(":")
+        if base == CUSTOM_TARGET:
+            if not label.isdigit():
+                raise ValueError(_("unknown import target “{target}”").format(target=target))
+            columns.append(_Column(index, headers[index] if index < len(headers) else "",
+                                   base, label, None, ""))  # fmt: skip
+            continue
         if base not in TARGETS or (label and base not in MULTI_TARGETS):
-            raise ValueError(f"unknown import target {target!r}")
+            raise ValueError(_("unknown import target “{target}”").format(target=target))
         header = headers[index] if index < len(headers) else ""
         companion = None
         if base in MULTI_TARGETS or base in ADDRESS_TARGETS:
@@ -397,7 +423,10 @@ def _value(cell: object) -> str | None:
     return text
 
 
-def _apply_row(number: int, row: list[str], columns: list[_Column]) -> RowDraft:
+def _apply_row(
+    number: int, row: list[str], columns: list[_Column], numbers: Mapping[int, Decimal]
+) -> RowDraft:
+    """One row as a draft; ``numbers`` are its cells that an Excel sheet stores as numbers."""
     draft = ContactDraft()
     notes: list[str] = []
     problems: list[str] = []
@@ -422,6 +451,12 @@ def _apply_row(number: int, row: list[str], columns: list[_Column]) -> RowDraft:
             draft.tags.extend(t for t in _split_tags(value) if t not in draft.tags)
         elif target == "notes":
             notes.append(value)
+        elif target == CUSTOM_TARGET:
+            field_id = int(column.label or 0)
+            if field_id not in draft.custom:
+                draft.custom[field_id] = numbers.get(column.index, value)
+            elif str(draft.custom[field_id]) != value:
+                notes.append(f"{column.header}: {value}")
         elif target in ADDRESS_TARGETS:
             group = groups.setdefault(column.group, {"label": None})
             if column.companion is not None and _value(row[column.companion]):
@@ -440,10 +475,14 @@ def _apply_row(number: int, row: list[str], columns: list[_Column]) -> RowDraft:
             try:
                 setattr(draft, name, float(single[name].replace(",", ".")))
             except ValueError:
-                problems.append(f"{name} '{single[name]}' is not a number")
+                problems.append(_(_NOT_A_COORDINATE[name]).format(text=single[name]))
     if not (draft.first_name or draft.last_name or draft.company or draft.emails or draft.phones):
-        problems.append("no name, company, e-mail or phone in this row")
+        problems.append(_("no name, company, e-mail or phone in this row"))
     return RowDraft(number, draft, notes, problems)
+
+
+_NOT_A_COORDINATE = {"latitude": N_("latitude “{text}” is not a number"),
+                     "longitude": N_("longitude “{text}” is not a number")}  # fmt: skip
 
 
 def _names_from_columns(draft: ContactDraft, single: dict[str, str]) -> None:
@@ -499,7 +538,7 @@ def _address_from_groups(draft: ContactDraft, groups: dict[str, dict], notes: li
     set_address(draft, chosen[1])
     for address in addresses:
         if address is not chosen:
-            notes.append(f"Further address ({address[0]}): {format_address(address[1])}")
+            notes.append(further_address(address[0], format_address(address[1])))
 
 
 def set_address(draft: ContactDraft, parts: dict[str, str]) -> None:
@@ -508,6 +547,16 @@ def set_address(draft: ContactDraft, parts: dict[str, str]) -> None:
     draft.city = parts.get("city") or None
     if parts.get("country"):
         draft.country = _country(parts["country"])
+
+
+# An address that is not the contact's own goes into a note, naming its kind.
+_ADDRESS_KINDS = {"work": N_("work"), "private": N_("private"), "other": N_("other")}
+
+
+def further_address(kind: str, address: str) -> str:
+    """The note for another address of the contact: "Weitere Adresse (privat): …"."""
+    return _("Further address ({kind}): {address}").format(
+        kind=_(_ADDRESS_KINDS[kind]) if kind in _ADDRESS_KINDS else kind, address=address)  # fmt: skip
 
 
 def format_address(parts: dict[str, str]) -> str:

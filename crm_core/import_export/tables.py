@@ -20,11 +20,14 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from decimal import Decimal
 
 from crm_core.config import load_settings
+from crm_core.i18n import _, count, decimal
 
 
 class ImportFormatError(ValueError):
@@ -54,23 +57,30 @@ class Limits:
     def check_size(self, size: int) -> None:
         if size > self.max_bytes:
             raise TooLarge(
-                f"the file has {size / 2**20:.3g} MB; an import takes at most "
-                f"{self.max_bytes / 2**20:.3g} MB ([imports] max_file_mb)"
-            )
+                _("the file has {size} MB; an import takes at most {maximum} MB "
+                  "([imports] max_file_mb)").format(size=_megabytes(size),
+                                                    maximum=_megabytes(self.max_bytes))
+            )  # fmt: skip
 
     def check_rows(self, rows: int) -> None:
         if rows > self.max_rows:
             raise TooLarge(
-                f"the file has more than {self.max_rows:,} rows; an import takes at most "
-                f"{self.max_rows:,} ([imports] max_rows): split it"
-            )
+                _("the file has more than {maximum} rows; an import takes at most {maximum} "
+                  "([imports] max_rows): split it").format(maximum=count(self.max_rows))
+            )  # fmt: skip
 
     def check_columns(self, row_number: int, columns: int) -> None:
         if columns > self.max_columns:
             raise TooLarge(
-                f"row {row_number} has {columns:,} columns; an import takes at most "
-                f"{self.max_columns} ([imports] max_columns)"
-            )
+                _("row {row} has {n} columns; an import takes at most {maximum} "
+                  "([imports] max_columns)").format(row=count(row_number), n=count(columns),
+                                                    maximum=count(self.max_columns))
+            )  # fmt: skip
+
+
+def _megabytes(size: int) -> str:
+    """A size in MB to three significant digits, written the reader's way ("0,01" / "0.01")."""
+    return decimal(float(f"{size / 2**20:.3g}"), 3)
 
 
 # -- text encodings -----------------------------------------------------------------------------
@@ -134,12 +144,17 @@ def detect_format(data: bytes, filename: str = "") -> str:
 
 @dataclass
 class Table:
-    """A spreadsheet as text: ``rows`` are padded to the width of ``headers``."""
+    """A spreadsheet as text: ``rows`` are padded to the width of ``headers``.
+
+    ``numbers`` holds the cells an Excel sheet stores as numbers: row index in ``rows`` ->
+    column index -> the number.  A number is no typed text, so nobody has to read "1234.56" by
+    the rules of a language (a CSV has none: every cell is typed text)."""
 
     encoding: str  # the text encoding, or "xlsx"
     delimiter: str  # "" for xlsx
     headers: list[str]
     rows: list[list[str]]
+    numbers: dict[int, dict[int, Decimal]] = field(default_factory=dict)
 
 
 _DELIMITERS = (",", ";", "\t")
@@ -202,7 +217,8 @@ def _csv_records(
                 break
             limits.check_rows(len(records) - 1)  # the first record is the header
     except csv.Error as exc:
-        raise ImportFormatError(f"the CSV file cannot be read: {exc}") from exc
+        raise ImportFormatError(_("the CSV file cannot be read: {error}").format(
+            error=exc)) from exc  # fmt: skip
     return records
 
 
@@ -256,13 +272,14 @@ def read_xlsx(data: bytes, *, limits: Limits | None = None) -> Table:
     try:
         from openpyxl import load_workbook
     except ImportError as exc:  # pragma: no cover - openpyxl is installed with the app
-        raise ImportFormatError("reading .xlsx files needs the openpyxl package") from exc
+        raise ImportFormatError(_("reading .xlsx files needs the openpyxl package")) from exc
     limits = limits or Limits.current()
     limits.check_size(len(data))
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # zipfile, XML and openpyxl errors all mean "not readable"
-        raise ImportFormatError(f"this is not a readable .xlsx file ({exc})") from exc
+        raise ImportFormatError(_("this is not a readable .xlsx file ({error})").format(
+            error=exc)) from exc  # fmt: skip
     try:
         if not workbook.worksheets:
             return Table("xlsx", "", [], [])
@@ -273,7 +290,7 @@ def read_xlsx(data: bytes, *, limits: Limits | None = None) -> Table:
         limits.check_columns(1, sheet.max_column or 0)
         if hasattr(sheet, "reset_dimensions"):
             sheet.reset_dimensions()
-        records = []
+        records, numbers = [], []  # numbers: per record, column -> the cell's number
         for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
             limits.check_rows(number - 1)
             width = len(row)
@@ -281,13 +298,19 @@ def read_xlsx(data: bytes, *, limits: Limits | None = None) -> Table:
                 width -= 1
             limits.check_columns(number, width)
             records.append([_cell_text(v) for v in row[:width]])
+            numbers.append({i: Decimal(_cell_text(v)) for i, v in enumerate(row[:width])
+                            if isinstance(v, int | float) and not isinstance(v, bool)
+                            and math.isfinite(v)})  # fmt: skip
     finally:
         workbook.close()
     while records and not any(cell.strip() for cell in records[0]):
         records.pop(0)
+        numbers.pop(0)
     if not records:
         return Table("xlsx", "", [], [])
-    return _table("xlsx", "", [cell.strip() for cell in records[0]], records[1:])
+    table = _table("xlsx", "", [cell.strip() for cell in records[0]], records[1:])
+    table.numbers = {r: cells for r, cells in enumerate(numbers[1 : len(table.rows) + 1]) if cells}
+    return table
 
 
 def _cell_text(value: object) -> str:

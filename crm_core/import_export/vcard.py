@@ -27,10 +27,12 @@ from crm_core.contacts import (
     ContactDraft,
 )
 from crm_core.database import Database
+from crm_core.i18n import _
 from crm_core.import_export.mapping import (
     DEFAULT_LABEL,
     add_value,
     format_address,
+    further_address,
     label_for,
     set_address,
     split_full_name,
@@ -88,18 +90,29 @@ def read_vcards(data: bytes, *, limits: Limits | None = None) -> list[CardResult
         index = len(results) + 1
         if block.stray:
             last = block.lines[-1][0]
-            where = f"line {block.start}" if last == block.start else f"lines {block.start}-{last}"
+            where = (_("line {n}").format(n=block.start) if last == block.start
+                     else _("lines {first}–{last}").format(first=block.start, last=last))  # fmt: skip
             results.append(
                 CardResult(
-                    index, None, [], [f"{where}: text outside a vCard, ignored"], block.start
-                )
+                    index,
+                    None,
+                    [],
+                    [_("{where}: text outside a vCard, ignored").format(where=where)],
+                    block.start,
+                )  # fmt: skip
             )
             continue
         try:
             results.append(_read_card(index, block))
         except Exception as exc:  # defensive: one card must never stop the others
             results.append(
-                CardResult(index, None, [], [f"the card cannot be read: {exc}"], block.start)
+                CardResult(
+                    index,
+                    None,
+                    [],
+                    [_("the card cannot be read: {error}").format(error=exc)],
+                    block.start,
+                )  # fmt: skip
             )
     return results
 
@@ -249,10 +262,11 @@ def _parse_prop(number: int, raw: bytes, problems: list[str]) -> _Prop | None:
     colon = _find_unquoted(raw, b":")
     head, value = (raw[:colon], raw[colon + 1 :]) if colon >= 0 else (raw, b"")
     parts = _split_unquoted(head, b";")
-    group, _, name = parts[0].strip().decode("latin-1").rpartition(".")
+    group, _dot, name = parts[0].strip().decode("latin-1").rpartition(".")
     if colon < 0 or not re.fullmatch(r"[A-Za-z0-9-]+", name):
         preview = raw[:40].decode("utf-8", "replace")
-        problems.append(f"line {number}: not a vCard property, ignored: {preview!r}")
+        problems.append(_("line {n}: not a vCard property, ignored: {text}").format(
+            n=number, text=repr(preview)))  # fmt: skip
         return None
     types: list[str] = []
     params: dict[str, list[str]] = {}
@@ -278,7 +292,8 @@ def _parse_prop(number: int, raw: bytes, problems: list[str]) -> _Prop | None:
         try:
             value = base64.b64decode(re.sub(rb"\s", b"", value), validate=False)
         except (binascii.Error, ValueError):
-            problems.append(f"line {number}: {name.upper()} has broken base64 data, ignored")
+            problems.append(_("line {n}: {name} has broken base64 data, ignored").format(
+                n=number, name=name.upper()))  # fmt: skip
             return None
     text = _decode_value(value, (params.get("CHARSET") or [None])[0])
     text = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -328,7 +343,7 @@ def _unescape(text: str, version: str) -> str:
 def _read_card(index: int, block: _Block) -> CardResult:
     problems: list[str] = []
     if not block.terminated:
-        problems.append("END:VCARD is missing: the card may be incomplete")
+        problems.append(_("END:VCARD is missing: the card may be incomplete"))
     version = _card_version(block)
     props = []
     for number, raw in _logical_lines(block, version):
@@ -341,10 +356,11 @@ def _read_card(index: int, block: _Block) -> CardResult:
         try:
             card.add(prop)
         except Exception as exc:  # defensive: skip the property, keep the card
-            problems.append(f"line {prop.line}: {prop.name} cannot be read ({exc})")
+            problems.append(_("line {n}: {name} cannot be read ({error})").format(
+                n=prop.line, name=prop.name, error=exc))  # fmt: skip
     draft, notes = card.finish()
     if draft is None:
-        problems.append("no name, company, e-mail or phone: nothing to import")
+        problems.append(_("no name, company, e-mail or phone: nothing to import"))
     return CardResult(index, draft, notes, problems, block.start)
 
 
@@ -450,8 +466,7 @@ class _CardBuilder:
             set_address(draft, chosen[2])
             for address in self.addresses:
                 if address is not chosen:
-                    note = f"Further address ({address[0]}): {format_address(address[2])}"
-                    self.notes.append(note)
+                    self.notes.append(further_address(address[0], format_address(address[2])))
         if not (first or last or draft.company or draft.emails or draft.phones):
             return None, self.notes
         return draft, self.notes
@@ -486,7 +501,7 @@ def to_vcards(db: Database, contact_ids: Iterable[int], *, version: str = "3.0")
 def vcards_and_count(db: Database, contact_ids: Iterable[int], version: str) -> tuple[bytes, int]:
     """(the vCard file, number of cards in it)."""
     if version not in ("3.0", "4.0"):
-        raise ValueError("vCard version 3.0 or 4.0")
+        raise ValueError(_("vCard version 3.0 or 4.0"))
     rows = db.query(
         "SELECT c.id, c.kind, c.display_name, c.title, c.first_name, c.last_name, c.company,"
         " c.job_title, c.street, c.postal_code, c.city, c.country, c.latitude, c.longitude,"
