@@ -353,9 +353,11 @@ def backup_name(prefix: str) -> str:
 # the row that records it in ``schema_migrations``: a failing migration leaves the file as it was.
 # Before an existing database is upgraded, a copy is written to ``backups/`` next to it.
 #
-# A migration that rewrites every row of a big table cannot be one transaction: DuckDB keeps what
-# a transaction changed in memory until it commits, and an UPDATE of a column of a million
-# contacts outgrows the 512 MB ``memory_limit``.  So a migration file may end in a batched part:
+# A migration that rewrites every row of a big table should not be one transaction: DuckDB keeps
+# what a transaction changed in memory until it commits, and a million contacts come close to the
+# 512 MB ``memory_limit`` or beyond it (seeding them in one transaction runs out; migration 010's
+# UPDATE peaked at ~520 MB in one transaction, ~270 MB in batches of 50 000).  So a migration
+# file may end in a batched part:
 # the line ``-- batched over TABLE.COLUMN`` and one statement with ``$lo`` and ``$hi``, run for
 # consecutive ranges ``[lo, hi)`` of that integer column (``MIGRATION_BATCH`` values each), each
 # range in a transaction of its own.  The part before it runs first, in one transaction; the
