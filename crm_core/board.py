@@ -17,7 +17,7 @@ from crm_core.database import Cursor, Database
 from crm_core.i18n import _
 from crm_core.leads import close_lead_in, move_lead_in
 from crm_core.pipelines import Phase, Pipeline, pipelines_in
-from crm_core.search import search_terms
+from crm_core.search import FOLDED_TERM, search_terms
 from crm_core.versions import Stale
 
 WON, LOST = "won", "lost"
@@ -96,7 +96,8 @@ def _filters(query: BoardQuery) -> tuple[str, list]:
         )
         params.append(query.tag)
     for term in search_terms(query.text):
-        clauses.append("(contains(lower(l.title), ?) OR contains(c.search_text, ?))")
+        clauses.append(f"(contains(search_fold(l.title), {FOLDED_TERM})"
+                       f" OR contains(c.search_text, {FOLDED_TERM}))")  # fmt: skip
         params += [term, term]
     return " AND ".join(clauses), params
 

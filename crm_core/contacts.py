@@ -16,7 +16,7 @@ from crm_core.database import Cursor, Database
 from crm_core.geo.geocoding import place_in
 from crm_core.i18n import _, count, ngettext
 from crm_core.labels import CONTACT_KINDS
-from crm_core.search import refresh_derived_columns, search_terms
+from crm_core.search import FOLDED_TERM, refresh_derived_columns, search_terms
 from crm_core.tags import tag_ids
 from crm_core.validation import (
     ErrorCollector,
@@ -717,7 +717,7 @@ def contact_filter_sql(query: ContactQuery) -> tuple[str, list]:
     clauses = ["c.deleted_at IS NOT NULL" if query.deleted else "c.deleted_at IS NULL"]
     params: list = []
     for term in search_terms(query.text):
-        clauses.append("contains(c.search_text, ?)")
+        clauses.append(f"contains(c.search_text, {FOLDED_TERM})")
         params.append(term)
     if query.owner_id is not None:
         clauses.append("c.owner_id = ?")

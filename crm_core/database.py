@@ -29,6 +29,7 @@ import contextlib
 import logging
 import os
 import random
+import re
 import shutil
 import threading
 import time
@@ -354,6 +355,21 @@ def backup_name(prefix: str) -> str:
 # The numbered files of ``crm_core/migrations``, each applied in its own transaction together with
 # the row that records it in ``schema_migrations``: a failing migration leaves the file as it was.
 # Before an existing database is upgraded, a copy is written to ``backups/`` next to it.
+#
+# A migration that rewrites every row of a big table should not be one transaction: DuckDB keeps
+# what a transaction changed in memory until it commits, and a million contacts come close to the
+# 512 MB ``memory_limit`` or beyond it (seeding them in one transaction runs out; migration 010's
+# UPDATE peaked at ~520 MB in one transaction, ~270 MB in batches of 50 000).  So a migration
+# file may end in a batched part:
+# the line ``-- batched over TABLE.COLUMN`` and one statement with ``$lo`` and ``$hi``, run for
+# consecutive ranges ``[lo, hi)`` of that integer column (``MIGRATION_BATCH`` values each), each
+# range in a transaction of its own.  The part before it runs first, in one transaction; the
+# version is recorded after the last range.  A run that stops in between (a crash, a kill) leaves
+# the version unrecorded, so the next start runs the whole migration again: such a file must be
+# safe to run twice (CREATE OR REPLACE, a batch statement that gives the same result again).
+
+MIGRATION_BATCH = 50_000
+_BATCHED_PART = re.compile(r"^-- batched over (\w+)\.(\w+)[ \t]*$", re.MULTILINE)
 
 
 def applied_versions(cur: Cursor) -> set[int]:
@@ -376,20 +392,48 @@ def migrate(db: Database) -> list[int]:
         db.copy_file_to(backup)
         log.info("backed up %s to %s before migrating", db.path, backup)
     for version, name, sql in pending:
-
-        def apply(cur: Cursor, version: int = version, name: str = name, sql: str = sql) -> None:
-            if version in applied_versions(cur):  # another process got there first
-                return
-            cur.execute(sql)
-            cur.execute(
-                "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", [version, name]
-            )
-
-        db.run(apply)
+        _apply_migration(db, version, name, sql)
         log.info("applied migration %03d_%s", version, name)
     if not done:  # a database file just created: its starter lists in the app's language
         db.run(starter_lists.translate)
     return [m[0] for m in pending]
+
+
+def _apply_migration(db: Database, version: int, name: str, sql: str) -> None:
+    batched = _BATCHED_PART.search(sql)
+    first = sql[: batched.start()] if batched else sql
+
+    def apply(cur: Cursor) -> bool:
+        if version in applied_versions(cur):  # another process got there first
+            return False
+        cur.execute(first)
+        if not batched:
+            _record_migration(cur, version, name)
+        return True
+
+    if not db.run(apply) or not batched:
+        return
+    table, column = batched.group(1), batched.group(2)  # names from our own files
+    statement = sql[batched.end() :]
+    lowest, highest = db.query(f"SELECT min({column}), max({column}) FROM {table}")[0]
+    if lowest is not None:
+        for lo in range(int(lowest), int(highest) + 1, MIGRATION_BATCH):
+
+            def batch(cur: Cursor, lo: int = lo) -> None:
+                if version not in applied_versions(cur):
+                    cur.execute(statement, {"lo": lo, "hi": lo + MIGRATION_BATCH})
+
+            db.run(batch)
+
+    def record(cur: Cursor) -> None:
+        if version not in applied_versions(cur):
+            _record_migration(cur, version, name)
+
+    db.run(record)
+
+
+def _record_migration(cur: Cursor, version: int, name: str) -> None:
+    cur.execute("INSERT INTO schema_migrations (version, name) VALUES (?, ?)", [version, name])
 
 
 def backup_dir(db_path: Path) -> Path:

@@ -10,6 +10,11 @@ The text holds name parts, company, job title, postal code, city, e-mails, phone
 national, so "0171 234", "+49171234" and "171-234" all find the same number), tags and custom-field
 values.
 
+Spellings fold: the text is stored folded and every term is folded the same way, by the one rule,
+the database macro ``search_fold`` (migration 010: lower case, ä ae, ö oe, ü ue, ß ss, accents
+off, ł l, ø o …), so "Muenchen" finds München, "Müller" a "Mueller" and "Jose" José.  DuckDB
+folds the term once per query (a constant), not once per contact.
+
 The shown name (``contacts.display_name``: "Dr. Anna Schmidt", a company, or "(no name)") is what
 every page, export, e-mail and audit entry reads; the rule that makes it is the database macro
 ``contact_display_name`` (migration 008), the only place it is spelled.
@@ -28,7 +33,7 @@ UPDATE contacts SET search_text = s.text, display_name = s.name
 FROM (
     SELECT c.id,
       contact_display_name(c.kind, c.title, c.first_name, c.last_name, c.company) AS name,
-      lower(concat_ws(' ',
+      search_fold(concat_ws(' ',
         c.title, c.first_name, c.last_name, c.company, c.job_title, c.postal_code, c.city,
         (SELECT string_agg(e.email_lower, ' ') FROM contact_emails e WHERE e.contact_id = c.id),
         (SELECT string_agg(substr(p.e164, 2) || ' ' || p.national_digits, ' ')
@@ -42,6 +47,9 @@ FROM (
 ) s
 WHERE contacts.id = s.id
 """
+
+# A term of ``search_terms`` as the search text holds it: the SQL for its one parameter.
+FOLDED_TERM = "search_fold(?)"
 
 _PHONE_LIKE = re.compile(r"^\+?[\d\s()/.\-]+$")
 
@@ -65,8 +73,8 @@ def refresh_derived_columns(
 
 
 def search_terms(query: str) -> list[str]:
-    """Lower-case terms that must all occur.  A query that looks like a phone number becomes one
-    digits-only term, so that any way of typing a number finds it."""
+    """Lower-case terms that must all occur (compared as ``FOLDED_TERM``).  A query that looks like
+    a phone number becomes one digits-only term, so that any way of typing a number finds it."""
     text = (query or "").strip().lower()
     if not text:
         return []

@@ -82,6 +82,12 @@ def build_parser() -> argparse.ArgumentParser:
     export = sub.add_parser("export", help="export contacts or leads as CSV, Excel or vCard")
     export.add_argument("what", choices=["contacts", "leads"])
     export.add_argument("--format", choices=["csv", "xlsx", "vcf"], default="csv")
+    export.add_argument(
+        "--dialect",
+        choices=["excel-de", "comma"],
+        help="CSV: excel-de (';', decimal comma, dd.mm.yyyy: what German Excel opens) or comma"
+        " (',', decimal point, yyyy-mm-dd); default: by the app's language ([app] language)",
+    )
     export.add_argument("-o", "--output", required=True, help="the file to write")
     export.add_argument("--tag", help="only contacts / leads of contacts with this tag")
     export.add_argument("--owner", help="only those owned by this user (username or name)")
@@ -264,13 +270,14 @@ def export_command(args: argparse.Namespace) -> int:
     if args.what == "contacts":
         query = ContactQuery(tags=[args.tag] if args.tag else [], owner_id=owner_id,
                              phase_id=phase_id)  # fmt: skip
-        data = exports.export_contacts(db, query, args.format, vcard_version=args.vcard_version,
-                                       sheet=args.what)  # fmt: skip
+        data = exports.export_contacts(db, query, args.format, dialect=args.dialect,
+                                       vcard_version=args.vcard_version, sheet=args.what)  # fmt: skip
     else:
         if args.format == "vcf":
             print("leads export as csv or xlsx", file=sys.stderr)
             return 2
-        data = exports.export_leads(db, args.format, pipeline_id=pipeline_id, phase_id=phase_id,
+        data = exports.export_leads(db, args.format, dialect=args.dialect,
+                                    pipeline_id=pipeline_id, phase_id=phase_id,
                                     status=args.status, owner_id=owner_id, tag=args.tag,
                                     sheet=args.what)  # fmt: skip
     Path(args.output).write_bytes(data)

@@ -16,7 +16,7 @@ from crm_core.audit import (
     search_audit,
 )
 from crm_core.i18n import _, count, moment, ngettext
-from crm_core.import_export.exports import to_csv
+from crm_core.import_export.exports import csv_dialect, to_csv
 from crm_core.labels import action_label, record_label
 from pages._auth import download, gate
 from pages._ui import date_input_format, db
@@ -105,9 +105,10 @@ if pages > 1:
 
 def export_file(query: AuditQuery) -> bytes:
     header, rows = audit_export_rows(db(), query)
+    dialect = csv_dialect().name  # the admin's language's: German Excel's for German
     record_now(db(), "export", "audit_log", label="audit log",
-               changes={"format": "csv", "rows": len(rows)})  # fmt: skip
-    return to_csv(header, rows)
+               changes={"format": "csv", "dialect": dialect, "rows": len(rows)})  # fmt: skip
+    return to_csv(header, rows, dialect)
 
 
 st.download_button(ngettext("Export {n} entry (CSV)", "Export {n} entries (CSV)", total)

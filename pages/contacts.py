@@ -7,7 +7,7 @@ import streamlit as st
 from crm_core.accounts.users import list_users
 from crm_core.contacts import ContactQuery, restore_contact, search_contacts
 from crm_core.i18n import N_, _, count, ngettext
-from crm_core.import_export.exports import export_contacts
+from crm_core.import_export.exports import export_choices, export_contacts
 from crm_core.sources import list_sources
 from crm_core.tags import tag_names
 from crm_core.validation import format_phone
@@ -18,11 +18,6 @@ gate()  # nothing below runs for a visitor who is not signed in
 
 PAGE_SIZES = (25, 50, 100)
 TAG_MODES = {"all": N_("all"), "any": N_("any")}
-EXPORT_FORMATS = {
-    "csv": N_("CSV (Excel, UTF-8)"),
-    "xlsx": N_("Excel (xlsx)"),
-    "vcf": N_("vCard 3.0"),
-}
 
 head, new = st.columns([4, 1], vertical_alignment="bottom")
 head.title(_("Contacts"))
@@ -137,18 +132,21 @@ with user_errors():
                 st.rerun()
     with st.expander(_("Export these contacts"), icon=":material/download:"):
         e1, e2 = st.columns([1, 2], vertical_alignment="bottom")
-        fmt = e1.selectbox(_("Format"), list(EXPORT_FORMATS), key="f_export_format",
-                           format_func=lambda f: _(EXPORT_FORMATS[f]))  # fmt: skip
+        # CSV for the user's language first: German Excel's (";", 1,5, 31.12.2026) for German.
+        choices = export_choices()
+        picked = e1.selectbox(_("Format"), list(choices), key="f_export_format",
+                              format_func=lambda k: _(choices[k].label))  # fmt: skip
+        file_type = choices[picked or next(iter(choices))]
         export_query = replace(query, page=1)
         # Runs (and is recorded in the audit log) when the button is clicked, not on every rerun,
         # in another thread: ``download`` checks the session then and acts as its user.
-        export_file = download(export_contacts, db(), export_query, fmt)
+        export_file = download(export_contacts, db(), export_query, file_type.fmt,
+                               dialect=file_type.dialect)  # fmt: skip
         e2.download_button(
             ngettext("Download {n} contact", "Download {n} contacts", result.total).format(
                 n=count(result.total)),
-            export_file, file_name=f"{_('contacts')}.{fmt}", icon=":material/download:",
-            mime={"csv": "text/csv", "vcf": "text/vcard"}.get(
-                fmt, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            export_file, file_name=f"{_('contacts')}.{file_type.extension}",
+            icon=":material/download:", mime=file_type.mime,
         )  # fmt: skip
     if result.pages > 1:
         chosen = st.pagination(result.pages, default=result.page)

@@ -11,7 +11,7 @@ import streamlit as st
 
 from crm_core.accounts.users import list_users
 from crm_core.i18n import N_, _, count, day, money, ngettext
-from crm_core.import_export.exports import export_closed_leads
+from crm_core.import_export.exports import export_choices, export_closed_leads
 from crm_core.leads import ClosedQuery, closed_leads, reopen_lead
 from crm_core.pipelines import list_pipelines
 from crm_core.versions import Stale
@@ -112,21 +112,26 @@ with user_errors():
         )
         # Callables: the file is made (and recorded in the audit log) when a button is clicked,
         # as the signed-in user even if Streamlit runs it in another thread.
-        d1, d2 = st.columns(2)
-        d1.download_button(
-            _("Export CSV"),
-            download(export_closed_leads, db(), closed_query, "csv"),
-            file_name=f"{_('leads')}-{_(STATUSES[status]).lower()}-{date.today():%Y%m%d}.csv",
-            mime="text/csv",
-            icon=":material/download:",
-        )
-        d2.download_button(
-            _("Export Excel"),
-            download(export_closed_leads, db(), closed_query, "xlsx"),
-            file_name=f"{_('leads')}-{_(STATUSES[status]).lower()}-{date.today():%Y%m%d}.xlsx",
-            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            icon=":material/download:",
-        )
+        # CSV as the user's language expects it (German Excel's for German), Excel, and CSV in
+        # the other dialect.
+        language_csv, other_csv, excel = export_choices(("csv", "xlsx")).values()
+        name = f"{_('leads')}-{_(STATUSES[status]).lower()}-{date.today():%Y%m%d}"
+        for column, label, choice in zip(
+            st.columns(3),
+            (_("Export CSV"), _("Export Excel"), _(other_csv.label)),
+            (language_csv, excel, other_csv),
+            strict=True,
+        ):
+            column.download_button(
+                label,
+                download(
+                    export_closed_leads, db(), closed_query, choice.fmt, dialect=choice.dialect
+                ),
+                file_name=f"{name}.{choice.extension}",
+                mime=choice.mime,
+                icon=":material/download:",
+                key=f"export_{choice.fmt}_{choice.dialect}",
+            )
         with st.container(border=True):
             r1, r2 = st.columns([4, 1], vertical_alignment="bottom")
             chosen = r1.selectbox(

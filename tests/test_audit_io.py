@@ -234,11 +234,12 @@ def test_lead_exports_are_recorded(db, anna, closed, fmt):
     data = in_another_thread(produce)
     if fmt == "csv":
         lines = data.decode("utf-8-sig").splitlines()
-        assert lines[0] == ",".join(ex.CLOSED_LEAD_COLUMNS) and len(lines) == 3
+        assert lines[0] == ";".join(ex.CLOSED_LEAD_COLUMNS) and len(lines) == 3  # German
     with audit.acting_as(audit.Actor("cli:tester")):  # the command line's kind of export
         ex.export_leads(db, fmt, status="open")
     page, cli = entries(db, "export")
     assert (page["actor"], page["entity"], page["changes"]["format"]) == ("anna", "leads", fmt)
+    assert page["changes"].get("dialect") == ("excel-de" if fmt == "csv" else None)
     assert page["changes"]["rows"] == 2
     assert page["changes"]["filter"] == f"status: won; pipeline: {closed['pipeline'].id}"
     assert (cli["actor"], cli["entity"], cli["changes"]["rows"]) == ("cli:tester", "leads", 1)

@@ -42,7 +42,7 @@ def test_seed_is_deterministic_and_realistic(tmp_path, monkeypatch, capsys):
     # searchable straight away
     name = first[0][1] or first[0][2]
     assert db.query(
-        "SELECT count(*) > 0 FROM contacts WHERE contains(search_text, lower(?))", [name]
+        "SELECT count(*) > 0 FROM contacts WHERE contains(search_text, search_fold(?))", [name]
     ) == [(True,)]
 
     monkeypatch.setenv("CRM_DB", str(tmp_path / "b.duckdb"))

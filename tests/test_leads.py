@@ -229,7 +229,7 @@ def test_closed_list_review_and_csv(db, sales, user_id, contact):
     assert review.phases["weighted"].sum() == pytest.approx(40.0)
     assert list(review.lost_reasons["reason"]) == ["Timing"]
     assert set(review.days_in_phase["phase"]) >= {"Call", "Offer", "Catalog sent"}
-    data = to_csv(["title", "value"], [['=HYPERLINK("x")', 200], ["Müller", None]])
+    data = to_csv(["title", "value"], [['=HYPERLINK("x")', 200], ["Müller", None]], "comma")
     assert data.startswith("\ufeff".encode())
     assert data.decode("utf-8-sig").splitlines() == [
         "title,value", "\"'=HYPERLINK(\"\"x\"\")\",200", "Müller,"]  # fmt: skip

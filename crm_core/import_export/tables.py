@@ -12,7 +12,9 @@ Text files
 CSV / Excel
     ``read_csv`` and ``read_xlsx`` give a ``Table`` (headers plus rows of text).  The delimiter
     (``,`` ``;`` or tab) is counted in the header line outside quotes and confirmed by checking
-    that the first rows split into as many cells as the header.
+    that the first rows split into as many cells as the header.  The apostrophe that a CSV
+    export's formula guard puts before = + - @ (ours, ``guard.guard_text``, and others'
+    alike) is taken off again.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from decimal import Decimal
 
 from crm_core.config import load_settings
 from crm_core.i18n import _, count, decimal
+from crm_core.import_export.guard import unguard_text
 
 
 class ImportFormatError(ValueError):
@@ -212,7 +215,9 @@ def _csv_records(
     try:
         for record in reader:
             limits.check_columns(reader.line_num, len(record))
-            records.append([cell.replace("\r\n", "\n").replace("\r", "\n") for cell in record])
+            # The apostrophes our export's guard puts before formula signs are no data.
+            records.append([unguard_text(cell).replace("\r\n", "\n").replace("\r", "\n")
+                            for cell in record])  # fmt: skip
             if first is not None and len(records) >= first:
                 break
             limits.check_rows(len(records) - 1)  # the first record is the header

@@ -1,8 +1,9 @@
 """Numbered schema migrations: the files ``NNN_name.sql`` in this package, in order.
 
 ``crm_core.database.migrate`` applies them at start-up (each in its own transaction together with
-the row that records it in ``schema_migrations``; a backup copy first): this package only lists
-them, so it depends on nothing.
+the row that records it in ``schema_migrations``; a backup copy first; a file that ends in a part
+``-- batched over TABLE.COLUMN`` runs that part in a transaction per range of ids, see there):
+this package only lists them, so it depends on nothing.
 """
 
 from __future__ import annotations
