@@ -64,7 +64,7 @@ from crm_core.database import Database, forget_databases, get_database  # noqa: 
 from crm_core.notes import add_note  # noqa: E402
 from jobs.demo_data import TAGS, seed, seed_leads  # noqa: E402
 from tests.apptest import route_apptest_through_app_py  # noqa: E402
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, serving  # noqa: E402
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, serving, stop  # noqa: E402
 
 if TYPE_CHECKING:
     from streamlit.testing.v1 import AppTest
@@ -494,11 +494,7 @@ def measure_board_browser(ctx: Context) -> dict[str, float]:
         if jobs.poll() is not None:
             raise RuntimeError(f"the jobs process ended (exit {jobs.returncode})")
     finally:
-        jobs.terminate()
-        try:
-            jobs.wait(10)
-        except subprocess.TimeoutExpired:
-            jobs.kill()
+        stop(jobs)
     ctx.notes.append(
         f"board in Chromium: {name!r}, {open_leads:,} open leads, {len(phases)} phases; "
         f"{BROWSER_RUNS} drops (ms: {', '.join(f'{s * 1000:.0f}' for s in drops)}) and "
