@@ -16,6 +16,7 @@ const EDGE_PX = 48; // near the edge of a column (or of the row of columns) it s
 const EDGE_DELAY_MS = 300; // … once the card has been held there this long
 const CONFIRM_TIMEOUT_MS = 15000; // no answer to a drop by then: show the board as last received
 const NOTICE_MS = 12000;
+const PHONE_TOP_PX = 64; // what Streamlit's own bar covers at the top of a phone's screen
 const NARROW_PX = 520; // narrower boards (phones) show one phase at a time, with tabs to switch
 
 export default function leadradarBoard({ data, parentElement, setTriggerValue }) {
@@ -307,13 +308,18 @@ class Board {
     // Columns scroll inside a height that leaves the Won / Lost zones on screen under them.
     const narrow = this.root.clientWidth < NARROW_PX;
     this.root.classList.toggle("kb-narrow", narrow);
-    const scroller = scrollerOf(this.hostElement);
-    const scrolled = scroller ? scroller.scrollTop : 0;
-    const top = this.cols.getBoundingClientRect().top + scrolled;
+    let top;
+    if (narrow) {
+      // A phone scrolls the filters away: the board then fills the screen under the app's bar.
+      top = PHONE_TOP_PX + this.cols.getBoundingClientRect().top - this.root.getBoundingClientRect().top;
+    } else {
+      const scroller = scrollerOf(this.hostElement);
+      top = this.cols.getBoundingClientRect().top + (scroller ? scroller.scrollTop : 0);
+    }
     let head = 0;
     for (const col of this.columns.values()) head = Math.max(head, col.body.offsetTop - col.el.offsetTop);
     const room = window.innerHeight - top - head - this.zones.offsetHeight - 40;
-    const height = Math.max(narrow ? 300 : 200, Math.round(room));
+    const height = Math.max(200, Math.round(room));
     this.root.style.setProperty("--kb-body-h", `${height}px`);
   }
 

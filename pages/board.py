@@ -75,6 +75,7 @@ limits: dict[int, int] = st.session_state.setdefault("board_limits", {})
 # The boards this session was shown, by revision: a drop is read against the one the user saw.
 seen: dict[int, dict[str, list[int]]] = st.session_state.setdefault("board_seen", {})
 phases: dict[str, Phase] = {str(p.id): p for p in pipeline.phases}
+phase_names = {str(ph.id): ph.name for p in pipelines for ph in p.phases}  # a drop may be older
 
 
 # -- what happened: one message, shown in the board (nothing above it moves) ----------------------
@@ -107,11 +108,10 @@ def report(outcome: DropOutcome, reason: str | None = None) -> None:
     elif to == LOST:
         message = _("Lost ({reason}): {lead}").format(reason=reason, lead=lead)
     elif to == outcome.from_key:
-        message = _("Moved within {phase}: {lead}").format(phase=phases[to].name, lead=lead)
+        message = _("Moved within {phase}: {lead}").format(phase=phase_names.get(to), lead=lead)
     else:
-        message = _("Moved to {phase}: {lead}").format(phase=phases[to].name, lead=lead)
-    back = phases.get(outcome.from_key)
-    notice("success", message, outcome.undo, lead=lead, phase=back.name if back else "")
+        message = _("Moved to {phase}: {lead}").format(phase=phase_names.get(to), lead=lead)
+    notice("success", message, outcome.undo, lead=lead, phase=phase_names.get(outcome.from_key))
 
 
 def drop(before: dict[str, list[int]], move: Drop, reason: str | None = None) -> None:

@@ -85,6 +85,22 @@ def test_drop_on_another_phase_within_a_phase_and_on_won_with_undo(db, sales, le
     assert ld.get_lead(db, leads[1]).status == "open"
 
 
+def test_a_drop_keeps_the_filters_and_says_what_happened_in_german(db, sales, user_id, monkeypatch):
+    monkeypatch.setenv("CRM_LANGUAGE", "de")
+    ilir = create_contact(db, ContactDraft(first_name="Ilir", last_name="Portmann"), user_id)
+    lead = ld.create_lead(db, ld.LeadDraft(ilir, sales.id, sales.phases[4].id, "Kassensystem",
+                                           29600), user_id)  # fmt: skip
+    ld.create_lead(db, ld.LeadDraft(ilir, sales.id, sales.phases[4].id, "Wartung", 10), user_id)
+    at = app("pages/board.py")
+    next(t for t in at.text_input if t.label == "Suchen").input("kasse").run()
+    assert cards(at, 4) == [lead]
+    drop(at, lead, "won")
+    assert notice(at) == "Gewonnen: Kassensystem — Ilir Portmann, 29.600 €"
+    assert board_data(at)["notice"]["undo"] == "Rückgängig"
+    assert next(t for t in at.text_input if t.label == "Suchen").value == "kasse"
+    assert "**0** offene Leads" in texts(at)  # still filtered: Wartung is not counted
+
+
 def test_drop_on_lost_asks_for_a_reason_and_cancel_changes_nothing(db, sales, leads):
     at = app("pages/board.py")
     drop(at, leads[2], "lost")
