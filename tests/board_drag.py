@@ -114,6 +114,22 @@ def drag_card(page: Page, lead_id: int, target: str, position: str | int = "top"
     return released
 
 
+def touch_drag(page: Page, lead_id: int, target: str, position: str | int = "top") -> None:
+    """Drag a card with a finger: hold it a moment, then move (Chromium's touch input: CDP)."""
+    x, y = _center(card(page, lead_id).bounding_box())
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x, "y": y}]})
+    page.wait_for_timeout(600)  # the long press that picks a card up (350 ms)
+    board(page).locator(".kb-ghost").wait_for()
+    tx, ty = drop_point(page, target, position)
+    for step in range(1, 6):
+        point = {"x": x + (tx - x) * step / 5, "y": y + (ty - y) * step / 5}
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [point]})
+        page.wait_for_timeout(40)
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    cdp.detach()
+
+
 def wait_drawn(page: Page, after_rev: int, timeout: float = 20_000) -> None:
     """Until the board has drawn the server's answer to what happened after ``after_rev``."""
     page.wait_for_function(

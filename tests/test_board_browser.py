@@ -28,6 +28,7 @@ from tests.board_drag import (
     page_scroll,
     revision,
     scroll_page_to,
+    touch_drag,
     wait_drawn,
     wait_idle,
     zone,
@@ -273,6 +274,19 @@ def test_a_phone_moves_a_lead_to_the_next_phase_and_marks_one_lost(browser, worl
     dialog.get_by_role("button", name="Lost", exact=True).tap()
     expect(dialog).to_be_hidden()
     assert until(lambda: in_db(other).status == "lost")
+    page.context.close()
+
+
+def test_a_tablet_drags_with_a_finger_after_holding_the_card(browser, world):
+    fair = world["fair"]
+    page = open_board(browser, world, fair, (1024, 768), has_touch=True)
+    first, third = fair.phases[0].name, fair.phases[2].name
+    lead = lead_ids_in(page, first)[0]
+    rev = revision(page)
+    touch_drag(page, lead, third, "top")
+    wait_drawn(page, rev)
+    assert in_db(lead).phase_name == third
+    assert lead_ids_in(page, third)[0] == lead
     page.context.close()
 
 
