@@ -93,13 +93,16 @@ class Board {
     this.confirmTimer = 0;
 
     for (const name of ["onPointerDown", "onPointerMove", "onPointerUp", "onPointerCancel",
-      "onTouchMove", "onKeyDown", "onClick", "onResize", "onColsScroll", "tick"]) {
+      "onTouchMove", "onKeyDown", "onEscape", "onClick", "onResize", "onColsScroll", "tick"]) {
       this[name] = this[name].bind(this);
     }
     this.root.addEventListener("pointerdown", this.onPointerDown);
     this.root.addEventListener("keydown", this.onKeyDown);
     this.root.addEventListener("click", this.onClick);
     this.root.addEventListener("dragstart", (event) => event.preventDefault());
+    this.root.addEventListener("contextmenu", (event) => {
+      if (this.press || this.drag) event.preventDefault(); // a long press picks up, no menu
+    });
     this.cols.addEventListener("scroll", this.onColsScroll, { passive: true });
     this.attached = false;
     this.attach();
@@ -177,6 +180,7 @@ class Board {
       while (col.list.children.length > nodes.length) col.list.lastElementChild.remove();
       setText(col.more, column.more || "");
       col.more.hidden = !column.more;
+      col.more.disabled = false;
       col.more.dataset.phase = column.key;
       col.empty.hidden = nodes.length > 0;
       setText(col.empty, column.empty || "");
@@ -391,6 +395,7 @@ class Board {
     window.addEventListener("pointerup", this.onPointerUp);
     window.addEventListener("pointercancel", this.onPointerCancel);
     window.addEventListener("touchmove", this.onTouchMove, { passive: false });
+    window.addEventListener("keydown", this.onEscape);
   }
 
   onPointerMove(event) {
@@ -440,6 +445,14 @@ class Board {
     window.removeEventListener("pointerup", this.onPointerUp);
     window.removeEventListener("pointercancel", this.onPointerCancel);
     window.removeEventListener("touchmove", this.onTouchMove);
+    window.removeEventListener("keydown", this.onEscape);
+  }
+
+  onEscape(event) {
+    if (event.key === "Escape" && this.drag) {
+      event.preventDefault();
+      this.cancelDrag(); // the card stays where it was
+    }
   }
 
   startDrag() {

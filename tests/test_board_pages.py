@@ -268,3 +268,16 @@ def test_a_move_does_not_make_the_edit_form_stale(db, sales, leads, user_id):
     next(t for t in at.text_input if t.label == "Product or service").input("Schulung 2028")
     button(at, "Save").click().run()  # a second save right after the first: no false conflict
     assert ld.get_lead(db, leads[0]).title == "Schulung 2028"
+
+
+def test_what_the_browser_sends_is_checked_before_it_is_used(db, sales, leads):
+    at = app("pages/board.py")
+    rev = board_data(at)["rev"]
+    for event, value in [("drop", {"rev": rev, "lead": "x", "to": "won"}),
+                         ("drop", {"rev": rev, "lead": leads[0], "to": "999"}),
+                         ("drop", {"rev": rev, "lead": 999, "to": "won"}),
+                         ("drop", ["not", "a", "dict"]), ("open", {"lead": "1; DROP"}),
+                         ("more", {"phase": "nope"}), ("undo", {"notice": 12345})]:  # fmt: skip
+        send(at, event, value)
+    assert [ld.get_lead(db, lead).status for lead in leads] == ["open"] * 3
+    assert cards(at, 0) == list(reversed(leads)) and not at.get("dialog")
