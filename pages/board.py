@@ -270,8 +270,7 @@ data = {
 _board.board(data, key=KEY)
 
 b1, b2, b3 = st.columns([2, 2, 3])
-if b1.button(_("Reload board"), icon=":material/refresh:", help=_("Draws the board anew")):
-    st.rerun()
+b1.button(_("Reload board"), icon=":material/refresh:", help=_("Draws the board anew"))  # a rerun
 b2.page_link(
     "pages/wonlost.py", label=_("Won leads"), icon=":material/emoji_events:",
     query_params={"status": "won", "pipeline": str(pipeline.id)},
