@@ -4,6 +4,7 @@ The board page shows each column's first K cards (sorted by ``board_position``) 
 after a drag, the same columns in their new order.  ``plan_changes`` compares before and after;
 ``apply_changes`` checks that every moved lead is still where the user saw it, writes the moves
 (with history) and the new order, and reports conflicts instead of applying them blindly.
+``apply_drop`` does that for one card dropped somewhere and says how to undo it (``undo_drop``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from decimal import Decimal
 from crm_core.audit import record
 from crm_core.database import Cursor, Database
 from crm_core.i18n import _
-from crm_core.leads import close_lead_in, move_lead_in
+from crm_core.leads import close_lead_in, move_lead_in, reopen_lead_in
 from crm_core.pipelines import Phase, Pipeline, pipelines_in
 from crm_core.search import FOLDED_TERM, search_terms
 from crm_core.versions import Stale
@@ -215,44 +216,51 @@ def apply_changes(
 ) -> BoardResult:
     """Apply a drag: moves (checked against what the user saw), wins, losses and new order."""
     plan = plan_changes(before, after)
+    return db.run(lambda cur: _apply_in(cur, plan, before, after, actor_id, lost_reason))
 
-    def work(cur: Cursor) -> BoardResult:
-        result = BoardResult()
-        refused: set[int] = set()
-        for key in plan.reordered:
-            positions = _positions(cur, int(key), after[key], before.get(key, []))
-            for move in (m for m in plan.moves if m.to_key == key):
-                try:
-                    move_lead_in(
-                        cur, move.lead_id, int(key), actor_id,
-                        seen_phase_id=int(move.from_key), position=positions[move.lead_id],
-                    )  # fmt: skip
-                    result.moved.append(move)
-                except Stale as exc:
-                    refused.add(move.lead_id)
-                    result.conflicts.append(str(exc))
-            for lead_id, position in positions.items():
-                if lead_id not in refused:
-                    cur.execute(
-                        "UPDATE leads SET board_position = ? WHERE id = ? AND phase_id = ?"
-                        " AND status = 'open'",
-                        [position, lead_id, int(key)],
-                    )
-            if not any(m.to_key == key for m in plan.moves):
-                _record_reorder(cur, int(key), before.get(key, []), after[key])
-        for move in plan.moves:
-            if move.to_key in (WON, LOST):
-                try:
-                    close_lead_in(
-                        cur, move.lead_id, move.to_key, actor_id,
-                        seen_phase_id=int(move.from_key), reason=lost_reason,
-                    )  # fmt: skip
-                    result.moved.append(move)
-                except Stale as exc:
-                    result.conflicts.append(str(exc))
-        return result
 
-    return db.run(work)
+def _apply_in(
+    cur: Cursor,
+    plan: Plan,
+    before: dict[str, list[int]],
+    after: dict[str, list[int]],
+    actor_id: int | None,
+    lost_reason: str | None,
+) -> BoardResult:
+    result = BoardResult()
+    refused: set[int] = set()
+    for key in plan.reordered:
+        positions = _positions(cur, int(key), after[key], before.get(key, []))
+        for move in (m for m in plan.moves if m.to_key == key):
+            try:
+                move_lead_in(
+                    cur, move.lead_id, int(key), actor_id,
+                    seen_phase_id=int(move.from_key), position=positions[move.lead_id],
+                )  # fmt: skip
+                result.moved.append(move)
+            except Stale as exc:
+                refused.add(move.lead_id)
+                result.conflicts.append(str(exc))
+        for lead_id, position in positions.items():
+            if lead_id not in refused:
+                cur.execute(
+                    "UPDATE leads SET board_position = ? WHERE id = ? AND phase_id = ?"
+                    " AND status = 'open'",
+                    [position, lead_id, int(key)],
+                )
+        if not any(m.to_key == key for m in plan.moves):
+            _record_reorder(cur, int(key), before.get(key, []), after[key])
+    for move in plan.moves:
+        if move.to_key in (WON, LOST):
+            try:
+                close_lead_in(
+                    cur, move.lead_id, move.to_key, actor_id,
+                    seen_phase_id=int(move.from_key), reason=lost_reason,
+                )  # fmt: skip
+                result.moved.append(move)
+            except Stale as exc:
+                result.conflicts.append(str(exc))
+    return result
 
 
 def dragged_within(before: list[int], after: list[int]) -> int | None:
@@ -316,3 +324,139 @@ def _positions(cur: Cursor, phase_id: int, shown: list[int], before: list[int]) 
         else:
             assigned[lead] = 0.0
     return assigned
+
+
+# -- one card dropped, and its undo -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Drop:
+    """One card put somewhere: into the column of a phase (its key) at ``index`` (0 = top, counted
+    without the card itself), or onto ``WON`` / ``LOST``."""
+
+    lead_id: int
+    to_key: str
+    index: int = 0
+
+
+def after_drop(before: dict[str, list[int]], drop: Drop) -> dict[str, list[int]]:
+    """The columns the user saw, with the dropped card in its new place."""
+    after = {key: [lead for lead in leads if lead != drop.lead_id] for key, leads in before.items()}
+    target = after.setdefault(drop.to_key, [])
+    target.insert(max(0, min(drop.index, len(target))), drop.lead_id)
+    return after
+
+
+@dataclass(frozen=True)
+class DroppedLead:
+    """What the message about a drop names."""
+
+    title: str
+    contact_name: str
+    value: Decimal
+    currency: str
+
+
+@dataclass(frozen=True)
+class Undo:
+    """How to put a dropped card back: its column before the drop, where the drop put it, the
+    board positions the drop may have changed (lead id, position) and its phase's start."""
+
+    lead_id: int
+    from_key: str
+    to_key: str
+    positions: tuple[tuple[int, float], ...]
+    phase_since: datetime
+    order_before: tuple[int, ...] = ()  # a move within one column: its order before and after
+    order_after: tuple[int, ...] = ()
+
+
+@dataclass
+class DropOutcome:
+    drop: Drop
+    from_key: str | None
+    lead: DroppedLead | None = None
+    moved: bool = False
+    conflict: str | None = None
+    undo: Undo | None = None
+
+
+def apply_drop(
+    db: Database,
+    before: dict[str, list[int]],
+    drop: Drop,
+    actor_id: int | None,
+    *,
+    lost_reason: str | None = None,
+) -> DropOutcome:
+    """Apply one drop against the board the user saw (``before``, as for ``apply_changes``): a
+    card a colleague moved meanwhile is reported in ``conflict``, not moved."""
+    from_key = next((key for key, leads in before.items() if drop.lead_id in leads), None)
+    outcome = DropOutcome(drop, from_key)
+    if from_key is None or (drop.to_key not in before and drop.to_key not in (WON, LOST)):
+        outcome.conflict = "this card is not on the board you saw"
+        return outcome
+    after = after_drop(before, drop)
+    plan = plan_changes(before, after)
+    if plan.empty:
+        return outcome
+
+    def work(cur: Cursor) -> DropOutcome:
+        row = cur.execute(
+            "SELECT l.title, c.display_name, l.value, l.currency, l.phase_since FROM leads l"
+            " JOIN contacts c ON c.id = l.contact_id WHERE l.id = ?",
+            [drop.lead_id],
+        ).fetchone()
+        if row is None:
+            outcome.conflict = "this lead no longer exists"
+            return outcome
+        outcome.lead = DroppedLead(*row[:4])
+        touched = {drop.lead_id, *after.get(drop.to_key, [])}
+        positions = cur.execute(
+            "SELECT id, board_position FROM leads WHERE id IN (SELECT unnest(?))", [list(touched)]
+        ).fetchall()
+        result = _apply_in(cur, plan, before, after, actor_id, lost_reason)
+        if result.conflicts:
+            outcome.conflict = result.conflicts[0]
+            return outcome
+        outcome.moved = True
+        within = from_key == drop.to_key
+        outcome.undo = Undo(
+            drop.lead_id, from_key, drop.to_key, tuple(positions), row[4],
+            tuple(before[from_key]) if within else (), tuple(after[from_key]) if within else (),
+        )  # fmt: skip
+        return outcome
+
+    return db.run(work)
+
+
+def undo_drop(db: Database, undo: Undo, actor_id: int | None) -> str | None:
+    """Put a dropped card back where it was (the same checks: if someone changed it since, nothing
+    is done and the reason is returned)."""
+
+    def work(cur: Cursor) -> None:
+        positions = dict(undo.positions)
+        if undo.to_key in (WON, LOST):
+            reopen_lead_in(cur, undo.lead_id, actor_id, seen_status=undo.to_key,
+                           phase_id=int(undo.from_key), position=positions[undo.lead_id])  # fmt: skip
+        else:
+            move_lead_in(cur, undo.lead_id, int(undo.from_key), actor_id,
+                         seen_phase_id=int(undo.to_key), position=positions[undo.lead_id])  # fmt: skip
+        cur.execute(
+            "UPDATE leads SET phase_since = ? WHERE id = ?", [undo.phase_since, undo.lead_id]
+        )
+        for lead_id, position in positions.items():
+            if lead_id != undo.lead_id and undo.to_key not in (WON, LOST):
+                cur.execute(
+                    "UPDATE leads SET board_position = ? WHERE id = ? AND phase_id = ?"
+                    " AND status = 'open'",
+                    [position, lead_id, int(undo.to_key)],
+                )
+        if undo.order_before:
+            _record_reorder(cur, int(undo.to_key), list(undo.order_after), list(undo.order_before))
+
+    try:
+        db.run(work)
+    except Stale as exc:
+        return str(exc)
+    return None

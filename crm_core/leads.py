@@ -422,31 +422,41 @@ def reopen_lead(
     phase_id: int | None = None,
 ) -> None:
     """Put a won or lost lead back on the board (in its last phase unless another is given)."""
+    db.run(lambda cur: reopen_lead_in(cur, lead_id, actor_id, seen_status=seen_status,
+                                      phase_id=phase_id))  # fmt: skip
 
-    def work(cur: Cursor) -> None:
-        now = _check_seen(cur, lead_id, None, seen_status)
-        if seen_status == "open":
-            raise FieldError(_("this lead is open already"))
-        last_phase = now.phase_id
-        target = phase_id or last_phase
-        row = cur.execute("SELECT pipeline_id, name FROM phases WHERE id = ?", [target]).fetchone()
-        if row is None or row[0] != now.pipeline_id:
-            raise FieldError(_("choose a phase of the lead's pipeline"))
-        cur.execute(
-            "UPDATE leads SET status = 'open', lost_reason = NULL, closed_at = NULL, phase_id = ?,"
-            " phase_since = current_timestamp, updated_at = current_timestamp, updated_by = ?,"
-            " version = version + 1,"
-            " board_position = (SELECT coalesce(min(board_position), 0) - 1 FROM leads"
-            "   WHERE phase_id = ? AND status = 'open') WHERE id = ?",
-            [target, actor_id, target, lead_id],
-        )
-        # Stored as "was won" / "was lost" in every language: event_detail says it in words.
-        _event(cur, lead_id, actor_id, "reopened", last_phase, target, f"was {seen_status}")
-        before = {"status": now.status, "phase": now.phase_name, "lost_reason": now.lost_reason}
-        after = {"status": "open", "phase": row[1], "lost_reason": None}
-        record(cur, "reopen", "lead", lead_id, label=now.title, changes=diff(before, after))
 
-    db.run(work)
+def reopen_lead_in(
+    cur: Cursor,
+    lead_id: int,
+    actor_id: int | None,
+    *,
+    seen_status: str,
+    phase_id: int | None = None,
+    position: float | None = None,
+) -> None:
+    """Reopen inside a unit of work: at the top of the phase, or at board ``position``."""
+    now = _check_seen(cur, lead_id, None, seen_status)
+    if seen_status == "open":
+        raise FieldError(_("this lead is open already"))
+    last_phase = now.phase_id
+    target = phase_id or last_phase
+    row = cur.execute("SELECT pipeline_id, name FROM phases WHERE id = ?", [target]).fetchone()
+    if row is None or row[0] != now.pipeline_id:
+        raise FieldError(_("choose a phase of the lead's pipeline"))
+    cur.execute(
+        "UPDATE leads SET status = 'open', lost_reason = NULL, closed_at = NULL, phase_id = ?,"
+        " phase_since = current_timestamp, updated_at = current_timestamp, updated_by = ?,"
+        " version = version + 1,"
+        " board_position = coalesce(?, (SELECT coalesce(min(board_position), 0) - 1 FROM leads"
+        "   WHERE phase_id = ? AND status = 'open')) WHERE id = ?",
+        [target, actor_id, position, target, lead_id],
+    )
+    # Stored as "was won" / "was lost" in every language: event_detail says it in words.
+    _event(cur, lead_id, actor_id, "reopened", last_phase, target, f"was {seen_status}")
+    before = {"status": now.status, "phase": now.phase_name, "lost_reason": now.lost_reason}
+    after = {"status": "open", "phase": row[1], "lost_reason": None}
+    record(cur, "reopen", "lead", lead_id, label=now.title, changes=diff(before, after))
 
 
 # -- reading -------------------------------------------------------------------------------------

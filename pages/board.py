@@ -1,30 +1,47 @@
-"""The sales board: drag lead cards between phases, within a phase, onto Won or Lost.
+"""The sales board: lead cards per phase, dragged to another phase, within a phase, or onto the
+Won / Lost zones under the phases; a click (or Enter) opens the lead in a dialog.
 
-The drag-and-drop component (streamlit-sortables) takes unique strings and copies them once per
-key, so each card's label ends with its lead id and the key is derived from the board's content.
-Every drag also has a non-drag path: the "Move a lead" control below and the lead page.
+The board itself is the component of ``pages/_board.py``.  A drop is answered in one run: the
+component sends it, this page applies it against the board the user saw (``apply_drop``: a card a
+colleague moved meanwhile is reported, not moved) and draws the board again, with a message that
+says what happened and an Undo.  A drop on Lost asks for the reason first.  The lead's dialog has
+every move without dragging (phones, keyboards): to the next phase, to any phase, won, lost.
 """
 
 from __future__ import annotations
 
-import hashlib
-import re
+from datetime import date, timedelta
 
 import streamlit as st
-from streamlit_sortables import sort_items
 
 from crm_core.accounts.users import list_users
-from crm_core.board import LOST, WON, BoardQuery, Card, apply_changes, load_board, plan_changes
-from crm_core.i18n import _, count, day, money, money_short, ngettext
-from crm_core.pipelines import list_lost_reasons, list_pipelines
+from crm_core.board import (
+    LOST,
+    WON,
+    BoardQuery,
+    Card,
+    Drop,
+    DropOutcome,
+    apply_drop,
+    load_board,
+    undo_drop,
+)
+from crm_core.database import DatabaseBusy
+from crm_core.i18n import N_, _, count, day, moment, money, money_short, ngettext
+from crm_core.leads import LeadNotFound, LeadView, get_lead
+from crm_core.notes import CHANNELS, add_note, list_notes
+from crm_core.pipelines import Phase, list_lost_reasons, list_pipelines
+from crm_core.reminders import add_reminder, open_reminders
 from crm_core.tags import tag_names
+from crm_core.validation import FieldError
+from pages import _board
 from pages._auth import gate
-from pages._ui import choose, db, flash, md, me, settings, show_flash, user_errors
+from pages._ui import choose, date_input_format, db, md, me, settings, user_errors
 
 gate()  # nothing below runs for a visitor who is not signed in
 
-WON_HEADER, LOST_HEADER = _("✔ Won · drop here"), _("✖ Lost · drop here")
-_CARD_ID = re.compile(r"#(\d+)$")
+KEY = "board"
+KEEP_SEEN = 8  # boards shown to this session that a drop may still refer to
 
 pipelines = list_pipelines(db())
 if not pipelines:
@@ -55,6 +72,118 @@ text = top[3].text_input(
 
 config = settings()
 limits: dict[int, int] = st.session_state.setdefault("board_limits", {})
+# The boards this session was shown, by revision: a drop is read against the one the user saw.
+seen: dict[int, dict[str, list[int]]] = st.session_state.setdefault("board_seen", {})
+phases: dict[str, Phase] = {str(p.id): p for p in pipeline.phases}
+phase_names = {str(ph.id): ph.name for p in pipelines for ph in p.phases}  # a drop may be older
+
+
+# -- what happened: one message, shown in the board (nothing above it moves) ----------------------
+
+
+def notice(kind: str, message: str, undo=None, **facts) -> None:
+    number = st.session_state.get("board_notices", 0) + 1
+    st.session_state["board_notices"] = number
+    st.session_state["board_notice"] = {"id": number, "kind": kind, "text": message,
+                                        "undo": _("Undo") if undo else None, "close": _("Close")}  # fmt: skip
+    if undo:
+        st.session_state["board_undo"] = {"id": number, "undo": undo, **facts}
+
+
+def named(outcome: DropOutcome) -> str:
+    """ "Kassensystem — Ilir Portmann, 29.600 €" """
+    lead = outcome.lead
+    return f"{lead.title} — {lead.contact_name}, {money_short(lead.value, lead.currency)}"
+
+
+def report(outcome: DropOutcome, reason: str | None = None) -> None:
+    if outcome.conflict:
+        notice("warning", _("Not moved: {reason}").format(reason=outcome.conflict))
+        return
+    if not outcome.moved:
+        return
+    to, lead = outcome.drop.to_key, named(outcome)
+    if to == WON:
+        message = _("Won: {lead}").format(lead=lead)
+    elif to == LOST:
+        message = _("Lost ({reason}): {lead}").format(reason=reason, lead=lead)
+    elif to == outcome.from_key:
+        message = _("Moved within {phase}: {lead}").format(phase=phase_names.get(to), lead=lead)
+    else:
+        message = _("Moved to {phase}: {lead}").format(phase=phase_names.get(to), lead=lead)
+    notice("success", message, outcome.undo, lead=lead, phase=phase_names.get(outcome.from_key))
+
+
+def drop(before: dict[str, list[int]], move: Drop, reason: str | None = None) -> None:
+    try:
+        report(apply_drop(db(), before, move, me().id, lost_reason=reason), reason)
+    except (FieldError, DatabaseBusy) as exc:
+        notice("warning", _("Not moved: {reason}").format(reason=exc))
+
+
+def decide(before: dict[str, list[int]], move: Drop, reason: str | None = None) -> None:
+    """A move chosen in a dialog: the dialog closes and the board answers."""
+    close_dialog()
+    drop(before, move, reason)
+    st.rerun()
+
+
+def undo(value: dict) -> None:
+    entry = st.session_state.get("board_undo")
+    if not entry or entry["id"] != value.get("notice"):
+        return
+    del st.session_state["board_undo"]
+    try:
+        problem = undo_drop(db(), entry["undo"], me().id)
+    except (FieldError, DatabaseBusy) as exc:
+        problem = str(exc)
+    if problem:
+        notice("warning", _("Not undone: {reason}").format(reason=problem))
+    else:
+        notice("info", _("Undone: {lead} is back in {phase}.").format(
+            lead=entry["lead"], phase=entry["phase"]))  # fmt: skip
+
+
+def seen_board(value: dict) -> dict[str, list[int]] | None:
+    """The board the user saw when they acted (the newest one if it is too old to be kept)."""
+    rev = value.get("rev")
+    board = seen.get(rev) if isinstance(rev, int) else None
+    return board or (seen[max(seen)] if seen else None)
+
+
+# -- the events of the last interaction, handled before the board is drawn ------------------------
+
+# The open dialog (the lost reason, or a lead) stays in the session until it is closed: its own
+# reruns run only the dialog, and a full run draws it again.
+DIALOG = "board_dialog"
+
+
+def close_dialog() -> None:
+    st.session_state.pop(DIALOG, None)
+
+
+for event, value in _board.events(KEY):
+    if not isinstance(value, dict):
+        continue
+    if event == "drop" and (before := seen_board(value)) is not None:
+        try:
+            move = Drop(int(value["lead"]), str(value["to"]), int(value.get("index") or 0))
+        except (KeyError, TypeError, ValueError):
+            continue
+        if move.to_key == LOST:
+            st.session_state[DIALOG] = ("lost", before, move)  # nothing written before the reason
+        else:
+            drop(before, move)
+    elif event == "open" and isinstance(value.get("lead"), int) and seen:
+        st.session_state[DIALOG] = ("lead", value["lead"], seen_board(value))
+    elif event == "more" and str(value.get("phase")) in phases:
+        phase_id = int(value["phase"])
+        limits[phase_id] = (
+            limits.get(phase_id, config.board_column_limit) + config.board_column_limit
+        )
+    elif event == "undo":
+        undo(value)
+
 board = load_board(
     db(),
     BoardQuery(
@@ -79,190 +208,224 @@ st.markdown(
         weighted=money(board.weighted_total),
     )
 )  # fmt: skip
-show_flash()
 
 
-def card_label(card: Card) -> str:
-    """One card's text; unique because it ends with the lead id."""
+def card_data(card: Card) -> dict:
+    """One card as the component shows it: text only, the lead id only as its key."""
     activity = ngettext("{n} activity", "{n} activities", card.activities).format(
         n=count(card.activities)
     )
     if card.last_activity:
         activity += ", " + _("last {day}").format(day=day(card.last_activity))
-    parts = [
-        f"{card.title} — {card.contact_name}",
-        money_short(card.value, card.currency),
-        card.owner or _("no owner"),
-        ngettext("{n} day here", "{n} days here", card.days_in_phase).format(
-            n=count(card.days_in_phase)
-        ),
-        activity,
-    ]
-    head = (_("⚠ STALE · ") if card.stale else "") + parts[0]
-    return head + "\n" + " · ".join(parts[1:]) + f" #{card.lead_id}"
+    here = ngettext("{n} day here", "{n} days here", card.days_in_phase).format(
+        n=count(card.days_in_phase)
+    )
+    return {
+        "id": card.lead_id,
+        "title": card.title,
+        "contact": card.contact_name,
+        "value": money_short(card.value, card.currency),
+        "owner": card.owner or _("no owner"),
+        "activity": f"{here} · {activity}",
+        "stale": _("⚠ STALE") if card.stale else "",
+    }
 
 
-def lead_id_of(label: str) -> int:
-    match = _CARD_ID.search(label)
-    if not match:
-        raise ValueError(f"not a card: {label!r}")
-    return int(match.group(1))
+dialog = st.session_state.get(DIALOG)
+rev = st.session_state["board_rev"] = st.session_state.get("board_rev", 0) + 1
+before = {str(column.phase.id): [c.lead_id for c in column.cards] for column in board.columns}
+seen[rev] = {**before, WON: [], LOST: []}
+for old in sorted(seen)[:-KEEP_SEEN]:
+    del seen[old]
+data = {
+    "rev": rev,
+    "label": _("Board"),
+    "hint": _("Drag a card to another phase or onto Won / Lost below; click a card to open it."),
+    "columns": [
+        {
+            "key": str(column.phase.id),
+            "name": column.phase.name,
+            "color": column.phase.color,
+            "count": count(column.count),
+            "sums": _("{total} · weighted {weighted}").format(
+                total=money_short(column.total), weighted=money_short(column.weighted)
+            ),
+            "cards": [card_data(c) for c in column.cards],
+            "more": _("Show more in {phase} ({n} more)").format(
+                phase=column.phase.name, n=count(column.hidden)
+            )
+            if column.hidden > 0
+            else None,
+            "empty": _("No leads here"),
+        }
+        for column in board.columns
+    ],
+    "zones": [
+        {"key": WON, "label": _("✔ Won · drop here")},
+        {"key": LOST, "label": _("✖ Lost · drop here")},
+    ],  # fmt: skip
+    "notice": st.session_state.pop("board_notice", None),
+    "pending": {"lead": dialog[2].lead_id, "to": LOST} if dialog and dialog[0] == "lost" else None,
+}
+_board.board(data, key=KEY)
+
+b1, b2, b3 = st.columns([2, 2, 3])
+b1.button(_("Reload board"), icon=":material/refresh:", help=_("Draws the board anew"))  # a rerun
+b2.page_link(
+    "pages/wonlost.py", label=_("Won leads"), icon=":material/emoji_events:",
+    query_params={"status": "won", "pipeline": str(pipeline.id)},
+)  # fmt: skip
+b3.page_link(
+    "pages/wonlost.py", label=_("Lost leads"), icon=":material/thumb_down:",
+    query_params={"status": "lost", "pipeline": str(pipeline.id)},
+)  # fmt: skip
 
 
-def apply(seen_before: dict, after: dict, lost_reason: str | None = None) -> None:
-    """Write a drag (checked against what the user saw), then show the board anew."""
-    with user_errors():
-        outcome = apply_changes(db(), seen_before, after, me().id, lost_reason=lost_reason)
-        if outcome.conflicts:
-            st.session_state["board_conflicts"] = outcome.conflicts
-        if outcome.moved:
-            moved = len(outcome.moved)
-            flash(ngettext("{n} lead moved.", "{n} leads moved.", moved).format(n=count(moved)))
-    fresh_board()
-
-
-def fresh_board() -> None:
-    st.session_state.pop("board_seen", None)
-    st.session_state["board_nonce"] = st.session_state.get("board_nonce", 0) + 1
-    st.rerun()
+# -- dialogs: the lost reason, and the lead --------------------------------------------------------
 
 
 @st.dialog(_("Why was it lost?"), dismissible=False)
-def ask_lost_reason(seen_before: dict, after: dict) -> None:
+def ask_lost_reason(before: dict[str, list[int]], move: Drop) -> None:
     gate()  # a dialog's own reruns do not pass through app.py (gate sets the language too)
     reasons = list_lost_reasons(db())
     reason = st.selectbox(_("Lost reason"), reasons, index=None, placeholder=choose(reasons))
     c1, c2 = st.columns(2)
     if c1.button(_("Mark as lost"), type="primary", disabled=reason is None):
-        apply(seen_before, after, reason)
+        decide(before, move, reason)
     if c2.button(_("Cancel")):
-        fresh_board()  # a fresh component shows the board as it was
+        close_dialog()
+        st.rerun()  # the board shows the card where it was
 
 
-# A drag reruns this page and reloads the board, which may already show a colleague's change.
-# So the drag is read against the board this user saw (kept from the previous run): a lead that
-# is no longer where they saw it is reported, not moved blindly.
-pending = None
-seen = st.session_state.get("board_seen")
-if seen and seen["key"] in st.session_state:
-    dragged = st.session_state[seen["key"]]
-    if dragged:
-        after = {
-            seen["keys"][i]: [lead_id_of(label) for label in container["items"]]
-            for i, container in enumerate(dragged)
-        }
-        plan = plan_changes(seen["before"], after)
-        if not plan.empty:
-            pending = (seen["before"], after, plan)
-            if not plan.losses:
-                apply(seen["before"], after)
+EVENTS = {
+    "created": N_("created in {to}"),
+    "moved": N_("moved from {source} to {to}"),
+    "won": N_("won in {source}"),
+    "lost": N_("lost in {source}"),
+    "reopened": N_("reopened in {to}"),
+    "edited": N_("edited"),
+}
+STATUS = {"won": N_("won"), "lost": N_("lost")}
 
-containers = []
-before: dict[str, list[int]] = {}
-for column in board.columns:
-    header = _("{phase} · {n} · {total} · weighted {weighted}").format(
-        phase=column.phase.name, n=count(column.count), total=money_short(column.total),
-        weighted=money_short(column.weighted),
-    )  # fmt: skip
-    containers.append({"header": header, "items": [card_label(c) for c in column.cards]})
-    before[str(column.phase.id)] = [c.lead_id for c in column.cards]
-containers += [{"header": WON_HEADER, "items": []}, {"header": LOST_HEADER, "items": []}]
-before[WON], before[LOST] = [], []
 
-n = len(board.columns)
-half = max(1, n // 2)
-# Containers are counted from the start (nth-of-type): the component adds helper divs at the end.
-style = f"""
-.sortable-component {{ display: grid !important; grid-template-columns: repeat({n}, minmax(11rem, 1fr));
-  gap: .5rem; overflow-x: auto; align-items: start; }}
-.sortable-component > .sortable-container {{ margin: 0; min-width: 0; width: auto; min-height: 6rem;
-  background: #f4f5f7; border-radius: .5rem; }}
-.sortable-container-header {{ font-weight: 600; font-size: .85rem; padding: .4rem .5rem; }}
-.sortable-container-body {{ min-height: 3rem; }}
-.sortable-component .sortable-item {{ display: block; width: auto; font-size: .78rem; line-height: 1.3;
-  white-space: pre-wrap; text-align: left; background: #fff; color: #222; border: 1px solid #d9dce1;
-  border-left: 4px solid #5b8def; border-radius: .4rem; padding: .35rem .5rem; margin: .3rem; }}
-.sortable-container:nth-of-type({n + 1}) {{ grid-column: 1 / span {half}; margin-top: 1rem;
-  background: #e3f6e8; border: 2px dashed #2e9e4f; }}
-.sortable-container:nth-of-type({n + 1}) .sortable-container-header {{ color: #1f6e36; }}
-.sortable-container:nth-of-type({n + 2}) {{ grid-column: {half + 1} / span {max(1, n - half)};
-  margin-top: 1rem; background: #fde7e4; border: 2px dashed #d64933; }}
-.sortable-container:nth-of-type({n + 2}) .sortable-container-header {{ color: #a3301f; }}
-"""
-nonce = st.session_state.get("board_nonce", 0)
-key = "board_" + hashlib.sha1(repr((containers, nonce)).encode()).hexdigest()[:16]
-sort_items(containers, multi_containers=True, direction="vertical", custom_style=style, key=key)
-if st.button(_("Reload board"), icon=":material/refresh:", help=_("Draws the board anew")):
-    fresh_board()
+def lead_panel(lead_id: int, before: dict[str, list[int]]) -> None:
+    """One lead in a dialog over the board: the facts, every move, activities, the next
+    reminder and the history; what is logged here stays in the dialog."""
+    gate()
+    try:
+        lead = get_lead(db(), lead_id)
+    except LeadNotFound:
+        st.error(_("There is no such lead."))
+        return
+    st.page_link("pages/contact.py", label=md(lead.contact_name),
+                 query_params={"id": str(lead.contact_id)}, icon=":material/person:")  # fmt: skip
+    if lead.status == "open":
+        where = lead.phase_name
+    else:
+        where = f"{_(STATUS[lead.status])} · {lead.phase_name}"
+    weighted = money(lead.value * lead.probability / 100, lead.currency)
+    st.markdown(_("**{value}** · weighted {weighted} · **{phase}**").format(
+        value=money(lead.value, lead.currency), weighted=weighted, phase=md(where)))  # fmt: skip
+    facts = [_("Owner: {name}").format(name=md(lead.owner_name or _("no owner")))]
+    if lead.expected_close:
+        facts.append(_("expected close {day}").format(day=day(lead.expected_close)))
+    if lead.status == "open":
+        days = (date.today() - lead.phase_since.date()).days
+        facts.append(ngettext("{n} day in this phase", "{n} days in this phase", days).format(
+            n=count(days)))  # fmt: skip
+    if lead.lost_reason:
+        facts.append(_("lost because: {reason}").format(reason=md(lead.lost_reason)))
+    st.caption(" · ".join(facts))
+    if lead.status == "open":
+        moves(lead, before if any(lead.id in ids for ids in before.values())
+              else {str(lead.phase_id): [lead.id], WON: [], LOST: []})  # fmt: skip
+    activities, reminder, history = st.tabs([_("Activities"), _("Reminder"), _("History")])
+    with activities:
+        activity_panel(lead)
+    with reminder:
+        reminder_panel(lead)
+    with history:
+        for event in lead.history:
+            what = _(EVENTS[event.kind]) if event.kind in EVENTS else event.kind
+            what = what.format(source=event.from_phase, to=event.to_phase)
+            detail = f" ({event.detail})" if event.detail else ""
+            st.markdown(md(f"{moment(event.at)} · {event.user or _('system')}: {what}{detail}"))
+    st.page_link("pages/lead.py", label=_("Open the lead's page (edit, reopen)"),
+                 query_params={"id": str(lead.id)}, icon=":material/open_in_new:")  # fmt: skip
 
-if pending:  # a drop on Lost: ask why before anything is written
-    ask_lost_reason(pending[0], pending[1])
-else:
-    st.session_state["board_seen"] = {
-        "key": key, "before": before, "keys": list(before), "containers": containers
-    }  # fmt: skip
 
-for message in st.session_state.pop("board_conflicts", []):
-    st.warning(_("Not moved: {reason}").format(reason=md(message)), icon=":material/sync_problem:")
-
-more = [c for c in board.columns if c.hidden > 0]
-if more:
-    buttons = st.columns(len(more))
-    for slot, column in zip(buttons, more, strict=True):
-        if slot.button(
-            _("Show more in {phase} ({n} more)").format(
-                phase=column.phase.name, n=count(column.hidden)
-            ),
-            key=f"more_{column.phase.id}",
-        ):
-            limits[column.phase.id] = len(column.cards) + config.board_column_limit
-            st.rerun()
-
-w, lost = st.columns(2)
-w.page_link(
-    "pages/wonlost.py", label=_("Won leads"), icon=":material/emoji_events:",
-    query_params={"status": "won", "pipeline": str(pipeline.id)},
-)  # fmt: skip
-lost.page_link(
-    "pages/wonlost.py", label=_("Lost leads"), icon=":material/thumb_down:",
-    query_params={"status": "lost", "pipeline": str(pipeline.id)},
-)  # fmt: skip
-
-with st.expander(_("Move a lead without dragging"), icon=":material/keyboard:"):
-    cards = [card for column in board.columns for card in column.cards]
-    phase_names = {p.id: p.name for p in board.pipeline.phases}
-    c1, c2, c3 = st.columns([3, 2, 1], vertical_alignment="bottom")
-    card = c1.selectbox(
-        _("Lead"), cards, index=None, key="kb_lead", placeholder=choose(cards),
-        format_func=lambda c: f"{c.title} — {c.contact_name} ({phase_names[c.phase_id]})",
-    )  # fmt: skip
-    target = c2.selectbox(
-        _("To"), [*phase_names, WON, LOST], key="kb_target",
-        format_func=lambda k: {WON: _("Won"), LOST: _("Lost")}.get(k, phase_names.get(k, k)),
-    )  # fmt: skip
-    if c3.button(_("Move"), disabled=card is None, key="kb_move"):
-        saw = seen["before"] if seen else before  # what the user saw when choosing
-        moved = {k: [x for x in v if x != card.lead_id] for k, v in saw.items()}
-        moved[target if target in (WON, LOST) else str(target)].insert(0, card.lead_id)
-        if target == LOST:
-            st.session_state["kb_pending_lost"] = (saw, moved)
-        else:
-            apply(saw, moved)
-    if "kb_pending_lost" in st.session_state:
+def moves(lead: LeadView, before: dict[str, list[int]]) -> None:
+    """Every move of the board without dragging; the dialog closes on the board's answer."""
+    order = list(phases)
+    key = str(lead.phase_id)
+    following = phases[order[order.index(key) + 1]] if key in order[:-1] else None
+    with st.container(border=True):
+        b1, b2 = st.columns(2)
+        if following and b1.button(_("Move to {phase}").format(phase=following.name),
+                                   icon=":material/arrow_forward:", type="primary",
+                                   width="stretch"):  # fmt: skip
+            decide(before, Drop(lead.id, str(following.id)))
+        if b2.button(_("Won"), icon=":material/emoji_events:", width="stretch"):
+            decide(before, Drop(lead.id, WON))
+        others = [p for k, p in phases.items() if k != key]
+        m1, m2 = st.columns([3, 1], vertical_alignment="bottom")
+        target = m1.selectbox(_("Move to phase"), others, index=None, placeholder=choose(others),
+                              format_func=lambda p: p.name)  # fmt: skip
+        if m2.button(_("Move"), disabled=target is None, width="stretch"):
+            decide(before, Drop(lead.id, str(target.id)))
         reasons = list_lost_reasons(db())
-        reason = st.selectbox(_("Lost reason"), reasons, index=None, key="kb_reason",
-                              placeholder=choose(reasons))  # fmt: skip
-        if st.button(_("Mark as lost"), disabled=reason is None, key="kb_lost"):
-            apply(*st.session_state.pop("kb_pending_lost"), reason)
-    st.caption(_("Or open a lead to move it, win it or lose it from its page."))
+        l1, l2 = st.columns([3, 1], vertical_alignment="bottom")
+        reason = l1.selectbox(_("Lost reason"), reasons, index=None, placeholder=choose(reasons))
+        if l2.button(_("Lost"), icon=":material/thumb_down:", disabled=reason is None,
+                     width="stretch"):  # fmt: skip
+            decide(before, Drop(lead.id, LOST), reason)
 
-if cards := [c for column in board.columns for c in column.cards]:
-    with st.expander(_("Open a lead"), icon=":material/open_in_new:"):
-        chosen = st.selectbox(
-            _("Lead"), cards, index=None, key="open_lead", placeholder=choose(cards),
-            format_func=lambda c: f"{c.title} — {c.contact_name}",
-        )  # fmt: skip
-        if chosen:
-            st.page_link(
-                "pages/lead.py", label=md(chosen.title), query_params={"id": str(chosen.lead_id)}
-            )
+
+def activity_panel(lead: LeadView) -> None:
+    with st.form(f"board_note_{lead.id}", clear_on_submit=True):
+        c1, c2 = st.columns([1, 3])
+        channel = c1.selectbox(_("Channel"), list(CHANNELS), format_func=lambda c: _(CHANNELS[c]))
+        body = c2.text_area(_("Note"), height=68, max_chars=20_000)
+        if st.form_submit_button(_("Add note"), icon=":material/add_comment:"):
+            with user_errors():
+                add_note(db(), lead.contact_id, channel, body, me().id, lead_id=lead.id)
+                st.success(_("Note added."))
+    for note in list_notes(db(), lead.contact_id, lead_id=lead.id, limit=10):
+        st.caption(
+            f"{moment(note.created_at)} · {md(_(note.channel_label))} · {md(note.author or '—')}"
+        )
+        st.markdown(md(note.body))
+
+
+def reminder_panel(lead: LeadView) -> None:
+    today = date.today()
+    users = list_users(db())
+    with st.form(f"board_reminder_{lead.id}", clear_on_submit=True):
+        c1, c2 = st.columns(2)
+        due = c1.date_input(_("Due"), value=today + timedelta(days=7), min_value=today,
+                            format=date_input_format())  # fmt: skip
+        mine = next((i for i, u in enumerate(users) if u.id == me().id), 0)
+        who = c2.selectbox(_("Assignee"), users, index=mine, format_func=lambda u: u.display_name)
+        note = st.text_input(_("What to follow up"), max_chars=2000)
+        if st.form_submit_button(_("Set reminder"), icon=":material/notification_add:"):
+            with user_errors():
+                add_reminder(db(), lead.contact_id, due, note, who.id, me().id, lead_id=lead.id)
+                st.success(_("Reminder set."))
+    upcoming = [r for r in open_reminders(db(), contact_id=lead.contact_id) if r.lead_id == lead.id]
+    if upcoming:
+        first = upcoming[0]
+        st.markdown(_("Next reminder: **{day}** for {who}").format(
+            day=day(first.due_date), who=md(first.assignee)) + (f" · {md(first.note)}" if first.note else ""))  # fmt: skip
+    else:
+        st.caption(_("No reminder for this lead yet."))
+
+
+if dialog and dialog[0] == "lost":
+    ask_lost_reason(dialog[1], dialog[2])
+elif dialog and dialog[0] == "lead":
+    try:
+        title = get_lead(db(), dialog[1]).title
+    except LeadNotFound:
+        close_dialog()
+    else:
+        st.dialog(md(title), width="large", on_dismiss=close_dialog)(lead_panel)(*dialog[1:])

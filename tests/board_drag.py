@@ -1,102 +1,144 @@
-"""Driving the streamlit-sortables board (0.3.1) from Playwright.
+"""Driving the board component (pages/_board.js) from Playwright and from AppTest.
 
-What makes it work (found by probing the component):
-* the component lives in ``iframe[title="streamlit_sortables.sortable_items"]``;
-* dnd-kit's mouse sensor starts a drag only after 10 px of movement;
-* the pointer must *jump* to the target: a gliding path across other columns can make the
-  component bounce the card between containers;
-* dnd-kit finds drop targets from untransformed layout boxes, so targets are measured without
-  their CSS transform;
-* hovering the target column's header first moves the card into that column, hovering the card
-  now at the wanted index then places it there.
+Browser: the board is plain DOM in an open shadow root, which Playwright's CSS locators pierce.
+Cards are ``.kb-card[data-lead=ID]`` (the dragged copy has no ``data-lead``), columns
+``.kb-col[data-key=PHASE_ID]`` named by ``.kb-name``, the zones ``.kb-zone[data-key=won|lost]``.
+A drag is real pointer input: press, move past the 6 px threshold, jump to the target, release.
+After a drop the card is marked ``.kb-pending`` until the server's answer is drawn; the root's
+``data-rev`` counts the boards drawn.
+
+AppTest: the component's events are sent the way the browser sends them (``send``), and what
+it was given is read back with ``board_data``.
 """
 
 from __future__ import annotations
 
+import json
 import re
+import time
+from typing import TYPE_CHECKING
 
-from playwright.sync_api import Page
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
-BOARD_IFRAME = 'iframe[title="streamlit_sortables.sortable_items"]'
+PENDING = ".kb-card.kb-pending"
 
 
 def board(page: Page):
-    return page.frame_locator(BOARD_IFRAME).first
+    return page.locator(".kb")
 
 
-def column(page: Page, header_start: str):
-    frame = board(page)
-    header = frame.locator(
-        ".sortable-container-header", has_text=re.compile("^\\s*" + re.escape(header_start))
-    )
-    return frame.locator(".sortable-container").filter(has=header)
+def column(page: Page, name: str):
+    """The column of the phase called ``name``."""
+    title = page.locator(".kb-name", has_text=re.compile(f"^{re.escape(name)}$"))
+    return page.locator(".kb-col").filter(has=title)
 
 
 def card(page: Page, lead_id: int):
-    """A card by its lead id (labels end with '#<id>'); not the drag overlay copy."""
-    return board(page).locator(
-        "li.sortable-item:not(.dragging)", has_text=re.compile(f"#{lead_id}\\s*$")
+    return page.locator(f'.kb-card[data-lead="{lead_id}"]')
+
+
+def zone(page: Page, key: str):
+    """``won`` or ``lost``."""
+    return page.locator(f'.kb-zone[data-key="{key}"]')
+
+
+def lead_ids_in(page: Page, name: str) -> list[int]:
+    return (
+        column(page, name)
+        .locator(".kb-card")
+        .evaluate_all("cards => cards.map(c => Number(c.dataset.lead))")
     )
 
 
-def lead_ids_in(page: Page, header_start: str) -> list[int]:
-    texts = column(page, header_start).locator("li.sortable-item").all_inner_texts()
-    return [int(re.search(r"#(\d+)\s*$", t).group(1)) for t in texts]
+def revision(page: Page) -> int:
+    return int(board(page).get_attribute("data-rev"))
+
+
+MAIN = ".stMain"  # Streamlit scrolls its main area, not the window
+
+
+def page_scroll(page: Page) -> float:
+    return page.locator(MAIN).evaluate("main => main.scrollTop")
+
+
+def scroll_page_to(page: Page, y: float) -> None:
+    page.locator(MAIN).evaluate("(main, y) => { main.scrollTop = y; }", y)
+
+
+def list_scroll(page: Page, name: str) -> float:
+    """How far the column of phase ``name`` is scrolled inside."""
+    return column(page, name).locator(".kb-body").evaluate("body => body.scrollTop")
+
+
+def in_view(page: Page, locator) -> bool:
+    box = locator.bounding_box()
+    size = page.viewport_size
+    return (bool(box) and box["y"] >= 0 and box["y"] + box["height"] <= size["height"]
+            and box["x"] >= 0 and box["x"] + box["width"] <= size["width"])  # fmt: skip
 
 
 def _center(box: dict) -> tuple[float, float]:
     return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
 
 
-def _layout_box(page: Page, locator) -> dict:
-    frame_box = page.locator(BOARD_IFRAME).first.bounding_box()
-    rect = locator.evaluate(
-        """el => {
-            const r = el.getBoundingClientRect();
-            const t = new DOMMatrixReadOnly(getComputedStyle(el).transform);
-            return {x: r.x - t.m41, y: r.y - t.m42, width: r.width, height: r.height};
-        }"""
-    )
-    return {
-        "x": frame_box["x"] + rect["x"],
-        "y": frame_box["y"] + rect["y"],
-        "width": rect["width"],
-        "height": rect["height"],
-    }
+def drop_point(page: Page, target: str, position: str | int = "top") -> tuple[float, float]:
+    """Where to release a card: on a zone (``won`` / ``lost``) or in the column of the phase
+    ``target``, above its card number ``position`` ("top", "end" or an index)."""
+    if target in ("won", "lost"):
+        return _center(zone(page, target).bounding_box())
+    col = column(page, target)
+    x = _center(col.bounding_box())[0]
+    boxes = [c.bounding_box() for c in col.locator(".kb-card:not(.kb-dragging)").all()]
+    if not boxes:
+        return x, col.locator(".kb-list").bounding_box()["y"] + 10
+    index = 0 if position == "top" else len(boxes) if position == "end" else int(position)
+    if index < len(boxes):
+        return x, boxes[index]["y"] + 3
+    return x, boxes[-1]["y"] + boxes[-1]["height"] + 6
 
 
-def _hover(page: Page, x: float, y: float, pause_ms: int = 120) -> None:
-    page.mouse.move(x, y)
-    page.wait_for_timeout(pause_ms)
-    page.mouse.move(x + 1, y, steps=2)  # a nudge makes collision detection run again
-    page.wait_for_timeout(pause_ms)
-
-
-def drag_card(page: Page, lead_id: int, header_start: str, position: str | int = "end") -> None:
-    """Drag a card into the column whose header starts with ``header_start``.
-
-    ``position``: "end", "top" or the final 0-based index in the target column."""
-    frame = board(page)
-    frame.locator("li.sortable-item.dragging").wait_for(state="detached")
+def drag_card(page: Page, lead_id: int, target: str, position: str | int = "top") -> float:
+    """Drag a card with the mouse onto ``target`` (see ``drop_point``); returns the moment of
+    the release (``time.perf_counter``).  Nothing is scrolled: the card must be on screen."""
     source = card(page, lead_id)
-    source.scroll_into_view_if_needed()
     sx, sy = _center(source.bounding_box())
-    target = column(page, header_start)
     page.mouse.move(sx, sy)
     page.mouse.down()
-    page.mouse.move(sx, sy + 12, steps=3)
-    try:
-        frame.locator("li.sortable-item.active").wait_for(timeout=2000)
-    except Exception:
-        page.mouse.up()
-        raise RuntimeError(f"the drag of lead {lead_id} did not start") from None
-    _hover(page, *_center(target.locator(".sortable-container-header").bounding_box()))
-    items = target.locator("li.sortable-item")
-    count = items.count()
-    if count:
-        index = count - 1 if position == "end" else 0 if position == "top" else int(position)
-        _hover(page, *_center(_layout_box(page, items.nth(max(0, min(index, count - 1))))))
+    page.mouse.move(sx + 4, sy + 8, steps=3)
+    board(page).locator(".kb-ghost").wait_for()
+    x, y = drop_point(page, target, position)
+    page.mouse.move(x, y, steps=4)
+    released = time.perf_counter()
     page.mouse.up()
+    return released
+
+
+def touch_drag(page: Page, lead_id: int, target: str, position: str | int = "top") -> None:
+    """Drag a card with a finger: hold it a moment, then move (Chromium's touch input: CDP)."""
+    x, y = _center(card(page, lead_id).bounding_box())
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x, "y": y}]})
+    page.wait_for_timeout(600)  # the long press that picks a card up (350 ms)
+    board(page).locator(".kb-ghost").wait_for()
+    tx, ty = drop_point(page, target, position)
+    for step in range(1, 6):
+        point = {"x": x + (tx - x) * step / 5, "y": y + (ty - y) * step / 5}
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [point]})
+        page.wait_for_timeout(40)
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    cdp.detach()
+
+
+def wait_drawn(page: Page, after_rev: int, timeout: float = 20_000) -> None:
+    """Until the board has drawn the server's answer to what happened after ``after_rev``."""
+    page.wait_for_function(
+        """rev => [...document.querySelectorAll('[data-testid="stBidiComponentIsolated"]')]
+            .map(host => host.shadowRoot && host.shadowRoot.querySelector('.kb'))
+            .some(b => b && Number(b.dataset.rev) > rev && !b.querySelector('.kb-pending'))""",
+        arg=after_rev,
+        timeout=timeout,
+    )
 
 
 def wait_idle(page: Page, timeout: float = 20_000) -> None:
@@ -105,3 +147,25 @@ def wait_idle(page: Page, timeout: float = 20_000) -> None:
     page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(
         timeout=timeout
     )
+
+
+# -- AppTest ------------------------------------------------------------------------------------
+
+
+def board_data(at) -> dict:
+    """What the page gave the board component in its last run."""
+    [element] = at.get("bidi_component")
+    return json.loads(element.proto.json)
+
+
+def send(at, event: str, value: dict) -> None:
+    """Run the page as after the component sent ``event`` (as the browser does: one trigger)."""
+    from streamlit.runtime.state.session_state import STREAMLIT_INTERNAL_KEY_PREFIX
+
+    [element] = at.get("bidi_component")
+    states = at._tree.get_widget_states()
+    trigger = states.widgets.add()
+    trigger.id = f"{STREAMLIT_INTERNAL_KEY_PREFIX}_{element.proto.id}__events"
+    trigger.json_trigger_value = json.dumps([{"event": event, "value": value}])
+    at._run(states)
+    assert not at.exception, at.exception

@@ -90,12 +90,17 @@ def serving(
             time.sleep(0.3)
         yield AppServer(url, server)
     finally:
-        server.terminate()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop(server)
         log.close()
+
+
+def stop(process: subprocess.Popen, timeout_s: float = 10) -> None:
+    """End a process this code started: SIGTERM, and SIGKILL if it is still there after a while."""
+    process.terminate()
+    try:
+        process.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
 
 
 @contextmanager

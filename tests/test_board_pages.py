@@ -1,5 +1,5 @@
-"""Board, lead, won/lost and review pages through AppTest (the drag is set as the component's
-value, as the browser would send it)."""
+"""Board, lead, won/lost and review pages through AppTest (the board component's events are sent
+as the browser sends them: tests/board_drag.send)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,11 @@ import pytest
 from crm_core import leads as ld
 from crm_core import pipelines as pl
 from crm_core.contacts import ContactDraft, create_contact
+from crm_core.notes import list_notes
+from crm_core.reminders import open_reminders
+from pages._ui import md
 from tests.apptest import app, button, texts
+from tests.board_drag import board_data, send
 
 # These tests check the English wording: the app speaks English here (German is the default).
 pytestmark = pytest.mark.usefixtures("english")
@@ -28,90 +32,139 @@ def leads(db, user_id, sales) -> list[int]:
     ]
 
 
-def drag(at, move) -> None:
-    """Change the board component's value like a drag in the browser would, then rerun."""
-    key = at.session_state["board_seen"]["key"]
-    containers = [dict(c, items=list(c["items"])) for c in board_items(at)]
-    move(containers)
-    at.session_state[key] = containers
-    at.run()
-    assert not at.exception, at.exception
+def drop(at, lead_id: int, to: str, index: int = 0) -> None:
+    """A card dropped in the browser: onto a phase (its id) or "won" / "lost"."""
+    send(at, "drop", {"rev": board_data(at)["rev"], "lead": lead_id, "to": to, "index": index})
 
 
-def board_items(at) -> list[dict]:
-    """The containers the board component was given."""
-    return at.session_state["board_seen"]["containers"]
+def notice(at) -> str:
+    return board_data(at)["notice"]["text"]
 
 
-def label_index(containers, lead_id) -> tuple[int, int]:
-    for i, container in enumerate(containers):
-        for j, label in enumerate(container["items"]):
-            if label.endswith(f"#{lead_id}"):
-                return i, j
-    raise AssertionError(f"lead {lead_id} is not on the board")
+def cards(at, column: int) -> list[int]:
+    return [c["id"] for c in board_data(at)["columns"][column]["cards"]]
 
 
 def test_board_shows_columns_and_cards_literally(db, sales, leads):
     at = app("pages/board.py")
     assert at.title[0].value == "Sales"
     assert "**3** open leads · **€1,500.00**" in texts(at)
-    containers = board_items(at)
-    assert [c["header"].split(" · ")[0] for c in containers] == [
-        "First contact", "Call", "Catalog sent", "Visit", "Offer", "✔ Won", "✖ Lost"]  # fmt: skip
-    assert any("Beratung **fett** — Anna Schmidt" in label for label in containers[0]["items"])
+    data = board_data(at)
+    assert [c["name"] for c in data["columns"]] == [
+        "First contact", "Call", "Catalog sent", "Visit", "Offer"]  # fmt: skip
+    assert [z["label"] for z in data["zones"]] == ["✔ Won · drop here", "✖ Lost · drop here"]
+    [card] = [c for c in data["columns"][0]["cards"] if c["id"] == leads[1]]
+    assert (card["title"], card["contact"], card["value"]) == ("Beratung **fett**",
+                                                               "Anna Schmidt", "€500")  # fmt: skip
+    assert not any(str(leads[1]) in str(value) for key, value in card.items() if key != "id")
 
 
-def test_drag_to_another_phase_and_to_won(db, sales, leads):
+def test_drop_on_another_phase_within_a_phase_and_on_won_with_undo(db, sales, leads):
     at = app("pages/board.py")
-
-    def to_call(containers):
-        i, j = label_index(containers, leads[0])
-        containers[1]["items"].append(containers[i]["items"].pop(j))
-
-    drag(at, to_call)
+    call = str(sales.phases[1].id)
+    drop(at, leads[0], call)
     assert ld.get_lead(db, leads[0]).phase_name == "Call"
-    at.run()
+    assert cards(at, 1) == [leads[0]]
+    assert notice(at) == "Moved to Call: Schulung — Anna Schmidt, €500"
 
-    def to_won(containers):
-        i, j = label_index(containers, leads[1])
-        containers[5]["items"].append(containers[i]["items"].pop(j))
+    assert cards(at, 0) == [leads[2], leads[1]]
+    drop(at, leads[1], str(sales.phases[0].id), 0)  # within the column, to the top
+    assert cards(at, 0) == [leads[1], leads[2]]
+    assert notice(at).startswith("Moved within First contact: Beratung **fett**")
 
-    drag(at, to_won)
+    drop(at, leads[1], "won")
     assert ld.get_lead(db, leads[1]).status == "won"
+    won = board_data(at)["notice"]
+    assert (won["text"], won["undo"]) == ("Won: Beratung **fett** — Anna Schmidt, €500", "Undo")
+    send(at, "undo", {"notice": won["id"]})
+    assert ld.get_lead(db, leads[1]).status == "open"
+    assert cards(at, 0) == [leads[1], leads[2]]  # back in its place
+    assert notice(at) == (
+        "Undone: Beratung **fett** — Anna Schmidt, €500 is back in First contact.")  # fmt: skip
+    send(at, "undo", {"notice": won["id"]})  # a second click changes nothing
+    assert ld.get_lead(db, leads[1]).status == "open"
+
+
+def test_a_drop_keeps_the_filters_and_says_what_happened_in_german(db, sales, user_id, monkeypatch):
+    monkeypatch.setenv("CRM_LANGUAGE", "de")
+    ilir = create_contact(db, ContactDraft(first_name="Ilir", last_name="Portmann"), user_id)
+    lead = ld.create_lead(db, ld.LeadDraft(ilir, sales.id, sales.phases[4].id, "Kassensystem",
+                                           29600), user_id)  # fmt: skip
+    ld.create_lead(db, ld.LeadDraft(ilir, sales.id, sales.phases[4].id, "Wartung", 10), user_id)
+    at = app("pages/board.py")
+    next(t for t in at.text_input if t.label == "Suchen").input("kasse").run()
+    assert cards(at, 4) == [lead]
+    drop(at, lead, "won")
+    assert notice(at) == "Gewonnen: Kassensystem — Ilir Portmann, 29.600 €"
+    assert board_data(at)["notice"]["undo"] == "Rückgängig"
+    assert next(t for t in at.text_input if t.label == "Suchen").value == "kasse"
+    assert "**0** offene Leads" in texts(at)  # still filtered: Wartung is not counted
 
 
 def test_drop_on_lost_asks_for_a_reason_and_cancel_changes_nothing(db, sales, leads):
     at = app("pages/board.py")
-
-    def to_lost(containers):
-        i, j = label_index(containers, leads[2])
-        containers[6]["items"].append(containers[i]["items"].pop(j))
-
-    drag(at, to_lost)
+    drop(at, leads[2], "lost")
     assert ld.get_lead(db, leads[2]).status == "open"  # nothing written before the reason
-    reason = next(s for s in at.selectbox if s.label == "Lost reason")
+    assert board_data(at)["pending"] == {"lead": leads[2], "to": "lost"}
     button(at, "Cancel").click().run()
     assert ld.get_lead(db, leads[2]).status == "open"
-    drag(at, to_lost)
+    assert board_data(at)["pending"] is None and leads[2] in cards(at, 0)
+    drop(at, leads[2], "lost")
     next(s for s in at.selectbox if s.label == "Lost reason").select("No budget").run()
     button(at, "Mark as lost").click().run()
     view = ld.get_lead(db, leads[2])
     assert (view.status, view.lost_reason) == ("lost", "No budget")
-    assert reason is not None
+    assert notice(at) == "Lost (No budget): Maschine — Anna Schmidt, €500"
+    assert leads[2] not in cards(at, 0) and not at.get("dialog")
 
 
 def test_drag_from_a_stale_board_is_reported_not_applied(db, sales, leads, user_id):
     at = app("pages/board.py")
     # A colleague moves the lead after this user's board was drawn.
     ld.move_lead(db, leads[0], sales.phases[3].id, user_id, seen_phase_id=sales.phases[0].id)
-
-    def to_call(containers):
-        i, j = label_index(containers, leads[0])
-        containers[1]["items"].append(containers[i]["items"].pop(j))
-
-    drag(at, to_call)
+    drop(at, leads[0], str(sales.phases[1].id))
     assert ld.get_lead(db, leads[0]).phase_name == "Visit"
-    assert "changed by someone else" in texts(at)
+    assert "changed by someone else" in notice(at)
+    assert board_data(at)["notice"]["kind"] == "warning"
+    assert leads[0] in cards(at, 3)  # the board now shows where it is
+
+
+def test_a_click_opens_the_lead_where_moves_activities_and_reminders_are(db, sales, leads):
+    at = app("pages/board.py")
+    send(at, "open", {"lead": leads[1], "rev": board_data(at)["rev"]})
+    [dialog] = at.get("dialog")
+    assert dialog.proto.dialog.title == md("Beratung **fett**")  # shown literally
+    assert "**€500.00** · weighted €50.00 · **First contact**" in texts(at)
+    assert "created in First contact" in texts(at)
+    assert "No reminder for this lead yet." in texts(at)
+    contact = ld.get_lead(db, leads[1]).contact_id
+
+    next(t for t in at.text_area if t.label == "Note").input("Angebot besprochen")
+    button(at, "Add note").click().run()
+    assert [n.body for n in list_notes(db, contact, lead_id=leads[1])] == ["Angebot besprochen"]
+    assert at.get("dialog"), "the dialog stays open"
+    next(t for t in at.text_input if t.label == "What to follow up").input("Nachfassen")
+    button(at, "Set reminder").click().run()
+    [reminder] = open_reminders(db, contact_id=contact)
+    assert (reminder.lead_id, reminder.note) == (leads[1], "Nachfassen")
+    assert "Next reminder" in texts(at)
+
+    button(at, "Move to Call").click().run()
+    assert ld.get_lead(db, leads[1]).phase_name == "Call"
+    assert not at.get("dialog") and notice(at).startswith("Moved to Call: Beratung")
+
+
+def test_show_more_adds_cards_to_one_column(db, db_path, sales, leads):
+    (db_path.parent / "no-config.toml").write_text("[board]\ncolumn_limit = 2\n")
+    at = app("pages/board.py")
+    column = board_data(at)["columns"][0]
+    assert cards(at, 0) == [leads[2], leads[1]]
+    assert column["more"] == "Show more in First contact (1 more)"
+    send(at, "more", {"phase": column["key"]})
+    assert (
+        cards(at, 0) == [leads[2], leads[1], leads[0]]
+        and board_data(at)["columns"][0]["more"] is None
+    )
 
 
 def test_lead_page_moves_without_dragging(db, sales, leads):
@@ -215,3 +268,16 @@ def test_a_move_does_not_make_the_edit_form_stale(db, sales, leads, user_id):
     next(t for t in at.text_input if t.label == "Product or service").input("Schulung 2028")
     button(at, "Save").click().run()  # a second save right after the first: no false conflict
     assert ld.get_lead(db, leads[0]).title == "Schulung 2028"
+
+
+def test_what_the_browser_sends_is_checked_before_it_is_used(db, sales, leads):
+    at = app("pages/board.py")
+    rev = board_data(at)["rev"]
+    for event, value in [("drop", {"rev": rev, "lead": "x", "to": "won"}),
+                         ("drop", {"rev": rev, "lead": leads[0], "to": "999"}),
+                         ("drop", {"rev": rev, "lead": 999, "to": "won"}),
+                         ("drop", ["not", "a", "dict"]), ("open", {"lead": "1; DROP"}),
+                         ("more", {"phase": "nope"}), ("undo", {"notice": 12345})]:  # fmt: skip
+        send(at, event, value)
+    assert [ld.get_lead(db, lead).status for lead in leads] == ["open"] * 3
+    assert cards(at, 0) == list(reversed(leads)) and not at.get("dialog")

@@ -17,6 +17,7 @@ from crm_core import pipelines as pl
 from crm_core.contacts import ContactDraft, create_contact
 from crm_core.import_export.importer import rows_from_file, run_import
 from tests.apptest import app, occurs, shown_everything
+from tests.board_drag import board_data
 
 NAVIGATION = {
     "de": ["Kontakte", "Absender nachschlagen", "Verkaufsradar", "Gewonnen / verloren",
@@ -40,9 +41,9 @@ PAGES = {
     "pages/board.py": (
         ["Zuständig", "Stichwort", "Suchen", "Gewonnen · hierher ziehen",
          "Verloren · hierher ziehen", "gewichtet", "Verkaufsradar neu laden",
-         "Lead ohne Ziehen verschieben", "Lead öffnen", "Gewonnene Leads", "Verlorene Leads"],
+         "ein Klick öffnet sie", "Keine Leads hier", "Gewonnene Leads", "Verlorene Leads"],
         ["Owner", "Tag", "Find", "Won · drop here", "Lost · drop here", "weighted",
-         "Reload board", "Move a lead without dragging", "Open a lead", "Won leads", "Lost leads"],
+         "Reload board", "click a card to open it", "No leads here", "Won leads", "Lost leads"],
     ),
     "pages/wonlost.py": (
         ["Gewonnene Leads", "Anzeigen", "Zuständig", "Abgeschlossen zwischen", "Als CSV exportieren",
@@ -189,12 +190,16 @@ def test_the_board_shows_german_money_and_counts(db, sales, monkeypatch):
     assert "**1** offener Lead · **45.000,00\u00a0€** · gewichtet **4.500,00\u00a0€**" in [
         m.value for m in at.markdown
     ]
-    first = at.session_state["board_seen"]["containers"][0]
+    first = board_data(at)["columns"][0]
     # (money_short: crm_core.i18n writes a plain space there, money a no-break space)
-    assert first["header"].endswith("· 1 · 45.000 € · gewichtet 4.500 €")
-    [card] = first["items"]
-    assert "45.000 €" in card and "seit 30 Tagen hier" in card and "0 Aktivitäten" in card
-    assert card.startswith("⚠ STOCKT · Maschine — Anna Schmidt")
+    assert (first["count"], first["sums"]) == ("1", "45.000 € · gewichtet 4.500 €")
+    [card] = first["cards"]
+    assert card["value"] == "45.000 €" and card["activity"] == "seit 30 Tagen hier · 0 Aktivitäten"
+    assert (card["stale"], card["title"], card["contact"]) == (
+        "⚠ STOCKT",
+        "Maschine",
+        "Anna Schmidt",
+    )
 
 
 def test_the_board_in_english(db, sales, monkeypatch):
@@ -202,8 +207,8 @@ def test_the_board_in_english(db, sales, monkeypatch):
     assert "**1** open lead · **€45,000.00** · weighted **€4,500.00**" in [
         m.value for m in at.markdown
     ]
-    [card] = at.session_state["board_seen"]["containers"][0]["items"]
-    assert "€45k" in card and "30 days here" in card and "0 activities" in card
+    [card] = board_data(at)["columns"][0]["cards"]
+    assert card["value"] == "€45k" and card["activity"] == "30 days here · 0 activities"
 
 
 @pytest.mark.parametrize(

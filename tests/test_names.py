@@ -35,6 +35,7 @@ from crm_core.search import refresh_derived_columns
 from crm_core.text import escape_markdown
 from jobs.demo_data import seed
 from tests.apptest import app
+from tests.board_drag import board_data
 
 TODAY = date.today()
 EMAIL = "kontakt@example.com"
@@ -120,10 +121,8 @@ def test_crm_core_reads_the_stored_name_everywhere(db, user_id, world):
 
 def test_pages_show_the_stored_name(db, world):
     at = app("pages/board.py", pipeline=str(world.pipeline.id))
-    cards = [label for column in at.session_state["board_seen"]["containers"]
-             for label in column["items"]]  # fmt: skip
-    heads = [label.split("\n")[0].split(" · ")[-1] for label in cards]  # after the stale mark
-    assert heads == [f"Schulung — {world.name}"]
+    cards = [card for column in board_data(at)["columns"] for card in column["cards"]]
+    assert [(card["title"], card["contact"]) for card in cards] == [("Schulung", world.name)]
 
     at = app("pages/review.py")
     [stale] = [d.value for d in at.dataframe if "idle_days" in d.value.columns]
