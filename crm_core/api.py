@@ -5,7 +5,8 @@ Every request carries a personal API token (``Authorization: Bearer lr_…``, se
 deactivated user, gets 401 and nothing more; too many wrong ones from one address get 429 with
 ``Retry-After`` (as sign-ins are throttled).  Writing needs a token that may read and write (else
 403); every write is done and audited as the token's user.  Dates, money and labels in ``*_text``
-fields are in that user's language; links are paths (``/contact?id=7``) below the address the
+fields are in the language the client asks for (``Accept-Language: de`` or ``en``, as the add-ins
+do), else in that user's; links are paths (``/contact?id=7``) below the address the
 client already uses.  Responses are never cached (``crm_core.web`` sends ``no-store``).
 
     GET  /api/v1/me                      whose token this is, and what it may do
@@ -91,8 +92,14 @@ def endpoint(handler: Handler, *, write: bool = False) -> Callable:
     return respond
 
 
+def answer_language(request: Request, caller: Caller) -> str:
+    """The add-in's own language when it asks for one the app speaks (``Accept-Language: de``),
+    so that its card reads alike; else the token user's, else the app's."""
+    asked = (request.headers.get("accept-language") or "")[:2].lower()
+    return asked if asked in i18n.LANGUAGES else caller.user.language or load_settings().language
+
+
 def _answer(handler: Handler, write: bool, request: Request, raw: bytes) -> Response:
-    settings = load_settings()
     try:
         caller = authenticate(get_database(), bearer(request), client_address(request))
     except TokenRefused:
@@ -101,7 +108,7 @@ def _answer(handler: Handler, write: bool, request: Request, raw: bytes) -> Resp
         return error(429, "throttled", retry_after=exc.wait_s)
     except DatabaseBusy:
         return error(503, "busy")
-    with i18n.language(caller.user.language or settings.language), audit.acting_as(caller.actor):
+    with i18n.language(answer_language(request, caller)), audit.acting_as(caller.actor):
         if write and not caller.can_write:
             return error(403, "read_only", message=_("This API token may only read."))
         try:

@@ -9,17 +9,21 @@
 (function (global) {
   const TEXTS = global.LEADRADAR_TEXTS || {};
 
-  /** t(key, {name: value}) in the mail program's language (German unless it speaks English). */
+  /** t(key, {name: value}) in the mail program's language (German unless it speaks English);
+   * t.language is that language's code, which the API is asked to answer in too. */
   function translator(language) {
-    const code = String(language || "").slice(0, 2).toLowerCase();
-    const table = TEXTS[code] || TEXTS.de || {};
-    return function t(key, values) {
+    const asked = String(language || "").slice(0, 2).toLowerCase();
+    const code = TEXTS[asked] ? asked : "de";
+    const table = TEXTS[code] || {};
+    function t(key, values) {
       let text = table[key] || key;
       for (const [name, value] of Object.entries(values || {})) {
         text = text.split("{" + name + "}").join(String(value));
       }
       return text;
-    };
+    }
+    t.language = code;
+    return t;
   }
 
   /** {email, name} of an author line: "Anna Schmidt" <anna@firma.de>, Anna <a@b>, a@b. */
@@ -42,11 +46,12 @@
     }
   }
 
-  /** leadradar's API at baseUrl, as the owner of token. */
-  function client(baseUrl, token) {
+  /** leadradar's API at baseUrl, as the owner of token, answering in language (dates, money). */
+  function client(baseUrl, token, language) {
     const base = String(baseUrl || "").replace(/\/+$/, "");
     async function call(method, path, body) {
       const headers = { Authorization: "Bearer " + token, Accept: "application/json" };
+      if (language) headers["Accept-Language"] = language;
       if (body) headers["Content-Type"] = "application/json";
       let response;
       try {
@@ -129,7 +134,8 @@
    * openUrl(url), openSettings()}. */
   async function showSender(view) {
     const { root, t, sender, settings } = view;
-    const draw = (...nodes) => root.replaceChildren(el("h1", { class: "lr-title" }, "leadradar"), ...nodes);
+    const draw = (...nodes) =>
+      root.replaceChildren(el("h1", { class: "lr-title" }, "leadradar"), ...nodes.flat().filter(Boolean));
     if (!settings.url || !settings.token) {
       draw(notice("info", t("not_configured")), footer(view));
       return;
@@ -138,7 +144,7 @@
       draw(notice("info", t("no_sender")), footer(view));
       return;
     }
-    const api = client(settings.url, settings.token);
+    const api = client(settings.url, settings.token, t.language);
     draw(notice("info", t("looking_up", { email: sender.email })));
     let found;
     try {
@@ -292,7 +298,7 @@
           const secret = token.value.trim();
           status.replaceChildren(notice("info", t("checking")));
           try {
-            const me = await client(base, secret).me();
+            const me = await client(base, secret, t.language).me();
             await view.save(base, secret);
             status.replaceChildren(notice("success", t("connected", { name: me.name, scope: me.scope_text })));
             if (view.done) view.done();
