@@ -17,15 +17,12 @@ import zipfile
 import pytest
 from playwright.sync_api import Page, expect
 
-from crm_core.accounts import api_tokens, users
 from crm_core.addins.builder import thunderbird_xpi
 from crm_core.audit import AuditQuery, search_audit
-from crm_core.contacts import ContactDraft, LabelledValue, create_contact
-from crm_core.leads import LeadDraft, create_lead
 from crm_core.lookup import lookup_sender
-from crm_core.notes import add_note, list_notes
-from crm_core.pipelines import create_pipeline, get_pipeline
+from crm_core.notes import list_notes
 from tests.browser import database_at, running_app
+from tests.senders import seed_sender
 
 pytestmark = pytest.mark.browser
 expect.set_options(timeout=20_000)
@@ -39,21 +36,9 @@ TYPES = {"html": "text/html", "js": "text/javascript", "css": "text/css", "json"
 def world(tmp_path_factory):
     path = tmp_path_factory.mktemp("addins") / "crm.duckdb"
     with database_at(path) as db:
-        anna = users.create_account(db, "anna", display_name="Anna Vertrieb",
-                                    password="annas long password")  # fmt: skip
-        contact = create_contact(db, ContactDraft(
-            first_name="Greta", last_name="Gleich", company="Gleich GmbH", city="Kassel",
-            emails=[LabelledValue("work", "greta@gleich.de")]), anna.id)  # fmt: skip
-        sales = get_pipeline(db, create_pipeline(db, "Vertrieb"))
-        create_lead(db, LeadDraft(contact_id=contact, pipeline_id=sales.id,
-                                  phase_id=sales.phases[1].id, title="Dachsanierung",
-                                  value="45000", owner_id=anna.id), anna.id)  # fmt: skip
-        add_note(db, contact, "offer", "Angebot 4711", anna.id)
-        write = api_tokens.create_token(db, anna.id, "Thunderbird", "write").token
-        read = api_tokens.create_token(db, anna.id, "Outlook", "read").token
+        seeded = seed_sender(db)
     with running_app(path) as url:
-        yield {"url": url, "path": path, "contact": contact, "write": write, "read": read,
-               "phase": sales.phases[1].name}  # fmt: skip
+        yield {"url": url, "path": path, **seeded}
 
 
 # -- Thunderbird ----------------------------------------------------------------------------------
@@ -111,10 +96,10 @@ def test_thunderbird_shows_the_senders_card_opens_it_and_adds_a_note(browser, wo
     page = thunderbird(browser, world, "popup.html", token=world["write"])
     card = page.locator("article.lr-card")
     expect(card.get_by_role("heading", name="Greta Gleich")).to_be_visible()
-    expect(card.get_by_text("Gleich GmbH · Kassel")).to_be_visible()
+    expect(card.get_by_text("Gleich GmbH · Kassel · Erstkontakt 01.03.2025")).to_be_visible()
     expect(card.get_by_text(f"Dachsanierung · {world['phase']} · 45.000,00\u00a0€")).to_be_visible()
-    expect(card.get_by_text("Angebot 4711").first).to_be_visible()
-    expect(card.get_by_role("heading", name="Offene Wiedervorlagen")).to_be_visible()
+    expect(card.get_by_text("Angebot 4711 über Dachsanierung").first).to_be_visible()
+    expect(card.get_by_text("Angebot nachfassen")).to_be_visible()
 
     card.get_by_role("button", name="In leadradar öffnen").click()
     assert calls(page)["opened"] == [f"{world['url']}/contact?id={world['contact']}"]

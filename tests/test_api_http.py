@@ -6,7 +6,7 @@ responses out of caches and frames; the calendar feed's URL, also after it was r
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
 import requests
@@ -15,12 +15,9 @@ from icalendar import Calendar
 from crm_core.accounts import api_tokens, users
 from crm_core.audit import AuditQuery, search_audit
 from crm_core.calendar_feed import create_feed, revoke_feed
-from crm_core.contacts import ContactDraft, LabelledValue, create_contact
-from crm_core.leads import LeadDraft, create_lead
-from crm_core.notes import add_note, list_notes
-from crm_core.pipelines import create_pipeline, get_pipeline
-from crm_core.reminders import add_reminder
+from crm_core.notes import list_notes
 from tests.browser import database_at, running_app
+from tests.senders import seed_sender
 
 pytestmark = pytest.mark.browser  # a served app
 
@@ -31,29 +28,13 @@ UNAUTHORIZED = {"error": "unauthorized"}
 def world(tmp_path_factory):
     path = tmp_path_factory.mktemp("api") / "crm.duckdb"
     with database_at(path) as db:
-        anna = users.create_account(db, "anna", display_name="Anna Vertrieb",
-                                    password="annas long password")  # fmt: skip
+        seeded = seed_sender(db)
         carl = users.create_account(db, "carl", display_name="Carl", password="carls password!")
-        contact = create_contact(db, ContactDraft(
-            first_name="Greta", last_name="Gleich", company="Gleich GmbH", city="Kassel",
-            first_contact="2025-03-01", emails=[LabelledValue("work", "greta@gleich.de")],
-            phones=[LabelledValue("work", "0561 123456")]), anna.id)  # fmt: skip
-        pipeline = get_pipeline(db, create_pipeline(db, "Vertrieb"))
-        create_lead(db, LeadDraft(contact_id=contact, pipeline_id=pipeline.id,
-                                  phase_id=pipeline.phases[0].id, title="Dachsanierung",
-                                  value="45000", owner_id=anna.id), anna.id)  # fmt: skip
-        add_note(db, contact, "offer", "Angebot 4711 über Dachsanierung", anna.id)
-        add_note(db, contact, "call", "Rückruf vereinbart", anna.id)
-        add_reminder(db, contact, date.today() + timedelta(days=3), "Angebot nachfassen",
-                     anna.id, anna.id)  # fmt: skip
-        tokens = {
-            "write": api_tokens.create_token(db, anna.id, "Thunderbird", "write").token,
-            "read": api_tokens.create_token(db, anna.id, "Outlook", "read").token,
-            "carl": api_tokens.create_token(db, carl.id, "Skript", "write").token,
-        }
+        tokens = {"write": seeded["write"], "read": seeded["read"],
+                  "carl": api_tokens.create_token(db, carl.id, "Skript", "write").token}  # fmt: skip
     with running_app(path) as url:
-        yield {"url": url, "path": path, "tokens": tokens, "contact": contact,
-               "anna": anna.id, "carl": carl.id}  # fmt: skip
+        yield {"url": url, "path": path, "tokens": tokens, "contact": seeded["contact"],
+               "anna": seeded["anna"], "carl": carl.id}  # fmt: skip
 
 
 def call(world, method: str, path: str, token: str | None = None, **kwargs) -> requests.Response:
