@@ -18,8 +18,8 @@ from crm_core.i18n import _, moment
 from pages._auth import download
 from pages._ui import db, flash, md, settings, user_errors
 
-NEW_TOKEN = "new_api_token"
-NEW_FEED = "new_feed_url"
+NEW_TOKEN = "api_token_made"
+NEW_FEED = "feed_url_made"
 
 
 def app_address() -> str:
