@@ -7,8 +7,11 @@ from __future__ import annotations
 import io
 import json
 import re
+import subprocess
+import time
 import xml.etree.ElementTree as ET
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -150,3 +153,50 @@ def test_crm_addin_writes_both_and_refuses_outlook_without_https(tmp_path, capsy
                 "http://crm.firma.example"]) == 2  # fmt: skip
     assert "Outlook loads add-ins only over HTTPS" in capsys.readouterr().err
     assert not (tmp_path / "plain.xml").exists()
+
+
+THUNDERBIRD = "/usr/bin/thunderbird"
+PREFS = """
+user_pref("extensions.autoDisableScopes", 0);
+user_pref("xpinstall.signatures.required", false);
+user_pref("mail.shell.checkDefaultClient", false);
+user_pref("mail.provider.suppress_dialog_on_startup", true);
+"""
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not Path(THUNDERBIRD).exists(), reason="Debian's thunderbird is not installed")
+def test_thunderbird_itself_installs_and_enables_the_xpi(tmp_path):
+    """The real thing (when installed: apt-get install thunderbird): a profile holding the .xpi
+    starts with the add-on installed, enabled, as Manifest V3 with its permissions and German
+    description; Thunderbird records what it made of the manifest in extensions.json."""
+    profile = tmp_path / "profile"
+    (profile / "extensions").mkdir(parents=True)
+    (profile / "user.js").write_text(PREFS)
+    manifest = json.loads(xpi().read("manifest.json"))
+    addon_id = manifest["browser_specific_settings"]["gecko"]["id"]
+    (profile / "extensions" / f"{addon_id}.xpi").write_bytes(builder.thunderbird_xpi(URL))
+    process = subprocess.Popen([THUNDERBIRD, "--headless", "--no-remote", "--profile",
+                                str(profile)], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        found = None
+        deadline = time.monotonic() + 90
+        while found is None and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(1)
+            try:
+                known = json.loads((profile / "extensions.json").read_text())["addons"]
+            except (OSError, ValueError, KeyError):
+                continue
+            found = next((a for a in known if a["id"] == addon_id), None)
+    finally:
+        process.terminate()
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    assert found is not None, "Thunderbird did not install the add-on"
+    assert (found["active"], found["appDisabled"], found["userDisabled"]) == (True, False, False)
+    assert (found["manifestVersion"], found["version"]) == (3, manifest["version"])
+    assert set(found["userPermissions"]["permissions"]) == {"messagesRead", "storage"}
+    assert found["defaultLocale"]["description"].startswith("Zeigt, wer der Absender")
