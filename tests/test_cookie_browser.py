@@ -1,5 +1,6 @@
 """The session cookie in real Chromium: set by the server after a sign-in, HttpOnly (no script on
-the page can read it), and signing out or a new password still ends every session at once."""
+the page can read it), and signing out or a new password still ends every session at once.  And
+app.py, now also the server's st.App, still keeps Streamlit's legacy pages/ mode off."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from playwright.sync_api import Page, expect
 
 from crm_core.accounts import users
 from crm_core.accounts.sessions import COOKIE
-from tests.browser import database_at, running_app
+from crm_core.contacts import ContactDraft, create_contact
+from tests.browser import database_at, running_app, signed_in
 
 pytestmark = pytest.mark.browser
 expect.set_options(timeout=20_000)
@@ -105,3 +107,21 @@ def test_a_new_password_ends_every_session_at_once(browser, app_url):
     expect_login(other)
     for device in (again, other):
         device.context.close()
+
+
+def test_a_deep_link_opened_first_after_a_start_runs_through_app_py(browser, tmp_path):
+    """app.py is now also the server's st.App: the legacy pages/ mode stays off, so the first
+    page a fresh server is asked for still gets app.py's navigation and sign-out."""
+    path = tmp_path / "crm.duckdb"
+    with database_at(path) as db:
+        user = users.create_account(db, "carla", display_name="Carla", password=PASSWORD)
+        contact = create_contact(db, ContactDraft(first_name="Erste", last_name="Seite"), user.id)
+    with running_app(path, language="en") as url:
+        context = signed_in(browser.new_context(), url, "carla")
+        page = context.new_page()
+        page.goto(f"{url}/contact?id={contact}")
+        expect(page.get_by_role("heading", name="Erste Seite")).to_be_visible()
+        expect(page.get_by_role("button", name="Sign out")).to_be_visible()  # app.py's sidebar
+        expect(page.get_by_test_id("stSidebarNav").get_by_text("Contacts", exact=True)
+               ).to_be_visible()  # fmt: skip
+        context.close()
