@@ -63,11 +63,10 @@ def calendar_feed(request: Request) -> Response:
         db = get_database()
         user = feed_user(db, request.path_params["token"])
         if user is None:
-            return Response("Not found", status_code=404, media_type="text/plain")
+            return Response(status_code=404)
         text = calendar(db, user, settings.app_url, default_language=settings.language)
     except DatabaseBusy:
-        return Response("Busy", status_code=503, media_type="text/plain",
-                        headers={"Retry-After": "10"})  # fmt: skip
+        return Response(status_code=503, headers={"Retry-After": "10"})
     return Response(text, media_type="text/calendar; charset=utf-8",
                     headers={"Content-Disposition": 'inline; filename="leadradar.ics"'})  # fmt: skip
 
@@ -109,7 +108,7 @@ async def clear_session_cookie(request: Request) -> Response:
 def addin_file(request: Request) -> Response:
     found = served_file(request.path_params["path"])
     if found is None:
-        return Response("Not found", status_code=404, media_type="text/plain")
+        return Response(status_code=404)
     content, media_type = found
     return Response(content, media_type=media_type, headers={"Cache-Control": "no-cache"})
 

@@ -31,7 +31,7 @@ def test_a_token_is_stored_only_as_its_hash_and_never_logged(db):
     assert "Thunderbird" in log and secret not in log and made.token not in log
 
 
-def test_names_scopes_limits_and_whose_token_may_be_revoked(db):
+def test_names_scopes_limits_and_whose_token_may_be_revoked(db, english):
     anna = users.create_account(db, "anna")
     bernd = users.create_account(db, "bernd")
     for name, scope in (("", "read"), ("x" * 61, "read"), ("ok", "admin")):

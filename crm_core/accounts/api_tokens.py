@@ -34,7 +34,7 @@ from crm_core.accounts.throttling import (
 )
 from crm_core.accounts.users import User, user_columns, user_from_row
 from crm_core.database import Cursor, Database
-from crm_core.i18n import N_
+from crm_core.i18n import N_, _
 from crm_core.validation import FieldError, clean_text
 
 SCOPES = {"read": N_("read"), "write": N_("read and write")}
@@ -116,17 +116,17 @@ def create_token(db: Database, user_id: int, name: str, scope: str) -> NewToken:
     """A new token for ``user_id`` (the caller decides who may: the user, for themself)."""
     label = clean_text(name, max_len=60, required=True)
     if scope not in SCOPES:
-        raise FieldError(f"the scope must be one of {', '.join(SCOPES)}")
+        raise FieldError(_("the scope must be one of {scopes}").format(scopes=", ".join(SCOPES)))
 
     def work(cur: Cursor) -> NewToken:
         user = cur.execute("SELECT username FROM users WHERE id = ? AND active",
                            [user_id]).fetchone()  # fmt: skip
         if user is None:
-            raise FieldError("there is no such active user")
+            raise FieldError(_("there is no such active user"))
         mine = cur.execute("SELECT count(*) FROM api_tokens WHERE user_id = ?", [user_id])
         if mine.fetchone()[0] >= MAX_TOKENS_PER_USER:
-            raise FieldError(f"a user can have at most {MAX_TOKENS_PER_USER} API tokens: "
-                             "revoke one first")  # fmt: skip
+            raise FieldError(_("a user can have at most {n} API tokens: revoke one first").format(
+                n=MAX_TOKENS_PER_USER))  # fmt: skip
         while True:  # 32 bits: a clash among a team's tokens is rare, and then drawn again
             public_id = secrets.token_hex(4)
             taken = cur.execute("SELECT 1 FROM api_tokens WHERE public_id = ?", [public_id])
