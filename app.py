@@ -1,10 +1,17 @@
-"""leadradar: the Streamlit entry point.  Routes over the pages in ``pages/``.
+"""leadradar: the Streamlit entry point.  Routes over the pages in ``pages/``, and serves next to
+them the HTTP routes of ``crm_core.web`` (the add-ins' API, calendar feeds, the session cookie).
+
+This one file is both: run by Streamlit for every page run (``main()``), and imported once by the
+server, where ``app = st.App(...)`` adds the routes and middleware to Streamlit's Starlette app
+(``streamlit run`` finds that assignment and serves it with uvicorn).
 
 Start it with ``crm run`` (or ``python app.py [streamlit options]``), not ``streamlit run app.py``:
-Streamlit treats a folder named ``pages/`` next to the entry point as an old-style multipage app
-until the first session has run ``st.navigation``, so a deep link such as ``/contact?id=7`` opened
-first after a restart would bypass this file.  Started through ``python app.py``, that legacy mode
-is switched off before the server starts.
+``serve()`` also decides that uvicorn believes no forwarding header, and sets the upload limit.
+And Streamlit treats a folder named ``pages/`` next to the entry point as an old-style multipage
+app until the first session has run ``st.navigation``, so a deep link such as ``/contact?id=7``
+opened first after a restart would bypass this file: that legacy mode is switched off in the
+server process before the first session (in ``serve()`` and again where the server imports this
+file).
 """
 
 import math
@@ -21,12 +28,18 @@ from pages._auth import keep_cookie, login_form, sign_out, signed_in_user, use_l
 from pages._ui import md, role_label
 
 
-def serve(argv: list[str]) -> int:
-    """Start the Streamlit server for this file with the legacy ``pages/`` mode switched off."""
+def no_legacy_pages() -> None:
+    """Every page runs through this file's st.navigation, also the first one after a start."""
     from streamlit.runtime.pages_manager import PagesManager
-    from streamlit.web import cli
 
     PagesManager.uses_pages_directory = False
+
+
+def serve(argv: list[str]) -> int:
+    """Start the server for this file (its ``app``) with the legacy ``pages/`` mode switched off."""
+    from streamlit.web import cli
+
+    no_legacy_pages()
     from crm_core.accounts.users import announce_first_admin
 
     announce_first_admin(get_database())
@@ -120,3 +133,8 @@ if runtime.exists():
     main()
 elif __name__ == "__main__":
     sys.exit(serve(sys.argv[1:]))
+else:  # imported by the server (uvicorn, started by serve() or `streamlit run`)
+    from crm_core import web
+
+    no_legacy_pages()
+    app = st.App("app.py", routes=web.routes(), middleware=web.middleware())

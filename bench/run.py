@@ -112,6 +112,7 @@ TARGETS: dict[str, tuple[str, float]] = {
     "users_page_render_ms": ("<", 300),
     "import_hostile_refused_ms": ("<", 1000),
     "import_vcard_folded_300k_ms": ("<", 1000),
+    "api_lookup_ms": ("<", 50),
 }
 
 
@@ -765,6 +766,38 @@ def measure_sender_lookup(ctx: Context) -> dict[str, float]:
     lookup_sender(ctx.db, addresses[0])
     times = [timed(lambda a=a: lookup_sender(ctx.db, a)) for a in addresses * 3]
     return {"sender_lookup_ms": median_ms(times)}
+
+
+@measurement("api_lookup")
+def measure_api_lookup(ctx: Context) -> dict[str, float]:
+    """GET /api/v1/lookup of the sample senders from the served app, as the add-ins ask it: the
+    server's own time (its Server-Timing header: token check, lookup, JSON), median."""
+    import requests
+
+    from crm_core.accounts.api_tokens import create_token
+    from crm_core.accounts.users import find_user
+
+    bench_session()  # the bench admin exists
+    token = create_token(ctx.db, find_user(ctx.db, BENCH_USER).id, "bench", "read").token
+    addresses = [s.email.upper() for s in ctx.samples]
+    forget_databases()  # the app process must be able to open the bench file
+    server_ms: list[float] = []
+    with serving(ctx.db_path, start_timeout_s=APP_START_TIMEOUT_S) as server:
+        with requests.Session() as http:
+            http.headers["Authorization"] = f"Bearer {token}"
+
+            def ask(address: str) -> float:
+                answer = http.get(f"{server.url}/api/v1/lookup", params={"email": address},
+                                  timeout=30)  # fmt: skip
+                if answer.status_code != 200 or not answer.json()["contacts"]:
+                    raise RuntimeError(f"lookup of {address}: {answer.status_code} {answer.text}")
+                return float(answer.headers["Server-Timing"].partition("dur=")[2]) / 1000
+
+            ask(addresses[0])  # warm-up: opens the file
+            server_ms += [ask(address) for address in addresses * 3]
+    ctx.notes.append(f"API lookup: {len(server_ms)} requests of {len(addresses)} senders with a "
+                     "token, server time from the app's Server-Timing header")  # fmt: skip
+    return {"api_lookup_ms": median_ms(server_ms)}
 
 
 @measurement("contacts_search")

@@ -172,6 +172,8 @@ RECORDS = {
     "reminder": N_("reminder"),
     "user": N_("user"),
     "session": N_("session"),
+    "api_token": N_("API token"),
+    "calendar_feed": N_("calendar address"),
     "import": N_("import"),
     "tag": N_("tag"),
     "source": N_("source"),

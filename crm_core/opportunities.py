@@ -185,15 +185,17 @@ def list_scheduled(
     *,
     status: str | None = "scheduled",
     contact_id: int | None = None,
+    owner_id: int | None = None,
     limit: int = 500,
 ) -> list[Scheduled]:
     clauses, params = ["TRUE"], []
     if status:
         clauses.append("s.status = ?")
         params.append(status)
-    if contact_id is not None:
-        clauses.append("s.contact_id = ?")
-        params.append(contact_id)
+    for column, value in (("s.contact_id", contact_id), ("s.owner_id", owner_id)):
+        if value is not None:
+            clauses.append(f"{column} = ?")
+            params.append(value)
     rows = db.query(
         f"{_SELECT_SCHEDULED} WHERE {' AND '.join(clauses)} ORDER BY s.fire_on, s.id LIMIT ?",
         [*params, limit],

@@ -118,6 +118,15 @@ def build_parser() -> argparse.ArgumentParser:
     unlock = user_sub.add_parser("unlock", help="lift the throttle after failed sign-ins")
     unlock.add_argument("name")
     user_sub.add_parser("list", help="every account with its role and state")
+
+    addin = sub.add_parser("addin", help="build the Thunderbird add-on or the Outlook manifest")
+    addin_sub = addin.add_subparsers(dest="addin_command", required=True)
+    tb = addin_sub.add_parser("thunderbird", help="the Thunderbird add-on (.xpi)")
+    tb.add_argument("-o", "--output", required=True, help="the file to write (leadradar.xpi)")
+    tb.add_argument("--url", help="leadradar's address, filled into the add-on's options")
+    ol = addin_sub.add_parser("outlook", help="the Outlook add-in's manifest for an admin")
+    ol.add_argument("-o", "--output", required=True, help="the file to write (manifest.xml)")
+    ol.add_argument("--url", required=True, help="leadradar's https:// address (Office needs it)")
     return parser
 
 
@@ -159,6 +168,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return restore_command(args)
     if args.command == "mailchimp":
         return mailchimp_command(args)
+    if args.command == "addin":
+        return addin_command(args)
     if args.command == "migrate":
         from crm_core.database import migrate
 
@@ -352,6 +363,23 @@ def mailchimp_command(args: argparse.Namespace) -> int:
             for error in result.errors:
                 print(f"  {error['email']}: {error['message']}")
     return 1 if any(r.errors for r in results) else 0
+
+
+def addin_command(args: argparse.Namespace) -> int:
+    from crm_core.addins.builder import outlook_manifest, thunderbird_xpi
+    from crm_core.validation import FieldError
+
+    try:
+        if args.addin_command == "thunderbird":
+            content = thunderbird_xpi(args.url)
+        else:
+            content = outlook_manifest(args.url).encode()
+    except FieldError as exc:
+        print(f"nothing written: {exc}", file=sys.stderr)
+        return 2
+    Path(args.output).write_bytes(content)
+    print(f"wrote {args.output} ({len(content):,} bytes)")
+    return 0
 
 
 def read_new_password(prompt: str = "Password") -> str:

@@ -1,9 +1,12 @@
 """The sign-in gate app.py runs before any page: who is signed in, the login form, signing out.
 
 The session token lives in ``st.session_state`` for the open tab and in a cookie for reloads and
-new tabs.  Streamlit can read cookies (``st.context.cookies``) but not set them, so the app sets
-the cookie with a line of JavaScript after a sign-in; the token itself is random and only its hash
-is stored (crm_core.auth), so the cookie cannot be forged.  Every run checks the token again.
+new tabs.  Streamlit reads cookies (``st.context.cookies``) but a page cannot set one, and the
+cookie is HttpOnly (no script can read it), so a server response must: after a sign-in the page
+has the browser trade a one-time ticket for it at ``POST /auth/session`` (crm_core.web), and
+after a sign-out remove it at ``POST /auth/sign-out``.  The token itself is random and only its
+hash is stored (crm_core.accounts.sessions), so the cookie cannot be forged.  Every run checks the
+token again.
 """
 
 from __future__ import annotations
@@ -16,29 +19,27 @@ import streamlit as st
 
 from crm_core import audit, i18n
 from crm_core.accounts import passwords, sessions, throttling, users
+from crm_core.accounts.sessions import COOKIE
 from crm_core.accounts.users import User
 from crm_core.i18n import N_, _
 from pages._ui import db, settings, show_flash
 
-COOKIE = "leadradar_session"
 TOKEN_KEY = "auth_token"
 
 
 def client_address() -> str:
-    """The browser's address, for throttling and the log: the one place that decides it.
-
-    The connection's own address ("unknown" on this host: Streamlit gives none for loopback);
-    X-Forwarded-For only with ``trusted_proxy``, and then its LAST entry, the one the proxy itself
-    saw (earlier entries come from the browser, which can write anything).  ``python app.py``
-    tells uvicorn to believe no forwarding header itself (FORWARDED_ALLOW_IPS)."""
+    """The browser's address, for throttling and the log, by the one rule of
+    ``crm_core.accounts.throttling.client_of`` (the HTTP API asks it too): the connection's own
+    address ("unknown" on this host), X-Forwarded-For only with ``trusted_proxy``.  ``python
+    app.py`` tells uvicorn to believe no forwarding header itself (FORWARDED_ALLOW_IPS)."""
     try:
-        address = st.context.ip_address
-        if settings().trusted_proxy:
-            forwarded = st.context.headers.get("X-Forwarded-For") or ""
-            address = forwarded.split(",")[-1].strip() or address
+        connection = st.context.ip_address
+        forwarded = st.context.headers.get("X-Forwarded-For")
     except Exception:  # noqa: BLE001 - no request context (AppTest)
-        address = None
-    return address[:64] if isinstance(address, str) and address else throttling.UNKNOWN_CLIENT
+        return throttling.UNKNOWN_CLIENT
+    return throttling.client_of(connection if isinstance(connection, str) else None,
+                                forwarded if isinstance(forwarded, str) else None,
+                                trusted_proxy=settings().trusted_proxy)  # fmt: skip
 
 
 def _device() -> str | None:
@@ -144,11 +145,16 @@ def signed_in_user() -> User | None:
     return user
 
 
-def _cookie_script(token: str, max_age_s: int) -> str:
-    """The line of JavaScript that sets (or, with max age 0, removes) the session cookie."""
-    secure = "; Secure" if settings().tls_cert or _served_over_https() else ""
-    value = json.dumps(f"{COOKIE}={token}; Path=/; Max-Age={max_age_s}; SameSite=Strict{secure}")
-    return f"<script>document.cookie = {value};</script>"
+def _cookie_script(ticket: str) -> str:
+    """The line of JavaScript that has the server set the session cookie: it trades the sign-in's
+    one-time ticket at ``/auth/session`` (sent in a header, so that no log sees it)."""
+    headers = json.dumps({"X-Leadradar-Ticket": ticket})
+    return (f"<script>fetch('/auth/session', {{method: 'POST', credentials: 'same-origin', "
+            f"headers: {headers}}});</script>")  # fmt: skip
+
+
+_CLEAR_COOKIE = ("<script>fetch('/auth/sign-out', {method: 'POST', credentials: 'same-origin'});"
+                 "</script>")  # fmt: skip
 
 
 def _run_script(script: str) -> None:
@@ -165,16 +171,21 @@ def _served_over_https() -> bool:
 
 
 def keep_cookie() -> None:
-    """After a sign-in in this tab: (re)send the cookie so that a reload stays signed in."""
-    script = st.session_state.get("cookie_to_set")  # made once, at the sign-in
-    if script:
-        _run_script(script)
+    """After a sign-in in this tab: until the browser has traded the ticket for the cookie (so
+    that a reload stays signed in), ask it to on every run."""
+    ticket = st.session_state.get("cookie_ticket")  # made once, at the sign-in
+    if ticket is None:
+        return
+    if sessions.cookie_ticket_pending(ticket):
+        _run_script(_cookie_script(ticket))
+    else:
+        del st.session_state["cookie_ticket"]  # traded (or expired: this tab stays signed in)
 
 
 def login_form() -> None:
     """The only thing a signed-out visitor sees."""
     if st.session_state.pop("clear_cookie", False):
-        _run_script(_cookie_script("", 0))
+        _run_script(_CLEAR_COOKIE)
     left, middle, right = st.columns([1, 2, 1])
     with middle:
         st.title("leadradar")
@@ -211,7 +222,10 @@ def _try_sign_in(username: str, password: str) -> None:
         st.error(str(exc))  # our own wording, no user text in it
         return
     st.session_state[TOKEN_KEY] = signed.token
-    st.session_state["cookie_to_set"] = _cookie_script(signed.token, int(hours * 3600))
+    secure = bool(settings().tls_cert) or _served_over_https()
+    st.session_state["cookie_ticket"] = sessions.cookie_ticket(
+        signed.token, max_age_s=int(hours * 3600), secure=secure
+    )
     st.session_state.pop("signed_out", None)
     st.rerun()
 

@@ -1,5 +1,5 @@
 """My account: name, e-mail (where reminder digests go), home address, language, password,
-signing out."""
+signing out; API tokens, the mail add-ins and the calendar feed (pages/_addins.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from crm_core.accounts.sessions import open_sessions, sign_out_everywhere
 from crm_core.accounts.users import Account, get_account, set_language, update_user
 from crm_core.i18n import LANGUAGES, N_, _, count, current_language, moment, ngettext
 from crm_core.validation import FieldError
+from pages import _addins
 from pages._auth import TOKEN_KEY, gate, sign_out, signed_in_user
 from pages._ui import (
     PROFILE_LABELS,
@@ -125,3 +126,9 @@ if c2.button(
     flash(ngettext("Signed out on {n} device.", "Signed out on {n} devices.", ended).format(
         n=count(ended)))  # fmt: skip
     sign_out()
+
+address = _addins.app_address()
+_addins.api_tokens(user)
+_addins.thunderbird(address)
+_addins.outlook(address)
+_addins.calendar(user, address)

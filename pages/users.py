@@ -1,4 +1,5 @@
-"""Users (admin): add accounts, set roles and passwords, deactivate and reactivate."""
+"""Users (admin): add accounts, set roles and passwords, deactivate and reactivate, revoke API
+tokens."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from functools import partial
 
 import streamlit as st
 
+from crm_core.accounts.api_tokens import list_tokens
 from crm_core.accounts.passwords import PASSWORD_MAX, PASSWORD_MIN, set_password
 from crm_core.accounts.sessions import open_sessions, sign_out_everywhere
 from crm_core.accounts.users import (
@@ -20,6 +22,7 @@ from crm_core.accounts.users import (
     update_user,
 )
 from crm_core.i18n import LANGUAGES, N_, _, count, moment, ngettext
+from pages._addins import token_lines
 from pages._auth import gate
 from pages._ui import (
     PROFILE_LABELS,
@@ -112,6 +115,7 @@ def set_new_password(user: User) -> None:
 
 
 accounts = list_accounts(db())
+tokens = list_tokens(db())  # everyone's API tokens, shown with their user
 conflict_panels(("user_",), {f"user_{a.user.id}": a for a in accounts}, PROFILE_LABELS,
                 {"language": language_label})  # fmt: skip
 for account in accounts:
@@ -128,6 +132,10 @@ for account in accounts:
         where = ngettext("signed in on {n} device now", "signed in on {n} devices now",
                          sessions).format(n=count(sessions))  # fmt: skip
         st.caption(" · ".join([can, _("last sign-in {when}").format(when=last), where]))
+        theirs = [t for t in tokens if t.user_id == user.id]
+        if theirs:
+            st.markdown("**" + _("API tokens") + "**")
+            token_lines(theirs, owner_id=None, key=f"revoke_token_u{user.id}")
         if sessions and user.id != me().id and st.button(
             _("Sign out everywhere"), key=f"end_{user.id}", icon=":material/devices:",
             help=_("Ends every session of this user, e.g. after a lost phone."),

@@ -1,16 +1,18 @@
 """Signing in and sessions: who is signed in where, single sign-on, signing out.
 
-A signed-in browser holds a random session token (in a cookie set by the app); the database keeps
-only the token's SHA-256, its user and its expiry.  A token cannot be forged (256 random bits) and
-a stolen copy of the database contains none.  Every page run checks the token again, so signing
-out, a password reset or deactivating a user ends that user's sessions at once.  Failed attempts
-are throttled (``crm_core.accounts.throttling``).
+A signed-in browser holds a random session token (in an HttpOnly cookie, see the end of this
+module); the database keeps only the token's SHA-256, its user and its expiry.  A token cannot be
+forged (256 random bits) and a stolen copy of the database contains none.  Every page run checks
+the token again, so signing out, a password reset or deactivating a user ends that user's sessions
+at once.  Failed attempts are throttled (``crm_core.accounts.throttling``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -24,8 +26,9 @@ from crm_core.accounts.throttling import (
     name_key,
     now,
     record_failure,
+    settled,
 )
-from crm_core.accounts.users import USER_COLUMNS, User, user_from_row
+from crm_core.accounts.users import USER_COLUMNS, User, user_columns, user_from_row
 from crm_core.database import Cursor, Database
 from crm_core.i18n import _
 
@@ -44,7 +47,8 @@ class SignedIn:
     expires_at: datetime
 
 
-def _hash_token(token: str) -> str:
+def hash_token(token: str) -> str:
+    """What is stored of a secret (a session, an API token, a calendar address): its SHA-256."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -94,7 +98,7 @@ def sign_in(
         where = f"{client} · {device[:60]}" if device else client  # shown under My account
         cur.execute(
             "INSERT INTO auth_sessions VALUES (?, ?, ?, ?, ?)",
-            [_hash_token(token), user.id, at, expires, where],
+            [hash_token(token), user.id, at, expires, where],
         )
         cur.execute("DELETE FROM login_failures WHERE username = ? AND client = ?",
                     [key, client])  # fmt: skip
@@ -103,23 +107,17 @@ def sign_in(
                      changes={"client": client})  # fmt: skip
         return SignedIn(token, user, expires)
 
-    outcome = db.run(work)
-    if isinstance(outcome, timedelta):
-        raise LoginThrottled(outcome)
-    if outcome is None:
-        raise LoginFailed()
-    return outcome
+    return settled(db.run(work), LoginFailed)
 
 
 def session_user(db: Database, token: str | None, *, at: datetime | None = None) -> User | None:
     """The active user a token belongs to, or None (unknown, expired, signed out, deactivated)."""
     if not isinstance(token, str) or not token or len(token) > 200:
         return None
-    columns = ", ".join(f"u.{c.strip()}" for c in USER_COLUMNS.split(","))
     rows = db.query(
-        f"SELECT {columns} FROM auth_sessions s JOIN users u ON u.id = s.user_id"
+        f"SELECT {user_columns('u')} FROM auth_sessions s JOIN users u ON u.id = s.user_id"
         " WHERE s.token_hash = ? AND s.expires_at > ? AND u.active",
-        [_hash_token(token), at or now()],
+        [hash_token(token), at or now()],
     )
     return user_from_row(rows[0]) if rows else None
 
@@ -131,7 +129,7 @@ def sign_out(db: Database, token: str | None) -> None:
     def work(cur: Cursor) -> None:
         row = cur.execute(
             "DELETE FROM auth_sessions WHERE token_hash = ? RETURNING user_id",
-            [_hash_token(token)],
+            [hash_token(token)],
         ).fetchone()
         if row:
             audit.record(cur, "logout", "session", label=audit.current_actor().name)
@@ -145,7 +143,7 @@ def create_session_in(cur: Cursor, user_id: int, *, hours: float = 12) -> str:
     at = now()
     cur.execute(
         "INSERT INTO auth_sessions VALUES (?, ?, ?, ?, ?)",
-        [_hash_token(token), user_id, at, at + timedelta(hours=hours), "local"],
+        [hash_token(token), user_id, at, at + timedelta(hours=hours), "local"],
     )
     return token
 
@@ -183,7 +181,7 @@ def open_sessions(
 ) -> list[dict]:
     """A user's signed-in browsers: when, from where, until when, which one is this (never
     the token)."""
-    current = _hash_token(current_token) if current_token else None
+    current = hash_token(current_token) if current_token else None
     rows = db.query(
         "SELECT created_at, client, expires_at, token_hash = ? FROM auth_sessions"
         " WHERE user_id = ? AND expires_at > ? ORDER BY created_at DESC",
@@ -215,3 +213,63 @@ def sign_out_everywhere(db: Database, user_id: int) -> int:
         return len(ended)
 
     return db.run(work)
+
+
+# -- the session cookie --------------------------------------------------------------------------
+# The cookie is HttpOnly (no script on the page can read it), so only a response of the server can
+# set it, and Streamlit's pages answer over a websocket.  After a sign-in the page hands the
+# browser a one-time ticket; the browser trades it at ``POST /auth/session`` (crm_core.web) for a
+# response that sets the cookie.  A ticket lives in this process's memory only (the app serves
+# pages and routes in one process), is good for one use within ``TICKET_SECONDS``, and names the
+# token it stands for: neither is stored anywhere else or logged.
+
+COOKIE = "leadradar_session"
+TICKET_SECONDS = 120.0
+
+
+@dataclass(frozen=True)
+class CookieGrant:
+    token: str
+    max_age_s: int
+    secure: bool  # the browser reached the app over HTTPS (also behind a proxy): Secure cookie
+
+
+_tickets: dict[str, tuple[CookieGrant, float, bool]] = {}  # hash -> (grant, expiry, redeemed)
+_tickets_lock = threading.Lock()
+
+
+def cookie_ticket(token: str, *, max_age_s: int, secure: bool) -> str:
+    """A one-time ticket for the cookie of a session that was just signed in."""
+    ticket = secrets.token_urlsafe(32)
+    with _tickets_lock:
+        _forget_expired_tickets()
+        _tickets[hash_token(ticket)] = (CookieGrant(token, max_age_s, secure),
+                                         time.monotonic() + TICKET_SECONDS, False)  # fmt: skip
+    return ticket
+
+
+def redeem_cookie_ticket(ticket: str | None) -> CookieGrant | None:
+    """What the cookie is to hold, once per ticket; None for an unknown, used or expired one."""
+    if not isinstance(ticket, str) or not ticket or len(ticket) > 200:
+        return None
+    with _tickets_lock:
+        _forget_expired_tickets()
+        key = hash_token(ticket)
+        entry = _tickets.get(key)
+        if entry is None or entry[2]:
+            return None
+        _tickets[key] = (entry[0], entry[1], True)
+        return entry[0]
+
+
+def cookie_ticket_pending(ticket: str) -> bool:
+    """Whether the browser still has to trade this ticket (neither redeemed nor expired)."""
+    with _tickets_lock:
+        entry = _tickets.get(hash_token(ticket))
+        return entry is not None and not entry[2] and entry[1] > time.monotonic()
+
+
+def _forget_expired_tickets() -> None:
+    moment = time.monotonic()
+    for key in [k for k, (_grant, expiry, _used) in _tickets.items() if expiry <= moment]:
+        del _tickets[key]

@@ -15,12 +15,17 @@ names only accounts that exist.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from crm_core import audit
 from crm_core.database import Cursor, Database
 from crm_core.i18n import _, ngettext
+
+T = TypeVar("T")
 
 PAIR_LIMIT = 5
 ACCOUNT_LIMIT = 20
@@ -99,6 +104,16 @@ def must_wait(
     return wait
 
 
+def settled(outcome: T | timedelta | None, refused: Callable[[], Exception]) -> T:
+    """What an attempt's unit of work decided: its result, or a wait (``LoginThrottled``), or
+    None (``refused()``).  Raised after the unit of work, so that its log entries are kept."""
+    if isinstance(outcome, timedelta):
+        raise LoginThrottled(outcome)
+    if outcome is None:
+        raise refused()
+    return outcome
+
+
 def record_failure(
     cur: Cursor, key: str, client: str, label: str, actor: audit.Actor, at: datetime,
     **details: str,
@@ -132,3 +147,28 @@ def unlock(db: Database, user_id: int, username: str) -> None:
                      changes={"sign-in throttle": ["on", "lifted"]})  # fmt: skip
 
     db.run(work)
+
+
+def client_of(connection: str | None, forwarded_for: str | None, *, trusted_proxy: bool) -> str:
+    """The address a request comes from, for throttling and the log: the one rule, asked by the
+    pages (a browser's connection) and by the HTTP API alike.
+
+    The connection's own address; ``unknown`` for none and for loopback (a browser on the server
+    itself, or a proxy there).  ``X-Forwarded-For`` only with ``trusted_proxy``, and then its LAST
+    entry, the one the proxy itself saw (earlier entries come from the client, which can write
+    anything)."""
+    address = None if _is_loopback(connection) else connection
+    if trusted_proxy:
+        address = (forwarded_for or "").split(",")[-1].strip() or address
+    return address[:64] if address else UNKNOWN_CLIENT
+
+
+def _is_loopback(address: str | None) -> bool:
+    if not address:
+        return True
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    mapped = getattr(ip, "ipv4_mapped", None)  # ::ffff:127.0.0.1 (a dual-stack socket)
+    return ip.is_loopback or bool(mapped and mapped.is_loopback)

@@ -49,6 +49,11 @@ def user_from_row(row: tuple) -> User:
     return User(*row)
 
 
+def user_columns(alias: str) -> str:
+    """``USER_COLUMNS`` of the table ``alias`` in a join ("u.id, u.username, …")."""
+    return ", ".join(f"{alias}.{c.strip()}" for c in USER_COLUMNS.split(","))
+
+
 _user = user_from_row
 
 
@@ -254,7 +259,7 @@ def get_user(db: Database, user_id: int) -> User:
 
 
 _ACCOUNT_SQL = (
-    f"SELECT {', '.join('u.' + c.strip() for c in _COLUMNS.split(','))},"
+    f"SELECT {user_columns('u')},"
     " u.password_hash IS NOT NULL, (SELECT max(logged_at) FROM audit_log a"
     "   WHERE a.actor_id = u.id AND a.action = 'login'), u.version, u.home_address"
     " FROM users u"
