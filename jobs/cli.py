@@ -11,6 +11,7 @@ data, notes an import adds) are in the app's language (``[app] language``), as i
 from __future__ import annotations
 
 import argparse
+import codecs
 import json
 import logging
 import os
@@ -76,6 +77,15 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--on-duplicate", choices=["skip", "merge", "create"], default="skip")
     imp.add_argument("--tag", action="append", default=[], help="tag every imported contact")
     imp.add_argument("--source", help="the source of every imported contact")
+    imp.add_argument(
+        "--owner",
+        help="who owns the imported contacts (username or name; default: [app] default_user)",
+    )
+    imp.add_argument(
+        "--encoding",
+        help="the file's text encoding, e.g. cp1250 (CSV; vCard: of"
+        " the values that declare none); default: detected",
+    )
     imp.add_argument("--json", action="store_true", help="print a JSON report")
     imp.add_argument("--undo", type=int, metavar="IMPORT_ID", help="undo a whole import")
 
@@ -233,18 +243,30 @@ def import_command(args: argparse.Namespace) -> int:
     if not args.file:
         print("name a file to import (or --undo IMPORT_ID)", file=sys.stderr)
         return 2
+    owner = _user_named(db, args.owner) if args.owner else actor
+    if owner is None:
+        print(f"no active user {args.owner!r}", file=sys.stderr)
+        return 2
+    if args.encoding:
+        try:
+            codecs.lookup(args.encoding)
+        except LookupError:
+            print(f"unknown encoding {args.encoding!r} (e.g. utf-8, cp1252, cp1250)",
+                  file=sys.stderr)  # fmt: skip
+            return 2
     path = Path(args.file)
     try:
         Limits.current().check_size(path.stat().st_size)  # before reading it into memory
         data = path.read_bytes()
-        kind, _table, rows = rows_from_file(data, path.name, fields=list_fields(db))
+        kind, _table, rows = rows_from_file(data, path.name, encoding=args.encoding,
+                                            fields=list_fields(db))  # fmt: skip
     except (OSError, ValueError) as exc:
         print(f"cannot read {path}: {exc}", file=sys.stderr)
         return 2
     settings = load_settings()
     report = run_import(db, rows, actor, on_duplicate=args.on_duplicate, file_name=path.name,
-                        tags=args.tag, source=args.source, region=settings.phone_region,
-                        dry_run=args.dry_run)  # fmt: skip
+                        tags=args.tag, source=args.source, owner_id=owner,
+                        region=settings.phone_region, dry_run=args.dry_run)  # fmt: skip
     if args.json:
         print(json.dumps({**report.as_json(), "format": kind, "dry_run": args.dry_run}, indent=2))
     else:
@@ -256,8 +278,15 @@ def import_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def export_command(args: argparse.Namespace) -> int:
+def _user_named(db, name: str, *, active_only: bool = True) -> int | None:
+    """The id of the user with this username or shown name (``--owner``), or None."""
     from crm_core.accounts.users import list_users
+
+    return next((u.id for u in list_users(db, active_only=active_only)
+                 if name in (u.username, u.display_name)), None)  # fmt: skip
+
+
+def export_command(args: argparse.Namespace) -> int:
     from crm_core.contacts import ContactQuery
     from crm_core.import_export import exports
     from crm_core.pipelines import list_pipelines
@@ -265,8 +294,7 @@ def export_command(args: argparse.Namespace) -> int:
     db = get_database()
     owner_id = None
     if args.owner:
-        owner_id = next((u.id for u in list_users(db, active_only=False)
-                         if args.owner in (u.username, u.display_name)), None)  # fmt: skip
+        owner_id = _user_named(db, args.owner, active_only=False)  # a former owner's contacts
         if owner_id is None:
             print(f"no user {args.owner!r}", file=sys.stderr)
             return 2

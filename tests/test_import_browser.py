@@ -65,3 +65,16 @@ def test_import_a_csv_through_the_page(page, world):
     page.goto(f"{world['url']}/lookup?email=jm@messe.de")
     expect(page.get_by_role("link", name="Jürgen Messe")).to_be_visible()
     expect(page.get_by_text("Recent imports")).to_have_count(0)
+
+
+def test_a_broken_upload_shows_a_message_and_no_traceback(page, world):
+    """Review finding 7, in the browser: a file that is no workbook."""
+    bad = world["dir"] / "kaputt.xlsx"
+    bad.write_bytes(b"PK\x03\x04 this is no workbook at all")
+    page.goto(f"{world['url']}/imports")
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(bad))
+    expect(page.get_by_text("This file cannot be imported: this is not a readable .xlsx file")
+           ).to_be_visible()  # fmt: skip
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    expect(page.get_by_text("Traceback")).to_have_count(0)
+    expect(page.get_by_text("Recent imports")).to_be_visible()

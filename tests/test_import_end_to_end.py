@@ -21,7 +21,7 @@ from crm_core.import_export.exports import export_contacts
 from crm_core.import_export.importer import rows_from_file, run_import
 from crm_core.import_export.vcard import to_vcards
 from jobs.cli import main
-from tests.apptest import app
+from tests.apptest import app, contact_page, shown_everything
 
 DATA = Path(__file__).parent / "data" / "imports"
 
@@ -115,13 +115,15 @@ def test_round_trip_export_import_gives_the_same_contacts(db, user_id, fmt):
 
 def test_crm_import_json_and_undo(db, user_id, tmp_path, capsys):
     path = tmp_path / "leute.csv"
-    path.write_text("Name;E-Mail\nAnna Schmidt;anna@example.com\n;kein-mail\n", "utf-8")
+    path.write_text("Name;E-Mail;Erster Kontakt\nAnna Schmidt;anna@example.com;\n"
+                    ";kein-mail;\nBernd Zukunft;;31.12.2999\n", "utf-8")  # fmt: skip
     assert main(["import", str(path), "--dry-run", "--json"]) == 0
     dry = json.loads(capsys.readouterr().out)
-    assert (dry["created"], dry["import_id"], total(db)) == (1, None, 0)
+    assert (dry["created"], dry["import_id"], total(db)) == (2, None, 0)
     assert main(["import", str(path), "--json", "--on-duplicate", "merge"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["created"] == 1 and report["errors"][0]["row"] == 2
+    # Row 2 holds only a note (the e-mail that is none): imported, named after its row.
+    assert report["created"] == 2 and [e["row"] for e in report["errors"]] == [3]
     assert main(["import", "--undo", str(report["import_id"])]) == 0
     assert total(db) == 0
 
@@ -132,3 +134,128 @@ def test_import_page_maps_previews_and_imports(db, user_id, english):
     assert "Recent imports" in [s.value for s in at.subheader]
     # The upload itself is driven in the browser test; the engine is exercised above.
     assert [u.label for u in at.get("file_uploader")] == ["CSV, Excel (xlsx) or vCard file"]
+
+
+POLISH = DATA / "polish_cp1250_vcard21.vcf"  # vCard 2.1 in cp1250, no CHARSET (README there)
+
+
+def test_crm_import_a_polish_vcard_with_encoding_and_owner(db, user_id, capsys):
+    """Issue 15.7: the encoding of a vCard's undeclared values is chosen (``--encoding``), as
+    for CSV; ``--owner`` owns what is imported."""
+    from crm_core.accounts.users import create_account
+
+    guessed = rows_from_file(POLISH.read_bytes(), POLISH.name)[2]
+    assert guessed[0].draft.last_name == "Iksiñski"  # cp1252, the guess: why it must be chosen
+    olga = create_account(db, "olga", display_name="Olga Owner")
+    assert main(["import", str(POLISH), "--encoding", "cp1250", "--owner", "olga", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["created"] == 2
+    rows = {r["name"]: r for r in search_contacts(db, ContactQuery()).rows}
+    assert sorted(rows) == ["Jan Iksiński", "Małgorzata Wiśniewska"]
+    jan = get_contact(db, rows["Jan Iksiński"]["id"])
+    assert (jan.city, jan.company) == ("Łódź", "Przedsiębiorstwo Handlowe Żółw Sp. z o.o.")
+    assert {get_contact(db, r["id"]).owner_id for r in rows.values()} == {olga.id}
+    assert main(["import", str(POLISH), "--encoding", "nonsense"]) == 2
+    assert "unknown encoding 'nonsense'" in capsys.readouterr().err
+    assert main(["import", str(POLISH), "--owner", "nobody"]) == 2
+    assert "no active user 'nobody'" in capsys.readouterr().err
+
+
+def test_the_command_line_owns_what_it_imports_without_owner(db, user_id, tmp_path):
+    path = tmp_path / "leute.csv"
+    path.write_text("Vorname;Nachname\nAnna;Ohne\n", "utf-8")
+    assert main(["import", str(path)]) == 0
+    [row] = search_contacts(db, ContactQuery()).rows
+    assert get_contact(db, row["id"]).owner_id == user_id  # the default user ("team")
+
+
+def uploaded(name: str, data: bytes, **page_params):
+    """The import page after ``data`` was chosen in its file box."""
+    at = app("pages/imports.py", **page_params)
+    at.file_uploader(key="im_file").upload(name, data)
+    at.run()
+    return at
+
+
+def test_import_page_chooses_the_encoding_of_a_vcard_and_the_owner(db, user_id, english):
+    from crm_core.accounts.users import create_account
+
+    olga = create_account(db, "olga", display_name="Olga Owner")
+    at = uploaded(POLISH.name, POLISH.read_bytes())
+    assert not at.exception, at.exception
+    encoding = at.selectbox(key=next(k for k in (s.key for s in at.selectbox)
+                                     if k.startswith("im_enc_")))  # fmt: skip
+    assert encoding.value == "cp1252"  # detected: not UTF-8
+    encoding.select("cp1250")
+    at.selectbox(key="im_owner").select(olga.id)
+    at.run()
+    next(b for b in at.button if b.label == "Import").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert [s.value for s in at.success] == ["Created 2, merged 0, skipped 0; 0 rows with errors."]
+    rows = {r["name"]: r["id"] for r in search_contacts(db, ContactQuery()).rows}
+    assert sorted(rows) == ["Jan Iksiński", "Małgorzata Wiśniewska"]
+    assert {get_contact(db, cid).owner_id for cid in rows.values()} == {olga.id}
+
+
+def test_a_broken_upload_is_a_message_not_a_traceback(db, user_id, english, monkeypatch):
+    """Review finding 7: the page catches ImportFormatError and any other error of reading a
+    file; the details (with server paths) go to the log only."""
+    from crm_core.import_export import tables
+
+    at = uploaded("kaputt.xlsx", b"PK\x03\x04 this is no workbook")
+    assert not at.exception, at.exception
+    [error] = at.error
+    assert error.value.replace("\\", "") == (
+        "This file cannot be imported: this is not a readable .xlsx file (File is not a zip file)"
+    )
+    assert "Recent imports" in [s.value for s in at.subheader]  # the rest of the page is there
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("/srv/leadradar/secret/path.py exploded")
+
+    monkeypatch.setattr(tables, "read_csv", broken)
+    at = uploaded("leute.csv", b"Name;E-Mail\nAnna;anna@example.com\n")
+    assert not at.exception, at.exception
+    assert [e.value for e in at.error] == [
+        "This file cannot be read: it is damaged or not a CSV, Excel or vCard file this import "
+        "knows. Nothing was imported. (The server's log has the details for an admin.)"
+    ]
+    assert "/srv/leadradar" not in shown_everything(at)
+
+
+def test_the_import_page_reads_a_file_once_per_upload(db, user_id, english, monkeypatch):
+    """Review finding 2: a 50 MB CSV was read again on every rerun of the page."""
+    from crm_core.import_export import tables
+
+    reads = []
+    read_csv = tables.read_csv
+    monkeypatch.setattr(tables, "read_csv",
+                        lambda *a, **k: reads.append(k) or read_csv(*a, **k))  # fmt: skip
+    at = uploaded("leute.csv", "Vorname;Nachname;Notiz\nAnna;Einmal;x\n".encode("cp1252"))
+    assert len(reads) == 1
+    at.selectbox(key=next(s.key for s in at.selectbox if s.key.endswith("_2"))).select("")
+    at.run()
+    next(b for b in at.button if b.label == "Check without importing").click()
+    at.run()
+    next(b for b in at.button if b.label == "Import").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert len(reads) == 1  # three reruns and two imports later
+    assert [r["name"] for r in search_contacts(db, ContactQuery()).rows] == ["Anna Einmal"]
+    assert db.query("SELECT count(*) FROM notes") == [(0,)]  # the column left out stayed out
+    at.selectbox(key=next(s.key for s in at.selectbox if s.key.startswith("im_delim_"))).select(",")
+    at.run()
+    assert len(reads) == 2 and reads[-1] == {"encoding": "utf-8", "delimiter": ","}
+
+
+def test_an_imported_contact_in_munich_is_on_the_map_at_once(db, user_id, english, tmp_path):
+    """Placed offline in the import's own unit of work: the contact page does not say "could
+    not be placed" until the jobs process comes by."""
+    path = tmp_path / "messe.csv"
+    path.write_text("Firma;PLZ;Ort\nBrauerei Hell;80331;München\n", "utf-8")
+    assert main(["import", str(path)]) == 0
+    [row] = search_contacts(db, ContactQuery()).rows
+    at = contact_page(row["id"])
+    assert not at.exception, at.exception
+    assert not [w.value for w in at.warning if "could not be placed" in w.value]
+    assert db.query("SELECT round(latitude), round(longitude) FROM contacts") == [(48.0, 12.0)]

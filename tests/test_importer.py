@@ -86,3 +86,71 @@ def test_create_anyway_dry_run_and_bulk(db, user_id):
     report = run_import(db, rows, user_id, on_duplicate="create")
     assert report.created == 2501
     assert search_contacts(db, ContactQuery(text="p2500@example.com")).total == 1
+
+
+# Outlook's English export, as people fill it: many rows have no name at all.
+OUTLOOK_NAMELESS = (
+    "First Name,Last Name,E-mail Address,Mobile Phone,Business Street,Business Postal Code,"
+    "Business City,Notes,Categories\r\n"
+    ",,anna.berg@example.com,,,,,,\r\n"
+    ",,,0171 2345678,,,,,\r\n"
+    ",,,,Marienplatz 8,80331,München,,\r\n"
+    ",,,,,,,Rief an wegen des Angebots,\r\n"
+    ",,not-an-address,,,,,,\r\n"
+    ",,,,,,,,\r\n"  # blank: not even a row
+    "Bernd,Berg,bernd@example.com,,,,,,\r\n"
+)
+
+
+def test_rows_without_a_name_keep_every_person(db, user_id):
+    """Issue 15.7: a row with an e-mail or phone but no name becomes a contact named after it;
+    one with only an address or a note is imported with a warning; only an empty row is left."""
+    from crm_core.accounts.users import create_account
+    from crm_core.geo.geocoding import location_of
+    from crm_core.import_export.importer import rows_from_file
+
+    owner = create_account(db, "olga", display_name="Olga Owner").id
+    rows = rows_from_file(OUTLOOK_NAMELESS.encode(), "outlook.csv")[2]
+    report = run_import(db, rows, user_id, file_name="outlook.csv", owner_id=owner)
+    assert (report.created, report.skipped, report.errors) == (6, 0, [])
+    lines = {(n, outcome): detail for n, outcome, detail in report.lines}
+    assert lines[1, "created"].endswith(" · named after its e-mail address")
+    assert lines[2, "created"].endswith(" · named after its phone number")
+    assert (1, "warning") not in lines and (2, "warning") not in lines
+    assert lines[3, "warning"] == "no name, company, e-mail or phone: named after its address"
+    assert lines[4, "warning"] == ("no name, company, e-mail or phone: named after its row in the "
+                                   "file")  # fmt: skip
+    assert lines[5, "warning"] == ("e-mail “not-an-address” kept as a note; no name, company, "
+                                   "e-mail or phone: named after its row in the file")  # fmt: skip
+    assert names(db) == ["+49 171 2345678", "Bernd Berg", "Marienplatz 8, 80331 München",
+                         "anna.berg@example.com", "row 4 of outlook.csv",
+                         "row 5 of outlook.csv"]  # fmt: skip
+    by_name = {r["name"]: r["id"] for r in search_contacts(db, ContactQuery(page_size=50)).rows}
+    anna = get_contact(db, by_name["anna.berg@example.com"])
+    assert (anna.first_name, anna.last_name, [e.value for e in anna.emails]) == (
+        None, "anna.berg@example.com", ["anna.berg@example.com"])  # fmt: skip
+    assert [p.value for p in get_contact(db, by_name["+49 171 2345678"]).phones] == [
+        "+491712345678"]  # fmt: skip
+    noted = by_name["row 4 of outlook.csv"]
+    assert [n.body for n in list_notes(db, noted)] == ["Rief an wegen des Angebots"]
+    # Every contact is Olga's, and the one in München is on the map at once (offline data).
+    assert {get_contact(db, cid).owner_id for cid in by_name.values()} == {owner}
+    munich = location_of(db, by_name["Marienplatz 8, 80331 München"])
+    assert munich["latitude"] == pytest.approx(48.14, abs=0.05)
+    assert munich["longitude"] == pytest.approx(11.57, abs=0.05)
+
+
+def test_a_row_of_ignored_columns_is_skipped_and_a_made_up_name_never_merged(db, user_id):
+    from crm_core.import_export.importer import rows_from_file
+
+    kept = create_contact(db, ContactDraft(company="Berg GmbH", kind="company",
+                                           emails=[LabelledValue("work", "info@berg.example")]),
+                          user_id)  # fmt: skip
+    data = b"E-Mail;Egal\ninfo@berg.example;\n;nur hier\n"
+    rows = rows_from_file(data, "x.csv", mapping={0: "email"})[2]
+    report = run_import(db, rows, user_id, on_duplicate="merge")
+    assert (report.merged, report.created, report.skipped) == (1, 0, 1)
+    assert (2, "skipped", "nothing in the columns chosen for the import") in report.lines
+    # The e-mail-only row merged into the company: its name is not "info@berg.example" now.
+    view = get_contact(db, kept)
+    assert (view.company, view.last_name, view.display_name) == ("Berg GmbH", None, "Berg GmbH")

@@ -42,7 +42,7 @@ from crm_core.database import Cursor, Database, insert_columns
 from crm_core.geo.geocoding import place_in
 from crm_core.i18n import N_, _
 from crm_core.import_export import tables, vcard
-from crm_core.import_export.mapping import apply_mapping, suggest_mapping
+from crm_core.import_export.mapping import apply_mapping, nothing_in, suggest_mapping
 from crm_core.labels import field_label
 from crm_core.search import refresh_derived_columns
 from crm_core.tags import tag_ids
@@ -56,12 +56,14 @@ CHUNK = 2000
 
 @dataclass
 class ImportRow:
-    """One contact to import: where it came from and what it says."""
+    """One contact to import: where it came from and what it says.  ``named_after``: set by the
+    import when the row had no name (what it was named after, see ``_name_nameless``)."""
 
     row_number: int
     draft: ContactDraft | None
     notes: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    named_after: str | None = None
 
 
 @dataclass
@@ -97,16 +99,21 @@ def run_import(
     file_name: str | None = None,
     tags: list[str] | None = None,
     source: str | None = None,
+    owner_id: int | None = None,
     region: str = "DE",
     dry_run: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> ImportReport:
-    """Import ``rows``; with ``dry_run`` everything is checked and reported, nothing written."""
+    """Import ``rows``; with ``dry_run`` everything is checked and reported, nothing written.
+
+    ``owner_id`` owns every created contact (and a merged one that had no owner).  A row with
+    nothing to import (only ignored columns) is skipped; every other row becomes a contact, one
+    without a name named after what it has (``_name_nameless``)."""
     if on_duplicate not in ON_DUPLICATE:
         raise ValueError(f"on_duplicate: one of {', '.join(ON_DUPLICATE)}")  # a caller's mistake
     with _no_gc_pauses():
         return _run_import(db, list(rows), actor_id, on_duplicate, file_name, tags, source,
-                           region, dry_run, progress)  # fmt: skip
+                           owner_id, region, dry_run, progress)  # fmt: skip
 
 
 @contextlib.contextmanager
@@ -122,8 +129,8 @@ def _no_gc_pauses():
             gc.enable()
 
 
-def _run_import(db, rows, actor_id, on_duplicate, file_name, tags, source, region, dry_run,
-                progress) -> ImportReport:  # fmt: skip
+def _run_import(db, rows, actor_id, on_duplicate, file_name, tags, source, owner_id, region,
+                dry_run, progress) -> ImportReport:  # fmt: skip
     report = ImportReport(None, rows_read=len(rows))
     if not dry_run:
         report.import_id = db.run(
@@ -139,8 +146,8 @@ def _run_import(db, rows, actor_id, on_duplicate, file_name, tags, source, regio
         for start in range(0, len(rows), CHUNK):
             chunk = rows[start : start + CHUNK]
             db.run(lambda cur, chunk=chunk: _chunk(cur, chunk, report, seen, actor_id,
-                                                   on_duplicate, tags or [], source, region,
-                                                   dry_run))  # fmt: skip
+                                                   on_duplicate, tags or [], source, owner_id,
+                                                   region, dry_run, file_name))  # fmt: skip
             # Counts and list lengths only (cheap on 100 000 rows): the lists only ever grow.
             committed = (report.created, report.merged, report.skipped, len(report.errors),
                          len(report.lines))  # fmt: skip
@@ -206,7 +213,8 @@ def _record_partial(db: Database, report: ImportReport, file_name, details: dict
 
 
 def _chunk(cur: Cursor, chunk: list[ImportRow], report: ImportReport, seen: dict[str, int],
-           actor_id, on_duplicate, tags, source, region, dry_run) -> None:  # fmt: skip
+           actor_id, on_duplicate, tags, source, owner_id, region, dry_run,
+           file_name) -> None:  # fmt: skip
     fields = fields_in(cur)
     names = {f.id: f.name for f in fields}
     cleaned: list[tuple[ImportRow, CleanContact]] = []
@@ -217,10 +225,20 @@ def _chunk(cur: Cursor, chunk: list[ImportRow], report: ImportReport, seen: dict
             report.lines.append((row.row_number, "error", message))
             continue
         draft = row.draft
+        if nothing_in(draft, row.notes):  # only ignored columns (or what could not be read)
+            if row.problems:
+                report.errors.append((row.row_number, "; ".join(row.problems)))
+                report.lines.append((row.row_number, "error", "; ".join(row.problems)))
+            else:
+                report.skipped += 1
+                report.lines.append((row.row_number, "skipped",
+                                     _("nothing in the columns chosen for the import")))  # fmt: skip
+            continue
         draft.tags = [*draft.tags, *(t for t in tags if t not in draft.tags)]
         draft.source = draft.source or source
+        draft.owner_id = draft.owner_id or owner_id
         try:
-            clean = _clean_keeping_bad_values(draft, row, fields, region)
+            clean = _clean_keeping_bad_values(draft, row, fields, region, file_name)
         except ValidationError as exc:  # each field as the form names it: "Umsatz: …"
             message = "; ".join(f"{field_label(k, names)}: {v}" for k, v in exc.errors.items())
             report.errors.append((row.row_number, message))
@@ -250,6 +268,9 @@ def _chunk(cur: Cursor, chunk: list[ImportRow], report: ImportReport, seen: dict
                                      contact=_reference(match))))  # fmt: skip
             continue
         if match is not None and on_duplicate == "merge":
+            if row.named_after:  # a name made up for a new contact is no name to fill in
+                made_up = "company" if clean.columns["kind"] == "company" else "last_name"
+                clean.columns[made_up] = None
             to_merge.append((row, clean, match, len(report.lines)))
             report.lines.append((row.row_number, "merged",
                                  _("into {contact}").format(contact=_reference(match))))  # fmt: skip
@@ -260,7 +281,7 @@ def _chunk(cur: Cursor, chunk: list[ImportRow], report: ImportReport, seen: dict
     if dry_run:
         report.merged += len(to_merge)
         report.created += len(to_create)
-        report.lines += [(row.row_number, "created", "") for row, _ in to_create]
+        report.lines += [(row.row_number, "created", _named(row, "")) for row, _ in to_create]
         return
     ids = _bulk_create(cur, [c for _, c in to_create], actor_id)
     created = {}  # row number -> new contact id
@@ -269,7 +290,7 @@ def _chunk(cur: Cursor, chunk: list[ImportRow], report: ImportReport, seen: dict
         for key in _keys(clean):
             if seen.get(key) == -row.row_number:
                 seen[key] = contact_id
-        report.lines.append((row.row_number, "created", f"#{contact_id}"))
+        report.lines.append((row.row_number, "created", _named(row, f"#{contact_id}")))
     report.created += len(ids)
     _bulk_notes(cur, [(cid, row.notes) for (row, _), cid in zip(to_create, ids, strict=True)],
                 actor_id)  # fmt: skip
@@ -295,15 +316,19 @@ _KEPT = {
 }  # fmt: skip
 
 
-def _clean_keeping_bad_values(draft: ContactDraft, row: ImportRow, fields, region: str):
+def _clean_keeping_bad_values(draft: ContactDraft, row: ImportRow, fields, region: str,
+                              file_name: str | None = None):  # fmt: skip
     """Validate; an e-mail, phone or website that does not validate is not worth losing the
-    contact over: it moves into a note on the contact (and the report), the rest is imported."""
+    contact over: it moves into a note on the contact (and the report), the rest is imported.
+    A contact without a name is named after what it has (``_name_nameless``)."""
     from crm_core.validation import FieldError, clean_email, clean_phone, clean_url
 
     try:
         return clean_contact(draft, fields, region=region)
     except ValidationError as exc:
-        if not set(exc.errors) <= {*_KEPT, "country"}:
+        # A missing name ("last_name" of a person, "company" of a company) is given below; a
+        # name that is wrong otherwise (too long) is refused again by the second check.
+        if not set(exc.errors) <= {*_KEPT, "country", "last_name", "company"}:
             raise
         if "country" in exc.errors:
             row.notes.append(_("Imported country: {value}").format(value=draft.country))
@@ -323,7 +348,62 @@ def _clean_keeping_bad_values(draft: ContactDraft, row: ImportRow, fields, regio
                 row.notes.append(_(note).format(value=item.value))
                 row.problems.append(_(problem).format(value=item.value))
         setattr(draft, name, kept)
+    _name_nameless(draft, row, region, file_name)
     return clean_contact(draft, fields, region=region)
+
+
+# What a contact without a name is named after (the first it has), and how the report says it.
+# E-mail and phone are how Outlook's and Mailchimp's exports list many people: said in the
+# row's line; a contact with neither is worth a warning (it may be hard to find again).
+_NAMED_AFTER = {
+    "email": N_("named after its e-mail address"),
+    "phone": N_("named after its phone number"),
+    "website": N_("named after its website"),
+    "address": N_("no name, company, e-mail or phone: named after its address"),
+    "row": N_("no name, company, e-mail or phone: named after its row in the file"),
+}
+_WARN_NAMED = ("address", "row")
+
+
+def _name_nameless(draft: ContactDraft, row: ImportRow, region: str, file_name: str | None
+                   ) -> None:  # fmt: skip
+    """A row without first name, last name and company (Outlook and Mailchimp export people as
+    an e-mail address alone) is still a contact: named after its first e-mail, else phone,
+    website, address, else its row of the file, in the last name (a company's name for a
+    company).  Nothing is guessed from the address (``anna.berg@`` may be anyone)."""
+    if any(str(v or "").strip() for v in (draft.first_name, draft.last_name, draft.company)):
+        return
+    from crm_core.validation import clean_email, clean_phone, format_phone
+
+    # The e-mails and phones left are valid (the ones that are not went into notes already).
+    place = " ".join(p.strip() for p in (draft.postal_code, draft.city) if p and p.strip())
+    address = ", ".join(p for p in ((draft.street or "").strip(), place) if p)
+    emails = [v.value for v in draft.emails if (v.value or "").strip()]
+    phones = [v.value for v in draft.phones if (v.value or "").strip()]
+    candidates = (
+        ("email", clean_email(emails[0]) if emails else None),
+        ("phone", format_phone(clean_phone(phones[0], region).e164) if phones else None),
+        ("website", next((v.value.strip() for v in draft.websites if v.value.strip()), None)),
+        ("address", address),
+        ("row", _("row {n} of {file}").format(n=row.row_number, file=file_name)
+         if file_name else _("imported row {n}").format(n=row.row_number)),
+    )  # fmt: skip
+    what, name = next((what, value) for what, value in candidates if value)
+    name = " ".join(name.split())[:100]  # the last name's length (an address may be longer)
+    if draft.kind == "company":
+        draft.company = name
+    else:
+        draft.last_name = name
+    row.named_after = what
+    if what in _WARN_NAMED:
+        row.problems.append(_(_NAMED_AFTER[what]))
+
+
+def _named(row: ImportRow, detail: str) -> str:
+    """A created row's line: the contact, and what it was named after when it had no name."""
+    if not row.named_after or row.named_after in _WARN_NAMED:
+        return detail  # (the warning line says it)
+    return " · ".join(p for p in (detail, _(_NAMED_AFTER[row.named_after])) if p)
 
 
 def _keys(clean: CleanContact) -> list[str]:
@@ -809,7 +889,8 @@ def rows_from_file(
 ):
     """(format, table or None, rows) of an uploaded file: CSV / Excel rows through the column
     mapping (suggested when not given; a column named like one of the custom ``fields`` is
-    suggested for it), or the cards of a vCard file."""
+    suggested for it), or the cards of a vCard file.  ``encoding`` is the text's (CSV) or that
+    of the vCard values that declare none; None: detected."""
     with _no_gc_pauses():
         return _rows_from_file(data, filename, mapping, encoding, delimiter, fields)
 
@@ -817,13 +898,27 @@ def rows_from_file(
 def _rows_from_file(data, filename, mapping, encoding, delimiter, fields):
     kind = tables.detect_format(data, filename)
     if kind == "vcard":
-        cards = vcard.read_vcards(data)
+        cards = vcard.read_vcards(data, encoding=encoding)
         return kind, None, [ImportRow(c.index, c.draft, c.notes, c.problems) for c in cards]
     if kind == "xlsx":
         table = tables.read_xlsx(data)
     else:
         table = tables.read_csv(data, encoding=encoding, delimiter=delimiter)
+    return kind, table, _rows_from_table(table, mapping, fields)
+
+
+def rows_from_table(
+    table: tables.Table,
+    mapping: dict[int, str] | None = None,
+    fields: list[CustomField] | None = None,
+) -> list[ImportRow]:
+    """The rows of a table read before (the import page reads a file once per upload)."""
+    with _no_gc_pauses():
+        return _rows_from_table(table, mapping, fields)
+
+
+def _rows_from_table(table, mapping, fields) -> list[ImportRow]:
     if mapping is None:
         mapping = suggest_mapping(table.headers, fields)
     drafts = apply_mapping(table, mapping)
-    return kind, table, [ImportRow(r.row_number, r.draft, r.notes, r.problems) for r in drafts]
+    return [ImportRow(r.row_number, r.draft, r.notes, r.problems) for r in drafts]

@@ -23,7 +23,8 @@ Mailchimp and plain German/English headers; ``apply_mapping`` turns each row int
   last name is given; ``middle_name`` is appended to the first name.
 * Empty cells and Outlook's ``0/0/00`` non-dates are skipped; the same e-mail/phone/website
   given twice in one row is kept once.  A row without name, company, e-mail and phone is
-  still returned, with a problem; a row that is blank everywhere is skipped.
+  still returned (the importer names it, see ``importer``); a row that is blank everywhere is
+  skipped.
 * Country names that are well known (Deutschland, Germany, USA, Österreich …) become ISO
   codes; anything else is passed on unchanged for validation to judge.  A contact without a
   country keeps ``ContactDraft``'s default.
@@ -476,13 +477,24 @@ def _apply_row(
                 setattr(draft, name, float(single[name].replace(",", ".")))
             except ValueError:
                 problems.append(_(_NOT_A_COORDINATE[name]).format(text=single[name]))
-    if not (draft.first_name or draft.last_name or draft.company or draft.emails or draft.phones):
-        problems.append(_("no name, company, e-mail or phone in this row"))
     return RowDraft(number, draft, notes, problems)
 
 
 _NOT_A_COORDINATE = {"latitude": N_("latitude “{text}” is not a number"),
                      "longitude": N_("longitude “{text}” is not a number")}  # fmt: skip
+
+
+# What a row or card may hold besides lists and custom values; a kind or a country alone is
+# nothing to import (a vCard's draft has the default country without saying one).
+_CONTENT = ("salutation", "title", "first_name", "last_name", "company", "job_title", "street",
+            "postal_code", "city", "latitude", "longitude", "first_contact", "source")  # fmt: skip
+
+
+def nothing_in(draft: ContactDraft, notes: list[str]) -> bool:
+    """Whether a row or card holds nothing to import: no name, address, note, e-mail, phone, …"""
+    return not (notes or draft.emails or draft.phones or draft.websites or draft.tags
+                or draft.custom or any(getattr(draft, name) not in (None, "")
+                                       for name in _CONTENT))  # fmt: skip
 
 
 def _names_from_columns(draft: ContactDraft, single: dict[str, str]) -> None:

@@ -5,7 +5,8 @@ bytes until a single value is decoded (vobject cuts 2.1 text at unescaped commas
 on quoted-printable soft line breaks and CR CR LF line ends).  Lines are unfolded at the byte
 level, so a fold inside a multi-byte UTF-8 character is harmless; quoted-printable values are
 joined across soft line breaks before decoding; each value is decoded with its declared
-CHARSET, else UTF-8, else cp1252.  PHOTO, LOGO, SOUND and KEY are skipped with all their
+CHARSET, else the encoding the user chose for the file (a Polish vCard 2.1 without CHARSET is
+cp1250), else UTF-8, else cp1252.  PHOTO, LOGO, SOUND and KEY are skipped with all their
 continuation lines (also un-indented or truncated base64).  A bad line or card is reported
 in ``CardResult.problems``; the other cards are read normally.  N gives the names (FN is the
 fallback), the first ORG component the company, TITLE (else ROLE) the job title, the first
@@ -34,6 +35,7 @@ from crm_core.import_export.mapping import (
     format_address,
     further_address,
     label_for,
+    nothing_in,
     set_address,
     split_full_name,
     split_prefix,
@@ -79,12 +81,20 @@ _TRANSFER_WORDS = {"QUOTED-PRINTABLE", "BASE64", "B", "8BIT", "7BIT"}
 _PROP_NAME = re.compile(rb"\s*(?:[A-Za-z0-9-]+\.)?([A-Za-z0-9-]+)")
 
 
-def read_vcards(data: bytes, *, limits: Limits | None = None) -> list[CardResult]:
-    """Every card of a vCard file (2.1, 3.0 or 4.0, any of the usual encodings and line ends)."""
+def read_vcards(
+    data: bytes, *, encoding: str | None = None, limits: Limits | None = None
+) -> list[CardResult]:
+    """Every card of a vCard file (2.1, 3.0 or 4.0, any of the usual encodings and line ends).
+
+    ``encoding``: what the values that declare no CHARSET are in (None: UTF-8 where they are
+    valid UTF-8, else cp1252); a UTF-16 or UTF-32 one is the whole file's."""
     limits = limits or Limits.current()
     limits.check_size(len(data))
+    if encoding:
+        codecs.lookup(encoding)  # LookupError for a name that is no encoding
     results: list[CardResult] = []
-    blocks = _card_blocks(_vcard_bytes(data))
+    data, encoding = _vcard_bytes(data, encoding)
+    blocks = _card_blocks(data)
     limits.check_rows(len(blocks))
     for block in blocks:
         index = len(results) + 1
@@ -103,7 +113,7 @@ def read_vcards(data: bytes, *, limits: Limits | None = None) -> list[CardResult
             )
             continue
         try:
-            results.append(_read_card(index, block))
+            results.append(_read_card(index, block, encoding))
         except Exception as exc:  # defensive: one card must never stop the others
             results.append(
                 CardResult(
@@ -117,15 +127,20 @@ def read_vcards(data: bytes, *, limits: Limits | None = None) -> list[CardResult
     return results
 
 
-def _vcard_bytes(data: bytes) -> bytes:
-    """UTF-16/32 (with or without BOM) becomes UTF-8; a UTF-8 BOM goes; else bytes unchanged."""
+def _vcard_bytes(data: bytes, chosen: str | None) -> tuple[bytes, str | None]:
+    """(bytes, encoding of undeclared values): UTF-16/32 (with or without BOM, or chosen)
+    becomes UTF-8; a UTF-8 BOM goes; else the bytes are unchanged (values are decoded one by
+    one, as each declares)."""
+    if chosen and codecs.lookup(chosen).name.startswith(("utf-16", "utf-32")):
+        text = data.decode(chosen, errors="replace").removeprefix("\ufeff")
+        return text.encode("utf-8"), "utf-8"
     if data.startswith(codecs.BOM_UTF8):
-        return data[3:]
+        return data[3:], chosen
     encoding = next((name for bom, name in BOMS if data.startswith(bom)), None)
     encoding = encoding or utf16_without_bom(data)
     if encoding:
-        return detect_text(data)[1].encode("utf-8")
-    return data
+        return detect_text(data)[1].encode("utf-8"), None
+    return data, chosen
 
 
 def _card_blocks(data: bytes) -> list[_Block]:
@@ -258,7 +273,8 @@ def _card_version(block: _Block) -> str:
     return "3.0"  # no VERSION: the modern rules (folds drop one space, \n means a line break)
 
 
-def _parse_prop(number: int, raw: bytes, problems: list[str]) -> _Prop | None:
+def _parse_prop(number: int, raw: bytes, problems: list[str], chosen: str | None = None
+                ) -> _Prop | None:  # fmt: skip
     colon = _find_unquoted(raw, b":")
     head, value = (raw[:colon], raw[colon + 1 :]) if colon >= 0 else (raw, b"")
     parts = _split_unquoted(head, b";")
@@ -295,17 +311,19 @@ def _parse_prop(number: int, raw: bytes, problems: list[str]) -> _Prop | None:
             problems.append(_("line {n}: {name} has broken base64 data, ignored").format(
                 n=number, name=name.upper()))  # fmt: skip
             return None
-    text = _decode_value(value, (params.get("CHARSET") or [None])[0])
+    text = _decode_value(value, (params.get("CHARSET") or [None])[0], chosen)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     return _Prop(number, group.lower(), name.upper(), types, params, text)
 
 
-def _decode_value(raw: bytes, charset: str | None) -> str:
+def _decode_value(raw: bytes, charset: str | None, chosen: str | None = None) -> str:
     if charset:
         try:
             return raw.decode(charset)
         except (LookupError, UnicodeDecodeError):
-            pass  # a wrong or unknown declaration: guess like for undeclared values
+            pass  # a wrong or unknown declaration: as for undeclared values
+    if chosen:
+        return raw.decode(chosen, errors="replace")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -340,14 +358,14 @@ def _unescape(text: str, version: str) -> str:
     return re.sub(r"\\(.)", replace, text, flags=re.S)
 
 
-def _read_card(index: int, block: _Block) -> CardResult:
+def _read_card(index: int, block: _Block, encoding: str | None = None) -> CardResult:
     problems: list[str] = []
     if not block.terminated:
         problems.append(_("END:VCARD is missing: the card may be incomplete"))
     version = _card_version(block)
     props = []
     for number, raw in _logical_lines(block, version):
-        prop = _parse_prop(number, raw, problems)
+        prop = _parse_prop(number, raw, problems, encoding)
         if prop is not None:
             props.append(prop)
     apple_labels = {p.group: p.text for p in props if p.name == "X-ABLABEL" and p.group}
@@ -360,7 +378,7 @@ def _read_card(index: int, block: _Block) -> CardResult:
                 n=prop.line, name=prop.name, error=exc))  # fmt: skip
     draft, notes = card.finish()
     if draft is None:
-        problems.append(_("no name, company, e-mail or phone: nothing to import"))
+        problems.append(_("nothing to import in this card"))
     return CardResult(index, draft, notes, problems, block.start)
 
 
@@ -467,7 +485,7 @@ class _CardBuilder:
             for address in self.addresses:
                 if address is not chosen:
                     self.notes.append(further_address(address[0], format_address(address[2])))
-        if not (first or last or draft.company or draft.emails or draft.phones):
+        if nothing_in(draft, self.notes):
             return None, self.notes
         return draft, self.notes
 
