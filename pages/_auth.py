@@ -71,17 +71,30 @@ def _cookie_token() -> str | None:
     return token if isinstance(token, str) else None
 
 
-def _sso_user() -> User | None:
-    """With single sign-on configured: the account whose e-mail the identity provider confirmed."""
+SSO_REFUSED = "sso_refused"  # session key: why single sign-on gave no session (for the form)
+
+
+def _sso_sign_in() -> sessions.SignedIn | None:
+    """With single sign-on configured and the provider's confirmation in this browser: a session
+    of ours for the account with that e-mail (then ended like any other), or None, with the
+    reason kept for the login form."""
     provider = settings().sso_provider
     if not provider or not getattr(st.user, "is_logged_in", False):
         return None
     verified = st.user.get("email_verified") is True or not settings().sso_require_verified_email
-    user = sessions.sso_user(db(), st.user.get("email"), verified=verified)
-    if user and not st.session_state.get("sso_login_recorded"):
-        sessions.record_sso_login(db(), user, client_address())
-        st.session_state["sso_login_recorded"] = True
-    return user
+    issued = st.user.get("iat")  # when the provider confirmed it (the ID token's iat)
+    try:
+        signed = sessions.sign_in_sso(
+            db(), st.user.get("email"), verified=verified,
+            issued_at=issued if isinstance(issued, int | float) else None,
+            client=client_address(), device=_device(), session_hours=settings().session_hours,
+        )  # fmt: skip
+    except sessions.SsoRefused as exc:
+        st.session_state[SSO_REFUSED] = str(exc)
+        return None
+    st.session_state.pop(SSO_REFUSED, None)
+    _keep_signed_in(signed)
+    return signed
 
 
 # Set once the session was checked in this script run (a run is a thread of its own, and a new
@@ -131,8 +144,8 @@ def signed_in_user() -> User | None:
     if token is None and not st.session_state.get("signed_out"):
         token = _cookie_token()
     user = sessions.session_user(db(), token) if token else None
-    if user is None:
-        user = _sso_user()
+    if user is None and (signed := _sso_sign_in()):
+        user, token = signed.user, signed.token
     if user is None:
         st.session_state.pop("me", None)
         use_language(None)  # the login form speaks the app's language
@@ -208,9 +221,8 @@ def login_form() -> None:
             st.divider()
             if st.button(_("Sign in with single sign-on"), icon=":material/key:"):
                 st.login(None if provider == "default" else provider)
-            if getattr(st.user, "is_logged_in", False):
-                st.error(_("Your single sign-on account has no active leadradar account with "
-                           "that e-mail address. Ask an admin."))  # fmt: skip
+            if getattr(st.user, "is_logged_in", False) and st.session_state.get(SSO_REFUSED):
+                st.error(st.session_state[SSO_REFUSED])  # our own words, no user text in them
 
 
 def _try_sign_in(username: str, password: str) -> None:
@@ -221,21 +233,24 @@ def _try_sign_in(username: str, password: str) -> None:
     except (sessions.LoginFailed, throttling.LoginThrottled) as exc:
         st.error(str(exc))  # our own wording, no user text in it
         return
+    _keep_signed_in(signed)
+    st.rerun()
+
+
+def _keep_signed_in(signed: sessions.SignedIn) -> None:
+    """This tab holds the new session, and the browser is asked to keep it in the cookie."""
     st.session_state[TOKEN_KEY] = signed.token
     secure = bool(settings().tls_cert) or _served_over_https()
-    st.session_state["cookie_ticket"] = sessions.cookie_ticket(
-        signed.token, max_age_s=int(hours * 3600), secure=secure
-    )
+    max_age = max(0, int((signed.expires_at - sessions.now()).total_seconds()))
+    st.session_state["cookie_ticket"] = sessions.cookie_ticket(signed.token, max_age_s=max_age,
+                                                               secure=secure)  # fmt: skip
     st.session_state.pop("signed_out", None)
-    st.rerun()
 
 
 def sign_out() -> None:
     """End the session here and in the database; the next run shows the login form."""
     token = st.session_state.get(TOKEN_KEY)
     sso = getattr(st.user, "is_logged_in", False)
-    if token is None and sso and st.session_state.get("me"):
-        sessions.record_logout(db(), st.session_state["me"])  # single sign-on: no token of ours
     sessions.sign_out(db(), token)
     _checked.set(None)
     message = st.session_state.get("_flash")  # e.g. "Password changed. Please sign in …"
@@ -257,14 +272,10 @@ def download(export: Callable[..., bytes], *args: object, admin: bool = False,
 
     Streamlit calls it when the button is clicked, in a worker thread and without app.py, possibly
     long after the page was drawn (after a sign-out elsewhere, a deactivation, a demotion)."""
-    token = st.session_state.get(TOKEN_KEY)
-    # Single sign-on users have no token of ours: their account must still be active.
-    sso_user_id = None if token else getattr(st.session_state.get("me"), "id", None)
+    token = st.session_state.get(TOKEN_KEY)  # (single sign-on opens a session like a password)
 
     def produce() -> bytes:
-        user = (
-            sessions.session_user(db(), token) if token else sessions.active_user(db(), sso_user_id)
-        )
+        user = sessions.session_user(db(), token)
         # Streamlit runs this in a thread of its own: the user's language (for an export's
         # headers) is set here, as who acts is.
         with i18n.language(getattr(user, "language", None) or settings().language):

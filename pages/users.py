@@ -132,6 +132,9 @@ for account in accounts:
         where = ngettext("signed in on {n} device now", "signed in on {n} devices now",
                          sessions).format(n=count(sessions))  # fmt: skip
         st.caption(" · ".join([can, _("last sign-in {when}").format(when=last), where]))
+        if account.email_shared:  # allowed before e-mails had to be unique (migration 013)
+            st.warning(_("Another active account has the same e-mail address: single sign-on "
+                         "refuses both until each has its own."))  # fmt: skip
         theirs = [t for t in tokens if t.user_id == user.id]
         if theirs:
             st.markdown("**" + _("API tokens") + "**")

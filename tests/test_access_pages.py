@@ -292,3 +292,30 @@ def test_the_audit_log_pages_through_many_entries(db, anna):
     at.selectbox(key="a_entity").select("user").run()  # one page only now
     assert at.caption[0].value == "2 entries"
     assert len(at.dataframe[0].value) == 2
+
+
+def test_a_member_cannot_take_a_colleagues_email_address(db, anna):
+    """Review finding 8, as a member sees it: single sign-on finds an account by its address."""
+    users.update_user(db, anna.id, "Anna", "anna@firma.example")
+    bernd = users.create_account(db, "bernd", display_name="Bernd", password="bernds password")
+    at = app("pages/account.py", as_user="bernd", role="member")
+    v = users.get_account(db, bernd.id).version
+    at.text_input(key=f"me_v{v}_email").input("Anna@Firma.example")
+    save_in_form(at, f"profile_v{v}").click().run()
+    assert not at.exception, at.exception
+    assert ("Nothing was saved: the e-mail address Anna@firma.example is already the address of "
+            "the account anna") in texts(at).replace("\\", "")  # fmt: skip
+    assert users.get_user(db, bernd.id).email is None
+
+
+def test_the_users_page_names_accounts_that_share_an_address(db, anna):
+    """Addresses shared before they had to be unique (migration 013) stay, and are pointed out."""
+    bernd = users.create_account(db, "bernd", display_name="Bernd", password="bernds password")
+    db.run(lambda cur: cur.execute("UPDATE users SET email = 'team@firma.example',"
+                                   " sign_in_email = NULL WHERE id IN (?, ?)",
+                                   [anna.id, bernd.id]))  # fmt: skip
+    at = app("pages/users.py", as_user="anna")
+    assert not at.exception, at.exception
+    warning = ("Another active account has the same e-mail address: single sign-on refuses both "
+               "until each has its own.")  # fmt: skip
+    assert [w.value for w in at.warning].count(warning) == 2

@@ -228,12 +228,114 @@ def test_first_admin_password_from_the_environment(db, monkeypatch):
     assert sessions.sign_in(db, "chefin", "from the environment").user.role == "admin"
 
 
+def sso(db, email, *, verified=True, issued=None, **kwargs):
+    """Single sign-on as the provider's confirmation of ``email`` (now, unless ``issued``)."""
+    issued = issued or datetime.now()
+    return sessions.sign_in_sso(db, email, verified=verified, issued_at=issued.timestamp(),
+                                **kwargs)  # fmt: skip
+
+
 def test_single_sign_on_maps_a_verified_email_to_one_active_account(db, anna):
     users.update_user(db, anna.id, "Anna Admin", "anna@firma.example")
-    assert sessions.sso_user(db, "ANNA@firma.example").id == anna.id
-    assert sessions.sso_user(db, "anna@firma.example", verified=False) is None
-    assert sessions.sso_user(db, "someone@else.example") is None
-    assert sessions.sso_user(db, None) is None
+    signed = sso(db, "ANNA@firma.example", client="10.0.0.7")
+    assert signed.user.id == anna.id
+    assert sessions.session_user(db, signed.token).id == anna.id  # a session of ours
+    assert entries(db, action="login")[0].changes == {"client": "10.0.0.7",
+                                                       "via": "single sign-on"}  # fmt: skip
+    for email, verified, reason in (
+        ("anna@firma.example", False, "did not confirm your e-mail address"),
+        ("someone@else.example", True, "no active leadradar account with that e-mail"),
+        (None, True, "no active leadradar account with that e-mail"),
+    ):
+        with pytest.raises(sessions.SsoRefused, match=reason):
+            sso(db, email, verified=verified)
+    users.deactivate_user(db, users.create_account(db, "chef", password="chefs secret!").id)
+    with pytest.raises(sessions.SsoRefused, match="no active leadradar account"):
+        sso(db, "chef@firma.example")
+
+
+def test_two_users_cannot_share_an_email_used_for_single_sign_on(db, anna, bernd):
+    """Review finding 8: a member set a colleague's address and so blocked or received the
+    colleague's single sign-on."""
+    users.update_user(db, anna.id, "Anna Admin", "anna@firma.example")
+    with pytest.raises(FieldError, match="already the address of the account anna"):
+        users.update_user(db, bernd.id, "Bernd", "ANNA@Firma.example")
+    with pytest.raises(FieldError, match="already the address of the account anna"):
+        users.create_account(db, "carla", email="anna@firma.example", password="carlas secret")
+    assert users.get_user(db, bernd.id).email is None  # nothing was saved
+    assert sso(db, "anna@firma.example").user.id == anna.id
+    # The address of a deactivated account is free; reactivating it while taken is refused.
+    users.update_user(db, bernd.id, "Bernd", "bernd@firma.example")
+    users.deactivate_user(db, bernd.id)
+    users.create_account(db, "bernd2", email="Bernd@firma.example", password="bernds new one")
+    with pytest.raises(FieldError, match="already the address of the account bernd2"):
+        users.reactivate_user(db, bernd.id)
+    assert sso(db, "bernd@firma.example").user.username == "bernd2"
+    # The database refuses it too, whatever writes it (migration 013's unique index).
+    with pytest.raises(Exception, match="(?i)duplicate key|constraint"):
+        db.run(lambda cur: cur.execute("UPDATE users SET sign_in_email = 'anna@firma.example'"
+                                       " WHERE username = 'bernd2'"))  # fmt: skip
+
+
+def test_addresses_shared_before_the_rule_are_kept_and_refused_for_single_sign_on(
+    db_path, monkeypatch
+):
+    """Migration 013 loses no data: accounts that already share an address keep it, single sign-on
+    refuses them saying why, the Users page's list marks them, until an admin separates them."""
+    from crm_core import migrations
+    from crm_core.database import Database, migrate
+
+    shipped = migrations.available()
+    monkeypatch.setattr(migrations, "available", lambda: [m for m in shipped if m[0] < 13])
+    db = Database(db_path)
+    migrate(db)
+    db.run(lambda cur: cur.execute(
+        "INSERT INTO users (username, display_name, email) VALUES ('anna', 'Anna', 'anna@x.example'),"
+        " ('anna2', 'Anna zwei', 'ANNA@x.example'), ('carl', 'Carl', 'carl@x.example'),"
+        " ('old', 'Old', 'carl@x.example')"))  # fmt: skip
+    db.run(lambda cur: cur.execute("UPDATE users SET active = false WHERE username = 'old'"))
+    monkeypatch.setattr(migrations, "available", lambda: shipped)
+    assert 13 in migrate(db)
+    assert db.query("SELECT username, email, sign_in_email FROM users ORDER BY id") == [
+        ("anna", "anna@x.example", None), ("anna2", "ANNA@x.example", None),
+        ("carl", "carl@x.example", "carl@x.example"), ("old", "carl@x.example", None),
+    ]  # fmt: skip
+    with pytest.raises(sessions.SsoRefused, match="More than one leadradar account"):
+        sso(db, "anna@x.example")
+    shared = {a.user.username: a.email_shared for a in users.list_accounts(db)}
+    assert shared == {"anna": True, "anna2": True, "carl": False, "old": False}
+    anna2 = users.find_user(db, "anna2")
+    users.update_user(db, anna2.id, "Anna zwei", "ANNA@x.example")  # unchanged: may stay
+    users.update_user(db, anna2.id, "Anna zwei", "anna.zwei@x.example")
+    assert sso(db, "anna@x.example").user.username == "anna"  # unique now
+    assert not any(a.email_shared for a in users.list_accounts(db))
+
+
+def test_sign_out_everywhere_and_a_new_password_end_single_sign_on(db, anna, monkeypatch):
+    """Review finding 8: single-sign-on sessions ended with neither."""
+    users.update_user(db, anna.id, "Anna Admin", "anna@firma.example")
+    t0 = datetime.now()
+
+    def at(seconds: float) -> datetime:
+        return t0 + timedelta(seconds=seconds)
+
+    confirmed = at(10)  # the provider's confirmation, which the browser keeps in its cookie
+    signed = sso(db, "anna@firma.example", issued=confirmed, at=at(10))
+    monkeypatch.setattr(passwords, "now", lambda: at(20))
+    assert sessions.sign_out_everywhere(db, anna.id) == 1
+    assert sessions.session_user(db, signed.token) is None
+    with pytest.raises(sessions.SsoRefused, match="has ended"):
+        sso(db, "anna@firma.example", issued=confirmed, at=at(21))  # not again
+    signed = sso(db, "anna@firma.example", issued=at(30), at=at(30))  # with the provider again
+    monkeypatch.setattr(passwords, "now", lambda: at(40))
+    passwords.set_password(db, anna.id, "a brand new password")
+    assert sessions.session_user(db, signed.token) is None
+    with pytest.raises(sessions.SsoRefused, match="has ended"):
+        sso(db, "anna@firma.example", issued=at(30), at=at(41))
+    # Nor is a confirmation older than a session lasts (session_hours, 12 by default).
+    sso(db, "anna@firma.example", issued=at(50), at=at(50 + 11 * 3600))
+    with pytest.raises(sessions.SsoRefused, match="has ended"):
+        sso(db, "anna@firma.example", issued=at(50), at=at(50 + 13 * 3600))
 
 
 def test_command_line_user_add_passwd_disable(db, monkeypatch, capsys):
@@ -322,9 +424,9 @@ def test_a_download_runs_only_while_the_session_that_drew_it_is_valid(db, anna, 
     sessions.sign_out(db, anna_token)
     assert isinstance(run_in_thread(produce)["error"], PermissionError)
 
-    # Single sign-on: no token of ours; the account must still be active when clicked.
-    del st.session_state[TOKEN_KEY]
-    st.session_state["me"] = bernd
+    # Single sign-on opens a session like a password: it ends with a deactivation.
+    users.update_user(db, bernd.id, "Bernd", "bernd@firma.example")
+    st.session_state[TOKEN_KEY] = sso(db, "bernd@firma.example").token
     sso_export = download(lambda: current_actor().name.encode())
     assert run_in_thread(sso_export) == {"value": b"bernd"}
     users.deactivate_user(db, bernd.id)

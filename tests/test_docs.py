@@ -112,6 +112,25 @@ def test_every_setting_is_in_the_configuration_block_with_its_variable():
     assert sorted(documented - declared) == [], "the README documents settings that do not exist"
 
 
+def test_the_security_section_gives_every_import_limit_with_its_default():
+    """The limits' table names each [imports] setting, its variable and the default it has."""
+    rows = {re.match(r"\| `\[imports\] (\w+)`", line).group(1): line
+            for line in section("Security").splitlines()
+            if line.startswith("| `[imports]")}  # fmt: skip
+    limits = [o for o in OPTIONS if o.section == "imports"]
+    assert sorted(rows) == sorted(o.key for o in limits)
+    for option in limits:
+        cells = [c.strip() for c in rows[option.key].split("|")]
+        assert f"`{option.env}`" in cells[1], option.key
+        assert float(cells[2]) == option.default, f"{option.key}: the README gives another default"
+
+
+def test_the_security_section_names_what_the_deployment_must_set():
+    text = section("Security")
+    for setting in ("tls_cert", "tls_key", "trusted_proxy", "max_file_mb", "0600"):
+        assert setting in text, setting
+
+
 def test_the_configuration_block_is_valid_toml_with_the_declared_types():
     parsed = tomllib.loads(fenced(section("Configuration"), "toml"))
     for option in OPTIONS:

@@ -75,9 +75,19 @@ def set_password_in(cur: Cursor, user_id: int, password: str) -> None:
         " WHERE id = ?",
         [hash_password(password), now(), user_id],
     )
-    cur.execute("DELETE FROM auth_sessions WHERE user_id = ?", [user_id])
+    end_sessions_in(cur, user_id)
     clear_failures_in(cur, user_id)
     audit.record(cur, "password", "user", user_id, label=username[0])
+
+
+def end_sessions_in(cur: Cursor, user_id: int) -> int:
+    """End every session of a user (a new password, sign out everywhere, deactivation); returns
+    how many were open.  Single-sign-on sessions end too: a provider's confirmation of the user
+    from before now no longer signs them in (``sessions.sign_in_sso``), they sign in again."""
+    ended = cur.execute("DELETE FROM auth_sessions WHERE user_id = ? RETURNING 1",
+                        [user_id]).fetchall()  # fmt: skip
+    cur.execute("UPDATE users SET sessions_ended_at = ? WHERE id = ?", [now(), user_id])
+    return len(ended)
 
 
 def set_password(db: Database, user_id: int, password: str) -> None:

@@ -5,6 +5,12 @@ module); the database keeps only the token's SHA-256, its user and its expiry.  
 forged (256 random bits) and a stolen copy of the database contains none.  Every page run checks
 the token again, so signing out, a password reset or deactivating a user ends that user's sessions
 at once.  Failed attempts are throttled (``crm_core.accounts.throttling``).
+
+Single sign-on opens the same kind of session (``sign_in_sso``): the identity provider's
+confirmation of an e-mail address is taken once, for the one active account with that address,
+and only if the provider gave it after the user's sessions last ended (sign out everywhere, a new
+password, deactivation) and within ``session_hours``; after that the user signs in with the
+provider again.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from crm_core import audit
-from crm_core.accounts.passwords import password_matches
+from crm_core.accounts.passwords import end_sessions_in, password_matches
 from crm_core.accounts.throttling import (
     UNKNOWN_ACCOUNT,
     UNKNOWN_CLIENT,
@@ -30,7 +36,7 @@ from crm_core.accounts.throttling import (
 )
 from crm_core.accounts.users import USER_COLUMNS, User, user_columns, user_from_row
 from crm_core.database import Cursor, Database
-from crm_core.i18n import _
+from crm_core.i18n import N_, _
 
 
 class LoginFailed(RuntimeError):
@@ -93,21 +99,27 @@ def sign_in(
         if not correct:
             record_failure(cur, key, client, label, who, at)
             return None
-        token = secrets.token_urlsafe(32)
         expires = at + timedelta(hours=session_hours)
-        where = f"{client} · {device[:60]}" if device else client  # shown under My account
-        cur.execute(
-            "INSERT INTO auth_sessions VALUES (?, ?, ?, ?, ?)",
-            [hash_token(token), user.id, at, expires, where],
-        )
+        token = _new_session_in(cur, user.id, at, expires, client, device)
         cur.execute("DELETE FROM login_failures WHERE username = ? AND client = ?",
                     [key, client])  # fmt: skip
-        cur.execute("DELETE FROM auth_sessions WHERE expires_at < ?", [at])  # housekeeping
         audit.record(cur, "login", "session", label=user.username, actor=who,
                      changes={"client": client})  # fmt: skip
         return SignedIn(token, user, expires)
 
     return settled(db.run(work), LoginFailed)
+
+
+def _new_session_in(cur: Cursor, user_id: int, at: datetime, expires: datetime,
+                    client: str | None, device: str | None) -> str:  # fmt: skip
+    """A new session's row (a password's or single sign-on's); returns its token."""
+    token = secrets.token_urlsafe(32)
+    client = (client or UNKNOWN_CLIENT)[:64]
+    where = f"{client} · {device[:60]}" if device else client  # shown under My account
+    cur.execute("INSERT INTO auth_sessions VALUES (?, ?, ?, ?, ?)",
+                [hash_token(token), user_id, at, expires, where])  # fmt: skip
+    cur.execute("DELETE FROM auth_sessions WHERE expires_at < ?", [at])  # housekeeping
+    return token
 
 
 def session_user(db: Database, token: str | None, *, at: datetime | None = None) -> User | None:
@@ -151,29 +163,69 @@ def create_session_in(cur: Cursor, user_id: int, *, hours: float = 12) -> str:
 # -- single sign-on ------------------------------------------------------------------------------
 
 
-def sso_user(db: Database, email: str | None, *, verified: bool = True) -> User | None:
-    """The active account with the e-mail address an identity provider confirmed, if exactly one.
+class SsoRefused(RuntimeError):
+    """Single sign-on gives no session; the message says why, in the user's words."""
 
-    An unverified address is not trusted: anyone could register it at some providers."""
-    if not email or not verified or len(email) > 254:
-        return None
+
+_SSO_REFUSALS = {
+    "unverified": N_("Your identity provider did not confirm your e-mail address, so it cannot "
+                     "sign you in here. Ask an admin."),
+    "unknown": N_("Your single sign-on account has no active leadradar account with that e-mail "
+                  "address. Ask an admin."),
+    "ambiguous": N_("More than one leadradar account has your e-mail address, so single sign-on "
+                    "cannot tell which one is yours. Ask an admin to give each account its own "
+                    "address."),
+    "ended": N_("Your single sign-on session here has ended (signed out everywhere, a new "
+                "password, or its time was up). Sign in with single sign-on again."),
+}  # fmt: skip
+
+
+def sign_in_sso(
+    db: Database,
+    email: str | None,
+    *,
+    verified: bool,
+    issued_at: float | None,
+    client: str | None = None,
+    device: str | None = None,
+    session_hours: float = 12,
+    at: datetime | None = None,
+) -> SignedIn:
+    """A session for the active account whose e-mail address an identity provider confirmed
+    (``issued_at``: when it did, seconds since the epoch, the ID token's ``iat``).
+
+    ``SsoRefused`` when the address is not confirmed (anyone could register it at some
+    providers), belongs to no active account or to several (shared before migration 013), or
+    the confirmation is older than the user's last "sessions ended" or than ``session_hours``."""
+    address = (email or "").strip()
+    at = at or now()
+    if not verified:
+        raise SsoRefused(_(_SSO_REFUSALS["unverified"]))
     rows = db.query(
-        f"SELECT {USER_COLUMNS} FROM users WHERE active AND lower(email) = lower(?)", [email]
-    )
-    return user_from_row(rows[0]) if len(rows) == 1 else None
+        f"SELECT {USER_COLUMNS}, sessions_ended_at FROM users WHERE sign_in_email = lower(?)",
+        [address[:254]],
+    ) if address else []  # fmt: skip
+    if not rows:
+        shared = db.query(
+            "SELECT count(*) FROM users WHERE active AND lower(email) = lower(?)", [address[:254]]
+        )[0][0] if address else 0  # fmt: skip
+        raise SsoRefused(_(_SSO_REFUSALS["ambiguous" if shared > 1 else "unknown"]))
+    user, ended = user_from_row(rows[0][:-1]), rows[0][-1]
+    confirmed = datetime.fromtimestamp(issued_at) if issued_at is not None else None
+    if (confirmed is None or (ended is not None and confirmed <= ended)
+            or confirmed < at - timedelta(hours=session_hours)):  # fmt: skip
+        raise SsoRefused(_(_SSO_REFUSALS["ended"]))
 
-
-def record_sso_login(db: Database, user: User, client: str | None) -> None:
-    audit.record_now(db, "login", "session", label=user.username,
+    def work(cur: Cursor) -> SignedIn:
+        token = _new_session_in(cur, user.id, at, at + timedelta(hours=session_hours),
+                                client, device)  # fmt: skip
+        audit.record(cur, "login", "session", label=user.username,
                      actor=audit.Actor(user.username, user.id),
-                     changes={"client": client or "unknown", "via": "single sign-on"})  # fmt: skip
+                     changes={"client": (client or UNKNOWN_CLIENT)[:64],
+                              "via": "single sign-on"})  # fmt: skip
+        return SignedIn(token, user, at + timedelta(hours=session_hours))
 
-
-def record_logout(db: Database, user: User) -> None:
-    """A single sign-on user signing out (their session is the provider's, not a row here)."""
-    audit.record_now(db, "logout", "session", label=user.username,
-                     actor=audit.Actor(user.username, user.id),
-                     changes={"via": "single sign-on"})  # fmt: skip
+    return db.run(work)
 
 
 def open_sessions(
@@ -191,26 +243,16 @@ def open_sessions(
             for r in rows]  # fmt: skip
 
 
-def active_user(db: Database, user_id: int | None) -> User | None:
-    """The user, if the account is still active (for checks outside a page run)."""
-    if user_id is None:
-        return None
-    rows = db.query(f"SELECT {USER_COLUMNS} FROM users WHERE id = ? AND active", [user_id])
-    return user_from_row(rows[0]) if rows else None
-
-
 def sign_out_everywhere(db: Database, user_id: int) -> int:
     """End every session of a user (a lost phone, a shared computer); returns how many."""
 
     def work(cur: Cursor) -> int:
-        ended = cur.execute(
-            "DELETE FROM auth_sessions WHERE user_id = ? RETURNING 1", [user_id]
-        ).fetchall()
+        ended = end_sessions_in(cur, user_id)
         name = cur.execute("SELECT username FROM users WHERE id = ?", [user_id]).fetchone()
         if ended:
             audit.record(cur, "logout", "session", label=name[0] if name else None,
-                         changes={"sessions ended": len(ended)})  # fmt: skip
-        return len(ended)
+                         changes={"sessions ended": ended})  # fmt: skip
+        return ended
 
     return db.run(work)
 

@@ -4,6 +4,12 @@ Roles: an *admin* manages users, pipelines and phases, custom fields, integratio
 *member* does everything else.  Users are never deleted, only deactivated: their contacts, leads
 and notes keep showing their name, and they can no longer sign in.  There is always at least one
 active admin who can sign in (the rules below refuse to remove the last one).
+
+E-mail addresses of active accounts are unique, whatever their case: single sign-on finds the
+account by its address (``sessions.sign_in_sso``).  An address another active account has is
+refused; ``users.sign_in_email`` (migration 013, a unique index) is the lower-cased address of
+every active account that has it alone, kept by ``_keep_sign_in_emails``.  Accounts that shared
+an address before that rule keep it, without single sign-on, until an admin separates them.
 """
 
 from __future__ import annotations
@@ -14,10 +20,15 @@ import sys
 from dataclasses import dataclass, replace
 
 from crm_core import audit
-from crm_core.accounts.passwords import check_password_rules, generate_password, set_password_in
+from crm_core.accounts.passwords import (
+    check_password_rules,
+    end_sessions_in,
+    generate_password,
+    set_password_in,
+)
 from crm_core.config import Settings, load_settings
 from crm_core.database import Cursor, Database
-from crm_core.i18n import LANGUAGES
+from crm_core.i18n import LANGUAGES, _
 from crm_core.validation import FieldError, clean_email, clean_text
 from crm_core.versions import require_version
 
@@ -71,12 +82,44 @@ def ensure_user(
     row = cur.execute(f"SELECT {_COLUMNS} FROM users WHERE username = ?", [name]).fetchone()
     if row:
         return _user(row)
+    address = clean_email(email) if email else None
+    _refuse_taken_email(cur, address, None)
     row = cur.execute(
         "INSERT INTO users (username, display_name, role, email) VALUES (?, ?, ?, ?)"
         f" RETURNING {_COLUMNS}",
-        [name, clean_text(display_name) or name, role, clean_email(email) if email else None],
+        [name, clean_text(display_name) or name, role, address],
     ).fetchone()
+    _keep_sign_in_emails(cur)
     return _user(row)
+
+
+def _refuse_taken_email(cur: Cursor, address: str | None, user_id: int | None) -> None:
+    """An address another active account has (in any case) is refused: single sign-on could not
+    tell the two apart, and one could receive the other's sign-in."""
+    if not address:
+        return
+    taken = cur.execute(
+        "SELECT username FROM users WHERE active AND lower(email) = lower(?) AND id <> ?"
+        " ORDER BY id LIMIT 1", [address, -1 if user_id is None else user_id]).fetchone()  # fmt: skip
+    if taken:
+        raise FieldError(_("the e-mail address {address} is already the address of the account "
+                           "{username}: every account needs its own (single sign-on finds an "
+                           "account by it)").format(address=address, username=taken[0]))  # fmt: skip
+
+
+def _keep_sign_in_emails(cur: Cursor) -> None:
+    """``sign_in_email`` after an address or an account's state changed: the lower-cased address
+    of each active account that has it alone, else NULL.  The team is small: all accounts at
+    once, in two steps (first what goes, then what comes), so the unique index never sees an
+    address twice on its way."""
+    wanted = (
+        "CASE WHEN active AND email IS NOT NULL AND (SELECT count(*) FROM users o"
+        " WHERE o.active AND lower(o.email) = lower(users.email)) = 1 THEN lower(email) END"
+    )
+    cur.execute(f"UPDATE users SET sign_in_email = NULL WHERE sign_in_email IS DISTINCT FROM"
+                f" ({wanted})")  # fmt: skip
+    cur.execute(f"UPDATE users SET sign_in_email = ({wanted}) WHERE sign_in_email IS NULL"
+                f" AND ({wanted}) IS NOT NULL")  # fmt: skip
 
 
 def update_user(
@@ -98,11 +141,14 @@ def update_user(
 
     def work(cur: Cursor) -> None:
         current = _account_to_change(cur, user_id, expected_version)
+        if (address or "").lower() != (current.user.email or "").lower():
+            _refuse_taken_email(cur, address, user_id)  # (one shared before the rule may stay)
         cur.execute(
             "UPDATE users SET display_name = ?, email = ?, home_address = ?,"
             " version = version + 1 WHERE id = ?",
             [name, address, home_text, user_id],
         )
+        _keep_sign_in_emails(cur)
         # The language is not this form's: it stays as it is (no change to record).
         new = {"display_name": name, "email": address, "home_address": home_text,
                "language": current.user.language}  # fmt: skip
@@ -187,6 +233,9 @@ class Account:
     last_login: object | None
     version: int
     home_address: str | None = None
+    # Shares its e-mail address with another active account (allowed before migration 013):
+    # single sign-on refuses it until each has its own.
+    email_shared: bool = False
 
     def fields(self) -> dict[str, object]:
         """The profile fields a form edits, and the language (what a conflict compares)."""
@@ -261,7 +310,8 @@ def get_user(db: Database, user_id: int) -> User:
 _ACCOUNT_SQL = (
     f"SELECT {user_columns('u')},"
     " u.password_hash IS NOT NULL, (SELECT max(logged_at) FROM audit_log a"
-    "   WHERE a.actor_id = u.id AND a.action = 'login'), u.version, u.home_address"
+    "   WHERE a.actor_id = u.id AND a.action = 'login'), u.version, u.home_address,"
+    " u.active AND u.email IS NOT NULL AND u.sign_in_email IS NULL"
     " FROM users u"
 )
 
@@ -295,13 +345,15 @@ def _change_account(db: Database, user_id: int, action: str, column: str, value:
 
     def work(cur: Cursor) -> None:
         row = cur.execute(
-            f"SELECT username, {column}, role, active FROM users WHERE id = ?", [user_id]
+            f"SELECT username, {column}, role, active, email FROM users WHERE id = ?", [user_id]
         ).fetchone()
         if row is None:
             raise FieldError("there is no such user")
-        username, old, role, active = row
+        username, old, role, active, email = row
         if old == value:
             return
+        if column == "active" and value:
+            _refuse_taken_email(cur, email, user_id)  # taken while the account was inactive
         loses_admin = (
             role == "admin"
             and active
@@ -321,7 +373,9 @@ def _change_account(db: Database, user_id: int, action: str, column: str, value:
             [value, value, user_id] if column == "active" else [value, user_id],
         )
         if column == "active" and not value:
-            cur.execute("DELETE FROM auth_sessions WHERE user_id = ?", [user_id])
+            end_sessions_in(cur, user_id)
+        if column == "active":
+            _keep_sign_in_emails(cur)
         audit.record(cur, action, "user", user_id, label=username, changes={column: [old, value]})
 
     db.run(work)
