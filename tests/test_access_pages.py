@@ -319,3 +319,46 @@ def test_the_users_page_names_accounts_that_share_an_address(db, anna):
     warning = ("Another active account has the same e-mail address: single sign-on refuses both "
                "until each has its own.")  # fmt: skip
     assert [w.value for w in at.warning].count(warning) == 2
+
+
+def test_single_sign_on_signs_in_and_sign_out_everywhere_ends_it(db, anna, monkeypatch):
+    """The login page's part of review finding 8: the provider's confirmation opens a session of
+    ours, which "Sign out everywhere" ends; the same confirmation is then not taken again."""
+    import time
+
+    from streamlit.testing.v1 import AppTest
+
+    from tests.apptest import APP
+
+    monkeypatch.setenv("CRM_SSO_PROVIDER", "default")
+    users.update_user(db, anna.id, "Anna", "anna@firma.example")
+    # (Her account's first password counts as ending sessions: as if that was long ago.)
+    db.run(lambda cur: cur.execute("UPDATE users SET sessions_ended_at = NULL"))
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.user = {"is_logged_in": True, "email": "Anna@firma.example", "email_verified": True,
+               "iat": int(time.time()) - 60}  # fmt: skip
+    at.run()
+    assert not at.exception, at.exception
+    assert "Sign in" not in [b.label for b in at.button]  # signed in: the contacts page
+    [session] = sessions.open_sessions(db, anna.id)  # listed under My account like any other
+    assert search_audit(db, AuditQuery(action="login"))[1][0].changes["via"] == "single sign-on"
+    assert sessions.sign_out_everywhere(db, anna.id) == 1
+    at.run()
+    assert not at.exception, at.exception
+    assert [t.value for t in at.title] == ["leadradar"]  # the login form, saying why
+    assert [e.value for e in at.error] == [
+        "Your single sign-on session here has ended (signed out everywhere, a new password, or "
+        "its time was up). Sign in with single sign-on again."
+    ]
+    at.user = {**at.user, "iat": int(time.time()) + 2}  # signed in with the provider again
+    at.run()
+    assert "Sign in" not in [b.label for b in at.button]
+    # An address two accounts share (from before the rule) is refused, saying why.
+    users.create_account(db, "team2", display_name="Team")
+    db.run(lambda cur: cur.execute("UPDATE users SET email = 'anna@firma.example',"
+                                   " sign_in_email = NULL WHERE email IS NOT NULL"
+                                   " OR username = 'team2'"))  # fmt: skip
+    sessions.sign_out_everywhere(db, anna.id)
+    at.user = {**at.user, "iat": int(time.time()) + 3}
+    at.run()
+    assert [e.value for e in at.error][0].startswith("More than one leadradar account has your")
