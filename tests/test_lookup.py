@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl
+
 import pytest
 
 from crm_core import leads as ld
@@ -117,3 +119,14 @@ def test_lookup_page_shows_each_sender_and_formatted_phones(db, user_id, english
     assert f"[{escape_markdown('+49 171 2345678')}](tel:+491712345678)" in shown
     create = [link for link in at.get("page_link") if "Create this contact" in str(link.proto)]
     assert "name=Bernd+Kurz" in str(create[0].proto) or "name=Bernd%20Kurz" in str(create[0].proto)
+
+
+def test_creating_an_unknown_sender_takes_the_name_the_mail_program_gave(db, user_id, english):
+    at = app("pages/lookup.py", email='"Kurz, Bernd" <bernd@koerner.de>')
+    [create] = [
+        link.proto for link in at.get("page_link") if "Create this contact" in link.proto.label
+    ]
+    form = app("pages/contact.py", **dict(parse_qsl(create.query_string)))
+    values = {t.label: t.value for t in form.text_input}
+    assert (values["First name"], values["Last name"]) == ("Bernd", "Kurz")
+    assert "work: bernd@koerner.de" in [t.value for t in form.text_area]
