@@ -56,18 +56,26 @@ def serve(argv: list[str]) -> int:
     return cli.main()
 
 
-def page(
-    name: str, title: str, icon: str | None = None, *, hidden: bool = False, default: bool = False
-):
-    """``pages/<name>.py`` at the URL ``/<name>``."""
+def page(name: str, title: str, icon: str | None = None, *, hidden: bool = False):
+    """``pages/<name>.py`` at the URL ``/<name>``: every page is a bookmark."""
     return st.Page(
         f"pages/{name}.py",
         title=title,
         icon=icon,
         url_path=name,
-        default=default,
         visibility="hidden" if hidden else "visible",
     )
+
+
+def start_at(first) -> st.Page:
+    """The app's root URL: it opens ``first``.  Streamlit serves its default page at ``/`` only
+    (``/contacts`` would be "Page not found"), so the default is this hidden page, which switches
+    to ``first`` at its own URL, and every real page keeps its ``/<name>``."""
+
+    def start() -> None:
+        st.switch_page(first, query_params=st.query_params.to_dict())
+
+    return st.Page(start, title=first.title, url_path="start", default=True, visibility="hidden")
 
 
 def main() -> None:
@@ -83,10 +91,12 @@ def main() -> None:
         st.stop()
 
     admin = bool(user and user.is_admin)
+    contacts = page("contacts", _("Contacts"), ":material/contacts:")
     navigation = st.navigation(
         {
             _("Sales"): [
-                page("contacts", _("Contacts"), ":material/contacts:", default=True),
+                start_at(contacts),
+                contacts,
                 page("contact", _("Contact"), hidden=True),
                 page("lookup", _("Sender lookup"), ":material/contact_mail:"),
                 page("board", _("Board"), ":material/view_kanban:"),

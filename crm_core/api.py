@@ -12,7 +12,10 @@ client already uses.  Responses are never cached (``crm_core.web`` sends ``no-st
     GET  /api/v1/me                      whose token this is, and what it may do
     GET  /api/v1/lookup?email=ADDRESS    the sender: every contact with this address, each with
                                          first contact, open and closed leads, offers sent, the
-                                         latest notes and open reminders (as the lookup page)
+                                         latest notes and open reminders (as the lookup page);
+                                         ADDRESS as mail programs pass it ("Name <address>",
+                                         "mailto:…", several: the first's answer, and every
+                                         one's in "senders")
     POST /api/v1/contacts                {"email", "name", "company"}: a contact of an unknown
                                          sender -> 201 {"id", "path"}; 409 if the address is known
     POST /api/v1/contacts/{id}/notes     {"text", "channel": "email"}: a conversation note
@@ -42,7 +45,7 @@ from crm_core.config import load_settings
 from crm_core.contacts import ContactDraft, DuplicatesFound, LabelledValue, create_contact
 from crm_core.database import DatabaseBusy, get_database
 from crm_core.i18n import _, day, money
-from crm_core.lookup import Lookup, SenderCard, lookup_sender
+from crm_core.lookup import Lookup, SenderCard, lookup_senders, split_name
 from crm_core.notes import add_note
 from crm_core.validation import FieldError, ValidationError
 
@@ -139,7 +142,9 @@ def me(caller: Caller, request: Request, body: Any) -> tuple[int, dict]:
 
 
 def lookup(caller: Caller, request: Request, body: Any) -> tuple[int, dict]:
-    return 200, sender_json(lookup_sender(get_database(), request.query_params.get("email", "")))
+    found = [sender_json(one) for one in
+             lookup_senders(get_database(), request.query_params.get("email", ""))]  # fmt: skip
+    return 200, {**found[0], "senders": found}
 
 
 def new_contact(caller: Caller, request: Request, body: dict) -> tuple[int, dict]:
@@ -184,20 +189,6 @@ def routes() -> list[Route]:
 # -- what the answers hold ----------------------------------------------------------------------
 
 
-def split_name(name: object, email: object = None) -> tuple[str | None, str | None]:
-    """(first, last) of a mail header's display name: "Anna Schmidt", "Schmidt, Anna",
-    "Anna Maria Schmidt" (the last word is the last name).  A name that is the address itself
-    is no name."""
-    text = " ".join(str(name or "").replace('"', " ").split())
-    if not text or "@" in text or (email and text.lower() == str(email).lower()):
-        return None, None
-    if "," in text:
-        last, _sep, first = text.partition(",")
-        return first.strip() or None, last.strip() or None
-    first, _sep, last = text.rpartition(" ")
-    return first or None, last
-
-
 def _iso(value: date | datetime | None) -> str | None:
     return value.isoformat() if value else None
 
@@ -206,10 +197,17 @@ def sender_json(found: Lookup) -> dict:
     """What ``GET /lookup`` answers (in the current language)."""
     return {
         "email": found.email,
+        "name": found.name,
         "contacts": [card_json(card) for card in found.cards],
         "company_guess": found.company_guess,
-        "create_path": "/contact?" + urlencode({"new": "1", "email": found.email}),
+        "create_path": create_path(found),
     }
+
+
+def create_path(found: Lookup) -> str:
+    """The new-contact form for an unknown sender, with what the mail program said of it."""
+    params = {"new": "1", "email": found.email, "name": found.name, "company": found.company_guess}
+    return "/contact?" + urlencode({k: v for k, v in params.items() if v})
 
 
 def card_json(card: SenderCard) -> dict:

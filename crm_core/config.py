@@ -45,6 +45,9 @@ class Settings:
     nominatim_url: str | None = None  # e.g. https://nominatim.firma.local; none: offline only
     nominatim_user_agent: str = "leadradar-crm"
     office_address: str | None = None  # the start of routes "from the office"
+    # The map under routes and nearby contacts: a MapLibre style the user's browser fetches
+    # (default: Carto's free Positron basemap, as pydeck uses); "none": a plain background.
+    map_style: str = "https://basemaps.cartocdn.com/gl/positron-gl-style/style.json"
     tls_cert: str | None = None
     tls_key: str | None = None
     session_hours: float = 12.0  # how long a sign-in lasts (also across page reloads)
@@ -114,6 +117,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("office_address", "geo", "office_address", "CRM_OFFICE_ADDRESS"),
     Option("nominatim_url", "geo", "nominatim_url", "CRM_NOMINATIM_URL"),
     Option("nominatim_user_agent", "geo", "user_agent"),
+    Option("map_style", "geo", "map_style", "CRM_MAP_STYLE"),
     Option("board_stale_days", "board", "stale_days", "CRM_STALE_DAYS"),
     Option("board_column_limit", "board", "column_limit"),
     Option("db_busy_timeout_s", "database", "busy_timeout_s", "CRM_DB_BUSY_TIMEOUT"),

@@ -24,7 +24,7 @@ from pathlib import Path
 from crm_core import audit
 from crm_core.accounts import users
 from crm_core.config import PROJECT_ROOT, load_settings
-from crm_core.database import get_database
+from crm_core.database import Database, get_database
 
 DEMO_CONTACTS = 1000
 DEMO_LEADS = 300
@@ -462,17 +462,24 @@ def user_command(args: argparse.Namespace) -> int:
         return 2
 
 
+def seed_demo(db: Database) -> tuple[int, int]:
+    """The demo data of a first start (``crm run`` on a new file): contacts, leads, reminders,
+    upcoming opportunities; the numbers of contacts and leads."""
+    from jobs.demo_data import seed, seed_follow_ups, seed_leads
+
+    summary = seed(db, contacts=DEMO_CONTACTS, seed=1)
+    leads = seed_leads(db, leads=DEMO_LEADS, seed=1)
+    seed_follow_ups(db, reminders=DEMO_REMINDERS, opportunities=DEMO_OPPORTUNITIES, seed=1)
+    return summary.contacts, leads
+
+
 def run_app(host: str | None, port: int | None, *, demo: bool) -> int:
     settings = load_settings()
     is_new = not settings.db_path.exists()
     db = get_database(settings)  # creates and migrates the file
     if is_new and demo:
-        from jobs.demo_data import seed, seed_follow_ups, seed_leads
-
-        summary = seed(db, contacts=DEMO_CONTACTS, seed=1)
-        leads = seed_leads(db, leads=DEMO_LEADS, seed=1)
-        seed_follow_ups(db, reminders=DEMO_REMINDERS, opportunities=DEMO_OPPORTUNITIES, seed=1)
-        print(f"created {settings.db_path}: {summary.contacts} demo contacts, {leads} leads")
+        contacts, leads = seed_demo(db)
+        print(f"created {settings.db_path}: {contacts} demo contacts, {leads} leads")
     users.announce_first_admin(db)
     db.release()  # the app process opens the file itself, per unit of work
 

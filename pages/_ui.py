@@ -293,6 +293,9 @@ def notes_panel(contact_id: int, lead_id: int | None = None) -> None:
             st.markdown(md(note.body))
 
 
+NO_BASEMAP = ("", "none", "off")  # [geo] map_style values that mean "a plain background"
+
+
 def spots_map(
     points: list[tuple[float, float, str]],
     *,
@@ -300,15 +303,23 @@ def spots_map(
     path: list[tuple[float, float]] | None = None,
     numbered: bool = False,
 ) -> None:
-    """Points (lat, lon, label) on a pydeck map; without a reachable tile server the points and
-    the path still show on a plain background."""
-    import math
-
+    """Points (lat, lon, label) on a pydeck map over the ``[geo] map_style`` basemap, the view
+    fitted to show every one of them; ``numbered``: they are stops 1, 2, … (labels of stops too
+    close together are joined, ``crm_core.geo.mapview``).  A basemap the browser cannot reach
+    leaves the points and the path on a plain background."""
     import pydeck as pdk
 
+    from crm_core.geo.mapview import (
+        CHART_HEIGHT_PX,
+        CHART_WIDTH_PX,
+        DESKTOP_CHART_WIDTH_PX,
+        fit_view,
+        stop_labels,
+    )
+
     rows = [
-        {"lat": lat, "lon": lon, "label": label, "n": str(i + 1)}
-        for i, (lat, lon, label) in enumerate(points)
+        {"lat": lat, "lon": lon, "label": f"{i}) {label}" if numbered else label}
+        for i, (lat, lon, label) in enumerate(points, start=1)
         if lat is not None and lon is not None
     ]
     if not rows and origin is None:
@@ -321,27 +332,40 @@ def spots_map(
         ))  # fmt: skip
     layers.append(pdk.Layer(
         "ScatterplotLayer", rows, get_position=["lon", "lat"], get_radius=60,
-        radius_min_pixels=7, get_fill_color=[228, 87, 46], pickable=True,
+        radius_min_pixels=7, get_fill_color=[228, 87, 46], get_line_color=[255, 255, 255],
+        line_width_min_pixels=1, stroked=True, pickable=True,
     ))  # fmt: skip
-    if numbered:
-        layers.append(pdk.Layer(
-            "TextLayer", rows, get_position=["lon", "lat"], get_text="n", get_size=14,
-            get_color=[20, 20, 20], get_pixel_offset=[0, -16],
-        ))  # fmt: skip
     if origin:
         layers.append(pdk.Layer(
             "ScatterplotLayer", [{"lat": origin[0], "lon": origin[1], "label": _("Start")}],
             get_position=["lon", "lat"], radius_min_pixels=9, get_fill_color=[46, 158, 79],
-            pickable=True,
+            get_line_color=[255, 255, 255], line_width_min_pixels=2, stroked=True, pickable=True,
         ))  # fmt: skip
-    lats = [r["lat"] for r in rows] + ([origin[0]] if origin else [])
-    lons = [r["lon"] for r in rows] + ([origin[1]] if origin else [])
-    span = max(max(lats) - min(lats), max(lons) - min(lons), 0.01)
-    zoom = max(3.0, min(14.0, math.log2(360 / span) - 1))
-    view = pdk.ViewState(latitude=sum(lats) / len(lats), longitude=sum(lons) / len(lons), zoom=zoom)
+    # Fitted into the chart's width as the browser will have it: a phone's, else a desktop's.
+    phone = "mobi" in (st.context.headers.get("user-agent") or "").lower()
+    width = CHART_WIDTH_PX if phone else DESKTOP_CHART_WIDTH_PX
+    view = fit_view([(r["lat"], r["lon"]) for r in rows] + ([origin] if origin else []),
+                    width_px=width)  # fmt: skip
+    if numbered:
+        labels = stop_labels([(i, (r["lat"], r["lon"])) for i, r in enumerate(rows, 1)], view)
+        layers.append(pdk.Layer(
+            "TextLayer", [{"lat": x.latitude, "lon": x.longitude, "text": x.text} for x in labels],
+            get_position=["lon", "lat"], get_text="text", get_size=14, get_color=[20, 20, 20],
+            get_pixel_offset=[0, -18], font_weight=700, background=True,
+            get_background_color=[255, 255, 255, 235], get_border_color=[228, 87, 46],
+            get_border_width=1, background_padding=[4, 1],
+        ))  # fmt: skip
+    style = settings().map_style.strip()
     st.pydeck_chart(
-        pdk.Deck(layers=layers, initial_view_state=view, tooltip={"text": "{label}"}),
-        height=420,
+        pdk.Deck(
+            layers=layers,
+            initial_view_state=pdk.ViewState(
+                latitude=view.latitude, longitude=view.longitude, zoom=view.zoom
+            ),  # fmt: skip
+            map_style="" if style.lower() in NO_BASEMAP else style,
+            tooltip={"text": "{label}"},
+        ),
+        height=CHART_HEIGHT_PX,
     )
 
 

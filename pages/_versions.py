@@ -218,11 +218,11 @@ def conflict_table(rows: list[dict], *, yours: bool) -> None:
         hide_index=True,
         width="stretch",
         column_config={
-            "field": small(_("field")),
-            "when you opened it": small(_("when you opened it")),
-            "now": small(_("now")),
+            "field": small(_("Field")),
+            "when you opened it": small(_("When you opened it")),
+            "now": small(_("Now")),
             "yours": st.column_config.TextColumn(
-                _("yours"), help=_("What “{button}” writes").format(button=_(SAVE_ON_TOP)),
+                _("Yours"), help=_("What “{button}” writes").format(button=_(SAVE_ON_TOP)),
                 width="small",
             ),
         },

@@ -110,8 +110,8 @@ sessions = open_sessions(db(), user.id, current_token=st.session_state.get(TOKEN
 st.dataframe(
     [{**s, "signed in": moment(s["signed in"]), "until": moment(s["until"])} for s in sessions],
     hide_index=True,
-    column_config={"this browser": st.column_config.CheckboxColumn(_("this browser")),
-                   "signed in": _("signed in"), "from": _("from"), "until": _("until")},
+    column_config={"this browser": st.column_config.CheckboxColumn(_("This browser")),
+                   "signed in": _("Signed in"), "from": _("From"), "until": _("Until")},
 )  # fmt: skip
 c1, c2 = st.columns(2)
 if c1.button(_("Sign out"), icon=":material/logout:", key="account_sign_out"):

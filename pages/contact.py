@@ -37,6 +37,7 @@ from crm_core.formatting import shown
 from crm_core.geo.geocoding import location_of, pin_contact
 from crm_core.i18n import N_, _, day, decimal, moment
 from crm_core.leads import CURRENCIES, LeadDraft, create_lead, leads_of_contact
+from crm_core.lookup import split_name
 from crm_core.mailchimp import member_errors
 from crm_core.opportunities import list_scheduled, schedule_lead
 from crm_core.reminders import add_reminder, open_reminders
@@ -306,6 +307,8 @@ def prefilled_draft() -> ContactDraft:
         draft.emails = [LabelledValue("work", params["email"][:254])]
     if params.get("company"):
         draft.company = params["company"][:200]
+    draft.first_name, draft.last_name = split_name(params.get("name", "")[:200],
+                                                   params.get("email"))  # fmt: skip
     return draft
 
 

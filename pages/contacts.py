@@ -18,6 +18,61 @@ gate()  # nothing below runs for a visitor who is not signed in
 
 PAGE_SIZES = (25, 50, 100)
 TAG_MODES = {"all": N_("all"), "any": N_("any")}
+# The list's search, filters and page as URL parameters: a bookmark, and what the list shows again
+# after a contact was opened (Streamlit forgets the state of widgets a page run did not draw).
+URL_KEYS = {"q": "q", "f_tags": "tag", "f_tag_mode": "match", "f_owner": "owner",
+            "f_source": "source", "f_phase": "phase", "f_page_size": "per_page",
+            "f_trash": "trash", "contacts_page": "page"}  # fmt: skip
+LAST_VIEW = "contacts_view"  # the URL parameters of the list as the user left it
+
+
+def restore_view(users: list[int], tags: list[str], sources: list[str], phases: list[int]) -> None:
+    """On arrival (no widget state yet): the list as the URL says, else as the user left it in
+    this session.  Values that are no longer there (a deleted tag) are dropped, not guessed."""
+    if "q" in st.session_state:
+        return  # a rerun of the page: the widgets hold the state
+    url = {name: st.query_params.get_all(name) for name in URL_KEYS.values()}
+    saved = url if any(url.values()) else st.session_state.get(LAST_VIEW, {})
+
+    def one(name: str, allowed=None, kind=str):
+        values = saved.get(name) or []
+        try:
+            value = kind(values[0]) if values else None
+        except ValueError:
+            return None
+        return value if allowed is None or value in allowed else None
+
+    state = st.session_state
+    state.pop("contacts_signature", None)  # arriving is no change of the search: keep the page
+    state["q"] = one("q") or ""
+    state["f_tags"] = [t for t in saved.get("tag") or [] if t in tags]
+    state["f_tag_mode"] = one("match", TAG_MODES) or "all"
+    state["f_owner"] = one("owner", users, int)
+    state["f_source"] = one("source", sources)
+    state["f_phase"] = one("phase", phases, int)
+    state["f_page_size"] = one("per_page", PAGE_SIZES, int) or PAGE_SIZES[0]
+    state["f_trash"] = one("trash") == "1"
+    state["contacts_page"] = max(1, one("page", kind=int) or 1)
+
+
+def remember_view() -> None:
+    """The list's state into the URL (only what differs from a fresh list) and the session."""
+    state, params = st.session_state, {}
+    for key, name in URL_KEYS.items():
+        value = state.get(key)
+        if key == "f_trash":
+            value = "1" if value else None
+        elif (key, value) in (("f_tag_mode", "all"), ("f_page_size", PAGE_SIZES[0]),
+                              ("contacts_page", 1)):  # fmt: skip
+            value = None
+        if value not in (None, "", []):
+            params[name] = [str(v) for v in value] if isinstance(value, list) else [str(value)]
+    st.session_state[LAST_VIEW] = params
+    if {name: st.query_params.get_all(name) for name in params} != params or any(
+        name not in params for name in st.query_params
+    ):
+        st.query_params.from_dict(params)
+
 
 head, new = st.columns([4, 1], vertical_alignment="bottom")
 head.title(_("Contacts"))
@@ -36,6 +91,12 @@ if undo:
             flash(_("Restored {name}.").format(name=md(undo["name"])))
             st.rerun()
 
+users = list_users(db())
+user_names = {u.id: u.display_name for u in users}
+tags = tag_names(db())
+sources = list_sources(db())
+phases = phase_choices()
+restore_view(list(user_names), tags, sources, list(phases))
 text = st.text_input(
     _("Search"),
     key="q",
@@ -44,28 +105,26 @@ text = st.text_input(
     placeholder=_("Name, company, e-mail, phone, city, tag, field value …"),
 )
 
-with st.expander(_("Filters"), icon=":material/filter_list:"):
-    users = list_users(db())
+filtered = any(st.session_state.get(k) for k in ("f_tags", "f_owner", "f_source", "f_phase",
+                                                 "f_trash"))  # fmt: skip
+with st.expander(_("Filters"), icon=":material/filter_list:", expanded=filtered):
     c1, c2 = st.columns([3, 1])
-    tags = tag_names(db())
     chosen_tags = c1.multiselect(_("Tags"), tags, key="f_tags", placeholder=choose(tags))
     tag_mode = c2.segmented_control(
-        _("Match"), list(TAG_MODES), default="all", key="f_tag_mode",
+        _("Match"), list(TAG_MODES), key="f_tag_mode",
         format_func=lambda m: _(TAG_MODES[m]), help=_("All chosen tags, or any of them"),
     )  # fmt: skip
     c3, c4, c5, c6 = st.columns(4)
     owner = c3.selectbox(
         _("Owner"),
-        users,
+        list(user_names),
         index=None,
-        format_func=lambda u: u.display_name,
+        format_func=user_names.get,
         key="f_owner",
         placeholder=choose(users),
     )
-    sources = list_sources(db())
     source = c4.selectbox(_("Source"), sources, index=None, key="f_source",
                           placeholder=choose(sources))  # fmt: skip
-    phases = phase_choices()
     phase = c5.selectbox(
         _("Open lead in phase"),
         list(phases),
@@ -81,7 +140,7 @@ query = ContactQuery(
     text=text or "",
     tags=chosen_tags,
     tag_mode=tag_mode or "all",
-    owner_id=owner.id if owner else None,
+    owner_id=owner,
     source=source,
     phase_id=phase,
     deleted=trash,
@@ -98,12 +157,16 @@ signature = (
     phase,
     trash,
 )
-if st.session_state.get("contacts_signature") != signature:
-    st.session_state["contacts_signature"] = signature
+previous = st.session_state.get("contacts_signature")
+st.session_state["contacts_signature"] = signature
+if previous is not None and previous != signature:
     query.page = st.session_state["contacts_page"] = 1
 
 with user_errors():
     result = search_contacts(db(), query)
+    if query.page > result.page:  # a bookmarked page beyond the last: the last one
+        st.session_state["contacts_page"] = result.page
+    remember_view()
     if trash:
         found = ngettext("{n} deleted contact", "{n} deleted contacts", result.total)
     else:

@@ -13,6 +13,7 @@ from crm_core.i18n import N_, _, count, km, ngettext
 from crm_core.tags import tag_names
 from crm_core.validation import FieldError
 from pages._auth import gate
+from pages._location import my_location
 from pages._ui import choose, db, md, me, phase_choices, settings, spots_map
 
 gate()  # nothing below runs for a visitor who is not signed in
@@ -51,25 +52,36 @@ else:
 
 # -- where from, where to -------------------------------------------------------------------------
 c1, c2 = st.columns(2)
-start_kind = c1.radio(_("Start"), list(STARTS), horizontal=True,
+office, home = config.office_address, home_address(db(), me().id)
+# Without an office address a route starts at home (when known) or at a typed address.
+first = "office" if office else "home" if home else "address"
+start_kind = c1.radio(_("Start"), list(STARTS), index=list(STARTS).index(first), horizontal=True,
                       format_func=lambda k: _(STARTS[k]), key="rt_start")  # fmt: skip
 start_text = None
 if start_kind == "office":
-    start_text = config.office_address
+    start_text = office
     if not start_text:
-        c1.info(_("No office address configured ([geo] office_address)."))
+        with c1.container(border=True):
+            st.markdown(_("The office has no address yet, so a route cannot start there. Start "
+                          "at home, at an address or at your location instead."))  # fmt: skip
+            if me().is_admin:
+                st.page_link("pages/settings.py", icon=":material/settings:",
+                             label=_("Set the office address in Settings"))  # fmt: skip
+            else:
+                st.caption(_("An admin can set the office address in Settings."))
 elif start_kind == "home":
-    start_text = home_address(db(), me().id)
+    start_text = home
     if not start_text:
-        c1.info(_("Set your home address under My account."))
+        with c1.container(border=True):
+            st.markdown(_("You have no home address yet."))
+            st.page_link("pages/account.py", icon=":material/account_circle:",
+                         label=_("Set your home address under My account"))  # fmt: skip
 elif start_kind == "address":
     start_text = c1.text_input(_("Start address or postal code"), key="rt_start_text")
 here = None
 if start_kind == "here":
     with c1:
-        from streamlit_geolocation import streamlit_geolocation
-
-        here = streamlit_geolocation()
+        here = my_location(key="rt_here")
 round_trip = c2.radio(_("End"), list(ENDS), horizontal=True, key="rt_end",
                       format_func=lambda k: _(ENDS[k])) == "back"  # fmt: skip
 end_text = None if round_trip else c2.text_input(_("End address or postal code"), key="rt_end_text")
@@ -91,16 +103,25 @@ def place(text: str | None, problem: str):
     return (found.latitude, found.longitude)
 
 
+# Why there is no start yet, in words (the start's own hint above says where to fix it).
+NO_START = {
+    "office": N_("The route has no start: the office has no address yet. Choose another start."),
+    "home": N_("The route has no start: you have no home address yet. Choose another start."),
+    "address": N_("The route has no start: type its address or postal code."),
+    "here": N_("The route has no start: press “Use my location” first, or choose another start."),
+}
+
 if st.button(_("Plan the route"), type="primary", icon=":material/route:"):
-    if here and here.get("latitude") is not None:
-        origin = (float(here["latitude"]), float(here["longitude"]))
-    else:
-        origin = place(start_text, _("The start “{text}” could not be placed; try a postal code "
-                                     "and city."))  # fmt: skip
+    origin = here or place(start_text, _("The start “{text}” could not be placed; try a postal "
+                                         "code and city."))  # fmt: skip
     destination = None if round_trip else place(
         end_text, _("The end point “{text}” could not be placed; try a postal code and city.")
     )  # fmt: skip
     st.session_state.pop("route", None)
+    if origin is None and not start_text:
+        st.warning(_(NO_START[start_kind]), icon=":material/location_off:")
+    if origin is None or (destination is None and end_text):  # said above why
+        st.stop()
     try:
         st.session_state["route"] = day_route(
             db(), origin, destination, round_trip=round_trip, phase_id=phase, tag=tag,

@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from crm_core.accounts.users import list_users
+from crm_core.formatting import EMPTY
 from crm_core.i18n import N_, _, count, day, money, ngettext
 from crm_core.import_export.exports import export_choices, export_closed_leads
 from crm_core.leads import ClosedQuery, closed_leads, reopen_lead
@@ -97,11 +98,12 @@ with user_errors():
         )  # fmt: skip
     if rows:
         # Dates and amounts as text in the user's way (the table's own formats would follow
-        # the browser's settings, not the user's language).
+        # the browser's settings, not the user's language); no empty cell reads "None".
         shown = [
-            {**row, "closed": day(row["closed"]), "value": money(row["value"], row["currency"])}
+            {**row, "closed": day(row["closed"]), "value": money(row["value"], row["currency"]),
+             "owner": row["owner"] or EMPTY, "lost_reason": row["lost_reason"] or _("no reason")}
             for row in rows
-        ]
+        ]  # fmt: skip
         table = pd.DataFrame(shown).drop(columns=["id", "currency"])
         if status == "won":
             table = table.drop(columns=["lost_reason"])

@@ -65,6 +65,22 @@ def test_the_lookup_answers_the_card_of_the_lookup_page(world):
     assert unknown.json()["contacts"] == [] and unknown.json()["company_guess"] == "Gleich GmbH"
 
 
+def test_the_lookup_reads_the_sender_as_mail_programs_pass_it(world):
+    """The same parsing as the lookup page: a name with the address, several addresses."""
+    passed = 'mailto:"Gleich, Greta" <GRETA@gleich.de>, Nils Neu <neu@gleich.de>'
+    answer = call(world, "GET", "/api/v1/lookup", world["tokens"]["read"], params={"email": passed})
+    found = answer.json()
+    assert (found["email"], found["name"]) == ("greta@gleich.de", "Gleich, Greta")
+    assert [c["id"] for c in found["contacts"]] == [world["contact"]]
+    assert [s["email"] for s in found["senders"]] == ["greta@gleich.de", "neu@gleich.de"]
+    new = found["senders"][1]
+    assert new["contacts"] == [] and new["create_path"] == (
+        "/contact?new=1&email=neu%40gleich.de&name=Nils+Neu&company=Gleich+GmbH"
+    )
+    nothing = call(world, "GET", "/api/v1/lookup?email=Greta", world["tokens"]["read"])
+    assert nothing.status_code == 400 and "Greta" in nothing.json()["message"]
+
+
 def test_a_missing_wrong_or_malformed_token_gets_401_and_nothing_more(world):
     good = world["tokens"]["read"]
     public_id = good.split("_")[1]

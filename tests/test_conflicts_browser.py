@@ -17,7 +17,7 @@ from tests.browser import database_at, running_app, signed_in
 pytestmark = pytest.mark.browser
 expect.set_options(timeout=20_000)
 
-HEADERS = ["field", "when you opened it", "now", "yours"]
+HEADERS = ["Field", "When you opened it", "Now", "Yours"]
 BUTTONS = ("Save my changes on top", "Discard mine and reload")
 
 
@@ -51,7 +51,7 @@ def conflict_panel(page: Page, colleague: str, record: str) -> list[str]:
     )).to_be_visible()  # fmt: skip
     for label in BUTTONS:
         expect(page.get_by_role("button", name=label)).to_be_visible()
-    table = page.get_by_test_id("stDataFrame").filter(has_text="when you opened it")
+    table = page.get_by_test_id("stDataFrame").filter(has_text="When you opened it")
     expect(table.locator("th")).to_have_text(HEADERS)  # the same four columns, in this order
     expect(table.locator("td").first).to_be_attached()
     return table.locator("td").all_text_contents()

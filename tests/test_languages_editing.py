@@ -144,7 +144,7 @@ PAGES = {
     ),
     "account": (
         ["Mein Konto", "Benutzername team", "Sprache", "Passwort", "Aktuelles Passwort",
-         "Passwort ändern", "Wo Du angemeldet bist", "dieser Browser", "Überall abmelden",
+         "Passwort ändern", "Wo Du angemeldet bist", "Dieser Browser", "Überall abmelden",
          "Heimatadresse"],
         # (The sessions' table keeps crm_core's keys: "this browser" is only its headers' key.)
         ["My account", "Username team", "Language", "Password", "Current password",
@@ -238,8 +238,8 @@ def test_the_conflict_panel_speaks_one_language(db, world, user_id, monkeypatch,
     assert (
         column_labels(at, "when you opened it")
         == {
-            "de": ["Feld", "beim Öffnen", "jetzt", "Deine"],
-            "en": ["field", "when you opened it", "now", "yours"],
+            "de": ["Feld", "Beim Öffnen", "Jetzt", "Deine"],
+            "en": ["Field", "When you opened it", "Now", "Yours"],
         }[language]
     )
     table = next(d.value for d in at.dataframe if "yours" in d.value.columns)

@@ -1,7 +1,8 @@
 """Contacts on the map: who is nearby, and a day's route through them.
 
 Distances are great-circle (haversine) kilometres.  "Nearby" prefilters with a bounding box in
-SQL (cheap on 100 000 contacts) and ranks by the exact distance.  A day's route visits the placed
+SQL (cheap on 100 000 contacts) and ranks by the exact distance; what a rep on the road needs of
+each (a number to call, the open lead, the next reminder) comes in one more query.  A day's route visits the placed
 contacts of a phase, a tag or a hand-picked list in the shortest order (``routing.plan_route``);
 contacts that cannot be placed are listed with it, never dropped silently.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import date
 
 from crm_core.database import Cursor, Database
 from crm_core.geo.routing import EARTH_RADIUS_KM, Point, haversine_km, plan_route
@@ -35,6 +37,21 @@ class Spot:
     @property
     def placed(self) -> bool:
         return self.latitude is not None and self.longitude is not None
+
+
+@dataclass(frozen=True)
+class NearbySpot(Spot):
+    """A contact near a point, with what a rep on the road needs: a number to call, the open lead
+    (the most recently active one; ``open_leads`` counts them all), the next reminder."""
+
+    phone: str | None = None  # E.164
+    lead_id: int | None = None
+    lead_title: str | None = None
+    pipeline: str | None = None
+    phase: str | None = None
+    open_leads: int = 0
+    reminder_due: date | None = None
+    reminder_note: str | None = None
 
 
 def _haversine_sql(lat: str, lon: str) -> str:
@@ -70,8 +87,9 @@ def nearby(
     phase_id: int | None = None,
     tag: str | None = None,
     limit: int = 200,
-) -> list[Spot]:
-    """Contacts within ``radius_km``, nearest first."""
+) -> list[NearbySpot]:
+    """Contacts within ``radius_km``, nearest first, each with its phone, open lead and next
+    reminder."""
     if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
         raise ValueError(_("coordinates are out of range"))
     radius = max(0.1, min(float(radius_km), 1000.0))
@@ -81,7 +99,7 @@ def nearby(
     clauses += ["c.latitude BETWEEN ? AND ?", "c.longitude BETWEEN ? AND ?"]
     params += [latitude - dlat, latitude + dlat, longitude - dlon, longitude + dlon]
 
-    def work(cur: Cursor) -> list[Spot]:
+    def work(cur: Cursor) -> list[NearbySpot]:
         rows = cur.execute(
             f"SELECT * FROM (SELECT c.id, c.display_name, c.company, {_ADDRESS}, c.latitude,"
             f" c.longitude, c.geo_precision, {_haversine_sql('c.latitude', 'c.longitude')} AS km"
@@ -89,9 +107,40 @@ def nearby(
             " ORDER BY km, id LIMIT ?",
             [latitude, latitude, longitude, *params, radius, limit],
         ).fetchall()
-        return [Spot(*r) for r in rows]
+        extras = _on_the_road(cur, [r[0] for r in rows])
+        return [NearbySpot(*r, *extras.get(r[0], ())) for r in rows]
 
     return db.run(work)
+
+
+def _on_the_road(cur: Cursor, ids: list[int]) -> dict[int, tuple]:
+    """Contact id -> (phone, lead id, lead title, pipeline, phase, open leads, reminder due,
+    reminder note) for ``ids``, in one query."""
+    if not ids:
+        return {}
+    rows = cur.execute(
+        "WITH ids AS (SELECT unnest(?) AS id),"
+        " phone AS (SELECT p.contact_id, first(p.e164 ORDER BY p.position, p.id) AS e164"
+        "   FROM contact_phones p JOIN ids ON ids.id = p.contact_id GROUP BY p.contact_id),"
+        " lead AS (SELECT l.contact_id,"
+        "   first(l.id ORDER BY l.updated_at DESC, l.id DESC) AS id,"
+        "   first(l.title ORDER BY l.updated_at DESC, l.id DESC) AS title,"
+        "   first(pl.name ORDER BY l.updated_at DESC, l.id DESC) AS pipeline,"
+        "   first(ph.name ORDER BY l.updated_at DESC, l.id DESC) AS phase, count(*) AS n"
+        "   FROM leads l JOIN ids ON ids.id = l.contact_id"
+        "   JOIN pipelines pl ON pl.id = l.pipeline_id JOIN phases ph ON ph.id = l.phase_id"
+        "   WHERE l.status = 'open' GROUP BY l.contact_id),"
+        " reminder AS (SELECT r.contact_id, first(r.due_date ORDER BY r.due_date, r.id) AS due,"
+        "   first(r.note ORDER BY r.due_date, r.id) AS note"
+        "   FROM reminders r JOIN ids ON ids.id = r.contact_id"
+        "   WHERE r.done_at IS NULL GROUP BY r.contact_id)"
+        " SELECT ids.id, phone.e164, lead.id, lead.title, lead.pipeline, lead.phase,"
+        "   coalesce(lead.n, 0), reminder.due, reminder.note FROM ids"
+        " LEFT JOIN phone ON phone.contact_id = ids.id LEFT JOIN lead ON lead.contact_id = ids.id"
+        " LEFT JOIN reminder ON reminder.contact_id = ids.id",
+        [ids],
+    ).fetchall()
+    return {r[0]: r[1:] for r in rows}
 
 
 def contacts_for_route(
