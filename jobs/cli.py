@@ -339,6 +339,7 @@ def _pipeline_id(name_or_id: str) -> int:
 
 def mailchimp_command(args: argparse.Namespace) -> int:
     from crm_core import mailchimp
+    from crm_core.app_settings import current_settings
     from crm_core.validation import FieldError
 
     db = get_database()
@@ -351,7 +352,7 @@ def mailchimp_command(args: argparse.Namespace) -> int:
             print(f"linked {args.pipeline} to audience {args.list_id}")
             return 0
         pipeline = _pipeline_id(args.pipeline) if args.pipeline else None
-        results = mailchimp.sync(db, load_settings(), pipeline_id=pipeline)
+        results = mailchimp.sync(db, current_settings(db), pipeline_id=pipeline)
     except (FieldError, mailchimp.MailchimpNotConfigured) as exc:
         print(str(exc), file=sys.stderr)
         return 2
