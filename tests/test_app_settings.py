@@ -49,7 +49,8 @@ def test_values_set_in_the_app_lie_under_the_file_and_the_environment(db, db_pat
     aps.save_section(db, "smtp", {"smtp_host": "mail.firma.de", "smtp_port": "587",
                                   "smtp_from": "crm@firma.de"}, expected_version=1)  # fmt: skip
     mine = aps.current_settings(db)
-    assert (mine.smtp_host, mine.smtp_port, mine.smtp_from) == ("mail.firma.de", 587, "crm@firma.de")
+    assert (mine.smtp_host, mine.smtp_port, mine.smtp_from) == (
+        "mail.firma.de", 587, "crm@firma.de")  # fmt: skip
     assert {mine.origins[a].kind for a in ("smtp_host", "smtp_port", "smtp_from")} == {"app"}
     assert mine.origins["smtp_security"].kind == "default"
     # The config file wins over the app …
@@ -137,7 +138,8 @@ def test_secrets_live_in_a_private_file_and_never_in_the_database_or_the_log(db,
     assert [e.changes for e in entries(db)] == [{"mailchimp_api_key": "set"},
                                                 {"smtp_password": "set"}]  # fmt: skip
     assert [e.change_lines() for e in entries(db)][0] == [
-        "Mailchimp-API-Schlüssel: gesetzt (nicht angezeigt)"]
+        "Mailchimp-API-Schlüssel: gesetzt (nicht angezeigt)"
+    ]
     # A copy of the database (what `crm backup` writes) holds neither.
     copy = db.copy_file_to(tmp_path / "backup" / "copy.duckdb")
     for path in (copy, db_path):

@@ -165,8 +165,9 @@ def test_no_address_is_kept_in_the_outbox_not_dropped(db, user_id, smtp):
     reminders.add_reminder(db, contact(db, user_id), TODAY, "", nobody, user_id)
     run = digests.run_digests(db, load_settings(), MORNING)
     assert (run.sent, run.failed, run.kept) == (0, [], {"no_address": ["No Mail"]})
-    assert run.summary() == ("0 von 1 fälligen verschickt; 1 im Postausgang aufbewahrt (keine "
-                             "E-Mail-Adresse): No Mail")
+    assert run.summary() == (
+        "0 von 1 fälligen verschickt; 1 im Postausgang aufbewahrt (keine E-Mail-Adresse): No Mail"
+    )
     assert digests.deliveries(db, TODAY)[0]["status"] == "kept"
     [kept] = digests.outbox(db, nobody, TODAY)
     assert "Anna Schmidt" in kept.body and kept.because == "no_address"
