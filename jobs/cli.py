@@ -301,6 +301,7 @@ def restore_command(args: argparse.Namespace) -> int:
     """Copy a backup to a new file and check that it opens; the running file is never touched."""
     import shutil
 
+    from crm_core.app_settings import secrets_path
     from crm_core.database import Database, backup_name, migrate, private
 
     source = Path(args.source)
@@ -325,6 +326,10 @@ def restore_command(args: argparse.Namespace) -> int:
     contacts = restored.query("SELECT count(*) FROM contacts")[0][0]
     restored.release()
     print(f"restored {source} to {target} ({contacts} contacts); start with CRM_DB={target}")
+    secrets = secrets_path(load_settings().db_path)
+    if secrets.exists():  # backups hold no secrets (crm_core.app_settings)
+        print(f"the secrets set in Settings are in no backup: copy {secrets} to"
+              f" {secrets_path(target)} (or enter them again)")  # fmt: skip
     return 0
 
 

@@ -347,3 +347,29 @@ def _buttons(node) -> list:
             found.append(child)
         found.extend(_buttons(child))
     return found
+
+
+def test_a_backup_holds_no_secret_and_the_restore_says_where_they_are(db, db_path, anna, tmp_path,
+                                                                       capsys):  # fmt: skip
+    from crm_core.database import forget_databases
+    from jobs.cli import main
+
+    aps.save_section(db, "smtp", {"smtp_host": "mail.firma.de"}, expected_version=1)
+    aps.set_secret(db, "smtp_password", PASSWORD)
+    aps.set_secret(db, "mailchimp_api_key", API_KEY)
+    forget_databases()
+    assert main(["backup", "-o", str(tmp_path / "backups")]) == 0
+    listing = [p for p in (tmp_path / "backups").rglob("*") if p.is_file()]
+    assert listing
+    for path in listing:
+        data = path.read_bytes()
+        assert PASSWORD.encode() not in data and API_KEY.encode() not in data, path
+    assert main(["restore", str(tmp_path / "backups"), "--to", str(tmp_path / "r.duckdb")]) == 0
+    out = capsys.readouterr().out
+    assert PASSWORD not in out and API_KEY not in out
+    assert f"copy {aps.secrets_path(db_path)} to {tmp_path / 'r.duckdb.secrets.json'}" in out
+    from crm_core.database import Database
+
+    restored = Database(tmp_path / "r.duckdb", keep_warm_s=0)
+    assert aps.stored_values(restored) == {"smtp": {"host": "mail.firma.de"}}  # no secret
+    restored.release()
