@@ -22,7 +22,7 @@ from pathlib import Path
 
 from crm_core import audit
 from crm_core.accounts import users
-from crm_core.config import PROJECT_ROOT, load_settings
+from crm_core.config import PROJECT_ROOT, Settings, load_settings
 from crm_core.database import get_database
 
 DEMO_CONTACTS = 1000
@@ -440,8 +440,10 @@ def user_command(args: argparse.Namespace) -> int:
         return 2
 
 
-def run_app(host: str | None, port: int | None, *, demo: bool) -> int:
-    settings = load_settings()
+def prepare_database(settings: Settings, *, demo: bool) -> None:
+    """What every `crm run` does before it serves: the file created and migrated, demo data in a
+    new one (with ``demo``), the first admin (tests start "a fresh database as `make run`
+    creates it" here)."""
     is_new = not settings.db_path.exists()
     db = get_database(settings)  # creates and migrates the file
     if is_new and demo:
@@ -453,6 +455,11 @@ def run_app(host: str | None, port: int | None, *, demo: bool) -> int:
         print(f"created {settings.db_path}: {summary.contacts} demo contacts, {leads} leads")
     users.announce_first_admin(db)
     db.release()  # the app process opens the file itself, per unit of work
+
+
+def run_app(host: str | None, port: int | None, *, demo: bool) -> int:
+    settings = load_settings()
+    prepare_database(settings, demo=demo)
 
     tls = [settings.tls_cert, settings.tls_key]
     if any(tls) and not (all(tls) and all(Path(str(p)).is_file() for p in tls)):

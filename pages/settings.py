@@ -303,10 +303,10 @@ def as_time(text: object) -> time:
     return time(int(hours), int(minutes or 0))
 
 
-def settings_form(section: str, config: Settings) -> None:
+def settings_form(record: SettingsSection, config: Settings) -> None:
     """The form of one section: each value set here, or shown (not editable) where the config
     file or the environment sets it."""
-    record = get_section(db(), section)
+    section = record.section
     keys = setting_keys(record)
     editable = tuple(o.attr for o in SECTIONS[section] if origin_note(config, o.attr) is None)
     with st.form(f"settings_{section}_v{record.version}", border=True):
@@ -415,27 +415,31 @@ SHOWN_AS = {"kind": kind_label}
 
 st.title(_("Settings"))
 show_flash()
+# Keyed and tracked: the tab stays chosen when a save's message or a conflict panel appears
+# above it (an untracked tab set would start again at the first tab).
 (pipelines_tab, tags_tab, fields_tab, sources_tab, reasons_tab, team_tab, mail_tab, office_tab,
  mailchimp_tab) = st.tabs(
     [_("Pipelines"), _("Tags"), _("Custom fields"), _("Sources"), _("Lost reasons"), _("Team"),
-     _("E-mail"), _("Office and maps"), _("Mailchimp")]
+     _("E-mail"), _("Office and maps"), _("Mailchimp")], key="settings_tab", on_change="rerun",
 )  # fmt: skip
 config = settings()
-conflict_panels(("settings_",), {f"settings_{s}": get_section(db(), s) for s in SECTIONS}, LABELS)
+records = {f"settings_{s}": get_section(db(), s) for s in SECTIONS}
 
 with mail_tab:
+    conflict_panels(("settings_smtp", "settings_jobs"), records, LABELS)
     st.subheader(_("Mail server"))
     st.caption(_("Reminder e-mails go out through it. Until one is set, each day's reminders "
                  "wait in the outbox on the Reminders page."))  # fmt: skip
-    settings_form("smtp", config)
+    settings_form(records["settings_smtp"], config)
     secret_form("smtp_password", config)
     test_email(config)
     st.subheader(_("Daily reminder e-mail"))
-    settings_form("jobs", config)
+    settings_form(records["settings_jobs"], config)
     origins_table(config, [o.attr for o in IN_APP if o.section in ("smtp", "jobs")])
 
 with office_tab:
-    settings_form("geo", config)
+    conflict_panels(("settings_geo",), records, LABELS)
+    settings_form(records["settings_geo"], config)
     origins_table(config, [o.attr for o in SECTIONS["geo"]])
 
 with mailchimp_tab:
