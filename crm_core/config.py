@@ -117,10 +117,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("trusted_proxy", "auth", "trusted_proxy", "CRM_TRUSTED_PROXY"),
     Option("smtp_host", "smtp", "host", "CRM_SMTP_HOST", in_app=True),
     Option("smtp_port", "smtp", "port", "CRM_SMTP_PORT", in_app=True),
+    Option("smtp_security", "smtp", "security", "CRM_SMTP_SECURITY", in_app=True),
     Option("smtp_user", "smtp", "user", "CRM_SMTP_USER", in_app=True),
     Option("smtp_password", "smtp", "password", "CRM_SMTP_PASSWORD", secret=True, in_app=True),
     Option("smtp_from", "smtp", "from", "CRM_SMTP_FROM", in_app=True),
-    Option("smtp_security", "smtp", "security", "CRM_SMTP_SECURITY", in_app=True),
     Option("digest_time", "jobs", "digest_time", "CRM_DIGEST_TIME", in_app=True),
     Option("jobs_interval_s", "jobs", "interval_s", "CRM_JOBS_INTERVAL"),
     Option(

@@ -220,6 +220,10 @@ HELP = {
     "smtp_port": N_("Usually 587 with STARTTLS, 465 with SSL/TLS, 25 without encryption."),
     "smtp_user": N_("Only if the mail server asks for a sign-in; the password is set below."),
     "smtp_from": N_("The sender of the reminder e-mails."),
+    "smtp_password": N_("Only if the mail server asks for a sign-in. Never shown again after "
+                        "saving; kept where only the service can read it."),
+    "mailchimp_api_key": N_("Mailchimp › Profile › Extras › API keys. Never shown again after "
+                            "saving; kept where only the service can read it."),
     "digest_time": N_("From this time on, everyone with reminders due gets one e-mail a day."),
     "office_address": N_("Where routes “from the office” start."),
     "nominatim_url": N_("Optional: a Nominatim server that places addresses the offline data "
@@ -270,8 +274,9 @@ def origins_table(config: Settings, attrs: list[str]) -> None:
         pd.DataFrame([{"setting": setting_name(a), "value": value_in_use(config, a),
                        "from": origin_label(config, a)} for a in attrs]),
         hide_index=True, width="stretch",
-        column_config={"setting": _("Setting"), "value": _("Value in use"),
-                       "from": _("Comes from")},
+        column_config={"setting": st.column_config.TextColumn(_("Setting"), width="medium"),
+                       "value": st.column_config.TextColumn(_("Value in use"), width="medium"),
+                       "from": st.column_config.TextColumn(_("Comes from"), width="large")},
     )  # fmt: skip
 
 
@@ -329,8 +334,9 @@ def settings_form(record: SettingsSection, config: Settings) -> None:
                 default = option.default
                 example = EXAMPLES.get(attr) or ("" if default is None else str(default))
                 st.text_input(setting_name(attr), "" if value is None else str(value),
-                              placeholder=example, key=key, disabled=locked,
-                              max_chars=500, help=help_text)  # fmt: skip
+                              placeholder=_("e.g. {example}").format(example=example) if example
+                              else None, key=key, disabled=locked, max_chars=500,
+                              help=help_text)  # fmt: skip
             if locked:
                 st.caption(md(note))
         st.form_submit_button(_("Save"), type="primary", icon=":material/save:",
@@ -375,7 +381,8 @@ def secret_form(attr: str, config: Settings) -> None:
         c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
         c1.text_input(setting_name(attr), type="password", key=secret_key(attr),
                       max_chars=SECRET_MAX, autocomplete="new-password",
-                      placeholder=_("set (not shown)") if is_set else _("not set"))  # fmt: skip
+                      placeholder=_("set (not shown)") if is_set else _("not set"),
+                      help=_(HELP[attr]) if attr in HELP else None)  # fmt: skip
         c2.form_submit_button(_("Save"), key=f"save_{secret_key(attr)}", on_click=store_secret,
                               args=(attr,))  # fmt: skip
     if is_set:
