@@ -13,6 +13,9 @@ from crm_core import pipelines as pl
 from crm_core.audit import history
 from crm_core.contacts import ContactDraft, create_contact
 
+# The phases and messages asserted are the English ones (the app's default is German).
+pytestmark = pytest.mark.usefixtures("english")
+
 
 @pytest.fixture
 def sales(db) -> pl.Pipeline:
