@@ -23,6 +23,7 @@ from crm_core.app_settings import (
     save_section,
     set_secret,
 )
+from crm_core.app_settings import option as setting_option
 from crm_core.config import Settings
 from crm_core.custom_fields import (
     FIELD_KINDS,
@@ -237,7 +238,7 @@ def setting_name(attr: str) -> str:
 
 def origin_note(config: Settings, attr: str) -> str | None:
     """Why a value cannot be changed here: the config file or the environment sets it."""
-    origin, option = config.origins[attr], next(o for o in IN_APP if o.attr == attr)
+    origin, option = config.origins[attr], setting_option(attr)
     if origin.kind == "environment":
         return _("Set by the environment variable {name}: change it there.").format(
             name=origin.where)  # fmt: skip
@@ -249,7 +250,7 @@ def origin_note(config: Settings, attr: str) -> str | None:
 
 def origin_label(config: Settings, attr: str) -> str:
     """Where the value in use comes from, in a few words (the table under each form)."""
-    origin, option = config.origins[attr], next(o for o in IN_APP if o.attr == attr)
+    origin, option = config.origins[attr], setting_option(attr)
     if origin.kind == "environment":
         return _("environment variable {name}").format(name=origin.where)
     if origin.kind == "file":

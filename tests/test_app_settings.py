@@ -373,3 +373,20 @@ def test_a_backup_holds_no_secret_and_the_restore_says_where_they_are(db, db_pat
     restored = Database(tmp_path / "r.duckdb", keep_warm_s=0)
     assert aps.stored_values(restored) == {"smtp": {"host": "mail.firma.de"}}  # no secret
     restored.release()
+
+
+def test_the_pages_and_the_jobs_read_the_office_address_set_in_the_app(db, anna, monkeypatch):
+    """The route page's "Office" start reads pages/_ui.settings(); the jobs process reads
+    current_settings() anew for every job run."""
+    from jobs import runner
+    from pages import _ui
+
+    assert _ui.settings().office_address is None
+    aps.save_section(db, "geo", {"office_address": "Königsallee 1, 40212 Düsseldorf"},
+                     expected_version=1)  # fmt: skip
+    assert _ui.settings().office_address == "Königsallee 1, 40212 Düsseldorf"
+    seen = []
+    monkeypatch.setattr(runner, "JOBS", [runner.Job("look", "", lambda s: 60,
+                                                    lambda db, s: seen.append(s) or "ok")])  # fmt: skip
+    assert runner.run_once() == 0
+    assert seen[0].office_address == "Königsallee 1, 40212 Düsseldorf"
