@@ -1,14 +1,17 @@
-"""Settings: a TOML config file plus environment variables.
+"""Settings: what an admin set in the app, a TOML config file, environment variables.
 
-Precedence, lowest first: built-in defaults, the config file (``CRM_CONFIG``, default
-``data/config.toml`` next to the database), then environment variables.  Secrets (SMTP password,
-Mailchimp key) are only ever read from the environment or the config file and are never logged.
+Precedence, lowest first: built-in defaults, the values an admin set on the Settings page (only
+the options marked ``in_app``; kept in the database by crm_core.app_settings, which passes them
+in as ``stored``), the config file (``CRM_CONFIG``, default ``data/config.toml`` next to the
+database), then environment variables.  ``Settings.origins`` says where each value came from.
+Secrets (SMTP password, Mailchimp key) are never shown or logged.
 """
 
 from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,6 +68,17 @@ class Settings:
     import_max_rows: int = 1_000_000
     import_max_columns: int = 500
     extra: dict = field(default_factory=dict, repr=False)  # may hold secrets
+    # attr -> Origin: where each value came from (the Settings page says it)
+    origins: dict = field(default_factory=dict, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a setting's value comes from: ``environment`` (``where``: the variable's name),
+    ``file`` (``where``: the config file's path), ``app`` (the Settings page) or ``default``."""
+
+    kind: str
+    where: str = ""
 
 
 @dataclass(frozen=True)
@@ -79,6 +93,7 @@ class Option:
     key: str
     env: str | None = None  # None: only the config file sets it
     secret: bool = False  # never shown, never logged
+    in_app: bool = False  # an admin may also set it on the Settings page (crm_core.app_settings)
 
     @property
     def default(self) -> object:
@@ -103,19 +118,26 @@ OPTIONS: tuple[Option, ...] = (
         "CRM_SSO_REQUIRE_VERIFIED_EMAIL",
     ),  # fmt: skip
     Option("trusted_proxy", "auth", "trusted_proxy", "CRM_TRUSTED_PROXY"),
-    Option("smtp_host", "smtp", "host", "CRM_SMTP_HOST"),
-    Option("smtp_port", "smtp", "port", "CRM_SMTP_PORT"),
-    Option("smtp_user", "smtp", "user", "CRM_SMTP_USER"),
-    Option("smtp_password", "smtp", "password", "CRM_SMTP_PASSWORD", secret=True),
-    Option("smtp_from", "smtp", "from", "CRM_SMTP_FROM"),
-    Option("smtp_security", "smtp", "security", "CRM_SMTP_SECURITY"),
-    Option("digest_time", "jobs", "digest_time", "CRM_DIGEST_TIME"),
+    Option("smtp_host", "smtp", "host", "CRM_SMTP_HOST", in_app=True),
+    Option("smtp_port", "smtp", "port", "CRM_SMTP_PORT", in_app=True),
+    Option("smtp_security", "smtp", "security", "CRM_SMTP_SECURITY", in_app=True),
+    Option("smtp_user", "smtp", "user", "CRM_SMTP_USER", in_app=True),
+    Option("smtp_password", "smtp", "password", "CRM_SMTP_PASSWORD", secret=True, in_app=True),
+    Option("smtp_from", "smtp", "from", "CRM_SMTP_FROM", in_app=True),
+    Option("digest_time", "jobs", "digest_time", "CRM_DIGEST_TIME", in_app=True),
     Option("jobs_interval_s", "jobs", "interval_s", "CRM_JOBS_INTERVAL"),
-    Option("mailchimp_api_key", "mailchimp", "api_key", "CRM_MAILCHIMP_API_KEY", secret=True),
+    Option(
+        "mailchimp_api_key",
+        "mailchimp",
+        "api_key",
+        "CRM_MAILCHIMP_API_KEY",
+        secret=True,
+        in_app=True,
+    ),
     Option("mailchimp_base_url", "mailchimp", "base_url", "CRM_MAILCHIMP_BASE_URL"),
     Option("mailchimp_interval_s", "mailchimp", "interval_s", "CRM_MAILCHIMP_INTERVAL"),
-    Option("office_address", "geo", "office_address", "CRM_OFFICE_ADDRESS"),
-    Option("nominatim_url", "geo", "nominatim_url", "CRM_NOMINATIM_URL"),
+    Option("office_address", "geo", "office_address", "CRM_OFFICE_ADDRESS", in_app=True),
+    Option("nominatim_url", "geo", "nominatim_url", "CRM_NOMINATIM_URL", in_app=True),
     Option("nominatim_user_agent", "geo", "user_agent"),
     Option("map_style", "geo", "map_style", "CRM_MAP_STYLE"),
     Option("board_stale_days", "board", "stale_days", "CRM_STALE_DAYS"),
@@ -149,21 +171,39 @@ def _typed(option: Option, value: object) -> object:
     return kind(value)
 
 
-def load_settings() -> Settings:
-    """Read the settings anew; cheap enough to call per unit of work set-up."""
+def config_path(db_path: Path) -> Path:
+    """The config file: ``CRM_CONFIG``, else ``config.toml`` next to the database."""
+    return Path(os.environ.get("CRM_CONFIG") or db_path.parent / "config.toml")
+
+
+def load_settings(stored: Mapping[str, Mapping[str, object]] | None = None) -> Settings:
+    """Read the settings anew; cheap enough to call per unit of work set-up.
+
+    ``stored`` is what an admin set on the Settings page, as ``{section: {key: value}}`` like the
+    config file (crm_core.app_settings.current_settings reads it from the database and passes it
+    here: call that where those values matter).  It lies under the config file and the
+    environment, and only options marked ``in_app`` are taken from it."""
     db_path = Path(os.environ.get("CRM_DB") or DEFAULT_DB_PATH).expanduser()
-    config_path = Path(os.environ.get("CRM_CONFIG") or db_path.parent / "config.toml")
+    config = config_path(db_path)
     file_values: dict = {}
-    if config_path.is_file():
-        with config_path.open("rb") as fh:
+    if config.is_file():
+        with config.open("rb") as fh:
             file_values = tomllib.load(fh)
     values: dict[str, object] = {}
+    origins: dict[str, Origin] = {}
     for option in OPTIONS:
-        value = os.environ.get(option.env) if option.env else None
-        if value in (None, ""):
-            value = file_values.get(option.section, {}).get(option.key)
-        if value in (None, ""):
+        in_app = (stored or {}).get(option.section, {}) if option.in_app else {}
+        layers = (
+            (os.environ.get(option.env) if option.env else None,
+             Origin("environment", option.env or "")),
+            (file_values.get(option.section, {}).get(option.key), Origin("file", str(config))),
+            (in_app.get(option.key), Origin("app")),
+        )  # fmt: skip
+        value, origin = next(((v, o) for v, o in layers if v not in (None, "")),
+                             (None, Origin("default")))  # fmt: skip
+        origins[option.attr] = origin
+        if value is None:
             continue  # the default
         value = _typed(option, value)
         values[option.attr] = _TIDY.get(option.attr, lambda v: v)(value)
-    return Settings(db_path=db_path, extra=file_values, **values)
+    return Settings(db_path=db_path, extra=file_values, origins=origins, **values)

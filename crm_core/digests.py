@@ -11,6 +11,14 @@ How "exactly once" holds, also when the jobs process is killed at any moment:
 At the start of every cycle the journal is replayed first, so a process killed between the
 server's "250 OK" and step 3 does not send that digest again.  Only the microseconds between the
 server's answer and the journal write remain, and those cannot be closed from the client side.
+
+The outbox: nothing is dropped for want of a mail server or an address.  While no mail server is
+configured, or for an assignee without an e-mail address, the day's digest is *kept*: its text is
+stored with its row (status ``kept``) for the recipient to read in the app (``outbox``), and the
+run reports it as kept, not failed.  A kept digest of today is planned again once what kept it is
+resolved (a mail server configured, an address set) and then goes out like any other, once; a
+kept one of an earlier day stays in the outbox.  A digest the server refused keeps its text too,
+so its recipient can read it while it waits for the next try.
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ from crm_core import i18n
 from crm_core.config import Settings
 from crm_core.database import Cursor, Database
 from crm_core.i18n import _, ngettext
+from crm_core.labels import KEPT_BECAUSE
 from crm_core.mailer import MailError, build_message, send
 
 BACKOFF_MAX_MIN = 60
@@ -48,15 +57,31 @@ class DigestRun:
     sent: int = 0
     failed: list[str] = field(default_factory=list)
     replayed: int = 0
+    kept: dict[str, list[str]] = field(default_factory=dict)  # why (KEPT_BECAUSE) -> assignees
 
     def summary(self) -> str:
         text = _("{sent} sent of {planned} due").format(sent=self.sent, planned=self.planned)
+        for because, names in self.kept.items():
+            text += "; " + _("{n} kept in the outbox ({why}): {names}").format(
+                n=len(names), why=_(KEPT_BECAUSE[because]), names=", ".join(names))  # fmt: skip
         if self.failed:
             text += "; " + _("{n} failed: {errors}").format(n=len(self.failed),
                                                           errors="; ".join(self.failed))  # fmt: skip
         if self.replayed:
             text += "; " + _("{n} confirmed from the journal").format(n=self.replayed)
         return text
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one planned digest: sent, kept in the outbox (``because``) or failed
+    (``error``), with the text it had."""
+
+    kind: str  # sent | kept | failed
+    subject: str
+    body: str
+    because: str | None = None
+    error: str | None = None
 
 
 def journal_path(db: Database) -> Path:
@@ -79,11 +104,21 @@ def run_digests(
     result = DigestRun(replayed=replay_journal(db))
     if now.time() < digest_time(settings):
         return result
-    digests = db.run(lambda cur: _plan(cur, now))
+    mail_server = bool(settings.smtp_host)
+    digests = db.run(lambda cur: _plan(cur, now, mail_server=mail_server))
     result.planned = len(digests)
     journal_file = journal_path(db)
-    outcomes: dict[tuple[int, date], str | None] = {}
+    outcomes: dict[tuple[int, date], Outcome] = {}
     for digest in digests:  # the database is not held while we talk to the mail server
+        message = compose(settings, digest, language=digest.language)
+        text = (str(message["Subject"]), message.get_content())
+        key = (digest.assignee_id, digest.day)
+        because = None if mail_server else "no_mail_server"
+        because = because or (None if digest.email else "no_address")
+        if because:
+            outcomes[key] = Outcome("kept", *text, because=because)
+            result.kept.setdefault(because, []).append(digest.assignee)
+            continue
         accepted: list[bool] = []
 
         def journal(digest: Digest = digest, accepted: list[bool] = accepted) -> None:
@@ -91,18 +126,14 @@ def run_digests(
             accepted.append(True)
 
         try:
-            if not digest.email:
-                raise MailError(_("{name} has no e-mail address (Settings › Team)").format(
-                    name=digest.assignee))  # fmt: skip
-            sender(settings, compose(settings, digest, language=digest.language),
-                   on_accepted=journal)  # fmt: skip
+            sender(settings, message, on_accepted=journal)
         except MailError as exc:
             if not accepted:
-                outcomes[(digest.assignee_id, digest.day)] = str(exc)
+                outcomes[key] = Outcome("failed", *text, error=str(exc))
                 result.failed.append(f"{digest.assignee}: {exc}")
                 continue
             # Accepted before the error: only the goodbye (QUIT) failed, the digest went out.
-        outcomes[(digest.assignee_id, digest.day)] = None
+        outcomes[key] = Outcome("sent", *text)
         result.sent += 1
     if outcomes:
         db.run(lambda cur: _record(cur, digests, outcomes, now))
@@ -110,7 +141,10 @@ def run_digests(
     return result
 
 
-def _plan(cur: Cursor, now: datetime) -> list[Digest]:
+def _plan(cur: Cursor, now: datetime, *, mail_server: bool = True) -> list[Digest]:
+    """Promise today's digests; read those to send or keep now.  A kept digest of today is read
+    again only once it could go out: a mail server is configured and its recipient has an
+    address (else every cycle would keep it anew)."""
     today = now.date()
     cur.execute(
         "INSERT INTO digest_deliveries (assignee_id, day)"
@@ -124,9 +158,10 @@ def _plan(cur: Cursor, now: datetime) -> list[Digest]:
         "SELECT d.assignee_id, u.display_name, u.email, d.attempts, u.language"
         " FROM digest_deliveries d"
         " JOIN users u ON u.id = d.assignee_id"
-        " WHERE d.day = ? AND d.status = 'pending'"
-        " AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?) ORDER BY d.assignee_id",
-        [today, now],
+        " WHERE d.day = ? AND ((d.status = 'pending'"
+        " AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?))"
+        " OR (d.status = 'kept' AND ? AND u.email IS NOT NULL)) ORDER BY d.assignee_id",
+        [today, now, mail_server],
     ).fetchall()
     if not due:
         return []
@@ -189,27 +224,38 @@ def _compose(settings: Settings, digest: Digest) -> EmailMessage:
     return message
 
 
-def _record(cur: Cursor, digests: list[Digest], outcomes: dict, now: datetime) -> None:
+def _record(
+    cur: Cursor, digests: list[Digest], outcomes: dict[tuple[int, date], Outcome], now: datetime
+) -> None:
     for digest in digests:
-        key = (digest.assignee_id, digest.day)
-        if key not in outcomes:
+        outcome = outcomes.get((digest.assignee_id, digest.day))
+        if outcome is None:
             continue
-        error = outcomes[key]
-        if error is None:
+        where = [digest.assignee_id, digest.day]
+        if outcome.kind == "sent":
             _mark_sent(cur, digest.assignee_id, digest.day, now, len(digest.reminders))
+        elif outcome.kind == "kept":
+            cur.execute(
+                "UPDATE digest_deliveries SET status = 'kept', kept_because = ?, subject = ?,"
+                " body = ?, reminders = ?, next_attempt_at = NULL"
+                " WHERE assignee_id = ? AND day = ? AND status <> 'sent'",
+                [outcome.because, outcome.subject, outcome.body, len(digest.reminders), *where],
+            )
         else:
             wait = min(BACKOFF_MAX_MIN, 2**digest.attempts)  # 1, 2, 4 … 60 minutes
             cur.execute(
-                "UPDATE digest_deliveries SET attempts = attempts + 1, last_error = ?,"
-                " next_attempt_at = ? WHERE assignee_id = ? AND day = ? AND status = 'pending'",
-                [error[:1000], now + timedelta(minutes=wait), digest.assignee_id, digest.day],
-            )
+                "UPDATE digest_deliveries SET status = 'pending', kept_because = NULL,"
+                " attempts = attempts + 1, last_error = ?, next_attempt_at = ?, subject = ?,"
+                " body = ?, reminders = ? WHERE assignee_id = ? AND day = ? AND status <> 'sent'",
+                [(outcome.error or "")[:1000], now + timedelta(minutes=wait), outcome.subject,
+                 outcome.body, len(digest.reminders), *where],
+            )  # fmt: skip
 
 
 def _mark_sent(cur: Cursor, assignee_id: int, day: date, when: datetime, count: int | None) -> None:
     cur.execute(
         "UPDATE digest_deliveries SET status = 'sent', sent_at = ?, attempts = attempts + 1,"
-        " last_error = NULL, reminders = coalesce(?, reminders)"
+        " last_error = NULL, kept_because = NULL, reminders = coalesce(?, reminders)"
         " WHERE assignee_id = ? AND day = ? AND status <> 'sent'",
         [when, count, assignee_id, day],
     )
@@ -267,11 +313,55 @@ def _clear_journal(journal: Path) -> None:
 def deliveries(db: Database, since: date) -> list[dict]:
     rows = db.query(
         "SELECT d.day, u.display_name, d.status, d.attempts, d.reminders, d.sent_at,"
-        " d.last_error, d.next_attempt_at FROM digest_deliveries d"
+        " d.last_error, d.next_attempt_at, d.kept_because FROM digest_deliveries d"
         " LEFT JOIN users u ON u.id = d.assignee_id WHERE d.day >= ?"
         " ORDER BY d.day DESC, d.status, u.display_name",
         [since],
     )
     keys = ("day", "assignee", "status", "attempts", "reminders", "sent_at", "last_error",
-            "next_attempt_at")  # fmt: skip
+            "next_attempt_at", "kept_because")  # fmt: skip
     return [dict(zip(keys, r, strict=True)) for r in rows]
+
+
+# -- the outbox: what has not reached its recipient by e-mail ---------------------------------------
+
+
+@dataclass(frozen=True)
+class KeptDigest:
+    day: date
+    subject: str
+    body: str
+    status: str  # kept | pending (the server refused it; tried again)
+    because: str | None  # why it was kept (KEPT_BECAUSE)
+    error: str | None  # why the last try failed
+
+
+def outbox(db: Database, assignee_id: int, since: date) -> list[KeptDigest]:
+    """One user's digests since ``since`` that have not gone out by e-mail, newest first."""
+    rows = db.query(
+        "SELECT day, subject, body, status, kept_because, last_error FROM digest_deliveries"
+        " WHERE assignee_id = ? AND day >= ? AND status <> 'sent' AND body IS NOT NULL"
+        " ORDER BY day DESC",
+        [assignee_id, since],
+    )
+    return [KeptDigest(*row) for row in rows]
+
+
+def delivery_problem(db: Database, settings: Settings, assignee_id: int, *, me: int) -> str | None:
+    """Why reminders for this user would not reach them by e-mail, in words (None: they will):
+    shown the moment a reminder is made for them."""
+    row = db.query("SELECT display_name, email FROM users WHERE id = ?", [assignee_id])
+    if not row:
+        return None
+    name, email = row[0]
+    if not email:
+        if assignee_id == me:
+            return _("You have no e-mail address yet: your reminders reach you only in the "
+                     "outbox on the Reminders page. Add your address under My account.")  # fmt: skip
+        return _("{name} has no e-mail address: their reminders reach them only in the outbox "
+                 "on the Reminders page. An admin adds the address on the Users page.").format(
+            name=name)  # fmt: skip
+    if not settings.smtp_host:
+        return _("No mail server is configured yet: reminders wait in the outbox on the "
+                 "Reminders page until an admin sets one up in Settings.")  # fmt: skip
+    return None

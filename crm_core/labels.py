@@ -95,6 +95,17 @@ FIELDS = {
     "format": N_("Format"),
     "sign-in throttle": N_("Sign-in throttle"),
     "sessions ended": N_("Sessions ended"),
+    # The settings an admin makes in the app (crm_core.app_settings).
+    "smtp_host": N_("Mail server"),
+    "smtp_port": N_("Port"),
+    "smtp_security": N_("Encryption"),
+    "smtp_user": N_("User name at the mail server"),
+    "smtp_password": N_("Mail server password"),
+    "smtp_from": N_("Sender address"),
+    "digest_time": N_("Time of the daily reminder e-mail"),
+    "office_address": N_("Office address"),
+    "nominatim_url": N_("Online geocoder"),
+    "mailchimp_api_key": N_("Mailchimp API key"),
 }
 PLACE_IN = "place in "  # a card moved within its column: "place in <phase>" (crm_core.board)
 
@@ -129,6 +140,16 @@ ROLES = {"admin": N_("admin"), "member": N_("member")}
 REASONS = {"phase deleted": N_("phase deleted")}
 # Fields whose values are dates: the log keeps them as ISO text ("2026-12-04").
 _DATE_FIELDS = {"due_date", "first_contact", "expected_close", "fire_on"}
+# How the mail server is reached (crm_core.app_settings.SECURITY).
+SMTP_SECURITY = {"none": N_("none (a relay on this machine or the company network)"),
+                 "starttls": N_("STARTTLS (usually port 587)"),
+                 "ssl": N_("SSL/TLS (usually port 465)")}  # fmt: skip
+# What the log says of a secret (its value is never logged).
+SECRET_STATES = {"set": N_("set (not shown)"), "removed": N_("removed")}
+# The daily reminder e-mails (crm_core.digests): their states, and why one was kept in the outbox.
+DIGEST_STATUSES = {"pending": N_("pending"), "kept": N_("kept in the outbox"), "sent": N_("sent")}
+KEPT_BECAUSE = {"no_mail_server": N_("no mail server is configured yet"),
+                "no_address": N_("no e-mail address")}  # fmt: skip
 # Fields whose values are codes, with the words for them.
 _VALUE_WORDS = {
     "status": STATUSES,
@@ -136,6 +157,9 @@ _VALUE_WORDS = {
     "channel": CHANNELS,
     "role": ROLES,
     "why": REASONS,
+    "smtp_security": SMTP_SECURITY,
+    "smtp_password": SECRET_STATES,
+    "mailchimp_api_key": SECRET_STATES,
 }
 
 # What the log stores as actions (``crm_core.audit.ACTIONS``) and kinds of records.
@@ -184,6 +208,7 @@ RECORDS = {
     "mailchimp": N_("Mailchimp"),
     "audit_log": N_("audit log"),
     "database": N_("database"),
+    "settings": N_("settings"),
 }
 
 

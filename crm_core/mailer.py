@@ -51,7 +51,8 @@ def send(
     polite QUIT: a caller that must remember what was sent (the digest journal) should not wait
     for another round trip, in which a kill would make it send the message again."""
     if not settings.smtp_host:
-        raise MailError(_("no SMTP server is configured (CRM_SMTP_HOST or [smtp] host)"))
+        raise MailError(_("no mail server is configured (Settings › E-mail, [smtp] host or "
+                          "CRM_SMTP_HOST)"))  # fmt: skip
     if settings.smtp_security not in ("none", "starttls", "ssl"):
         raise MailError(_("unknown SMTP security “{security}”").format(
             security=settings.smtp_security))  # fmt: skip
@@ -89,3 +90,13 @@ def send(
         raise MailError(
             f"{type(exc).__name__}: {exc}".replace(settings.smtp_password or "\0", "***")
         ) from None
+
+
+def send_test(settings: Settings, to: str) -> None:
+    """A short e-mail to ``to`` (the admin trying the mail server's settings out), in the
+    language in use; raises MailError with the reason when it was not accepted."""
+    text = _(
+        "This is a test e-mail from leadradar. It came through the mail server {server}, so the "
+        "daily reminder e-mails will reach the team this way."
+    ).format(server=f"{settings.smtp_host}:{settings.smtp_port}")
+    send(settings, build_message(settings, to, _("leadradar: test e-mail"), text + "\n"))

@@ -1,7 +1,8 @@
 """Versions of records that colleagues edit at the same time: one mechanism for every kind.
 
 Every versioned record (a contact, a lead, a reminder, a scheduled opportunity, a user profile, a
-settings record: pipeline, phase, lost reason, tag, custom field, source) carries a ``version``
+settings record: pipeline, phase, lost reason, tag, custom field, source, a form of the
+Settings page) carries a ``version``
 that each write bumps.  A change names the version the user saw; when the record has moved on
 (someone else changed or deleted it) ``Stale`` is raised before anything is written, carrying the
 record as it is now and who changed it, so the page can show both and let the user decide.
@@ -43,6 +44,7 @@ RECORD_NAMES = {
     "tag": (N_("tag"), N_("this tag"), N_("This tag")),
     "custom_field": (N_("field"), N_("this field"), N_("This field")),
     "source": (N_("source"), N_("this source"), N_("This source")),
+    "settings": (N_("setting"), N_("this setting"), N_("This setting")),
 }
 
 

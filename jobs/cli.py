@@ -23,7 +23,7 @@ from pathlib import Path
 
 from crm_core import audit
 from crm_core.accounts import users
-from crm_core.config import PROJECT_ROOT, load_settings
+from crm_core.config import PROJECT_ROOT, Settings, load_settings
 from crm_core.database import Database, get_database
 
 DEMO_CONTACTS = 1000
@@ -329,6 +329,7 @@ def restore_command(args: argparse.Namespace) -> int:
     """Copy a backup to a new file and check that it opens; the running file is never touched."""
     import shutil
 
+    from crm_core.app_settings import secrets_path
     from crm_core.database import Database, backup_name, migrate, private
 
     source = Path(args.source)
@@ -353,6 +354,10 @@ def restore_command(args: argparse.Namespace) -> int:
     contacts = restored.query("SELECT count(*) FROM contacts")[0][0]
     restored.release()
     print(f"restored {source} to {target} ({contacts} contacts); start with CRM_DB={target}")
+    secrets = secrets_path(load_settings().db_path)
+    if secrets.exists():  # backups hold no secrets (crm_core.app_settings)
+        print(f"the secrets set in Settings are in no backup: copy {secrets} to"
+              f" {secrets_path(target)} (or enter them again)")  # fmt: skip
     return 0
 
 
@@ -367,6 +372,7 @@ def _pipeline_id(name_or_id: str) -> int:
 
 def mailchimp_command(args: argparse.Namespace) -> int:
     from crm_core import mailchimp
+    from crm_core.app_settings import current_settings
     from crm_core.validation import FieldError
 
     db = get_database()
@@ -379,7 +385,7 @@ def mailchimp_command(args: argparse.Namespace) -> int:
             print(f"linked {args.pipeline} to audience {args.list_id}")
             return 0
         pipeline = _pipeline_id(args.pipeline) if args.pipeline else None
-        results = mailchimp.sync(db, load_settings(), pipeline_id=pipeline)
+        results = mailchimp.sync(db, current_settings(db), pipeline_id=pipeline)
     except (FieldError, mailchimp.MailchimpNotConfigured) as exc:
         print(str(exc), file=sys.stderr)
         return 2
@@ -473,8 +479,10 @@ def seed_demo(db: Database) -> tuple[int, int]:
     return summary.contacts, leads
 
 
-def run_app(host: str | None, port: int | None, *, demo: bool) -> int:
-    settings = load_settings()
+def prepare_database(settings: Settings, *, demo: bool) -> None:
+    """What every `crm run` does before it serves: the file created and migrated, demo data in a
+    new one (with ``demo``), the first admin (tests start "a fresh database as `make run`
+    creates it" here)."""
     is_new = not settings.db_path.exists()
     db = get_database(settings)  # creates and migrates the file
     if is_new and demo:
@@ -482,6 +490,11 @@ def run_app(host: str | None, port: int | None, *, demo: bool) -> int:
         print(f"created {settings.db_path}: {contacts} demo contacts, {leads} leads")
     users.announce_first_admin(db)
     db.release()  # the app process opens the file itself, per unit of work
+
+
+def run_app(host: str | None, port: int | None, *, demo: bool) -> int:
+    settings = load_settings()
+    prepare_database(settings, demo=demo)
 
     tls = [settings.tls_cert, settings.tls_key]
     if any(tls) and not (all(tls) and all(Path(str(p)).is_file() for p in tls)):

@@ -11,32 +11,36 @@ from datetime import datetime, timedelta
 import schedule
 
 from crm_core import audit, job_state
-from crm_core.config import Settings, load_settings
+from crm_core.app_settings import current_settings
+from crm_core.config import Settings
 from crm_core.database import Database, get_database
 from jobs import JOBS, Job
 
 log = logging.getLogger("jobs")
 
 
-def run_job(db: Database, settings: Settings, job: Job) -> bool:
-    """Run one job and record how it went; True when it succeeded."""
+def run_job(db: Database, settings: Settings | None, job: Job) -> bool:
+    """Run one job and record how it went; True when it succeeded.  ``settings`` None: read
+    anew, so what an admin changes on the Settings page applies from the next run."""
     job_state.job_started(db, job.name)
     summary = error = None
+    current = settings
     try:
+        current = settings or current_settings(db)
         with audit.acting_as(audit.JOBS):  # what a job changes is logged as the "jobs" actor
-            summary = job.run(db, settings)
+            summary = job.run(db, current)
         log.info("%s: %s", job.name, summary)
     except Exception as exc:  # noqa: BLE001 - a failing job is reported, the others still run
         error = f"{type(exc).__name__}: {exc}"
         log.error("%s failed: %s\n%s", job.name, error, traceback.format_exc())
-    next_run = datetime.now() + timedelta(seconds=job.every_s(settings))
+    next_run = datetime.now() + timedelta(seconds=job.every_s(current)) if current else None
     job_state.job_finished(db, job.name, summary=summary, error=error, next_run=next_run)
     return error is None
 
 
 def run_once(settings: Settings | None = None) -> int:
-    """Every job once, now; exit status 0 when all succeeded."""
-    settings = settings or load_settings()
+    """Every job once, now; exit status 0 when all succeeded.  ``settings``: fixed ones (the
+    bench); default: the current ones, read for each job."""
     db = get_database(settings)
     job_state.claim(db)
     try:
@@ -47,9 +51,10 @@ def run_once(settings: Settings | None = None) -> int:
 
 
 def run_forever(settings: Settings | None = None) -> int:
-    """The jobs process: run every job at start (catching up), then on its interval."""
-    settings = settings or load_settings()
+    """The jobs process: run every job at start (catching up), then on its interval (read once,
+    at start); each run reads the current settings unless ``settings`` fixes them."""
     db = get_database(settings)
+    intervals = settings or current_settings(db)
     job_state.claim(db)
     stopping = False
 
@@ -62,7 +67,7 @@ def run_forever(settings: Settings | None = None) -> int:
     scheduler = schedule.Scheduler()
     for job in JOBS:
         run_job(db, settings, job)
-        scheduler.every(job.every_s(settings)).seconds.do(run_job, db, settings, job)
+        scheduler.every(job.every_s(intervals)).seconds.do(run_job, db, settings, job)
     log.info("jobs process %s running %d jobs", db.path, len(JOBS))
     last_beat = 0.0
     try:

@@ -14,7 +14,8 @@ import streamlit as st
 
 from crm_core import labels
 from crm_core.accounts.users import User
-from crm_core.config import Settings, load_settings
+from crm_core.app_settings import current_settings
+from crm_core.config import Settings
 from crm_core.database import Database, DatabaseBusy, get_database
 from crm_core.formatting import EMPTY
 from crm_core.i18n import (
@@ -40,7 +41,9 @@ PROFILE_LABELS = {"display_name": N_("name"), "email": N_("email"),
 
 
 def settings() -> Settings:
-    return load_settings()
+    """The settings as the jobs process sees them too: file, environment and what an admin set
+    on the Settings page (crm_core.app_settings)."""
+    return current_settings(db())
 
 
 def db() -> Database:

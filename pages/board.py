@@ -27,6 +27,7 @@ from crm_core.board import (
     undo_drop,
 )
 from crm_core.database import DatabaseBusy
+from crm_core.digests import delivery_problem
 from crm_core.i18n import N_, _, count, day, moment, money, money_short, ngettext
 from crm_core.leads import LeadNotFound, LeadView, get_lead
 from crm_core.notes import CHANNELS, add_note, list_notes
@@ -411,6 +412,9 @@ def reminder_panel(lead: LeadView) -> None:
             with user_errors():
                 add_reminder(db(), lead.contact_id, due, note, who.id, me().id, lead_id=lead.id)
                 st.success(_("Reminder set."))
+                unreached = delivery_problem(db(), settings(), who.id, me=me().id)
+                if unreached:
+                    st.warning(md(unreached))
     upcoming = [r for r in open_reminders(db(), contact_id=lead.contact_id) if r.lead_id == lead.id]
     if upcoming:
         first = upcoming[0]

@@ -33,6 +33,7 @@ from crm_core.contacts import (
     update_contact,
 )
 from crm_core.custom_fields import CustomField, list_fields
+from crm_core.digests import delivery_problem
 from crm_core.formatting import shown
 from crm_core.geo.geocoding import location_of, pin_contact
 from crm_core.i18n import N_, _, day, decimal, moment
@@ -558,7 +559,10 @@ def follow_ups_panel(view: ContactView) -> None:
             if st.form_submit_button(_("Add reminder"), icon=":material/add:"):
                 with user_errors():
                     add_reminder(db(), view.id, due, note, who.id, me().id)
-                    flash(_("Reminder added."))
+                    # Said at once when the reminder will not reach them by e-mail.
+                    unreached = delivery_problem(db(), settings(), who.id, me=me().id)
+                    flash(" ".join([_("Reminder added."), md(unreached or "")]).strip(),
+                          "warning" if unreached else "success")  # fmt: skip
                     st.rerun()
     names = phase_places()
     choices = list(names)

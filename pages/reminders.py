@@ -1,12 +1,14 @@
-"""Follow-up reminders: overdue, today, upcoming; done and snooze straight from the list."""
+"""Follow-up reminders: overdue, today, upcoming; done and snooze straight from the list; the
+outbox of the signed-in user's reminder e-mails that have not reached them by e-mail."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import streamlit as st
 
 from crm_core.accounts.users import list_users
+from crm_core.digests import KeptDigest, outbox
 from crm_core.i18n import N_, _, count, day
 from crm_core.reminders import (
     count_open,
@@ -24,9 +26,32 @@ gate()  # nothing below runs for a visitor who is not signed in
 # The list's groups (crm_core.reminders' buckets), as people read them.
 BUCKETS = {"overdue": N_("Overdue"), "today": N_("Today"), "upcoming": N_("Upcoming")}
 
+
+def kept_note(item: KeptDigest) -> str:
+    """Why a reminder e-mail is here rather than in the user's inbox."""
+    if item.status != "kept":
+        return _("Not delivered yet: the mail server did not accept it ({error}). It is tried "
+                 "again.").format(error=md(item.error or ""))  # fmt: skip
+    if item.because == "no_address":
+        return _("Kept here: your account has no e-mail address. Add it under My account; "
+                 "today's then goes out by e-mail.")  # fmt: skip
+    return _("Kept here: no mail server is configured yet. Today's goes out by e-mail as soon "
+             "as an admin sets one up in Settings.")  # fmt: skip
+
+
 st.title(_("Reminders"))
 show_flash()
 today = date.today()
+kept = outbox(db(), me().id, today - timedelta(days=7))
+if kept:
+    st.subheader(_("Outbox"))
+    st.caption(_("Your daily reminder e-mails of the last week that have not reached you by "
+                 "e-mail."))  # fmt: skip
+    for item in kept:
+        with st.expander(f"{day(item.day)} · {md(item.subject)}", expanded=item.day == today,
+                         icon=":material/outbox:"):  # fmt: skip
+            st.caption(kept_note(item))
+            st.text(item.body)
 users = list_users(db())
 ids = [u.id for u in users]
 c1, c2 = st.columns([2, 3])

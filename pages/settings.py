@@ -1,11 +1,30 @@
 """Settings (admins): pipelines and phases, tags, custom contact fields, sources, lost reasons,
-Mailchimp.  Two admins editing the same record are told, never overwritten: see pages/_versions.py."""
+the mail server and the daily reminder e-mail, the office address and the online geocoder,
+Mailchimp.  Two admins editing the same record are told, never overwritten: see
+pages/_versions.py.  What the config file or the environment sets is shown, not editable here
+(crm_core.app_settings)."""
 
+from datetime import time
 from functools import partial
 
+import pandas as pd
 import streamlit as st
 
-from crm_core import mailchimp
+from crm_core import labels, mailchimp
+from crm_core.app_settings import (
+    IN_APP,
+    SECRET_MAX,
+    SECRETS,
+    SECTIONS,
+    SECURITY,
+    SettingsSection,
+    as_stored,
+    get_section,
+    save_section,
+    set_secret,
+)
+from crm_core.app_settings import option as setting_option
+from crm_core.config import Settings
 from crm_core.custom_fields import (
     FIELD_KINDS,
     CustomField,
@@ -16,6 +35,7 @@ from crm_core.custom_fields import (
     update_field,
 )
 from crm_core.i18n import N_, _, count, moment, ngettext, percent
+from crm_core.mailer import MailError, send_test
 from crm_core.pipelines import (
     LostReason,
     Phase,
@@ -35,7 +55,7 @@ from crm_core.pipelines import (
 from crm_core.sources import Source, add_source, remove_source, source_entries
 from crm_core.tags import Tag, create_tag, delete_tag, list_tags, update_tag
 from pages._auth import gate
-from pages._ui import choose, db, flash, md, me, settings, show_flash, user_errors
+from pages._ui import choose, db, field_label, flash, md, me, settings, show_flash, user_errors
 from pages._versions import (
     Attempt,
     attempt,
@@ -189,10 +209,212 @@ def remove_reason(reason: LostReason) -> None:
             reason.version)  # fmt: skip
 
 
+# -- the settings an admin makes here (crm_core.app_settings) -------------------------------------
+
+# Examples in the empty fields (a default is shown as the example where there is one).
+EXAMPLES = {"smtp_host": "mail.firma.de", "smtp_user": "crm@firma.de",
+            "office_address": "Königsallee 1, 40212 Düsseldorf",
+            "nominatim_url": "https://nominatim.firma.local"}  # fmt: skip
+HELP = {
+    "smtp_host": N_("The server that sends the team's e-mail, as the mail program names it "
+                    "(outgoing server, SMTP)."),
+    "smtp_port": N_("Usually 587 with STARTTLS, 465 with SSL/TLS, 25 without encryption."),
+    "smtp_user": N_("Only if the mail server asks for a sign-in; the password is set below."),
+    "smtp_from": N_("The sender of the reminder e-mails."),
+    "smtp_password": N_("Only if the mail server asks for a sign-in. Never shown again after "
+                        "saving; kept where only the service can read it."),
+    "mailchimp_api_key": N_("Mailchimp › Profile › Extras › API keys. Never shown again after "
+                            "saving; kept where only the service can read it."),
+    "digest_time": N_("From this time on, everyone with reminders due gets one e-mail a day."),
+    "office_address": N_("Where routes “from the office” start."),
+    "nominatim_url": N_("Optional: a Nominatim server that places addresses the offline data "
+                        "does not know. The public one only with its usage policy in mind."),
+}  # fmt: skip
+
+
+def setting_name(attr: str) -> str:
+    return field_label(attr)
+
+
+def origin_note(config: Settings, attr: str) -> str | None:
+    """Why a value cannot be changed here: the config file or the environment sets it."""
+    origin, option = config.origins[attr], setting_option(attr)
+    if origin.kind == "environment":
+        return _("Set by the environment variable {name}: change it there.").format(
+            name=origin.where)  # fmt: skip
+    if origin.kind == "file":
+        return _("Set in the config file {path} ([{section}] {key}): change it there.").format(
+            path=origin.where, section=option.section, key=option.key)  # fmt: skip
+    return None
+
+
+def origin_label(config: Settings, attr: str) -> str:
+    """Where the value in use comes from, in a few words (the table under each form)."""
+    origin, option = config.origins[attr], setting_option(attr)
+    if origin.kind == "environment":
+        return _("environment variable {name}").format(name=origin.where)
+    if origin.kind == "file":
+        return _("config file {path}, [{section}] {key}").format(
+            path=origin.where, section=option.section, key=option.key)  # fmt: skip
+    return _("set here") if origin.kind == "app" else _("default")
+
+
+def value_in_use(config: Settings, attr: str) -> str:
+    value = getattr(config, attr)
+    if attr in SECRETS:
+        return _("set (not shown)") if value else _("not set")
+    if value is None or value == "":
+        return "—"
+    return labels.value_label(attr, value)
+
+
+def origins_table(config: Settings, attrs: list[str]) -> None:
+    """Which value each setting has and where it comes from."""
+    st.caption(_("In use now: the config file and the environment win over what is set here."))
+    st.dataframe(
+        pd.DataFrame([{"setting": setting_name(a), "value": value_in_use(config, a),
+                       "from": origin_label(config, a)} for a in attrs]),
+        hide_index=True, width="stretch",
+        column_config={"setting": st.column_config.TextColumn(_("Setting"), width="medium"),
+                       "value": st.column_config.TextColumn(_("Value in use"), width="medium"),
+                       "from": st.column_config.TextColumn(_("Comes from"), width="large")},
+    )  # fmt: skip
+
+
+def setting_keys(record: SettingsSection) -> dict[str, str]:
+    return {o.attr: f"set_{record.section}_v{record.version}_{o.attr}"
+            for o in SECTIONS[record.section]}  # fmt: skip
+
+
+def form_setting(record: SettingsSection, editable: tuple[str, ...]) -> dict[str, object]:
+    """The submitted values of the fields that may be changed here, as the rules read them."""
+    values = form_values({a: k for a, k in setting_keys(record).items() if a in editable})
+    return {a: f"{v.hour:02d}:{v.minute:02d}" if isinstance(v, time) else v
+            for a, v in values.items()}  # fmt: skip
+
+
+def save_settings(record: SettingsSection, editable: tuple[str, ...]) -> None:
+    """(A callback, with the form's record as it showed it.)"""
+
+    def write(values: dict[str, object], version: int) -> object:
+        return save_section(db(), record.section, values, expected_version=version)
+
+    attempt(Attempt(f"settings_{record.section}", "settings", record,
+                    form_setting(record, editable), write, N_("Settings saved."),
+                    name=f"[{record.section}]", clean=as_stored), record.version)  # fmt: skip
+
+
+def as_time(text: object) -> time:
+    hours, _sep, minutes = str(text or "07:00").partition(":")
+    return time(int(hours), int(minutes or 0))
+
+
+def settings_form(record: SettingsSection, config: Settings) -> None:
+    """The form of one section: each value set here, or shown (not editable) where the config
+    file or the environment sets it."""
+    section = record.section
+    keys = setting_keys(record)
+    editable = tuple(o.attr for o in SECTIONS[section] if origin_note(config, o.attr) is None)
+    with st.form(f"settings_{section}_v{record.version}", border=True):
+        for option in SECTIONS[section]:
+            attr, key = option.attr, keys[option.attr]
+            note = origin_note(config, attr)
+            locked = note is not None
+            value = getattr(config, attr) if locked else record.values.get(attr)
+            help_text = note or (_(HELP[attr]) if attr in HELP else None)
+            if attr == "smtp_security":
+                chosen = value or config.smtp_security
+                st.selectbox(setting_name(attr), SECURITY,
+                             index=SECURITY.index(chosen) if chosen in SECURITY else 0,
+                             format_func=lambda v: labels.value_label("smtp_security", v),
+                             key=key, disabled=locked, help=help_text)  # fmt: skip
+            elif attr == "digest_time":
+                st.time_input(setting_name(attr), as_time(value or config.digest_time), step=300,
+                              key=key, disabled=locked, help=help_text)  # fmt: skip
+            else:
+                default = option.default
+                example = EXAMPLES.get(attr) or ("" if default is None else str(default))
+                st.text_input(setting_name(attr), "" if value is None else str(value),
+                              placeholder=_("e.g. {example}").format(example=example) if example
+                              else None, key=key, disabled=locked, max_chars=500,
+                              help=help_text)  # fmt: skip
+            if locked:
+                st.caption(md(note))
+        st.form_submit_button(_("Save"), type="primary", icon=":material/save:",
+                              key=f"save_settings_{section}_v{record.version}",
+                              on_click=save_settings, args=(record, editable),
+                              disabled=not editable)  # fmt: skip
+
+
+def secret_key(attr: str) -> str:
+    return f"secret_{attr}"
+
+
+def store_secret(attr: str) -> None:
+    """(A callback.)  The box is emptied whatever happens: a secret typed in is not kept on the
+    page, where the eye icon would show it."""
+    value = st.session_state.get(secret_key(attr)) or ""
+    st.session_state[secret_key(attr)] = ""
+    if not signed_in_admin():
+        return
+    with user_errors():
+        set_secret(db(), attr, value)
+        flash(_("{what} saved. It is not shown again.").format(what=setting_name(attr)))
+
+
+def remove_secret(attr: str) -> None:
+    """(A callback.)"""
+    if not signed_in_admin():
+        return
+    with user_errors():
+        set_secret(db(), attr, None)
+        flash(_("{what} removed.").format(what=setting_name(attr)))
+
+
+def secret_form(attr: str, config: Settings) -> None:
+    """Set or remove a secret; it is never shown, not even to admins."""
+    note = origin_note(config, attr)
+    if note is not None:
+        st.caption(f"**{setting_name(attr)}**: " + md(note))
+        return
+    is_set = config.origins[attr].kind == "app"
+    with st.form(f"form_{secret_key(attr)}", clear_on_submit=True, border=False):
+        c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+        c1.text_input(setting_name(attr), type="password", key=secret_key(attr),
+                      max_chars=SECRET_MAX, autocomplete="new-password",
+                      placeholder=_("set (not shown)") if is_set else _("not set"),
+                      help=_(HELP[attr]) if attr in HELP else None)  # fmt: skip
+        c2.form_submit_button(_("Save"), key=f"save_{secret_key(attr)}", on_click=store_secret,
+                              args=(attr,))  # fmt: skip
+    if is_set:
+        st.caption(_("Set here; it is never shown again. Type a new one to replace it."))
+        st.button(_("Remove: {what}").format(what=setting_name(attr)),
+                  key=f"remove_{secret_key(attr)}", on_click=remove_secret,
+                  args=(attr,))  # fmt: skip
+
+
+def test_email(config: Settings) -> None:
+    """Send the signed-in admin a test e-mail through the mail server in use."""
+    address = me().email
+    if st.button(_("Send a test e-mail to me"), icon=":material/send:", disabled=not address,
+                 help=_("Uses the saved settings.")):  # fmt: skip
+        with st.spinner(_("Talking to the mail server …")):
+            try:
+                send_test(config, address or "")
+            except MailError as exc:
+                st.error(_("The test e-mail was not sent: {reason}").format(reason=md(exc)))
+            else:
+                st.success(_("Test e-mail sent to {address}. Please look in that inbox.").format(
+                    address=md(address)))  # fmt: skip
+    if not address:
+        st.caption(_("Add your e-mail address under My account to send yourself a test e-mail."))
+
+
 # What the conflict panel calls the fields of these forms (translated there).
 LABELS = {"name": N_("name"), "probability": N_("win %"), "color": N_("colour"),
           "position": N_("position"), "kind": N_("type"), "choices": N_("choices"),
-          "active": N_("shown on contacts")}  # fmt: skip
+          "active": N_("shown on contacts"),
+          **{o.attr: labels.FIELDS[o.attr] for o in IN_APP}}  # fmt: skip
 # How the panel shows their values where the stored one would not do.
 SHOWN_AS = {"kind": kind_label}
 
@@ -201,17 +423,37 @@ SHOWN_AS = {"kind": kind_label}
 
 st.title(_("Settings"))
 show_flash()
-pipelines_tab, tags_tab, fields_tab, sources_tab, reasons_tab, team_tab, mailchimp_tab = st.tabs(
+# Keyed and tracked: the tab stays chosen when a save's message or a conflict panel appears
+# above it (an untracked tab set would start again at the first tab).
+(pipelines_tab, tags_tab, fields_tab, sources_tab, reasons_tab, team_tab, mail_tab, office_tab,
+ mailchimp_tab) = st.tabs(
     [_("Pipelines"), _("Tags"), _("Custom fields"), _("Sources"), _("Lost reasons"), _("Team"),
-     _("Mailchimp")]
+     _("E-mail"), _("Office and maps"), _("Mailchimp")], key="settings_tab", on_change="rerun",
 )  # fmt: skip
+config = settings()
+records = {f"settings_{s}": get_section(db(), s) for s in SECTIONS}
+
+with mail_tab:
+    conflict_panels(("settings_smtp", "settings_jobs"), records, LABELS)
+    st.subheader(_("Mail server"))
+    st.caption(_("Reminder e-mails go out through it. Until one is set, each day's reminders "
+                 "wait in the outbox on the Reminders page."))  # fmt: skip
+    settings_form(records["settings_smtp"], config)
+    secret_form("smtp_password", config)
+    test_email(config)
+    st.subheader(_("Daily reminder e-mail"))
+    settings_form(records["settings_jobs"], config)
+    origins_table(config, [o.attr for o in IN_APP if o.section in ("smtp", "jobs")])
+
+with office_tab:
+    conflict_panels(("settings_geo",), records, LABELS)
+    settings_form(records["settings_geo"], config)
+    origins_table(config, [o.attr for o in SECTIONS["geo"]])
 
 with mailchimp_tab:
-    config = settings()
-    if config.mailchimp_api_key:
-        st.caption(_("An API key is configured (CRM_MAILCHIMP_API_KEY); it is never shown here."))
-    else:
-        st.warning(_("No Mailchimp API key: set CRM_MAILCHIMP_API_KEY (or [mailchimp] api_key)."))
+    secret_form("mailchimp_api_key", config)
+    if not config.mailchimp_api_key:
+        st.warning(_("No Mailchimp API key yet: linked pipelines are synced once one is set."))
     links = {link.pipeline_id: link for link in mailchimp.list_links(db())}
     for pipeline in list_pipelines(db()):
         link = links.get(pipeline.id)
@@ -300,7 +542,10 @@ with pipelines_tab:
                                       key=f"{pipeline_key(pipeline)}_save")  # fmt: skip
             for phase in pipeline.phases:
                 keys = phase_keys(phase)
-                with st.form(f"phase_{phase.id}_v{phase.version}", border=True):
+                # One box per phase around its form and its buttons: Left, Right and Delete
+                # belong to the phase above them, not to the next one.
+                box = st.container(border=True, key=f"phase_box_{phase.id}")
+                with box.form(f"phase_{phase.id}_v{phase.version}", border=False):
                     c1, c2, c3, c4 = st.columns([3, 1, 1, 1], vertical_alignment="bottom")
                     c1.text_input(_("Phase"), phase.name, max_chars=80, key=keys["name"])
                     options = chances(phase.probability)
@@ -309,7 +554,7 @@ with pipelines_tab:
                     c3.color_picker(_("Colour"), phase.color, key=keys["color"])
                     c4.form_submit_button(_("Save"), on_click=save_phase, args=(phase,),
                                           key=f"ph_{phase.id}_v{phase.version}_save")  # fmt: skip
-                b1, b2, b3, b4 = st.columns([1, 1, 2, 1], vertical_alignment="bottom")
+                b1, b2, b3, b4 = box.columns([1, 1, 2, 1], vertical_alignment="bottom")
                 b1.button(_("Left"), key=f"pl_{phase.id}", icon=":material/arrow_back:",
                           on_click=shift_phase, args=(phase, -1))  # fmt: skip
                 b2.button(_("Right"), key=f"pr_{phase.id}", icon=":material/arrow_forward:",

@@ -10,6 +10,7 @@ import streamlit as st
 from crm_core.digests import deliveries
 from crm_core.i18n import N_, _, count, day, moment, ngettext
 from crm_core.job_state import status
+from crm_core.labels import DIGEST_STATUSES, KEPT_BECAUSE
 from jobs import JOBS
 from pages._auth import gate
 from pages._ui import db, md
@@ -18,7 +19,6 @@ gate(admin=True)  # nothing below runs for a visitor who is not a signed-in admi
 
 # What crm_core stores as codes, as people read them.
 OUTCOMES = {"ok": N_("ok"), "error": N_("error"), "never": N_("never ran")}
-DELIVERY = {"sent": N_("sent"), "pending": N_("pending")}
 
 
 def when(value: object) -> str:
@@ -91,7 +91,12 @@ st.dataframe(
 
 st.subheader(_("Reminder digests of the last 7 days"))
 recent = deliveries(db(), date.today() - timedelta(days=7))
-pending = [d for d in recent if d["status"] != "sent"]
+kept = [d for d in recent if d["status"] == "kept" and d["day"] == date.today()]
+for because in sorted({d["kept_because"] for d in kept if d["kept_because"] in KEPT_BECAUSE}):
+    names = ", ".join(md(d["assignee"]) for d in kept if d["kept_because"] == because)
+    st.info(_("Kept in the outbox today ({why}): {names}. Each of them reads theirs on the "
+              "Reminders page.").format(why=_(KEPT_BECAUSE[because]), names=names))  # fmt: skip
+pending = [d for d in recent if d["status"] == "pending"]
 for d in pending:
     if d["last_error"]:
         retry = d["next_attempt_at"]
@@ -109,7 +114,10 @@ if recent:
     shown = [
         {**d, "day": day(d["day"]), "sent_at": when(d["sent_at"]),
          "next_attempt_at": when(d["next_attempt_at"]),
-         "status": _(DELIVERY[d["status"]]) if d["status"] in DELIVERY else d["status"]}
+         "status": _(DIGEST_STATUSES[d["status"]]) if d["status"] in DIGEST_STATUSES
+         else d["status"],
+         "kept_because": _(KEPT_BECAUSE[d["kept_because"]])
+         if d["kept_because"] in KEPT_BECAUSE else ""}
         for d in recent
     ]  # fmt: skip
     st.dataframe(
@@ -124,6 +132,7 @@ if recent:
             "sent_at": _("Sent"),
             "last_error": _("Last error"),
             "next_attempt_at": _("Next try"),
+            "kept_because": _("Kept because"),
         },
     )
 else:

@@ -121,6 +121,8 @@ conflict_panels(("user_",), {f"user_{a.user.id}": a for a in accounts}, PROFILE_
 for account in accounts:
     user = account.user
     state = "" if user.active else " · " + _("deactivated")
+    # Without an address their reminder e-mails only reach the outbox (crm_core.digests).
+    state += "" if user.email else " · :orange[" + _("no e-mail address") + "]"
     with st.expander(
         f"{md(user.display_name)} ({md(user.username)}) · {role_label(user.role)}"
         f" · {md(language_label(user.language))}{state}",

@@ -108,3 +108,27 @@ def route_apptest_through_app_py() -> None:
 
     init._leadradar = True
     PagesManager.__init__ = init
+
+
+def send_widgets_in_the_shown_language() -> None:
+    """AppTest sends a run's widgets back through their format functions, in the test's thread:
+    a format function that translates (``_``) must speak the language the widgets were shown in,
+    as the browser shows them, which is the signed-in user's (else the app's).  Without this, a
+    test whose user speaks another language than the app's fails on the next click with "…
+    is not in list".  Idempotent."""
+    from streamlit.testing.v1.element_tree import ElementTree
+
+    from crm_core import i18n
+
+    if getattr(ElementTree.run, "_leadradar", False):
+        return
+    original = ElementTree.run
+
+    def run(self, *, timeout=None):
+        state = self._runner.session_state if self._runner is not None else None
+        user = state["me"] if state is not None and "me" in state else None
+        with i18n.language(getattr(user, "language", None)):
+            return original(self, timeout=timeout)
+
+    run._leadradar = True
+    ElementTree.run = run

@@ -163,6 +163,23 @@ def session_for(db_path: Path, username: str = "team", role: str = "admin") -> s
         return db.run(lambda cur: create_session_in(cur, ensure_user(cur, username, role=role).id))
 
 
+def session_cookie(page) -> dict | None:
+    """The session cookie the browser of ``page`` holds (None: none yet)."""
+    return next((c for c in page.context.cookies() if c["name"] == SESSION_COOKIE and c["value"]),
+                None)  # fmt: skip
+
+
+def wait_for_cookie(page) -> dict:
+    """After signing in through the login form: until the server has set the session cookie
+    (the page trades its ticket for it in the background; a page opened before it is not
+    signed in)."""
+    for _ in range(100):
+        if cookie := session_cookie(page):
+            return cookie
+        page.wait_for_timeout(100)
+    raise AssertionError("the server never set the session cookie")
+
+
 def signed_in(context, url: str, username: str = "team", role: str = "admin"):
     """The browser context carries the session cookie of ``username``, as after signing in.
     ``url`` is an app served by ``serving`` / ``running_app`` (its database gets the session)."""

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from crm_core.database import Database, forget_databases, get_database
-from tests.apptest import route_apptest_through_app_py
+from tests.apptest import route_apptest_through_app_py, send_widgets_in_the_shown_language
 
 
 @pytest.fixture
@@ -62,6 +62,7 @@ def smtp(monkeypatch: pytest.MonkeyPatch):
 @pytest.fixture(autouse=True, scope="session")
 def _apptest_through_app_py() -> None:
     route_apptest_through_app_py()
+    send_widgets_in_the_shown_language()
 
 
 @pytest.fixture(scope="session")

@@ -103,9 +103,10 @@ def headers_of(scheme: str, path: str = "/") -> dict[str, str]:
         sent.append(message)
 
     scope = {"type": "http", "scheme": scheme, "path": path, "headers": []}
-    # A thread of its own: a session's Playwright keeps an event loop running in this one.
-    with ThreadPoolExecutor(1) as thread:
-        thread.submit(asyncio.run, SecurityHeaders(answer)(scope, None, collect)).result()
+    # In a thread of its own: once a browser test ran, Playwright's sync API keeps an event loop
+    # running in this thread for the rest of the run, and asyncio.run() refuses to start here.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, SecurityHeaders(answer)(scope, None, collect)).result()
     raw = sent[0]["headers"]
     assert len([k for k, _v in raw if k == b"x-content-type-options"]) == 1  # not doubled
     return {k.decode(): v.decode() for k, v in raw}

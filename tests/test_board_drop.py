@@ -13,7 +13,7 @@ from crm_core import pipelines as pl
 from crm_core.audit import history
 from crm_core.contacts import ContactDraft, create_contact
 
-# The English wording and the English default phases are asserted (the app's default is German).
+# The phases and messages asserted are the English ones (the app's default is German).
 pytestmark = pytest.mark.usefixtures("english")
 
 

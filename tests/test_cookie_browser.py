@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 from crm_core.accounts import users
 from crm_core.accounts.sessions import COOKIE
 from crm_core.contacts import ContactDraft, create_contact
-from tests.browser import database_at, running_app, signed_in
+from tests.browser import database_at, running_app, session_cookie, signed_in, wait_for_cookie
 
 pytestmark = pytest.mark.browser
 expect.set_options(timeout=20_000)
@@ -40,18 +40,6 @@ def signed_in_device(browser, url: str, username: str, password: str = PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="My account")).to_be_visible()
     return page
-
-
-def session_cookie(page: Page) -> dict | None:
-    return next((c for c in page.context.cookies() if c["name"] == COOKIE and c["value"]), None)
-
-
-def wait_for_cookie(page: Page) -> dict:
-    for _ in range(100):
-        if cookie := session_cookie(page):
-            return cookie
-        page.wait_for_timeout(100)
-    raise AssertionError("the server never set the session cookie")
 
 
 def expect_login(page: Page) -> None:

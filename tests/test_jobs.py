@@ -160,12 +160,17 @@ def test_refused_or_unreachable_smtp_keeps_the_digest_pending_then_delivers(db, 
         server.stop()
 
 
-def test_no_address_is_reported_not_dropped(db, user_id, smtp):
+def test_no_address_is_kept_in_the_outbox_not_dropped(db, user_id, smtp):
     nobody = db.run(lambda cur: ensure_user(cur, "nomail", "No Mail")).id
     reminders.add_reminder(db, contact(db, user_id), TODAY, "", nobody, user_id)
     run = digests.run_digests(db, load_settings(), MORNING)
-    assert "hat keine E-Mail-Adresse" in run.failed[0]
-    assert digests.deliveries(db, TODAY)[0]["status"] == "pending"
+    assert (run.sent, run.failed, run.kept) == (0, [], {"no_address": ["No Mail"]})
+    assert run.summary() == (
+        "0 von 1 fälligen verschickt; 1 im Postausgang aufbewahrt (keine E-Mail-Adresse): No Mail"
+    )
+    assert digests.deliveries(db, TODAY)[0]["status"] == "kept"
+    [kept] = digests.outbox(db, nobody, TODAY)
+    assert "Anna Schmidt" in kept.body and kept.because == "no_address"
 
 
 def test_the_journal_prevents_a_second_send_after_a_crash(db, user_id, smtp):

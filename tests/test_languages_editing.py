@@ -117,7 +117,8 @@ PAGES = {
          "Today (1)", "Done", "Tomorrow", "Next week", "Pick a date", "Snooze to", "due"],
     ),
     "settings": (
-        # Every tab: pipelines, tags, custom fields, sources, lost reasons, team, Mailchimp.
+        # Every tab: pipelines, tags, custom fields, sources, lost reasons, team, e-mail, office
+        # and maps, Mailchimp.
         ["Einstellungen", "Stichwörter", "Frei definierbare Felder", "Quellen", "Verlustgründe",
          "Neue Pipeline", "Pipeline hinzufügen", "2 Phasen", "Umbenennen", "Gewinnchance",
          "Farbe", "Nach links", "Nach rechts", "Ihre Leads wechseln in", "Phase löschen",
@@ -125,14 +126,16 @@ PAGES = {
          "Stichwort löschen", "Neues Feld", "Art", "Zahl", "Ja / nein", "Bei Kontakten anzeigen",
          "Nach oben", "Nach unten", "Feld löschen", "Neue Quelle", "Zielgruppen-ID",
          "Neue Mitglieder sind", "abonniert", "nicht verknüpft", "50\u00a0%",
-         "Konten, Rollen, Passwörter"],
+         "Konten, Rollen, Passwörter", "Büro und Karten", "Mailserver", "Absenderadresse",
+         "Eine Test-E-Mail an mich senden", "Büroadresse", "Mailchimp-API-Schlüssel"],
         ["Settings", "Tags", "Custom fields", "Sources", "Lost reasons", "New pipeline",
          "Add pipeline", "2 phases", "Rename", "Win %", "Colour", "Left", "Right",
          "Its leads go to", "Delete phase", "New phase", "Delete pipeline", "New reason",
          "Remove", "New tag", "Delete tag", "New field", "Type", "Number", "Yes / no",
          "Shown on contacts", "Move up", "Move down", "Delete field", "New source",
          "Audience id", "New members are", "subscribed", "not linked", "50%",
-         "Accounts, roles, passwords"],
+         "Accounts, roles, passwords", "Office and maps", "Mail server", "Sender address",
+         "Send a test e-mail to me", "Office address", "Mailchimp API key"],
     ),
     "users": (
         ["Benutzer", "Benutzer hinzufügen", "Benutzername (zum Anmelden)", "Rolle", "Mitglied",

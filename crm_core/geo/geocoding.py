@@ -225,9 +225,9 @@ def place_in(cur: Cursor, contact_ids: list[int]) -> int:
 
 def settings_online() -> bool:
     """Whether the jobs process will refine offline placements with an online geocoder."""
-    from crm_core.config import load_settings
+    from crm_core.app_settings import current_settings
 
-    return bool(load_settings().nominatim_url)
+    return bool(current_settings().nominatim_url)
 
 
 def location_of(db: Database, contact_id: int) -> dict:
