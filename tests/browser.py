@@ -173,7 +173,7 @@ def wait_for_cookie(page) -> dict:
     """After signing in through the login form: until the server has set the session cookie
     (the page trades its ticket for it in the background; a page opened before it is not
     signed in)."""
-    for _ in range(100):
+    for _ in range(300):  # 30 s: a loaded CI machine
         if cookie := session_cookie(page):
             return cookie
         page.wait_for_timeout(100)

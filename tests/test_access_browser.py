@@ -12,7 +12,7 @@ from crm_core.accounts import users
 from crm_core.audit import AuditQuery, search_audit
 from crm_core.contacts import ContactDraft, LabelledValue, create_contact, get_contact
 from tests.board_drag import wait_idle
-from tests.browser import database_at, running_app
+from tests.browser import database_at, running_app, wait_for_cookie
 from tests.paths import ROOT
 
 pytestmark = pytest.mark.browser
@@ -44,10 +44,14 @@ def new_tab(browser, width: int = 1280, height: int = 1000) -> Page:
 
 
 def sign_in(page: Page, username: str, password: str | None = None) -> None:
+    """Through the login form; with the user's own password (no ``password`` given) also until the
+    browser holds the session cookie, so that a reload or a URL opened next is signed in too."""
     expect(page.get_by_text("Please sign in.")).to_be_visible()
     page.get_by_role("textbox", name="Username").fill(username)
     page.get_by_role("textbox", name="Password").fill(password or PASSWORDS[username])
     page.get_by_role("button", name="Sign in").click()
+    if password is None:
+        wait_for_cookie(page)
 
 
 def expect_login_only(page: Page) -> None:
@@ -120,7 +124,7 @@ def test_five_wrong_passwords_are_throttled(browser, world):
         with database_at(world["path"]) as db:
             failed = search_audit(db, AuditQuery(action="login_failed", text="carl"))[0]
         assert failed == attempt
-    sign_in(page, "carl")  # the right password, but guessing must not go on
+    sign_in(page, "carl", PASSWORDS["carl"])  # the right password, but guessing must not go on
     expect(page.get_by_text(re.compile("Too many failed sign-ins"))).to_be_visible()
     expect(page.get_by_role("heading", name="Contacts")).to_have_count(0)
     page.context.close()

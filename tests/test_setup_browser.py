@@ -15,6 +15,7 @@ import sys
 from datetime import date
 from email.header import decode_header, make_header
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -220,3 +221,33 @@ def test_no_secret_in_a_page_the_log_the_audit_log_or_a_backup(browser, world, t
     assert not [s for s in secrets if any(s in r[0] for r in rows)]
     assert any('"smtp_password": "set"' in r[0] for r in rows)
     page.context.close()
+
+
+def test_a_route_starts_at_the_office_once_its_address_is_set_in_settings(browser, world):
+    page = admin_tab(browser, world)
+    page.goto(f"{world['url']}/route")
+    start = page.get_by_test_id("stRadio").filter(has=page.get_by_text("Start", exact=True))
+    start.get_by_text("Büro", exact=True).click()
+    expect(page.get_by_text(re.compile("Für das Büro ist noch keine Adresse hinterlegt"))
+           ).to_be_visible()  # fmt: skip
+    expect(page.get_by_role("link", name="Büroadresse in den Einstellungen hinterlegen")
+           ).to_be_visible()  # to an admin  # fmt: skip
+
+    page.goto(f"{world['url']}/settings")
+    page.get_by_role("tab", name="Büro und Karten").click()
+    form = settings_form(page, "Büroadresse")
+    form.get_by_label("Büroadresse", exact=True).fill("Königsallee 1, 40212 Düsseldorf")
+    form.get_by_role("button", name="Speichern").click()
+    expect(form.get_by_label("Büroadresse", exact=True)).to_have_value(
+        "Königsallee 1, 40212 Düsseldorf")  # fmt: skip
+
+    page.goto(f"{world['url']}/route")
+    expect(page.get_by_role("radio", name="Büro")).to_be_checked()  # it has an address now
+    page.get_by_test_id("stSelectbox").filter(has_text="Kontakte mit offenem Lead in").click()
+    page.get_by_role("option", name="Vertrieb › Besuch").click()
+    page.get_by_role("button", name="Route ermitteln").click()
+    link = page.get_by_role("link", name=re.compile(r"Etappe 1: Stopps 1–"))
+    expect(link).to_be_visible()
+    origin = parse_qs(urlsplit(link.get_attribute("href")).query)["origin"][0]
+    lat, lon = map(float, origin.split(","))
+    assert abs(lat - 51.22) < 0.05 and abs(lon - 6.78) < 0.05  # Düsseldorf, the office
