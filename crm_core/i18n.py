@@ -81,8 +81,9 @@ def app_language() -> str:
 
 @contextlib.contextmanager
 def language(code: str | None) -> Iterator[str]:
-    """Run a block in another language (a digest in its recipient's language)."""
-    token = _language.set(clean_language(code) if code else None)
+    """Run a block in another language (a digest in its recipient's language; none: the app's,
+    looked up once here rather than from the settings on every message of the block)."""
+    token = _language.set(clean_language(code) if code else app_language())
     try:
         yield current_language()
     finally:
