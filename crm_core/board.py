@@ -394,7 +394,7 @@ def apply_drop(
     from_key = next((key for key, leads in before.items() if drop.lead_id in leads), None)
     outcome = DropOutcome(drop, from_key)
     if from_key is None or (drop.to_key not in before and drop.to_key not in (WON, LOST)):
-        outcome.conflict = "this card is not on the board you saw"
+        outcome.conflict = _("this card is not on the board you saw")
         return outcome
     after = after_drop(before, drop)
     plan = plan_changes(before, after)
@@ -408,7 +408,7 @@ def apply_drop(
             [drop.lead_id],
         ).fetchone()
         if row is None:
-            outcome.conflict = "this lead no longer exists"
+            outcome.conflict = _("this lead no longer exists")
             return outcome
         outcome.lead = DroppedLead(*row[:4])
         touched = {drop.lead_id, *after.get(drop.to_key, [])}

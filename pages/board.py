@@ -176,7 +176,9 @@ for event, value in _board.events(KEY):
         else:
             drop(before, move)
     elif event == "open" and isinstance(value.get("lead"), int) and seen:
-        st.session_state[DIALOG] = ("lead", value["lead"], seen_board(value))
+        shown = seen_board(value) or {}
+        column = next((key for key, ids in shown.items() if value["lead"] in ids), None)
+        st.session_state[DIALOG] = ("lead", value["lead"], column)
     elif event == "more" and str(value.get("phase")) in phases:
         phase_id = int(value["phase"])
         limits[phase_id] = (
@@ -309,15 +311,19 @@ EVENTS = {
 STATUS = {"won": N_("won"), "lost": N_("lost")}
 
 
-def lead_panel(lead_id: int, before: dict[str, list[int]]) -> None:
+def lead_panel(lead_id: int, seen_key: str | None) -> None:
     """One lead in a dialog over the board: the facts, every move, activities, the next
-    reminder and the history; what is logged here stays in the dialog."""
+    reminder and the history; what is logged here stays in the dialog.  ``seen_key``: the column
+    the user saw the lead in (None: not on their board; then the phase this dialog first showed)."""
     gate()
     try:
         lead = get_lead(db(), lead_id)
     except LeadNotFound:
         st.error(_("There is no such lead."))
         return
+    if seen_key is None and lead.status == "open":
+        seen_key = str(lead.phase_id)
+        st.session_state[DIALOG] = ("lead", lead_id, seen_key)
     st.page_link("pages/contact.py", label=md(lead.contact_name),
                  query_params={"id": str(lead.contact_id)}, icon=":material/person:")  # fmt: skip
     if lead.status == "open":
@@ -337,9 +343,8 @@ def lead_panel(lead_id: int, before: dict[str, list[int]]) -> None:
     if lead.lost_reason:
         facts.append(_("lost because: {reason}").format(reason=md(lead.lost_reason)))
     st.caption(" · ".join(facts))
-    if lead.status == "open":
-        moves(lead, before if any(lead.id in ids for ids in before.values())
-              else {str(lead.phase_id): [lead.id], WON: [], LOST: []})  # fmt: skip
+    if lead.status == "open" and seen_key in phases:
+        moves(lead, seen_key)
     activities, reminder, history = st.tabs([_("Activities"), _("Reminder"), _("History")])
     with activities:
         activity_panel(lead)
@@ -355,30 +360,36 @@ def lead_panel(lead_id: int, before: dict[str, list[int]]) -> None:
                  query_params={"id": str(lead.id)}, icon=":material/open_in_new:")  # fmt: skip
 
 
-def moves(lead: LeadView, before: dict[str, list[int]]) -> None:
-    """Every move of the board without dragging; the dialog closes on the board's answer."""
+def moves(lead: LeadView, key: str) -> None:
+    """Every move of the board without dragging, offered from the column the user saw the lead
+    in (``key``) and checked against it: a colleague's move meanwhile is reported, not
+    overwritten, and the choices stay the ones the user saw (keyed by lead, so a click is never
+    dropped because a label changed).  The dialog closes on the board's answer."""
+    before = {k: [] for k in (*phases, WON, LOST)} | {key: [lead.id]}
     order = list(phases)
-    key = str(lead.phase_id)
     following = phases[order[order.index(key) + 1]] if key in order[:-1] else None
     with st.container(border=True):
         b1, b2 = st.columns(2)
         if following and b1.button(_("Move to {phase}").format(phase=following.name),
                                    icon=":material/arrow_forward:", type="primary",
-                                   width="stretch"):  # fmt: skip
+                                   width="stretch", key=f"lead_next_{lead.id}"):  # fmt: skip
             decide(before, Drop(lead.id, str(following.id)))
-        if b2.button(_("Won"), icon=":material/emoji_events:", width="stretch"):
+        if b2.button(_("Won"), icon=":material/emoji_events:", width="stretch",
+                     key=f"lead_won_{lead.id}"):  # fmt: skip
             decide(before, Drop(lead.id, WON))
-        others = [p for k, p in phases.items() if k != key]
+        others = [k for k in phases if k != key]
         m1, m2 = st.columns([3, 1], vertical_alignment="bottom")
-        target = m1.selectbox(_("Move to phase"), others, index=None, placeholder=choose(others),
-                              format_func=lambda p: p.name)  # fmt: skip
-        if m2.button(_("Move"), disabled=target is None, width="stretch"):
-            decide(before, Drop(lead.id, str(target.id)))
+        target = m1.selectbox(_("Move to phase"), others, index=None, key=f"lead_to_{lead.id}",
+                              placeholder=choose(others), format_func=lambda k: phases[k].name)  # fmt: skip
+        if m2.button(_("Move"), disabled=target is None, width="stretch",
+                     key=f"lead_move_{lead.id}") and target:  # fmt: skip
+            decide(before, Drop(lead.id, target))
         reasons = list_lost_reasons(db())
         l1, l2 = st.columns([3, 1], vertical_alignment="bottom")
-        reason = l1.selectbox(_("Lost reason"), reasons, index=None, placeholder=choose(reasons))
+        reason = l1.selectbox(_("Lost reason"), reasons, index=None, placeholder=choose(reasons),
+                              key=f"lead_reason_{lead.id}")  # fmt: skip
         if l2.button(_("Lost"), icon=":material/thumb_down:", disabled=reason is None,
-                     width="stretch"):  # fmt: skip
+                     width="stretch", key=f"lead_lost_{lead.id}") and reason:  # fmt: skip
             decide(before, Drop(lead.id, LOST), reason)
 
 

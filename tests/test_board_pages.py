@@ -154,6 +154,26 @@ def test_a_click_opens_the_lead_where_moves_activities_and_reminders_are(db, sal
     assert not at.get("dialog") and notice(at).startswith("Moved to Call: Beratung")
 
 
+@pytest.mark.parametrize("how", ["next", "choose"])
+def test_a_move_in_the_lead_dialog_after_a_colleagues_move_is_told_and_not_applied(
+    db, sales, leads, user_id, how
+):
+    """The stale "move a lead" of issue 17: the user is told, nothing moves (never a silent
+    no-op, nor an overwrite of the colleague's move)."""
+    at = app("pages/board.py")
+    send(at, "open", {"lead": leads[1], "rev": board_data(at)["rev"]})
+    if how == "choose":
+        next(s for s in at.selectbox if s.label == "Move to phase").select(str(sales.phases[3].id))
+        at.run()
+    # A colleague moves the lead (to the very phase offered as the next one) meanwhile.
+    ld.move_lead(db, leads[1], sales.phases[1].id, user_id, seen_phase_id=sales.phases[0].id)
+    button(at, "Move to Call" if how == "next" else "Move").click().run()
+    assert ld.get_lead(db, leads[1]).phase_name == "Call"
+    assert [e.kind for e in ld.get_lead(db, leads[1]).history] == ["moved", "created"]
+    assert notice(at).startswith("Not moved: ") and "changed by someone else" in notice(at)
+    assert board_data(at)["notice"]["kind"] == "warning"
+
+
 def test_show_more_adds_cards_to_one_column(db, db_path, sales, leads):
     (db_path.parent / "no-config.toml").write_text("[board]\ncolumn_limit = 2\n")
     at = app("pages/board.py")
