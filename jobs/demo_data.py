@@ -224,6 +224,9 @@ SALES_TEAM = [
 ]
 
 
+SEED_CHUNK = 50_000  # contacts per unit of work while seeding
+
+
 @dataclass
 class SeedSummary:
     contacts: int
@@ -282,21 +285,29 @@ def seed(
     cities_by_country = {c: [x for x in CITIES if x[0] == c] for c in countries}
     today = date.today()
 
-    def work(cur: Cursor) -> SeedSummary:
+    def prepare(cur: Cursor) -> tuple:
         user_ids = [
             ensure_user(cur, u, n, email=f"{u}@leadradar.example").id for u, n in SALES_TEAM
         ]
-        tag_ids = _ensure_tags(cur)
-        fields = _ensure_fields(cur)
-        base = cur.execute("SELECT nextval('seq_contacts')").fetchone()[0]
-        if contacts > 1:
-            cur.execute("SELECT max(nextval('seq_contacts')) FROM range(?)", [contacts - 1])
         used_emails = {
             r[0] for r in cur.execute("SELECT email_lower FROM contact_emails").fetchall()
         }
         used_phones = {r[0] for r in cur.execute("SELECT e164 FROM contact_phones").fetchall()}
         sources = [r[0] for r in cur.execute("SELECT name FROM sources").fetchall()] or [None]
+        return (user_ids, _ensure_tags(cur), _ensure_fields(cur), used_emails, used_phones,
+                sources)  # fmt: skip
 
+    user_ids, tag_ids, fields, used_emails, used_phones, sources = db.run(prepare)
+
+    def ids(cur: Cursor, n: int) -> int:
+        base = cur.execute("SELECT nextval('seq_contacts')").fetchone()[0]
+        if n > 1:
+            cur.execute("SELECT max(nextval('seq_contacts')) FROM range(?)", [n - 1])
+        return base
+
+    def generate(base: int, count: int) -> dict[str, dict[str, list]]:
+        """The rows of ``count`` contacts from id ``base`` on: made before the unit of work that
+        writes them, so that a retried unit of work writes the same rows."""
         rows: dict[str, list] = {
             k: []
             for k in (
@@ -337,7 +348,7 @@ def seed(
             k: [] for k in ("contact_id", "author_id", "channel", "body", "created_at")
         }
 
-        for i in range(contacts):
+        for i in range(count):
             cid = base + i
             country = rng.choices(countries, weights)[0]
             _, postal, city, lat, lon = rng.choice(cities_by_country[country])
@@ -443,19 +454,28 @@ def seed(
                     created + timedelta(minutes=rng.randrange(0, 600 * 24 * 60))
                 )
 
-        insert_columns(cur, "contacts", rows)
-        insert_columns(cur, "contact_emails", emails)
-        insert_columns(cur, "contact_phones", phones)
-        insert_columns(cur, "contact_websites", webs)
-        insert_columns(cur, "contact_tags", ctags)
-        insert_columns(cur, "contact_field_values", values)
-        insert_columns(cur, "notes", notes)
-        refresh_derived_columns(cur, range_of_ids=(base, base + contacts))
-        return SeedSummary(
-            contacts, len(emails["email"]), len(phones["e164"]), len(notes["body"]), 0.0
-        )
+        return {"contacts": rows, "contact_emails": emails, "contact_phones": phones,
+                "contact_websites": webs, "contact_tags": ctags, "contact_field_values": values,
+                "notes": notes}  # fmt: skip
 
-    summary = db.run(work)
+    summary = SeedSummary(0, 0, 0, 0, 0.0)
+    # In chunks, each its own unit of work: one transaction over a million contacts (and their
+    # search texts) does not fit DuckDB's default 512 MB memory_limit.
+    for done in range(0, contacts, SEED_CHUNK):
+        count = min(SEED_CHUNK, contacts - done)
+        base = db.run(lambda cur, count=count: ids(cur, count))
+        tables = generate(base, count)
+
+        def write(cur: Cursor, tables=tables, base=base, count=count) -> None:
+            for table, columns in tables.items():
+                insert_columns(cur, table, columns)
+            refresh_derived_columns(cur, range_of_ids=(base, base + count))
+
+        db.run(write)
+        summary.contacts += count
+        summary.emails += len(tables["contact_emails"]["email"])
+        summary.phones += len(tables["contact_phones"]["e164"])
+        summary.notes += len(tables["notes"]["body"])
     summary.seconds = (datetime.now() - started).total_seconds()
     return summary
 
