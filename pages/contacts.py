@@ -212,7 +212,6 @@ with user_errors():
             icon=":material/download:", mime=file_type.mime,
         )  # fmt: skip
     if result.pages > 1:
-        chosen = st.pagination(result.pages, default=result.page)
-        if chosen != result.page:
-            st.session_state["contacts_page"] = chosen
-            st.rerun()
+        # Bound to the page number itself: the run a click starts already shows (and writes into
+        # the URL) the page clicked, with no second run that a quick next click could cut off.
+        st.pagination(result.pages, key="contacts_page")
