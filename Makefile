@@ -50,8 +50,10 @@ chromium:
 		exit 1; \
 	fi
 
+# `make bench SCALE=1000000`: the server-side keys at a million contacts (bench/results_1m.json).
+SCALE ?=
 bench: install catalogs
-	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.run $(if $(SCALE),--contacts $(SCALE))
 
 lint: install
 	$(BIN)/ruff check .

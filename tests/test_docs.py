@@ -211,6 +211,15 @@ def test_every_bench_key_is_in_the_performance_table():
         assert f"< {limit:g}" in row, f"{key}: the README gives another target"
 
 
+def test_the_million_contact_run_and_its_targets_are_documented():
+    text = section("Performance")
+    from bench.run import MILLION, TARGETS_1M, results_path
+
+    assert "make bench SCALE=1000000" in text and f"`{results_path(MILLION).name}`" in text
+    for key, (_, limit) in TARGETS_1M.items():
+        assert re.search(rf"`{key}`[^\n]*< {limit:g}\b", text), f"{key} at 1 M: target"
+
+
 # -- files the documentation points to -----------------------------------------------------------
 
 
