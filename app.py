@@ -50,9 +50,12 @@ def serve(argv: list[str]) -> int:
     os.environ["FORWARDED_ALLOW_IPS"] = ""
     # Streamlit's own upload limit is the import limit (its default is 200 MB), and an unexpected
     # error shows no traceback with server paths to users (it is in the log); given options win.
+    # Pages set some widgets' values on purpose (the contact list's page, from its URL): no
+    # warning with a stack trace in the log for that.
     upload_mb = math.ceil(load_settings().import_max_file_mb)
     sys.argv = ["streamlit", "run", __file__, "--server.maxUploadSize", str(upload_mb),
-                "--client.showErrorDetails", "none", *argv]  # fmt: skip
+                "--client.showErrorDetails", "none",
+                "--global.disableWidgetStateDuplicationWarning", "true", *argv]  # fmt: skip
     return cli.main()
 
 

@@ -678,24 +678,35 @@ def search_contacts_in(cur: Cursor, query: ContactQuery) -> ContactPage:
     where, params = contact_filter_sql(query)
     page_size = max(1, min(500, query.page_size))
     page = max(1, query.page)
-    order = "c.deleted_at DESC, c.id" if query.deleted else "sort_key, c.id"
-    # One scan answers both the page and the total (count over the window of all matches).
+    order = "deleted_at DESC, id" if query.deleted else "sort_key, id"
+    # One scan of the few columns a match needs answers the page and the total; the shown rows'
+    # other columns are read for those rows only.  (A window count over the full rows took twice
+    # as long at a million contacts: every projected column was read for every matching block.)
     sql = (
-        "SELECT c.id, c.display_name, c.company, c.city,"
-        " o.display_name, c.updated_at, c.deleted_at, count(*) OVER () AS total,"
+        "WITH hits AS MATERIALIZED (SELECT c.id, c.deleted_at,"
         " lower(coalesce(c.last_name, c.company, c.first_name, '')) AS sort_key"
-        f" FROM contacts c LEFT JOIN users o ON o.id = c.owner_id WHERE {where}"
-        f" ORDER BY {order} LIMIT ? OFFSET ?"
+        f" FROM contacts c WHERE {where})"
+        f" SELECT id, (SELECT count(*) FROM hits) FROM hits ORDER BY {order} LIMIT ? OFFSET ?"
     )
     found = cur.execute(sql, [*params, page_size, (page - 1) * page_size]).fetchall()
     if not found and page > 1:  # asked beyond the end (the list shrank): show the last page
         total = cur.execute(f"SELECT count(*) FROM contacts c WHERE {where}", params).fetchone()[0]
         page = max(1, -(-total // page_size))
         found = cur.execute(sql, [*params, page_size, (page - 1) * page_size]).fetchall()
-    total = found[0][7] if found else 0
-    firsts = _first_values(cur, [r[0] for r in found])
+    total = found[0][1] if found else 0
+    ids = [r[0] for r in found]
+    shown = {
+        r[0]: r
+        for r in cur.execute(
+            "SELECT c.id, c.display_name, c.company, c.city, o.display_name, c.updated_at,"
+            " c.deleted_at FROM contacts c LEFT JOIN users o ON o.id = c.owner_id"
+            " WHERE c.id IN (SELECT unnest(?))",
+            [ids],
+        ).fetchall()
+    }
+    firsts = _first_values(cur, ids)
     rows = []
-    for cid, name, company, city, owner, updated, deleted, *_total in found:
+    for cid, name, company, city, owner, updated, deleted in (shown[i] for i in ids):
         rows.append(
             {
                 "id": cid,
