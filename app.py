@@ -40,10 +40,12 @@ def serve(argv: list[str]) -> int:
     from streamlit.web import cli
 
     no_legacy_pages()
+    from crm_core.accounts.passwords import prepare_sign_ins
     from crm_core.accounts.users import announce_first_admin
 
     announce_first_admin(get_database())
     get_database().release()
+    prepare_sign_ins()
     # Which address a browser has is decided in one place, pages/_auth.client_address: uvicorn
     # would otherwise believe X-Forwarded-For from any connection on this host (a local proxy
     # passing the header through, an SSH tunnel) and hand a forged address to throttling.

@@ -6,6 +6,7 @@ the sign-in throttle of the account.
 
 from __future__ import annotations
 
+import functools
 import secrets
 
 from argon2 import PasswordHasher
@@ -29,9 +30,20 @@ PASSWORD_MIN = 10
 PASSWORD_MAX = 256  # argon2 hashes anything, but a megabyte "password" is an attack, not a user
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
-# Verifying against this when the account does not exist costs the same time as a real check,
-# so the response time does not tell which usernames exist.
-_DUMMY_HASH = _hasher.hash("leadradar: no such account")
+
+
+def prepare_sign_ins() -> None:
+    """The serving process calls this once at start, so that even its first sign-in with an
+    unknown name takes as long as one with a real name."""
+    _dummy_hash()
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verifying against this when the account does not exist costs the same time as a real
+    check, so the response time does not tell which usernames exist.  Made on first use: hashing
+    takes ~100 ms and 64 MiB, which the jobs process and the command line never need."""
+    return _hasher.hash("leadradar: no such account")
 
 
 def check_password_rules(password: str, username: str = "") -> str:
@@ -54,7 +66,7 @@ def hash_password(password: str) -> str:
 
 def password_matches(stored_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+        return _hasher.verify(stored_hash or _dummy_hash(), password) and stored_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 

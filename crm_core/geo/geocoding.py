@@ -18,8 +18,6 @@ import threading
 import time
 import unicodedata
 
-import pyarrow as pa
-
 from crm_core import audit
 from crm_core.config import Settings
 from crm_core.database import Cursor, Database
@@ -213,6 +211,8 @@ def place_in(cur: Cursor, contact_ids: list[int]) -> int:
                             ("precision", place and place.precision),
                             ("done", place is not None and not refined_later)):  # fmt: skip
             found[name].append(value)
+    import pyarrow as pa  # here, not at the top: the jobs process never needs its ~26 MB
+
     placed = pa.table(found)  # noqa: F841 - DuckDB reads the local variable by name
     cur.execute(
         "UPDATE contacts SET latitude = p.lat, longitude = p.lon, geo_source = p.source,"
