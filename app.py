@@ -53,11 +53,15 @@ def serve(argv: list[str]) -> int:
     # Streamlit's own upload limit is the import limit (its default is 200 MB), and an unexpected
     # error shows no traceback with server paths to users (it is in the log); given options win.
     # Pages set some widgets' values on purpose (the contact list's page, from its URL): no
-    # warning with a stack trace in the log for that.
+    # warning with a stack trace in the log for that.  A served app's code does not change
+    # while it runs: no watching of every imported module on each run, and no full garbage
+    # collection after each run (the next click would wait for it on this 2-core machine).
     upload_mb = math.ceil(load_settings().import_max_file_mb)
     sys.argv = ["streamlit", "run", __file__, "--server.maxUploadSize", str(upload_mb),
                 "--client.showErrorDetails", "none",
-                "--global.disableWidgetStateDuplicationWarning", "true", *argv]  # fmt: skip
+                "--global.disableWidgetStateDuplicationWarning", "true",
+                "--server.fileWatcherType", "none", "--runner.postScriptGC", "false",
+                *argv]  # fmt: skip
     return cli.main()
 
 
