@@ -22,6 +22,7 @@ from pages._ui import chart, choose, date_input_format, db, flash, md, me, show_
 gate()  # nothing below runs for a visitor who is not signed in
 
 STATUSES = {"won": N_("Won"), "lost": N_("Lost")}
+PAGE_SIZE = 50  # rows of the table (and choices to reopen) at a time
 # The table's columns (keys of crm_core's rows) as the user reads them.
 COLUMNS = {
     "closed": N_("Closed"),
@@ -97,12 +98,23 @@ with user_errors():
             ),
         )  # fmt: skip
     if rows:
+        # A page of the table at a time: the browser gets what fits the screen, not thousands
+        # of rows (the caption and the chart still count them all).  A new filter: page 1.
+        pages = -(-len(rows) // PAGE_SIZE)
+        if (
+            st.session_state.get("wl_seen") != closed_query
+            or st.session_state.get("wl_page", 1) > pages
+        ):
+            st.session_state["wl_page"] = 1
+        st.session_state["wl_seen"] = closed_query
+        first = (st.session_state["wl_page"] - 1) * PAGE_SIZE
+        visible = rows[first : first + PAGE_SIZE]
         # Dates and amounts as text in the user's way (the table's own formats would follow
         # the browser's settings, not the user's language); no empty cell reads "None".
         shown = [
             {**row, "closed": day(row["closed"]), "value": money(row["value"], row["currency"]),
              "owner": row["owner"] or EMPTY, "lost_reason": row["lost_reason"] or _("no reason")}
-            for row in rows
+            for row in visible
         ]  # fmt: skip
         table = pd.DataFrame(shown).drop(columns=["id", "currency"])
         if status == "won":
@@ -112,6 +124,8 @@ with user_errors():
             hide_index=True,
             column_config={key: _(label) for key, label in COLUMNS.items() if key in table},
         )
+        if pages > 1:
+            st.pagination(pages, key="wl_page")
         # Callables: the file is made (and recorded in the audit log) when a button is clicked,
         # as the signed-in user even if Streamlit runs it in another thread.
         # CSV as the user's language expects it (German Excel's for German), Excel, and CSV in
@@ -138,9 +152,9 @@ with user_errors():
             r1, r2 = st.columns([4, 1], vertical_alignment="bottom")
             chosen = r1.selectbox(
                 _("Reopen a lead"),
-                rows,
+                visible,
                 index=None,
-                placeholder=choose(rows),
+                placeholder=choose(visible),
                 format_func=lambda r: f"{r['title']} · {r['contact']} · {r['pipeline']}",
             )
             if r2.button(_("Reopen"), icon=":material/replay:", disabled=chosen is None):

@@ -209,6 +209,22 @@ def test_lead_page_reports_a_colleagues_move(db, sales, leads, user_id):
     assert "changed by someone else" in texts(at)
 
 
+def test_wonlost_shows_fifty_leads_a_page_and_counts_them_all(db, sales, user_id):
+    contact = create_contact(db, ContactDraft(last_name="Viel"), user_id)
+    for i in range(61):
+        draft = ld.LeadDraft(contact, sales.id, sales.phases[0].id, f"Auftrag {i:02d}", 100)
+        lead = ld.create_lead(db, draft, user_id)
+        ld.win_lead(db, lead, user_id, seen_phase_id=sales.phases[0].id)
+    at = app("pages/wonlost.py", status="won")
+    assert "61 leads" in at.caption[0].value
+    assert len(at.dataframe[0].value) == 50
+    reopen = next(s for s in at.selectbox if s.label == "Reopen a lead")
+    assert len(reopen.options) == 50  # the choices are the rows on screen
+    at.session_state["wl_page"] = 2  # as a click on "2" under the table sets it
+    at.run()
+    assert len(at.dataframe[0].value) == 11 and "61 leads" in at.caption[0].value
+
+
 def test_wonlost_review_and_contact_lead_form(db, sales, leads, user_id):
     ld.lose_lead(db, leads[0], "Timing", user_id, seen_phase_id=sales.phases[0].id)
     at = app("pages/wonlost.py", status="lost")
