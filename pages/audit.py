@@ -97,10 +97,8 @@ if entries:
 else:
     st.info(_("No entries match these filters."))
 if pages > 1:
-    chosen = st.pagination(pages, default=page_number)
-    if chosen != page_number:
-        st.session_state["a_page"] = chosen
-        st.rerun()
+    st.session_state["a_page"] = page_number  # bound: a click's own run shows its page
+    st.pagination(pages, key="a_page")
 
 
 def export_file(query: AuditQuery) -> bytes:

@@ -145,7 +145,5 @@ for bucket, heading in BUCKETS.items():
 if not reminders:
     st.info(_("Nothing to follow up. Add reminders from a contact's page."))
 elif pages > 1:
-    chosen = st.pagination(pages, default=page)
-    if chosen != page:
-        st.session_state["rm_page"] = chosen
-        st.rerun()
+    st.session_state["rm_page"] = page  # bound: a click's own run shows its page
+    st.pagination(pages, key="rm_page")
