@@ -20,12 +20,19 @@ Concurrency rules (why this module looks the way it does):
   (``<db>.want.<pid>``); a holder sees it when a unit of work ends, closes at once and gives the
   waiter a moment to get in before opening again.  So the file is released as soon as somebody
   else needs it, and kept only while nobody does.
+* DuckDB's own lock is not enough to hand the file over: it is a POSIX record lock, which the
+  process loses as soon as *any* descriptor of the file is closed in it, and it was seen free
+  while its holder was still writing (under CPU load the two-process test lost whole units of
+  work, and readers saw the file torn).  So an instance is opened only under our own exclusive
+  ``flock`` on ``<db>.lock``, taken before ``duckdb.connect`` and let go only after ``close()``
+  has returned; the other process waits for that lock exactly as for DuckDB's.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import fcntl
 import logging
 import os
 import random
@@ -110,6 +117,8 @@ class Database:
         self._yielded_at = 0.0
         self._closer: threading.Thread | None = None
         self._want_file = self.path.with_name(f"{self.path.name}.want.{os.getpid()}")
+        self._lock_file = self.path.with_name(f"{self.path.name}.lock")
+        self._file_lock: int | None = None  # the descriptor holding our flock while open
         self.stats = {"opens": 0, "retries": 0, "yields": 0}
 
     # -- public -------------------------------------------------------------------------------
@@ -188,10 +197,15 @@ class Database:
         with self._lock:
             if self._instance is None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                self._instance = duckdb.connect(
-                    str(self.path),
-                    config={"memory_limit": self.memory_limit, "threads": self.threads},
-                )
+                self._take_file_lock()
+                try:
+                    self._instance = duckdb.connect(
+                        str(self.path),
+                        config={"memory_limit": self.memory_limit, "threads": self.threads},
+                    )
+                except BaseException:
+                    self._let_go_of_file_lock()
+                    raise
                 private(self.path)  # also a file made before files were kept private
                 self.stats["opens"] += 1
                 self._drop_want_file()
@@ -222,6 +236,27 @@ class Database:
             with contextlib.suppress(duckdb.Error):
                 self._instance.close()
             self._instance = None
+        self._let_go_of_file_lock()
+
+    def _take_file_lock(self) -> None:
+        """Our exclusive lock on ``<db>.lock`` for as long as the instance is open; held by the
+        other process: the same error as DuckDB's, so that it is waited for the same way."""
+        fd = os.open(self._lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise duckdb.IOException(
+                f'Could not set lock on file "{self._lock_file}": held by another process'
+            ) from None
+        self._file_lock = fd
+
+    def _let_go_of_file_lock(self) -> None:
+        if self._file_lock is not None:
+            fd, self._file_lock = self._file_lock, None
+            with contextlib.suppress(OSError):
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
 
     def _wait_for_waiter_to_get_in(self) -> None:
         """After yielding to another process, give it a moment before competing again."""

@@ -154,6 +154,34 @@ def test_two_processes_write_concurrently_and_nothing_is_lost(db: Database):
     assert db.query("SELECT version FROM contacts WHERE id = 1") == [(1 + 2 * per_process,)]
 
 
+def test_the_file_stays_ours_while_open_even_when_duckdbs_own_lock_is_lost(db: Database):
+    """DuckDB's lock is a POSIX record lock: any close of any descriptor of the file in the holding
+    process drops it (under load the two-process test above lost whole units of work this way).
+    While a unit of work runs, another process must still be kept out."""
+    other = textwrap.dedent(
+        f"""
+        from crm_core.database import Database, DatabaseBusy
+        try:
+            Database({str(db.path)!r}, busy_timeout_s=1.0).query("SELECT count(*) FROM notes")
+            print("got in")
+        except DatabaseBusy:
+            print("kept out")
+        """
+    )
+
+    def work(cur):
+        open(db.path, "rb").close()  # noqa: SIM115 - what any stray reader of the file does
+        cur.execute("INSERT INTO notes (contact_id, channel, body) VALUES (1, 'other', 'mine')")
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        return subprocess.run([sys.executable, "-c", other], env=env, capture_output=True,
+                              text=True, timeout=60)  # fmt: skip
+
+    db.query("INSERT INTO contacts (id, last_name) VALUES (1, 'shared')")
+    result = db.run(work)
+    assert result.stdout.strip() == "kept out", result.stderr
+    assert db.query("SELECT body FROM notes") == [("mine",)]
+
+
 def test_a_torn_read_after_a_hand_over_is_retried_on_a_fresh_open(db: Database):
     """DuckDB rarely reads past the end of a file just taken over from the other process; the
     unit of work (nothing written yet) runs again on a newly opened file."""
