@@ -346,6 +346,9 @@ class User:
         await form.get_by_role("button", name="Add note").click()
         shown = page.locator(".stMain").get_by_text(body, exact=True)
         result, detail, ended = await outcome_of(page, shown, before)
+        if result == "noop":  # what the form holds tells a lost click from a lost write
+            left = await form.get_by_label("Note").input_value()
+            detail = f"contact {contact_id}, the note field {'still holds it' if left == body else repr(left[:40])}"
         self.record("add_note", phase, started, result, detail, ended)
         self.run.notes.append(NoteWrite(self.number, contact_id, body, result))
 
