@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 PIP    := $(BIN)/pip --disable-pip-version-check -q
 
-.PHONY: run test install chromium catalogs messages bench lint format clean
+.PHONY: run test install chromium catalogs messages bench load lint format clean
 
 run: install catalogs
 	$(BIN)/crm run
@@ -54,6 +54,11 @@ chromium:
 SCALE ?=
 bench: install catalogs
 	$(BIN)/python -m bench.run $(if $(SCALE),--contacts $(SCALE))
+
+# `make load`: ten signed-in users in one Chromium for three minutes, then a ramp without pauses
+# (bench/load.py; not part of `make test`).  The load_* keys go into bench/results.json.
+load: install chromium catalogs
+	$(BIN)/python -m bench.load
 
 lint: install
 	$(BIN)/ruff check .
