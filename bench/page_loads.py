@@ -9,8 +9,7 @@ warm, as for a returning user) timed from ``page.goto`` until the page's main co
 - ``url_contacts_ms``: ``/contacts`` until the first contact link of the list;
 - ``url_contact_ms``: ``/contact?id=<sample>`` until the contact's name as the page's heading;
 - ``url_board_ms``: ``/board?pipeline=<the biggest>`` until the first card (``.kb-card``);
-- ``url_wonlost_ms``: ``/wonlost`` (won leads of the last 90 days) until the table's first row
-  (its data grid drawn, ``glide-cell-0-0`` in it);
+- ``url_wonlost_ms``: ``/wonlost`` (won leads of the last 90 days) until the table's first row;
 - ``url_review_ms``: ``/review`` until the first chart's bars (``svg.marks .mark-rect``);
 - ``url_reminders_ms``: ``/reminders`` until the first reminder (its contact link); the bench
   admin gets ``REMINDERS`` overdue ones first if they have fewer due;
@@ -76,8 +75,6 @@ P90_OVER_FLOOR_MS = 300
 MAIN = ".stMain"
 CONTACT_LINK = f'{MAIN} a[data-testid="stPageLink-NavLink"][href*="contact?id="]'
 SEARCH_PLACEHOLDER = "Name, company"
-GRID = f'{MAIN} [data-testid="stDataFrame"]'
-FIRST_ROW = '[data-testid="glide-cell-0-0"]'  # the first data row's first cell
 
 FLOOR_APP = '''"""The framework's floor: the smallest st.navigation app, served as leadradar's is."""
 
@@ -254,7 +251,7 @@ def measure(
                     "url_board": (f"{app}/board?pipeline={pipeline_id}", "a board card",
                                   shows(".kb-card")),
                     "url_wonlost": (f"{app}/wonlost", "the table's first row",
-                                    shows(f"{GRID} canvas", attached=f"{GRID} {FIRST_ROW}")),
+                                    shows(f'{MAIN} [data-testid="stTable"] tbody tr')),
                     "url_review": (f"{app}/review", "the first chart's bars",
                                    shows(f'{MAIN} [data-testid="stVegaLiteChart"] svg.marks'
                                          " .mark-rect")),

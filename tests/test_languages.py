@@ -219,9 +219,10 @@ def test_the_board_in_english(db, sales, monkeypatch):
 def test_won_leads_show_money_and_dates_the_users_way(db, sales, monkeypatch, language, money,
                                                       day_pattern, caption):  # fmt: skip
     at = page_in(language, monkeypatch, "pages/wonlost.py")
-    table = at.dataframe[0].value
-    assert list(table["value"]) == [money]
-    assert re.fullmatch(day_pattern, table["closed"][0])
+    table = at.table[0].value
+    value, closed = ("Wert", "Abgeschlossen") if language == "de" else ("Value", "Closed")
+    assert list(table[value]) == [money]  # the column headers in the user's words too
+    assert re.fullmatch(day_pattern, table[closed].iloc[0])
     assert at.caption[0].value == caption
 
 
