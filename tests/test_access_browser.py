@@ -177,7 +177,8 @@ def test_two_colleagues_edit_the_same_contact_and_nothing_is_lost(browser, world
     # And so does the audit log, filtered to contacts and exported.
     anna.goto(f"{world['url']}/audit")
     expect(anna.get_by_role("heading", name="Audit log")).to_be_visible()
-    with anna.expect_download() as download:
+    wait_idle(anna)
+    with anna.expect_download(timeout=40_000) as download:
         anna.get_by_role("button", name=re.compile(r"Export .* entries")).click()
     exported = download.value.path().read_text(encoding="utf-8-sig")
     assert re.search(r",anna,update,contact,\d+,Greta Gleichzeitig,city: Kassel → Fulda", exported)
@@ -206,7 +207,8 @@ def test_the_audit_log_page_shows_changes_and_sign_ins_and_exports_them(browser,
     page.reload()
     expect(page.get_by_role("heading", name="Audit log")).to_be_visible()
     expect(page.get_by_text(re.compile(r"^\d+ entries$"))).to_be_visible()
-    with page.expect_download() as download:
+    wait_idle(page)  # a click on a button the running page is about to draw anew may be lost
+    with page.expect_download(timeout=40_000) as download:
         page.get_by_role("button", name=re.compile(r"Export .* entries")).click()
     text = download.value.path().read_text(encoding="utf-8-sig")
     assert "street: — → Königstor 7" in text

@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 
 from crm_core.contacts import ContactDraft, LabelledValue, create_contact
 from crm_core.import_export.exports import CONTACT_COLUMNS
+from tests.board_drag import wait_idle
 from tests.browser import database_at, running_app, signed_in
 
 pytestmark = pytest.mark.browser
@@ -45,7 +46,8 @@ def test_search_muenchen_and_export_csv_for_german_excel(browser, tmp_path):
         page.get_by_text("Diese Kontakte exportieren").click()
         choice = page.get_by_role("combobox", name="Format")
         expect(choice).to_have_value("CSV für Excel (Semikolon, UTF-8)")  # the default in German
-        with page.expect_download() as download:
+        wait_idle(page)  # the list's search run must be over: its redraw would eat the click
+        with page.expect_download(timeout=40_000) as download:
             page.get_by_role("button", name="1 Kontakt herunterladen").click()
         assert download.value.suggested_filename == "kontakte.csv"
         data = download.value.path().read_bytes()
