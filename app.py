@@ -14,14 +14,13 @@ server process before the first session (in ``serve()`` and again where the serv
 file).
 """
 
-import math
 import os
 import sys
 
 import streamlit as st
 from streamlit import runtime
 
-from crm_core.config import load_settings
+from crm_core.config import load_settings, server_options
 from crm_core.database import DatabaseBusy, get_database
 from crm_core.i18n import _
 from pages._auth import keep_cookie, login_form, sign_out, signed_in_user, use_language
@@ -50,18 +49,8 @@ def serve(argv: list[str]) -> int:
     # would otherwise believe X-Forwarded-For from any connection on this host (a local proxy
     # passing the header through, an SSH tunnel) and hand a forged address to throttling.
     os.environ["FORWARDED_ALLOW_IPS"] = ""
-    # Streamlit's own upload limit is the import limit (its default is 200 MB), and an unexpected
-    # error shows no traceback with server paths to users (it is in the log); given options win.
-    # Pages set some widgets' values on purpose (the contact list's page, from its URL): no
-    # warning with a stack trace in the log for that.  A served app's code does not change
-    # while it runs: no watching of every imported module on each run, and no full garbage
-    # collection after each run (the next click would wait for it on this 2-core machine).
-    upload_mb = math.ceil(load_settings().import_max_file_mb)
-    sys.argv = ["streamlit", "run", __file__, "--server.maxUploadSize", str(upload_mb),
-                "--client.showErrorDetails", "none",
-                "--global.disableWidgetStateDuplicationWarning", "true",
-                "--server.fileWatcherType", "none", "--runner.postScriptGC", "false",
-                *argv]  # fmt: skip
+    # Given options win over ours (crm_core.config.server_options says what they are and why).
+    sys.argv = ["streamlit", "run", __file__, *server_options(load_settings()), *argv]
     return cli.main()
 
 

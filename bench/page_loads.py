@@ -44,18 +44,25 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from crm_core.config import load_settings
+from crm_core.config import load_settings, server_options
 from crm_core.contacts import ContactQuery, search_contacts
 from crm_core.database import forget_databases
 from tests.board_drag import wait_idle
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, SESSION_COOKIE, free_port, serving, stop
+from tests.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    SESSION_COOKIE,
+    free_port,
+    serving,
+    stop,
+    wait_until_served,
+)
 from tests.paths import ROOT
 
 if TYPE_CHECKING:
@@ -150,10 +157,8 @@ def serving_floor(folder: Path) -> Iterator[str]:
     script = folder / "floor.py"
     script.write_text(FLOOR_APP)
     port = free_port()
-    upload_mb = str(int(-(-load_settings().import_max_file_mb // 1)))
     command = [sys.executable, "-m", "streamlit", "run", str(script),
-               "--server.maxUploadSize", upload_mb, "--client.showErrorDetails", "none",
-               "--global.disableWidgetStateDuplicationWarning", "true",
+               *server_options(load_settings()),
                "--server.port", str(port), "--server.address", "127.0.0.1",
                "--server.headless", "true", "--browser.gatherUsageStats", "false"]  # fmt: skip
     env = {**os.environ, "FORWARDED_ALLOW_IPS": ""}
@@ -161,20 +166,11 @@ def serving_floor(folder: Path) -> Iterator[str]:
     server = subprocess.Popen(command, cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
-                    if answer.read() == b"ok":
-                        break
-            except OSError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                log.flush()
-                raise RuntimeError(
-                    f"the floor app did not start: {(folder / 'floor.log').read_text()[-2000:]}"
-                )
-            time.sleep(0.3)
+        if not wait_until_served(url, server, START_TIMEOUT_S):
+            log.flush()
+            raise RuntimeError(
+                f"the floor app did not start: {(folder / 'floor.log').read_text()[-2000:]}"
+            )
         yield url
     finally:
         stop(server)

@@ -9,6 +9,7 @@ Secrets (SMTP password, Mailchimp key) are never shown or logged.
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from collections.abc import Mapping
@@ -207,3 +208,17 @@ def load_settings(stored: Mapping[str, Mapping[str, object]] | None = None) -> S
         value = _typed(option, value)
         values[option.attr] = _TIDY.get(option.attr, lambda v: v)(value)
     return Settings(db_path=db_path, extra=file_values, origins=origins, **values)
+
+
+def server_options(settings: Settings) -> list[str]:
+    """The Streamlit options the app is served with (app.py), also by the bench's floor app so
+    that both are served alike.  Streamlit's own upload limit is the import limit (its default
+    is 200 MB); an unexpected error shows no traceback with server paths to users (it is in the
+    log); pages set some widgets' values on purpose (the contact list's page, from its URL), so no
+    warning with a stack trace for that; a served app's code does not change while it runs: no
+    watching of every imported module on each run, and no full garbage collection after each run
+    (the next click would wait for it on a 2-core machine)."""
+    return ["--server.maxUploadSize", str(math.ceil(settings.import_max_file_mb)),
+            "--client.showErrorDetails", "none",
+            "--global.disableWidgetStateDuplicationWarning", "true",
+            "--server.fileWatcherType", "none", "--runner.postScriptGC", "false"]  # fmt: skip

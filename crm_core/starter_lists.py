@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 
 from crm_core.i18n import N_, _, app_language, language
 
-if TYPE_CHECKING:
-    from crm_core.database import Cursor
+if TYPE_CHECKING:  # the cursor type itself: crm_core.database imports this module
+    from duckdb import DuckDBPyConnection as Cursor
 
 # As 001_contacts.sql and 002_pipelines.sql insert them.
 SOURCES = [N_("Trade fair"), N_("Competition"), N_("Website"), N_("Referral"), N_("Cold call"),

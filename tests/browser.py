@@ -77,21 +77,28 @@ def serving(
     url = f"http://127.0.0.1:{port}"
     _DATABASE_OF[url] = db_path
     try:
-        deadline = time.monotonic() + start_timeout_s
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
-                    if answer.read() == b"ok":
-                        break
-            except OSError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the app did not start: {db_path.with_suffix('.log')}")
-            time.sleep(0.3)
+        if not wait_until_served(url, server, start_timeout_s):
+            raise RuntimeError(f"the app did not start: {db_path.with_suffix('.log')}")
         yield AppServer(url, server)
     finally:
         stop(server)
         log.close()
+
+
+def wait_until_served(url: str, server: subprocess.Popen, timeout_s: float) -> bool:
+    """Until the Streamlit server at ``url`` says it is healthy (True), or it ended or the time
+    ran out (False)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
+                if answer.read() == b"ok":
+                    return True
+        except OSError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            return False
+        time.sleep(0.3)
 
 
 def stop(process: subprocess.Popen, timeout_s: float = 10) -> None:
