@@ -15,7 +15,8 @@ Middleware: security headers on every response (``nosniff``, ``Referrer-Policy``
 other sites, HSTS when served over TLS), ``no-store`` on everything above but the add-in files,
 and CORS for the API only, for the Thunderbird add-on's pages (``moz-extension://…``): the
 Outlook task pane is served from the app's own origin and needs none.  No credentials are ever
-allowed cross-origin: the API takes tokens, never the session cookie.
+allowed cross-origin: the API takes tokens, never the session cookie.  And a page opened by its
+URL (``/contacts``) gets Streamlit's page shell told where the server is (``PageShell``).
 """
 
 from __future__ import annotations
@@ -118,7 +119,7 @@ def addin_file(request: Request) -> Response:
 
 def middleware() -> list[Middleware]:
     """Outermost first: the headers go on every response, also CORS's own answers."""
-    return [Middleware(SecurityHeaders), Middleware(ApiCors)]
+    return [Middleware(SecurityHeaders), Middleware(ApiCors), Middleware(PageShell)]
 
 
 class SecurityHeaders:
@@ -153,6 +154,73 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class PageShell:
+    """Streamlit's page shell (its ``index.html``) for a page's own URL, told that the server is
+    one level up.  Opened at ``/contacts``, Streamlit's browser code does not know whether
+    ``/contacts`` is a page or the prefix the app is served under: it asks
+    ``/contacts/_stcore/health`` first, gets a 404, waits 100 ms and only then asks
+    ``/_stcore/health`` -- 100 ms of every page opened by URL (a bookmark, a link in a digest, a
+    reload).  ``window.__streamlit.BACKEND_BASE_URL``, read by that code when it starts, names the
+    server's URL instead: the page's URL without its last segment, so that a prefix added by a
+    reverse proxy (``/crm/contacts``) is kept.  Only one-segment paths are pages (``url_path``s
+    in app.py); the shell is asked for uncompressed (8 kB) so that it can be changed here."""
+
+    SCRIPT = (
+        b'<script>window.__streamlit = {BACKEND_BASE_URL: new URL(".", location.href).href}'
+        b"</script>\n    "
+    )
+    BEFORE = b"<script>\n      window.prerenderReady"  # the shell's first script
+    TAG = "-shell1"  # added to the shell's ETag: a cached original is not taken for this one
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    @staticmethod
+    def is_page(scope: Scope) -> bool:
+        if scope["type"] != "http" or scope["method"] != "GET":
+            return False
+        name = scope["path"][1:]
+        return bool(name) and "/" not in name and "." not in name and not name.startswith("_")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not self.is_page(scope):
+            await self.app(scope, receive, send)
+            return
+        headers = [(k, v) for k, v in scope["headers"] if k not in (b"accept-encoding",)]
+        headers = [(k, v.replace(self.TAG.encode(), b"")) if k == b"if-none-match" else (k, v)
+                   for k, v in headers]  # fmt: skip
+        scope = {**scope, "headers": headers}
+        start: Message | None = None
+        body = bytearray()
+
+        async def shell(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                answer = MutableHeaders(scope=message)
+                if (etag := answer.get("etag", "")).endswith('"'):  # also on a 304
+                    answer["etag"] = etag[:-1] + self.TAG + '"'
+                if answer.get("content-type", "").startswith("text/html"):
+                    start = message  # held until the whole body is in
+                    return
+                await send(message)
+            elif start is None:
+                await send(message)
+            else:
+                body.extend(message.get("body", b""))
+                if message.get("more_body"):
+                    return
+                page = bytes(body)
+                if self.BEFORE in page and self.SCRIPT not in page:
+                    page = page.replace(self.BEFORE, self.SCRIPT + self.BEFORE, 1)
+                answer = MutableHeaders(scope=start)
+                if "content-length" in answer:
+                    answer["content-length"] = str(len(page))
+                await send(start)
+                await send({"type": "http.response.body", "body": page, "more_body": False})
+
+        await self.app(scope, receive, shell)
 
 
 class ApiCors:

@@ -113,3 +113,32 @@ def test_a_deep_link_opened_first_after_a_start_runs_through_app_py(browser, tmp
         expect(page.get_by_test_id("stSidebarNav").get_by_text("Contacts", exact=True)
                ).to_be_visible()  # fmt: skip
         context.close()
+
+
+def test_a_page_opened_by_its_url_finds_the_server_at_once(browser, app_url):
+    """Opened at /contacts, Streamlit's page code would first look for the server under
+    /contacts/ (a 404, then 100 ms of waiting); the shell served for a page names the server's
+    URL (crm_core.web.PageShell), so it asks only there.  Other files are served as they are."""
+    import urllib.request
+
+    def fetch(path: str) -> tuple[dict[str, str], bytes]:
+        request = urllib.request.Request(app_url + path, headers={"Accept-Encoding": "gzip"})
+        with urllib.request.urlopen(request) as answer:
+            return dict(answer.headers), answer.read()
+
+    headers, body = fetch("/contacts?q=x")
+    assert b"window.__streamlit = {BACKEND_BASE_URL:" in body
+    assert body.count(b"BACKEND_BASE_URL") == 1
+    assert int(headers["content-length"]) == len(body)
+    assert headers["etag"].endswith('-shell1"')
+    assert b"BACKEND_BASE_URL" not in fetch("/")[1]  # the root finds the server anyway
+
+    context = signed_in(browser.new_context(), app_url, "anna")
+    page = context.new_page()
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url))
+    page.goto(f"{app_url}/contacts")
+    expect(page.get_by_role("heading", name="Contacts")).to_be_visible()
+    health = [url for url in asked if "_stcore/health" in url]
+    assert health and all(url == f"{app_url}/_stcore/health" for url in health), health
+    context.close()
