@@ -3,8 +3,10 @@
 Served like ``measure_board_browser`` does it (``crm run``'s way, the jobs process running on the
 same bench file), in Chromium at 1366x768, signed in by the session cookie.  Every key is the
 median of ``RUNS`` (10) after one uncounted warm-up, the URL opens also their 90th percentile
-(nearest rank, ``<key>_p90_ms``).  A URL open is a new browser tab (the context's HTTP cache is
-warm, as for a returning user) timed from ``page.goto`` until the page's main content is visible:
+(nearest rank, ``<key>_p90_ms``).  A URL open is typed into the tab that shows the previous page
+(the context's HTTP cache is warm, as for a returning user; a new tab would add Chromium's start of
+a renderer, 300-700 ms here, to the floor and the pages alike) and timed from ``page.goto`` until
+the page's main content is visible, checked on every frame the browser draws:
 
 - ``url_contacts_ms``: ``/contacts`` until the first contact link of the list;
 - ``url_contact_ms``: ``/contact?id=<sample>`` until the contact's name as the page's heading;
