@@ -42,6 +42,21 @@ def test_reminder_list_done_and_snooze(db, user_id):
     assert "später" in texts(at)
 
 
+def test_a_reminder_snoozed_to_a_picked_date_from_its_popover(db, user_id):
+    """The date picker is drawn only while its popover is open (a closed page draws none)."""
+    cid = anna(db, user_id)
+    rid = reminders.add_reminder(db, cid, TODAY, "Angebot", user_id, user_id)
+    at = app("pages/reminders.py")
+    assert [d for d in at.date_input if d.key == f"pick_{rid}"] == []
+    at.session_state[f"pop_{rid}"] = True  # the user opens "Pick a date"
+    at.run()
+    picked = TODAY + timedelta(days=5)
+    at.date_input(key=f"pick_{rid}").set_value(picked).run()
+    assert not at.exception, at.exception
+    assert {r.id: r.due_date for r in reminders.open_reminders(db)}[rid] == picked
+    assert [d for d in at.date_input if d.key == f"pick_{rid}"] == []  # closed again
+
+
 def test_a_colleagues_snooze_is_not_overwritten_by_my_click(db, user_id):
     from crm_core.audit import Actor, acting_as
 

@@ -54,12 +54,12 @@ def world(db, user_id):
                                user_id)  # fmt: skip
     won = ld.create_lead(db, ld.LeadDraft(anna, pipeline.id, anfrage, "Wartung", 900), user_id)
     ld.win_lead(db, won, user_id, seen_phase_id=anfrage)
-    add_reminder(db, anna, date.today(), "Nachfassen", user_id, user_id)
+    reminder = add_reminder(db, anna, date.today(), "Nachfassen", user_id, user_id)
     op.schedule_lead(db, ld.LeadDraft(anna, pipeline.id, angebot, "Schulung", 300),
                      date.today() + timedelta(days=3), user_id)  # fmt: skip
     bernd = users.create_account(db, "bernd", display_name="Bernd Berger", password=PASSWORD)
     return {"contact": anna, "lead": open_lead, "won": won, "pipeline": pipeline,
-            "bernd": bernd}  # fmt: skip
+            "bernd": bernd, "reminder": reminder}  # fmt: skip
 
 
 # Per page: words of its German and of its English face; neither may show the other's.  (What
@@ -169,7 +169,11 @@ def open_page(name: str, world) -> AppTest:
         "account": ("pages/account.py", {}),
     }
     page, params = where[name]
-    return app(page, **params)
+    at = app(page, **params)
+    if name == "reminders":  # its date picker is drawn once its popover is opened
+        at.session_state[f"pop_{world['reminder']}"] = True
+        at.run()
+    return at
 
 
 def speaks(at: AppTest, ours: list[str], theirs: list[str], what: str = "") -> None:
