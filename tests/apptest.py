@@ -40,6 +40,15 @@ def app(
     return at
 
 
+def opened(at: AppTest, key: str) -> AppTest:
+    """The run after the user opened the expander or popover ``key`` (one whose content is drawn
+    only while it is open)."""
+    at.session_state[key] = True
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
 def contact_page(contact_id: int) -> AppTest:
     return app("pages/contact.py", id=str(contact_id))
 

@@ -30,7 +30,7 @@ from crm_core.contacts import (
 from crm_core.custom_fields import create_field, list_fields
 from crm_core.reminders import add_reminder
 from crm_core.tags import create_tag
-from tests.apptest import app, button, occurs, shown_everything, texts
+from tests.apptest import app, button, occurs, opened, shown_everything, texts
 
 PASSWORD = "Vertrieb-2027-sicher"
 
@@ -171,8 +171,7 @@ def open_page(name: str, world) -> AppTest:
     page, params = where[name]
     at = app(page, **params)
     if name == "reminders":  # its date picker is drawn once its popover is opened
-        at.session_state[f"pop_{world['reminder']}"] = True
-        at.run()
+        opened(at, f"pop_{world['reminder']}")
     return at
 
 

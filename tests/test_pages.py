@@ -8,7 +8,7 @@ from crm_core import contacts as c
 from crm_core.audit import Actor, acting_as
 from crm_core.notes import list_notes
 from crm_core.tags import list_tags
-from tests.apptest import app, button, contact_page, field, make, texts
+from tests.apptest import app, button, contact_page, field, make, opened, texts
 
 # These tests check the English wording: the app speaks English here (German is the default).
 pytestmark = pytest.mark.usefixtures("english")
@@ -34,9 +34,15 @@ def test_search_is_live_and_finds_phone_typed_differently(db, user_id):
 def test_tag_filter(db, user_id):
     make(db, user_id, tags=["VIP"])
     make(db, user_id, last_name="Other")
-    at = app()
+    at = opened(app(), "f_open")  # "Filters"
     at.multiselect(key="f_tags").select("VIP").run()
     assert at.caption[0].value == "1 contact"
+    at.session_state["f_open"] = False  # closed again: the filter still applies
+    at.run()
+    assert [m for m in at.multiselect if m.key == "f_tags"] == []
+    assert at.caption[0].value == "1 contact"
+    opened(at, "f_open")
+    assert at.multiselect(key="f_tags").value == ["VIP"]
 
 
 def test_create_contact_from_the_form(db, user_id):
