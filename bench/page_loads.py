@@ -84,6 +84,7 @@ P90_OVER_FLOOR_MS = 300
 MAIN = ".stMain"
 CONTACT_LINK = f'{MAIN} a[data-testid="stPageLink-NavLink"][href*="contact?id="]'
 SEARCH_PLACEHOLDER = "Name, company"
+TEXT_TABLE = '[data-testid="stMarkdownContainer"] table'  # pages._ui.text_table
 
 FLOOR_APP = '''"""The framework's floor: the smallest st.navigation app, served as leadradar's is."""
 
@@ -276,7 +277,7 @@ def measure(
                     "url_board": (f"{app}/board?pipeline={pipeline_id}", "a board card",
                                   shows(".kb-card")),
                     "url_wonlost": (f"{app}/wonlost", "the table's first row",
-                                    shows(f'{MAIN} [data-testid="stTable"] tbody tr')),
+                                    shows(f"{MAIN} {TEXT_TABLE} tbody tr")),
                     "url_review": (f"{app}/review", "the first chart's bars",
                                    shows(f'{MAIN} [data-testid="stVegaLiteChart"] svg.marks'
                                          " .mark-rect")),

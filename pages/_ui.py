@@ -46,6 +46,25 @@ def settings() -> Settings:
     return current_settings(db())
 
 
+def text_table(
+    rows: Sequence[Mapping[str, object]], columns: Mapping[str, str], *, right: Sequence[str] = ()
+) -> None:
+    """A table of a screen's worth of rows as text: ``columns`` maps row keys to the headers
+    shown, the columns in ``right`` are aligned right (amounts).  Every cell is user text shown
+    literally, on one line.  No Arrow data and no table script for the browser: 50 won leads
+    showed 200 ms sooner than as ``st.table`` (#17)."""
+
+    def cell(value: object) -> str:
+        # One line; a no-break space (in "45.000,00 €") stays one.
+        return md(re.sub(r"\s*[\r\n]+\s*", " ", str(value))) if value is not None else ""
+
+    keys = list(columns)
+    lines = ["| " + " | ".join(cell(columns[k]) for k in keys) + " |",
+             "|" + "|".join("---:" if k in right else "---" for k in keys) + "|"]  # fmt: skip
+    lines += ["| " + " | ".join(cell(row[k]) for k in keys) + " |" for row in rows]
+    st.markdown("\n".join(lines))
+
+
 def db() -> Database:
     return get_database()
 

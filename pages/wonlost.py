@@ -17,7 +17,18 @@ from crm_core.leads import ClosedQuery, closed_leads, reopen_lead
 from crm_core.pipelines import list_pipelines
 from crm_core.versions import Stale
 from pages._auth import download, gate
-from pages._ui import chart, choose, date_input_format, db, flash, md, me, show_flash, user_errors
+from pages._ui import (
+    chart,
+    choose,
+    date_input_format,
+    db,
+    flash,
+    md,
+    me,
+    show_flash,
+    text_table,
+    user_errors,
+)
 
 gate()  # nothing below runs for a visitor who is not signed in
 
@@ -116,15 +127,10 @@ with user_errors():
              "owner": row["owner"] or EMPTY, "lost_reason": row["lost_reason"] or _("no reason")}
             for row in visible
         ]  # fmt: skip
-        table = pd.DataFrame(shown).drop(columns=["id", "currency"])
+        headers = {key: _(label) for key, label in COLUMNS.items()}
         if status == "won":
-            table = table.drop(columns=["lost_reason"])
-        # A plain table: 50 rows need no data grid, whose script alone made the page ~0.4 s
-        # slower to show.
-        st.table(
-            table.rename(columns={key: _(label) for key, label in COLUMNS.items()}),
-            hide_index=True,
-        )
+            del headers["lost_reason"]
+        text_table(shown, headers, right=["value"])
         if pages > 1:
             st.pagination(pages, key="wl_page")
         # Callables: the file is made (and recorded in the audit log) when a button is clicked,

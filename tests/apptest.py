@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pandas as pd
 from streamlit.testing.v1 import AppTest
 
 from crm_core import contacts as c
@@ -38,6 +39,23 @@ def app(
     at.run()
     assert not at.exception, at.exception
     return at
+
+
+def text_tables(at: AppTest) -> list[pd.DataFrame]:
+    """The tables a run showed as text (``pages._ui.text_table``), headers and cells as read."""
+    tables = []
+    for element in at.markdown:
+        lines = str(element.value).split("\n")
+        if len(lines) < 2 or not re.fullmatch(r"\|(-{3}:?\|)+", lines[1]):
+            continue
+        header, *rows = [_cells(line) for line in lines[:1] + lines[2:]]
+        tables.append(pd.DataFrame(rows, columns=header))
+    return tables
+
+
+def _cells(line: str) -> list[str]:
+    parts = re.split(r"(?<!\\)\|", line.strip())[1:-1]
+    return [re.sub(r"\\(.)", r"\1", part.strip()) for part in parts]
 
 
 def opened(at: AppTest, key: str) -> AppTest:

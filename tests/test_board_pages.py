@@ -11,7 +11,7 @@ from crm_core.contacts import ContactDraft, create_contact
 from crm_core.notes import list_notes
 from crm_core.reminders import open_reminders
 from pages._ui import md
-from tests.apptest import app, button, texts
+from tests.apptest import app, button, text_tables, texts
 from tests.board_drag import board_data, send
 
 # These tests check the English wording: the app speaks English here (German is the default).
@@ -217,19 +217,19 @@ def test_wonlost_shows_fifty_leads_a_page_and_counts_them_all(db, sales, user_id
         ld.win_lead(db, lead, user_id, seen_phase_id=sales.phases[0].id)
     at = app("pages/wonlost.py", status="won")
     assert "61 leads" in at.caption[0].value
-    assert len(at.table[0].value) == 50
+    assert len(text_tables(at)[0]) == 50
     reopen = next(s for s in at.selectbox if s.label == "Reopen a lead")
     assert len(reopen.options) == 50  # the choices are the rows on screen
     at.session_state["wl_page"] = 2  # as a click on "2" under the table sets it
     at.run()
-    assert len(at.table[0].value) == 11 and "61 leads" in at.caption[0].value
+    assert len(text_tables(at)[0]) == 11 and "61 leads" in at.caption[0].value
 
 
 def test_wonlost_review_and_contact_lead_form(db, sales, leads, user_id):
     ld.lose_lead(db, leads[0], "Timing", user_id, seen_phase_id=sales.phases[0].id)
     at = app("pages/wonlost.py", status="lost")
     assert at.title[0].value == "Lost leads"
-    assert list(at.table[0].value["Lost reason"]) == ["Timing"]
+    assert list(text_tables(at)[0]["Lost reason"]) == ["Timing"]
     next(s for s in at.selectbox if s.label == "Reopen a lead").select_index(0).run()
     button(at, "Reopen").click().run()
     assert ld.get_lead(db, leads[0]).status == "open"

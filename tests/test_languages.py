@@ -16,7 +16,7 @@ from crm_core import leads as ld
 from crm_core import pipelines as pl
 from crm_core.contacts import ContactDraft, create_contact
 from crm_core.import_export.importer import rows_from_file, run_import
-from tests.apptest import app, occurs, opened, shown_everything
+from tests.apptest import app, occurs, opened, shown_everything, text_tables
 from tests.board_drag import board_data
 
 NAVIGATION = {
@@ -220,7 +220,7 @@ def test_the_board_in_english(db, sales, monkeypatch):
 def test_won_leads_show_money_and_dates_the_users_way(db, sales, monkeypatch, language, money,
                                                       day_pattern, caption):  # fmt: skip
     at = page_in(language, monkeypatch, "pages/wonlost.py")
-    table = at.table[0].value
+    table = text_tables(at)[0]
     value, closed = ("Wert", "Abgeschlossen") if language == "de" else ("Value", "Closed")
     assert list(table[value]) == [money]  # the column headers in the user's words too
     assert re.fullmatch(day_pattern, table[closed].iloc[0])

@@ -34,7 +34,7 @@ from crm_core.review import pipeline_review
 from crm_core.search import refresh_derived_columns
 from crm_core.text import escape_markdown
 from jobs.demo_data import seed
-from tests.apptest import app
+from tests.apptest import app, text_tables
 from tests.board_drag import board_data
 
 TODAY = date.today()
@@ -129,7 +129,7 @@ def test_pages_show_the_stored_name(db, world):
     assert list(stale["contact"]) == [world.name]
 
     at = app("pages/wonlost.py", status="won")
-    assert list(at.table[0].value["Kontakt"]) == [world.name]  # German, the app's language
+    assert list(text_tables(at)[0]["Kontakt"]) == [world.name]  # German, the app's language
 
     at = app("pages/contact.py", id=str(world.contact))
     assert at.title[0].value == escape_markdown(world.name)

@@ -12,12 +12,12 @@ from crm_core import pipelines as pl
 from crm_core.config import load_settings
 from crm_core.contacts import ContactDraft, create_contact
 from crm_core.geo import geocoding
-from tests.apptest import app, button
+from tests.apptest import app, button, text_tables
 
 
 def headers(at) -> dict[str, str]:
     """Column key -> the header shown, for every visible column of every table of a run (a
-    plain ``st.table`` is given its headers as its columns: key and header are one)."""
+    table shown as text has only its headers: key and header are one)."""
     shown = {}
     for table in at.dataframe:
         config = json.loads(table.proto.columns or "{}")
@@ -25,14 +25,14 @@ def headers(at) -> dict[str, str]:
             setting = config.get(str(column), {})
             if not setting.get("hidden"):
                 shown[str(column)] = setting.get("label") or str(column)
-    for table in at.table:
-        shown.update({str(column): str(column) for column in table.value.columns})
+    for table in text_tables(at):
+        shown.update({str(column): str(column) for column in table.columns})
     return shown
 
 
 def cells(at) -> list[object]:
-    return [value for table in [*at.dataframe, *at.table]
-            for value in table.value.to_numpy().ravel()]  # fmt: skip
+    frames = [table.value for table in at.dataframe] + text_tables(at)
+    return [value for frame in frames for value in frame.to_numpy().ravel()]
 
 
 @pytest.fixture
@@ -59,6 +59,19 @@ def test_the_won_list_has_no_lost_reason_and_no_none(db, closed, english):
     assert "—" in cells(won)  # the owner nobody is
     lost = app("pages/wonlost.py", status="lost")
     assert "Lost reason" in headers(lost).values() and "Zu teuer" in cells(lost)
+
+
+def test_a_table_as_text_shows_user_text_literally(db, user_id, english):
+    pipeline = pl.get_pipeline(db, pl.create_pipeline(db, "Vertrieb"))
+    phase = pipeline.phases[0].id
+    contact = create_contact(db, ContactDraft(last_name="Pipe | *fett*"), user_id)
+    title = "A | B **x** <b>y</b> `z`"
+    lead = ld.create_lead(db, ld.LeadDraft(contact, pipeline.id, phase, title, 100), user_id)
+    ld.win_lead(db, lead, user_id, seen_phase_id=phase)
+    [table] = text_tables(app("pages/wonlost.py"))
+    assert list(table["Title"]) == [title]
+    assert list(table["Contact"]) == ["Pipe | *fett*"]
+    assert len(table.columns) == 7  # no cell split a row
 
 
 def test_every_table_has_headers_in_one_style(db, closed, english):
