@@ -11,7 +11,7 @@ from crm_core.i18n import _, count, currency_symbol, decimal, money, money_short
 from crm_core.pipelines import list_pipelines
 from crm_core.review import pipeline_review
 from pages._auth import gate
-from pages._ui import chart, date_input_format, db, md, settings
+from pages._ui import chart, date_input_format, db, md, settings, text_table
 
 gate()  # nothing below runs for a visitor who is not signed in
 
@@ -145,20 +145,14 @@ with right:
     if review.stale.empty:
         st.caption(_("Nothing is stuck."))
     else:
-        stale = review.stale.drop(columns=["id"])
-        stale["value"] = stale["value"].map(money)
-        st.dataframe(
-            stale,
-            hide_index=True,
-            column_config={
-                "title": _("Title"),
-                "contact": _("Contact"),
-                "phase": PHASE,
-                "owner": _("Owner"),
-                "idle_days": st.column_config.NumberColumn(_("Idle days")),
-                "value": _("Value"),
-            },
-        )
+        stale = review.stale.assign(value=review.stale["value"].map(money),
+                                    idle_days=review.stale["idle_days"].map(count))  # fmt: skip
+        text_table(
+            stale.to_dict("records"),
+            {"title": _("Title"), "contact": _("Contact"), "phase": PHASE, "owner": _("Owner"),
+             "idle_days": _("Idle days"), "value": _("Value")},
+            right=["idle_days", "value"],
+        )  # fmt: skip
         shown = len(review.stale)
         st.caption(
             ngettext("{n} shown, longest idle first.", "{n} shown, longest idle first.", shown)

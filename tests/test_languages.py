@@ -233,8 +233,8 @@ def test_the_review_in_german(db, sales, monkeypatch):
     assert metrics == {"Offene Leads": "1", "Offener Wert": "45.000 €",
                        "Gewichtete Prognose": "4.500 €", "Gewonnen / verloren": "1 / 1",
                        "Gewinnquote": "50\u00a0%"}  # fmt: skip
-    stale = at.dataframe[0].value
-    assert list(stale["value"]) == ["45.000,00\u00a0€"]
+    [stale] = text_tables(at)
+    assert list(stale["Wert"]) == ["45.000,00\u00a0€"]
     # The charts write numbers the German way too (Vega gets the separators).
     assert '"thousands": "."' in shown_everything(at) or '"thousands":"."' in shown_everything(at)
 
