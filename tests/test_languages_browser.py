@@ -72,7 +72,7 @@ def test_a_value_typed_the_german_way_is_saved_and_read_everywhere(browser, worl
 
     page.goto(f"{world['url']}/review")
     expect(page.get_by_test_id("stHeading").filter(has_text="Pipeline-Übersicht")).to_be_visible()
-    stale = page.get_by_test_id("stDataFrame").locator("td", has_text=MONEY)
+    stale = page.get_by_test_id("stMarkdownContainer").locator("table td", has_text=MONEY)
     expect(stale).to_have_count(1)
 
     # A number that reads two ways is refused, with both readings, and nothing is saved.
