@@ -116,28 +116,30 @@ def p90_ms(seconds: list[float]) -> float:
     return round(ordered[max(0, -(-len(ordered) * 9 // 10) - 1)] * 1000, 2)
 
 
-# Whether an element of ``selector`` (also in an open shadow root) is shown (it has a box, is not hidden, and its whitespace-
-# normalised text contains ``text`` or matches ``pattern``).  Checked on every animation frame:
+# Whether an element of ``selector`` is shown (it has a box, is not hidden, and its whitespace-
+# normalised text contains ``text`` or matches ``pattern``), in the page or, when not there, in
+# open shadow roots (the board's component), as Playwright looks.  Checked on every frame:
 # Playwright's own waits re-check at 0, 20, 50, 100, 100 and then every 500 ms, which rounded a
 # page shown after 450 ms up to ~950 ms (the "bimodal" loads of the first page-load runs).
 _SHOWN = """({selector, text, pattern, flags}) => {
     const wanted = pattern === null ? null : new RegExp(pattern, flags);
-    const found = [];
-    const look = (root) => {  // into open shadow roots too (the board's component), as Playwright
-        found.push(...root.querySelectorAll(selector));
-        for (const host of root.querySelectorAll("*")) if (host.shadowRoot) look(host.shadowRoot);
+    const shownIn = (root) => {
+        for (const element of root.querySelectorAll(selector)) {
+            const box = element.getBoundingClientRect();
+            if (box.width === 0 || box.height === 0) continue;
+            if (getComputedStyle(element).visibility === "hidden") continue;
+            const shown = (element.textContent || "").replace(/\\s+/g, " ").trim();
+            if (text !== null && !shown.includes(text)) continue;
+            if (wanted !== null && !wanted.test(shown)) continue;
+            return true;
+        }
+        return false;
     };
-    look(document);
-    for (const element of found) {
-        const box = element.getBoundingClientRect();
-        if (box.width === 0 || box.height === 0) continue;
-        if (getComputedStyle(element).visibility === "hidden") continue;
-        const shown = (element.textContent || "").replace(/\\s+/g, " ").trim();
-        if (text !== null && !shown.includes(text)) continue;
-        if (wanted !== null && !wanted.test(shown)) continue;
-        return true;
-    }
-    return false;
+    // The walk over every element for shadow roots only when the page itself has no match: it
+    // would cost every page's frames something.
+    const deep = (root) => shownIn(root) || [...root.querySelectorAll("*")].some(
+        (host) => host.shadowRoot && deep(host.shadowRoot));
+    return deep(document);
 }"""
 
 

@@ -188,9 +188,8 @@ class PageShell:
         if not self.is_page(scope):
             await self.app(scope, receive, send)
             return
-        headers = [(k, v) for k, v in scope["headers"] if k not in (b"accept-encoding",)]
         headers = [(k, v.replace(self.TAG.encode(), b"")) if k == b"if-none-match" else (k, v)
-                   for k, v in headers]  # fmt: skip
+                   for k, v in scope["headers"] if k != b"accept-encoding"]  # fmt: skip
         scope = {**scope, "headers": headers}
         start: Message | None = None
         body = bytearray()
@@ -212,8 +211,7 @@ class PageShell:
                 if message.get("more_body"):
                     return
                 page = bytes(body)
-                if self.BEFORE in page and self.SCRIPT not in page:
-                    page = page.replace(self.BEFORE, self.SCRIPT + self.BEFORE, 1)
+                page = page.replace(self.BEFORE, self.SCRIPT + self.BEFORE, 1)
                 answer = MutableHeaders(scope=start)
                 if "content-length" in answer:
                     answer["content-length"] = str(len(page))

@@ -105,7 +105,7 @@ text = st.text_input(
     placeholder=_("Name, company, e-mail, phone, city, tag, field value …"),
 )
 
-FILTERS = ("f_tags", "f_tag_mode", "f_owner", "f_source", "f_phase", "f_page_size", "f_trash")
+FILTERS = [key for key in URL_KEYS if key.startswith("f_")]  # the widgets under "Filters"
 state = st.session_state
 filtered = any(state.get(k) for k in ("f_tags", "f_owner", "f_source", "f_phase", "f_trash"))
 # The filters' widgets are drawn only while "Filters" is open (seven closed widgets took ~70 ms of
