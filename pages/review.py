@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-import altair as alt
 import streamlit as st
 
 from crm_core.i18n import _, count, currency_symbol, decimal, money, money_short, ngettext, percent
 from crm_core.pipelines import list_pipelines
 from crm_core.review import pipeline_review
 from pages._auth import gate
-from pages._ui import chart, date_input_format, db, md, settings, text_table
+from pages._ui import chart, date_input_format, db, lost_reasons_chart, md, settings, text_table
 
 gate()  # nothing below runs for a visitor who is not signed in
 
@@ -45,6 +44,13 @@ m[4].metric(_("Win rate"), percent(review.win_rate) if review.win_rate is not No
 # write its own); the axes get the user's separators from ``chart``.
 PHASE, LEADS = _("Phase"), _("Leads")
 order = list(phases["phase"])
+
+
+def phase_axis(channel: str = "x") -> dict:
+    axis = {"labelAngle": 0} if channel == "x" else {}
+    return {"field": "phase", "type": "nominal", "sort": order, "title": None, "axis": axis}
+
+
 left, right = st.columns(2)
 with left:
     st.subheader(_("Value per phase"))
@@ -56,61 +62,62 @@ with left:
     )
     long["measure"] = long["measure"].map({"value": _("Value"), "weighted": _("Weighted")})
     long["amount"] = long["euros"].map(money)
-    chart(
-        alt.Chart(long)
-        .mark_bar()
-        .encode(
-            x=alt.X("phase:N", sort=order, title=None, axis=alt.Axis(labelAngle=0)),
-            xOffset="measure:N",
-            y=alt.Y("euros:Q", title=currency_symbol()),
-            color=alt.Color("measure:N", legend=alt.Legend(orient="top", title=None)),
-            tooltip=[alt.Tooltip("phase:N", title=PHASE), alt.Tooltip("measure:N", title=" "),
-                     alt.Tooltip("amount:N", title=_("Amount"))],
-        ),
-    )  # fmt: skip
+    chart(long, {
+        "mark": "bar",
+        "encoding": {
+            "x": phase_axis(),
+            "xOffset": {"field": "measure", "type": "nominal"},
+            "y": {"field": "euros", "type": "quantitative", "title": currency_symbol()},
+            "color": {"field": "measure", "type": "nominal",
+                      "legend": {"orient": "top", "title": None}},
+            "tooltip": [{"field": "phase", "type": "nominal", "title": PHASE},
+                        {"field": "measure", "type": "nominal", "title": " "},
+                        {"field": "amount", "type": "nominal", "title": _("Amount")}],
+        },
+    }, alt=_("Value per phase"))  # fmt: skip
 with right:
     st.subheader(_("Leads per phase"))
-    chart(
-        alt.Chart(phases)
-        .mark_bar()
-        .encode(
-            x=alt.X("phase:N", sort=order, title=None, axis=alt.Axis(labelAngle=0)),
-            y=alt.Y("count:Q", title=LEADS, axis=alt.Axis(tickMinStep=1)),
-            color=alt.Color("color:N", scale=None),
-            tooltip=[alt.Tooltip("phase:N", title=PHASE), alt.Tooltip("count:Q", title=LEADS)],
-        ),
-    )
+    chart(phases, {
+        "mark": "bar",
+        "encoding": {
+            "x": phase_axis(),
+            "y": {"field": "count", "type": "quantitative", "title": LEADS,
+                  "axis": {"tickMinStep": 1}},
+            "color": {"field": "color", "type": "nominal", "scale": None},
+            "tooltip": [{"field": "phase", "type": "nominal", "title": PHASE},
+                        {"field": "count", "type": "quantitative", "title": LEADS}],
+        },
+    }, alt=_("Leads per phase"))  # fmt: skip
 
 left, right = st.columns(2)
 with left:
     st.subheader(_("Forecast by expected close month"))
     forecast = review.forecast.assign(amount=review.forecast["weighted"].map(money))
-    chart(
-        alt.Chart(forecast)
-        .mark_bar()
-        .encode(
-            x=alt.X("month:O", title=None),
-            y=alt.Y("weighted:Q", title=_("weighted {currency}").format(currency=currency_symbol())),
-            tooltip=[alt.Tooltip("month:O", title=_("Month")),
-                     alt.Tooltip("amount:N", title=_("Weighted")),
-                     alt.Tooltip("count:Q", title=LEADS)],
-        ),
-    )  # fmt: skip
+    chart(forecast, {
+        "mark": "bar",
+        "encoding": {
+            "x": {"field": "month", "type": "ordinal", "title": None},
+            "y": {"field": "weighted", "type": "quantitative",
+                  "title": _("weighted {currency}").format(currency=currency_symbol())},
+            "tooltip": [{"field": "month", "type": "ordinal", "title": _("Month")},
+                        {"field": "amount", "type": "nominal", "title": _("Weighted")},
+                        {"field": "count", "type": "quantitative", "title": LEADS}],
+        },
+    }, alt=_("Forecast by expected close month"))  # fmt: skip
 with right:
     st.subheader(_("Average days per phase"))
     days = review.days_in_phase
     days = days.assign(shown=days["avg_days"].map(lambda d: decimal(d, 1)))
-    chart(
-        alt.Chart(days)
-        .mark_bar()
-        .encode(
-            y=alt.Y("phase:N", sort=order, title=None),
-            x=alt.X("avg_days:Q", title=_("Days")),
-            tooltip=[alt.Tooltip("phase:N", title=PHASE),
-                     alt.Tooltip("shown:N", title=_("Average days")),
-                     alt.Tooltip("leads:Q", title=LEADS)],
-        ),
-    )  # fmt: skip
+    chart(days, {
+        "mark": "bar",
+        "encoding": {
+            "y": phase_axis("y"),
+            "x": {"field": "avg_days", "type": "quantitative", "title": _("Days")},
+            "tooltip": [{"field": "phase", "type": "nominal", "title": PHASE},
+                        {"field": "shown", "type": "nominal", "title": _("Average days")},
+                        {"field": "leads", "type": "quantitative", "title": LEADS}],
+        },
+    }, alt=_("Average days per phase"))  # fmt: skip
 
 left, right = st.columns(2)
 with left:
@@ -118,16 +125,7 @@ with left:
     if review.lost_reasons.empty:
         st.caption(_("No losses in this period."))
     else:
-        chart(
-            alt.Chart(review.lost_reasons)
-            .mark_bar(color="#e4572e")
-            .encode(
-                y=alt.Y("reason:N", sort="-x", title=None),
-                x=alt.X("count:Q", title=LEADS, axis=alt.Axis(tickMinStep=1)),
-                tooltip=[alt.Tooltip("reason:N", title=_("Lost reason")),
-                         alt.Tooltip("count:Q", title=LEADS)],
-            ),
-        )  # fmt: skip
+        lost_reasons_chart(review.lost_reasons)
     st.page_link(
         "pages/wonlost.py",
         label=_("Won and lost leads"),

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -18,11 +17,11 @@ from crm_core.pipelines import list_pipelines
 from crm_core.versions import Stale
 from pages._auth import download, gate
 from pages._ui import (
-    chart,
     choose,
     date_input_format,
     db,
     flash,
+    lost_reasons_chart,
     md,
     me,
     show_flash,
@@ -98,16 +97,7 @@ with user_errors():
     st.caption(" · ".join([summary, *(money(v, c) for c, v in sorted(totals.items()))]))
     if status == "lost" and rows:
         reasons = pd.Series([r["lost_reason"] or _("no reason") for r in rows]).value_counts()
-        chart(
-            alt.Chart(reasons.rename_axis("reason").reset_index(name="count"))
-            .mark_bar(color="#e4572e")
-            .encode(
-                y=alt.Y("reason:N", sort="-x", title=None),
-                x=alt.X("count:Q", title=_("Leads"), axis=alt.Axis(tickMinStep=1)),
-                tooltip=[alt.Tooltip("reason:N", title=_("Lost reason")),
-                         alt.Tooltip("count:Q", title=_("Leads"))],
-            ),
-        )  # fmt: skip
+        lost_reasons_chart(reasons.rename_axis("reason").reset_index(name="count"))
     if rows:
         # A page of the table at a time: the browser gets what fits the screen, not thousands
         # of rows (the caption and the chart still count them all).  A new filter: page 1.
