@@ -32,10 +32,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import requests
-from mailchimp_marketing import Client
-from mailchimp_marketing.api_client import ApiClientError
-
 from crm_core import audit
 from crm_core.config import Settings
 from crm_core.database import Cursor, Database
@@ -284,6 +280,13 @@ class Api:
         key = settings.mailchimp_api_key
         if not key:
             raise MailchimpNotConfigured(_("no Mailchimp API key (CRM_MAILCHIMP_API_KEY)"))
+        # Here, not at the top: the client and requests cost the jobs process ~8 MB for as long
+        # as it runs, and a team without Mailchimp never needs them.
+        import requests
+        from mailchimp_marketing import Client
+        from mailchimp_marketing.api_client import ApiClientError
+
+        self._http, self._api_error = requests, ApiClientError
         self.client = Client()
         self.client.set_config({"api_key": key, "timeout": 30})
         dc = key.rpartition("-")[2] if "-" in key else "us1"
@@ -299,11 +302,11 @@ class Api:
             self.requests += 1
             try:
                 result = fn(*args)
-                if isinstance(result, requests.Response) and not result.ok:
+                if isinstance(result, self._http.Response) and not result.ok:
                     status, text = result.status_code, result.text
                 else:
-                    return None if isinstance(result, requests.Response) else result
-            except ApiClientError as exc:
+                    return None if isinstance(result, self._http.Response) else result
+            except self._api_error as exc:
                 status, text = exc.status_code, exc.text
             if status is not None and status < 500 and status != 429:
                 raise Permanent(status, _problem_text(text))
@@ -318,10 +321,10 @@ class Api:
         for attempt in range(1, MAX_ATTEMPTS + 1):
             self.requests += 1
             try:
-                answer = requests.get(url, timeout=60)
+                answer = self._http.get(url, timeout=60)
                 if answer.ok:
                     return answer.content
-            except requests.RequestException:
+            except self._http.RequestException:
                 pass
             if attempt < MAX_ATTEMPTS:
                 self.sleep(wait)
