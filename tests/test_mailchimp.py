@@ -217,3 +217,18 @@ def test_cli_link_sync_json_and_the_key_stays_secret(db, user_id, server, capsys
     assert summary["http_requests"] == 3
     assert API_KEY not in out and API_KEY not in caplog.text
     assert API_KEY.split("-")[0] not in out
+
+
+def test_the_jobs_process_loads_the_mailchimp_client_only_for_a_sync_with_a_key():
+    """The client and requests stay out of a jobs process without Mailchimp (~8 MB for as long
+    as it runs): importing what ``crm jobs`` imports does not load them."""
+    import subprocess
+    import sys
+
+    from tests.paths import ROOT
+
+    code = ("import sys, jobs, jobs.cli, jobs.runner; "
+            "print(sorted({'mailchimp_marketing', 'requests'} & set(sys.modules)))")  # fmt: skip
+    loaded = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                            text=True, check=True).stdout.strip()  # fmt: skip
+    assert loaded == "[]"

