@@ -300,6 +300,18 @@ def choose(options: Sequence, *, new: bool = False) -> str:
     return _("Choose or type a new one …") if new else _("Choose …")
 
 
+def folded(
+    label: str, *, key: str, icon: str | None = None, expanded: bool = False, where: object = None
+):
+    """An expander whose content is drawn only while it is open: the expander when open, else
+    None (``where``: a column, the sidebar; default the page).  Streamlit draws a closed
+    expander's widgets in the browser too, hidden; on the contact page five closed forms and the
+    change history were most of the browser's work for every run (#17).  Opening it is a rerun.
+    Its open state lives in ``st.session_state[key]`` (``tests.apptest.opened`` opens it)."""
+    box = (where or st).expander(label, expanded=expanded, key=key, icon=icon, on_change="rerun")
+    return box if box.open else None
+
+
 def flash(message: str, kind: str = "success") -> None:
     """A message shown once on the next run (after st.rerun or a page switch)."""
     st.session_state["_flash"] = (kind, message)
@@ -321,11 +333,12 @@ def notes_panel(contact_id: int, lead_id: int | None = None) -> None:
         # crm_core names the channels (N_ there); they are translated where shown.
         channel = c1.selectbox(_("Channel"), list(CHANNELS), format_func=lambda c: _(CHANNELS[c]))
         body = c2.text_area(_("Note"), height=80, max_chars=20_000, key=f"note_body_{contact_id}")
+        # Answered in this run, which lists the note below: a second run (flash and rerun) drew
+        # the whole contact page twice in the browser (#17).
         if st.form_submit_button(_("Add note"), icon=":material/add_comment:"):
             with user_errors():
                 add_note(db(), contact_id, channel, body, me().id, lead_id=lead_id)
-                flash(_("Note added."))
-                st.rerun()
+                st.success(_("Note added."), icon=":material/check:")
     for note in list_notes(db(), contact_id, lead_id=lead_id):
         with st.container(border=True):
             st.caption(

@@ -345,17 +345,25 @@ def lead_panel(lead_id: int, seen_key: str | None) -> None:
     st.caption(" · ".join(facts))
     if lead.status == "open" and seen_key in phases:
         moves(lead, seen_key)
-    activities, reminder, history = st.tabs([_("Activities"), _("Reminder"), _("History")])
-    with activities:
-        activity_panel(lead)
-    with reminder:
-        reminder_panel(lead)
-    with history:
+    # Only the chosen tab is drawn (a switch is a rerun): the browser's work for every run of
+    # the dialog, on a board that is already much to draw (#17).
+    activities, reminder, history = st.tabs(
+        [_("Activities"), _("Reminder"), _("History")], key=f"lead_tab_{lead.id}", on_change="rerun"
+    )
+    if activities.open:
+        with activities:
+            activity_panel(lead)
+    if reminder.open:
+        with reminder:
+            reminder_panel(lead)
+    if history.open:
         for event in lead.history:
             what = _(EVENTS[event.kind]) if event.kind in EVENTS else event.kind
             what = what.format(source=event.from_phase, to=event.to_phase)
             detail = f" ({event.detail})" if event.detail else ""
-            st.markdown(md(f"{moment(event.at)} · {event.user or _('system')}: {what}{detail}"))
+            history.markdown(
+                md(f"{moment(event.at)} · {event.user or _('system')}: {what}{detail}")
+            )
     st.page_link("pages/lead.py", label=_("Open the lead's page (edit, reopen)"),
                  query_params={"id": str(lead.id)}, icon=":material/open_in_new:")  # fmt: skip
 

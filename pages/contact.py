@@ -54,6 +54,7 @@ from pages._ui import (
     db,
     field_label,
     flash,
+    folded,
     labels_of,
     lead_state,
     md,
@@ -465,17 +466,17 @@ def show_contact(view: ContactView, fields: list[CustomField]) -> None:
 
 
 def history_panel(view: ContactView) -> None:
-    """Who changed what on this contact (from the audit log), newest first."""
-    entries = history(db(), "contact", view.id, limit=30)
-    if not entries:
-        return
-    with st.expander(_("Change history"), icon=":material/history:"):
+    """Who changed what on this contact (from the audit log), newest first; read when opened."""
+    if box := folded(_("Change history"), key=f"history_open_{view.id}", icon=":material/history:"):
+        entries = history(db(), "contact", view.id, limit=30)
+        if not entries:
+            box.caption(_("No changes recorded yet."))
         for entry in entries:
-            st.markdown(
+            box.markdown(
                 f"{moment(entry.logged_at)} · **{md(entry.actor)}** · {action_label(entry.action)}"
             )
             for line in entry.change_lines():
-                st.caption(md(line))
+                box.caption(md(line))
 
 
 def location_panel(view: ContactView) -> None:
@@ -493,29 +494,35 @@ def location_panel(view: ContactView) -> None:
                          else precision or _("unknown")),
             source=md(_(GEO_SOURCES[source]) if source in GEO_SOURCES else source or "—"),
         ))  # fmt: skip
-    with st.expander(_("Set the location by hand"), icon=":material/edit_location:"):
-        # Keys of this version: a pin (a new version) starts the form afresh.
-        key = f"pin_{view.id}_v{view.version}"
-        with st.form(key):
-            c1, c2 = st.columns(2)
-            degrees = _("In degrees, like {example}.").format(example=decimal(51.31654, 5))
-            lat = number_input(_("Latitude"), geo["latitude"] or 51.0, key=f"{key}_lat",
-                               min_value=-90, max_value=90, help=degrees,
-                               container=c1)  # fmt: skip
-            lon = number_input(_("Longitude"), geo["longitude"] or 10.0, key=f"{key}_lon",
-                               min_value=-180, max_value=180, help=degrees,
-                               container=c2)  # fmt: skip
-            if st.form_submit_button(_("Pin here")):
-                typed = ((_("Latitude"), lat, f"{key}_lat"), (_("Longitude"), lon, f"{key}_lon"))
-                not_read = [name for name, number, field in typed if refused(number, field)]
-                if not_read:  # nothing is pinned: never a guessed position
-                    numbers_refused(*not_read)
-                elif lat is None or lon is None:
-                    st.error(_("Nothing was saved: type both coordinates."))
-                else:
-                    pin_contact(db(), view.id, float(lat), float(lon))
-                    flash(_("Location pinned."))
-                    st.rerun()
+    if box := folded(
+        _("Set the location by hand"), key=f"pin_open_{view.id}", icon=":material/edit_location:"
+    ):
+        with box:
+            # Keys of this version: a pin (a new version) starts the form afresh.
+            key = f"pin_{view.id}_v{view.version}"
+            with st.form(key):
+                c1, c2 = st.columns(2)
+                degrees = _("In degrees, like {example}.").format(example=decimal(51.31654, 5))
+                lat = number_input(_("Latitude"), geo["latitude"] or 51.0, key=f"{key}_lat",
+                                   min_value=-90, max_value=90, help=degrees,
+                                   container=c1)  # fmt: skip
+                lon = number_input(_("Longitude"), geo["longitude"] or 10.0, key=f"{key}_lon",
+                                   min_value=-180, max_value=180, help=degrees,
+                                   container=c2)  # fmt: skip
+                if st.form_submit_button(_("Pin here")):
+                    typed = (
+                        (_("Latitude"), lat, f"{key}_lat"),
+                        (_("Longitude"), lon, f"{key}_lon"),
+                    )
+                    not_read = [name for name, number, field in typed if refused(number, field)]
+                    if not_read:  # nothing is pinned: never a guessed position
+                        numbers_refused(*not_read)
+                    elif lat is None or lon is None:
+                        st.error(_("Nothing was saved: type both coordinates."))
+                    else:
+                        pin_contact(db(), view.id, float(lat), float(lon))
+                        flash(_("Location pinned."))
+                        st.rerun()
 
 
 def mailchimp_problems(view: ContactView) -> None:
@@ -549,55 +556,69 @@ def follow_ups_panel(view: ContactView) -> None:
     users = list_users(db())
     mine = next((i for i, u in enumerate(users) if u.id == me().id), 0)
     c1, c2 = st.columns(2)
-    with c1.expander(_("Remind me / a colleague"), icon=":material/notification_add:"):
-        with st.form(f"reminder_{view.id}", clear_on_submit=True):
-            due = st.date_input(_("Follow up on"), value=today + timedelta(days=7),
-                                min_value=today, format=date_input_format())  # fmt: skip
-            who = st.selectbox(_("Assignee"), users, index=mine,
-                               format_func=lambda u: u.display_name)  # fmt: skip
-            note = st.text_area(_("What to follow up"), height=68, max_chars=2000)
-            if st.form_submit_button(_("Add reminder"), icon=":material/add:"):
-                with user_errors():
-                    add_reminder(db(), view.id, due, note, who.id, me().id)
-                    # Said at once when the reminder will not reach them by e-mail.
-                    unreached = delivery_problem(db(), settings(), who.id, me=me().id)
-                    flash(" ".join([_("Reminder added."), md(unreached or "")]).strip(),
-                          "warning" if unreached else "success")  # fmt: skip
-                    st.rerun()
+    if box := folded(
+        _("Remind me / a colleague"),
+        key=f"reminder_open_{view.id}",
+        icon=":material/notification_add:",
+        where=c1,
+    ):
+        with box:
+            with st.form(f"reminder_{view.id}", clear_on_submit=True):
+                due = st.date_input(_("Follow up on"), value=today + timedelta(days=7),
+                                    min_value=today, format=date_input_format())  # fmt: skip
+                who = st.selectbox(_("Assignee"), users, index=mine,
+                                   format_func=lambda u: u.display_name)  # fmt: skip
+                note = st.text_area(_("What to follow up"), height=68, max_chars=2000)
+                if st.form_submit_button(_("Add reminder"), icon=":material/add:"):
+                    with user_errors():
+                        add_reminder(db(), view.id, due, note, who.id, me().id)
+                        # Said at once when the reminder will not reach them by e-mail.
+                        unreached = delivery_problem(db(), settings(), who.id, me=me().id)
+                        flash(" ".join([_("Reminder added."), md(unreached or "")]).strip(),
+                              "warning" if unreached else "success")  # fmt: skip
+                        st.rerun()
     names = phase_places()
     choices = list(names)
     if not choices:
         return
-    with c2.expander(_("Plan an upcoming opportunity"), icon=":material/event_upcoming:"):
-        # A planned one starts a fresh form (new keys); a refused one keeps what was typed.
-        generation = st.session_state.get(f"sch_gen_{view.id}", 0)
-        key = f"sch_{view.id}_{generation}"
-        with st.form(f"schedule_{view.id}_{generation}"):
-            fire_on = st.date_input(field_label("fire_on"), value=today + timedelta(days=30),
-                                    min_value=today, format=date_input_format(),
-                                    key=f"{key}_fire_on")  # fmt: skip
-            where = st.selectbox(_("Pipeline and phase"), choices, format_func=names.get,
-                                 key=f"{key}_where")  # fmt: skip
-            title = st.text_input(_("Product or service"), max_chars=200, key=f"{key}_title")
-            value = number_input(field_label("value"), None, key=f"{key}_value",
-                                 currency="EUR", min_value=0)  # fmt: skip
-            owner = st.selectbox(field_label("owner_id"), users, index=mine,
-                                 format_func=lambda u: u.display_name,
-                                 key=f"{key}_owner")  # fmt: skip
-            if st.form_submit_button(_("Plan it"), icon=":material/add:"):
-                if refused(value, f"{key}_value"):
-                    numbers_refused(field_label("value"))  # nothing planned: never a guess
-                else:
-                    with user_errors({"title": _("Product or service")}):
-                        schedule_lead(
-                            db(),
-                            LeadDraft(view.id, where[0], where[1], title, value, "EUR", owner.id),
-                            fire_on,
-                            me().id,
-                        )
-                        st.session_state[f"sch_gen_{view.id}"] = generation + 1
-                        flash(_("Opportunity planned."))
-                        st.rerun()
+    if box := folded(
+        _("Plan an upcoming opportunity"),
+        key=f"schedule_open_{view.id}",
+        icon=":material/event_upcoming:",
+        where=c2,
+    ):
+        with box:
+            # A planned one starts a fresh form (new keys); a refused one keeps what was typed.
+            generation = st.session_state.get(f"sch_gen_{view.id}", 0)
+            key = f"sch_{view.id}_{generation}"
+            with st.form(f"schedule_{view.id}_{generation}"):
+                fire_on = st.date_input(field_label("fire_on"), value=today + timedelta(days=30),
+                                        min_value=today, format=date_input_format(),
+                                        key=f"{key}_fire_on")  # fmt: skip
+                where = st.selectbox(_("Pipeline and phase"), choices, format_func=names.get,
+                                     key=f"{key}_where")  # fmt: skip
+                title = st.text_input(_("Product or service"), max_chars=200, key=f"{key}_title")
+                value = number_input(field_label("value"), None, key=f"{key}_value",
+                                     currency="EUR", min_value=0)  # fmt: skip
+                owner = st.selectbox(field_label("owner_id"), users, index=mine,
+                                     format_func=lambda u: u.display_name,
+                                     key=f"{key}_owner")  # fmt: skip
+                if st.form_submit_button(_("Plan it"), icon=":material/add:"):
+                    if refused(value, f"{key}_value"):
+                        numbers_refused(field_label("value"))  # nothing planned: never a guess
+                    else:
+                        with user_errors({"title": _("Product or service")}):
+                            schedule_lead(
+                                db(),
+                                LeadDraft(
+                                    view.id, where[0], where[1], title, value, "EUR", owner.id
+                                ),
+                                fire_on,
+                                me().id,
+                            )
+                            st.session_state[f"sch_gen_{view.id}"] = generation + 1
+                            flash(_("Opportunity planned."))
+                            st.rerun()
 
 
 def leads_panel(view: ContactView) -> None:
@@ -619,42 +640,43 @@ def leads_panel(view: ContactView) -> None:
         st.caption(_("Set up a pipeline in Settings to add leads."))
         return
     users = list_users(db())
-    with st.expander(_("New lead"), icon=":material/add_chart:"):
-        # Not cleared on submit: a refused value keeps what was typed (a new lead leaves the page).
-        with st.form(f"new_lead_{view.id}"):
-            where = st.selectbox(_("Pipeline and phase"), choices, format_func=names.get,
-                                 key=f"lead_where_{view.id}")  # fmt: skip
-            title = st.text_input(_("Product or service"), max_chars=200,
-                                  key=f"lead_title_{view.id}")  # fmt: skip
-            c1, c2, c3 = st.columns(3)
-            # The currency is chosen next to it: the number is typed and shown without one.
-            value = number_input(field_label("value"), None, key=f"lead_value_{view.id}",
-                                 min_value=0, container=c1)  # fmt: skip
-            currency = c2.selectbox(field_label("currency"), CURRENCIES,
-                                    key=f"lead_currency_{view.id}")  # fmt: skip
-            close = c3.date_input(field_label("expected_close"), value=None,
-                                  format=date_input_format(),
-                                  key=f"lead_close_{view.id}")  # fmt: skip
-            owner = st.selectbox(
-                field_label("owner_id"),
-                users,
-                index=next((i for i, u in enumerate(users) if u.id == me().id), 0),
-                format_func=lambda u: u.display_name,
-                key=f"lead_owner_{view.id}",
-            )
-            if st.form_submit_button(_("Create lead"), icon=":material/add:"):
-                if refused(value, f"lead_value_{view.id}"):
-                    numbers_refused(field_label("value"))  # nothing created: never a guess
-                else:
-                    with user_errors({"title": _("Product or service")}):
-                        lead_id = create_lead(
-                            db(),
-                            LeadDraft(view.id, where[0], where[1], title, value, currency,
-                                      owner.id if owner else None, close),
-                            me().id,
-                        )  # fmt: skip
-                        flash(_("Lead created."))
-                        st.switch_page("pages/lead.py", query_params={"id": str(lead_id)})
+    if box := folded(_("New lead"), key=f"lead_open_{view.id}", icon=":material/add_chart:"):
+        with box:
+            # Not cleared on submit: a refused value keeps what was typed (a new lead leaves the page).
+            with st.form(f"new_lead_{view.id}"):
+                where = st.selectbox(_("Pipeline and phase"), choices, format_func=names.get,
+                                     key=f"lead_where_{view.id}")  # fmt: skip
+                title = st.text_input(_("Product or service"), max_chars=200,
+                                      key=f"lead_title_{view.id}")  # fmt: skip
+                c1, c2, c3 = st.columns(3)
+                # The currency is chosen next to it: the number is typed and shown without one.
+                value = number_input(field_label("value"), None, key=f"lead_value_{view.id}",
+                                     min_value=0, container=c1)  # fmt: skip
+                currency = c2.selectbox(field_label("currency"), CURRENCIES,
+                                        key=f"lead_currency_{view.id}")  # fmt: skip
+                close = c3.date_input(field_label("expected_close"), value=None,
+                                      format=date_input_format(),
+                                      key=f"lead_close_{view.id}")  # fmt: skip
+                owner = st.selectbox(
+                    field_label("owner_id"),
+                    users,
+                    index=next((i for i, u in enumerate(users) if u.id == me().id), 0),
+                    format_func=lambda u: u.display_name,
+                    key=f"lead_owner_{view.id}",
+                )
+                if st.form_submit_button(_("Create lead"), icon=":material/add:"):
+                    if refused(value, f"lead_value_{view.id}"):
+                        numbers_refused(field_label("value"))  # nothing created: never a guess
+                    else:
+                        with user_errors({"title": _("Product or service")}):
+                            lead_id = create_lead(
+                                db(),
+                                LeadDraft(view.id, where[0], where[1], title, value, currency,
+                                          owner.id if owner else None, close),
+                                me().id,
+                            )  # fmt: skip
+                            flash(_("Lead created."))
+                            st.switch_page("pages/lead.py", query_params={"id": str(lead_id)})
 
 
 # -- the page ------------------------------------------------------------------------------------

@@ -67,6 +67,15 @@ def opened(at: AppTest, key: str) -> AppTest:
     return at
 
 
+def chosen(at: AppTest, key: str, tab: str) -> AppTest:
+    """The run after the user chose the tab labelled ``tab`` of the tabs ``key`` (tabs whose
+    content is drawn only while chosen)."""
+    at.session_state[key] = tab
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
 def contact_page(contact_id: int) -> AppTest:
     return app("pages/contact.py", id=str(contact_id))
 

@@ -11,7 +11,7 @@ from crm_core.contacts import ContactDraft, create_contact
 from crm_core.notes import list_notes
 from crm_core.reminders import open_reminders
 from pages._ui import md
-from tests.apptest import app, button, text_tables, texts
+from tests.apptest import app, button, chosen, opened, text_tables, texts
 from tests.board_drag import board_data, send
 
 # These tests check the English wording: the app speaks English here (German is the default).
@@ -135,14 +135,19 @@ def test_a_click_opens_the_lead_where_moves_activities_and_reminders_are(db, sal
     [dialog] = at.get("dialog")
     assert dialog.proto.dialog.title == md("Beratung **fett**")  # shown literally
     assert "**€500.00** · weighted €50.00 · **First contact**" in texts(at)
-    assert "created in First contact" in texts(at)
-    assert "No reminder for this lead yet." in texts(at)
     contact = ld.get_lead(db, leads[1]).contact_id
 
     next(t for t in at.text_area if t.label == "Note").input("Angebot besprochen")
     button(at, "Add note").click().run()
     assert [n.body for n in list_notes(db, contact, lead_id=leads[1])] == ["Angebot besprochen"]
     assert at.get("dialog"), "the dialog stays open"
+    assert "Nachfassen" not in texts(at) and not any(  # only the chosen tab is drawn
+        t.label == "What to follow up" for t in at.text_input
+    )
+    chosen(at, f"lead_tab_{leads[1]}", "History")
+    assert "created in First contact" in texts(at)
+    chosen(at, f"lead_tab_{leads[1]}", "Reminder")
+    assert "No reminder for this lead yet." in texts(at)
     next(t for t in at.text_input if t.label == "What to follow up").input("Nachfassen")
     button(at, "Set reminder").click().run()
     [reminder] = open_reminders(db, contact_id=contact)
@@ -240,6 +245,8 @@ def test_wonlost_review_and_contact_lead_form(db, sales, leads, user_id):
 
     contact_id = ld.get_lead(db, leads[0]).contact_id
     at = app("pages/contact.py", id=str(contact_id))
+    assert not any(t.key == f"lead_title_{contact_id}" for t in at.text_input)  # drawn when open
+    opened(at, f"lead_open_{contact_id}")
     at.text_input(key=f"lead_title_{contact_id}").input("Wartung")
     button(at, "Create lead").click().run()
     assert not at.exception, at.exception

@@ -10,7 +10,7 @@ from crm_core import opportunities, reminders
 from crm_core.contacts import ContactDraft, create_contact
 from crm_core.leads import LeadDraft
 from crm_core.pipelines import create_pipeline, get_pipeline
-from tests.apptest import app, button, texts
+from tests.apptest import app, button, opened, texts
 
 # These tests check the English wording: the app speaks English here (German is the default).
 pytestmark = pytest.mark.usefixtures("english")
@@ -76,10 +76,11 @@ def test_a_colleagues_snooze_is_not_overwritten_by_my_click(db, user_id):
 def test_contact_page_adds_a_reminder_and_plans_an_opportunity(db, user_id):
     get_pipeline(db, create_pipeline(db, "Sales"))
     cid = anna(db, user_id)
-    at = app("pages/contact.py", id=str(cid))
+    at = opened(app("pages/contact.py", id=str(cid)), f"reminder_open_{cid}")
     next(t for t in at.text_area if t.label == "What to follow up").input("Nachfassen")
     button(at, "Add reminder").click().run()
     assert [r.note for r in reminders.open_reminders(db, contact_id=cid)] == ["Nachfassen"]
+    opened(at, f"schedule_open_{cid}")
     at.text_input(key=f"sch_{cid}_0_title").input("Wartung 2027")
     button(at, "Plan it").click().run()
     assert [s.title for s in opportunities.list_scheduled(db, contact_id=cid)] == ["Wartung 2027"]

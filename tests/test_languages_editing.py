@@ -172,6 +172,10 @@ def open_page(name: str, world) -> AppTest:
     at = app(page, **params)
     if name == "reminders":  # its date picker is drawn once its popover is opened
         opened(at, f"pop_{world['reminder']}")
+    if name == "contact":  # its forms and history are drawn once their expanders are opened
+        for drawer in ("pin", "reminder", "schedule", "lead", "history"):
+            at.session_state[f"{drawer}_open_{world['contact']}"] = True
+        opened(at, f"history_open_{world['contact']}")
     return at
 
 

@@ -14,7 +14,7 @@ from crm_core.accounts.users import ensure_user
 from crm_core.app_settings import current_settings, save_section
 from crm_core.contacts import ContactDraft, create_contact
 from crm_core.job_state import status
-from tests.apptest import app, button, occurs, shown_everything
+from tests.apptest import app, button, occurs, opened, shown_everything
 from tests.apptest import texts as escaped_texts
 from tests.smtp_server import SmtpServer
 
@@ -190,7 +190,7 @@ def test_someone_else_does_not_see_my_outbox(db, user_id):
 @pytest.mark.usefixtures("english")
 def test_a_reminder_for_someone_without_an_address_says_so_at_once(db, user_id):
     cid = contact(db, user_id)
-    at = app("pages/contact.py", id=str(cid))
+    at = opened(app("pages/contact.py", id=str(cid)), f"reminder_open_{cid}")
     form_note = next(t for t in at.text_area if t.label == "What to follow up")
     form_note.input("Angebot nachfassen")
     button(at, "Add reminder").click().run()
