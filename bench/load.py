@@ -63,6 +63,7 @@ JOBS_INTERVAL_S = 10
 APP_START_TIMEOUT_S = 120.0
 ACTION_TIMEOUT_S = 30.0
 QUIET_S = 2.5  # the app idle this long without effect or message: a silent no-op
+POLL_S = 1.0  # how often a waiting user looks for a message or an idle app (not for the effect)
 PAUSE_S = (2.0, 6.0)
 CAPACITY_P95_MS = 2000.0
 VIEWPORT = {"width": 1366, "height": 900}
@@ -238,7 +239,7 @@ async def outcome_of(page, effect, before: list[str]) -> tuple[str, str, float]:
     idle_since = None
     try:
         while True:
-            done, _ = await asyncio.wait({shown}, timeout=0.25)
+            done, _ = await asyncio.wait({shown}, timeout=POLL_S)
             if done:
                 if shown.exception() is None:
                     return "ok", "", time.monotonic()

@@ -12,7 +12,7 @@ from crm_core.sources import list_sources
 from crm_core.tags import tag_names
 from crm_core.validation import format_phone
 from pages._auth import download, gate
-from pages._ui import choose, db, flash, md, me, phase_choices, show_flash, user_errors
+from pages._ui import choose, db, flash, folded, md, me, phase_choices, show_flash, user_errors
 
 gate()  # nothing below runs for a visitor who is not signed in
 
@@ -110,9 +110,8 @@ state = st.session_state
 filtered = any(state.get(k) for k in ("f_tags", "f_owner", "f_source", "f_phase", "f_trash"))
 # The filters' widgets are drawn only while "Filters" is open (seven closed widgets took ~70 ms of
 # the list's load in Chromium, #17); closed, their values are kept as they are and still apply.
-filters = st.expander(_("Filters"), icon=":material/filter_list:", expanded=filtered,
-                      key="f_open", on_change="rerun")  # fmt: skip
-if filters.open:
+filters = folded(_("Filters"), key="f_open", icon=":material/filter_list:", expanded=filtered)
+if filters:
     c1, c2 = filters.columns([3, 1])
     c1.multiselect(_("Tags"), tags, key="f_tags", placeholder=choose(tags))
     c2.segmented_control(
@@ -207,8 +206,9 @@ with user_errors():
                 restore_contact(db(), row["id"], me().id)
                 flash(_("Restored {name}.").format(name=md(row["name"])))
                 st.rerun()
-    with st.expander(_("Export these contacts"), icon=":material/download:"):
-        e1, e2 = st.columns([1, 2], vertical_alignment="bottom")
+    export = folded(_("Export these contacts"), key="f_export_open", icon=":material/download:")
+    if export:
+        e1, e2 = export.columns([1, 2], vertical_alignment="bottom")
         # CSV for the user's language first: German Excel's (";", 1,5, 31.12.2026) for German.
         choices = export_choices()
         picked = e1.selectbox(_("Format"), list(choices), key="f_export_format",

@@ -113,21 +113,22 @@ for bucket, heading in BUCKETS.items():
                 if reminder.note:
                     st.markdown(md(reminder.note))
             with right:
-                b1, b2, b3 = st.columns(3)
+                b1, b2 = st.columns(2)
                 action = None
-                if b1.button(_("Done"), key=f"done_{reminder.id}", icon=":material/check:"):
+                if b1.button(_("Done"), key=f"done_{reminder.id}", icon=":material/check:",
+                             width="stretch"):  # fmt: skip
                     action = ("done", None)
-                if b2.button(_("Tomorrow"), key=f"tm_{reminder.id}"):
-                    action = ("snooze", quick["tomorrow"])
-                if b3.button(_("Next week"), key=f"nw_{reminder.id}"):
-                    action = ("snooze", quick["next week"])
-                # The date picker is drawn only while its popover is open: twenty closed
-                # pickers took a fifth of the page's time to show (#17).
-                picker = st.popover(_("Pick a date"), icon=":material/event:",
-                                    on_change="rerun", key=f"pop_{reminder.id}")  # fmt: skip
+                # The ways to snooze are drawn only while this popover is open: per row two
+                # buttons and a date picker made the page the slowest to show (#17).
+                later = b2.popover(_("Snooze"), icon=":material/snooze:", width="stretch",
+                                   on_change="rerun", key=f"pop_{reminder.id}")  # fmt: skip
                 picked = None
-                if picker.open:
-                    picked = picker.date_input(
+                if later.open:
+                    if later.button(_("Tomorrow"), key=f"tm_{reminder.id}", width="stretch"):
+                        action = ("snooze", quick["tomorrow"])
+                    if later.button(_("Next week"), key=f"nw_{reminder.id}", width="stretch"):
+                        action = ("snooze", quick["next week"])
+                    picked = later.date_input(
                         _("Snooze to"), value=None, min_value=today, key=f"pick_{reminder.id}",
                         format=date_input_format(),
                     )  # fmt: skip

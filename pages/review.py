@@ -151,8 +151,9 @@ with right:
              "idle_days": _("Idle days"), "value": _("Value")},
             right=["idle_days", "value"],
         )  # fmt: skip
-        shown = len(review.stale)
+        total = int(review.stale["stale_total"].iloc[0])
         st.caption(
-            ngettext("{n} shown, longest idle first.", "{n} shown, longest idle first.", shown)
-            .format(n=md(count(shown)))
+            ngettext("{n} of {total} shown, longest idle first; the board marks them all.",
+                     "{n} of {total} shown, longest idle first; the board marks them all.", total)
+            .format(n=md(count(len(review.stale))), total=count(total))
         )  # fmt: skip

@@ -324,3 +324,20 @@ def test_what_the_browser_sends_is_checked_before_it_is_used(db, sales, leads):
         send(at, event, value)
     assert [ld.get_lead(db, lead).status for lead in leads] == ["open"] * 3
     assert cards(at, 0) == list(reversed(leads)) and not at.get("dialog")
+
+
+def test_the_review_lists_the_longest_idle_stale_leads_and_says_how_many_there_are(
+    db, sales, user_id
+):
+    from crm_core.review import STALE_SHOWN
+
+    contact = create_contact(db, ContactDraft(first_name="Anna", last_name="Schmidt"), user_id)
+    for n in range(STALE_SHOWN + 2):
+        lead = ld.create_lead(db, ld.LeadDraft(contact, sales.id, sales.phases[0].id,
+                                               f"Angebot {n}", 100), user_id)  # fmt: skip
+        db.query("UPDATE leads SET phase_since = phase_since - to_days(?) WHERE id = ?",
+                 [30 + n, lead])  # fmt: skip
+    at = app("pages/review.py")
+    [table] = text_tables(at)
+    assert len(table) == STALE_SHOWN and table["Title"][0] == f"Angebot {STALE_SHOWN + 1}"
+    assert f"{STALE_SHOWN} of {STALE_SHOWN + 2} shown, longest idle first" in texts(at)

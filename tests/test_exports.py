@@ -314,10 +314,10 @@ def test_crm_export_dialect_option(db, people, tmp_path, monkeypatch):
     ("de", "CSV für Excel (Semikolon, UTF-8)", "CSV (Komma, UTF-8)"),
     ("en", "CSV (comma, UTF-8)", "CSV for German Excel (semicolon, UTF-8)")])  # fmt: skip
 def test_the_pages_offer_the_languages_csv_first(db, sold, monkeypatch, language, first, other):
-    from tests.apptest import app
+    from tests.apptest import app, opened
 
     monkeypatch.setenv("CRM_LANGUAGE", language)
-    at = app("pages/contacts.py")
+    at = opened(app("pages/contacts.py"), "f_export_open")
     [choice] = [s for s in at.selectbox if s.key == "f_export_format"]
     assert choice.options[:2] == [first, other]
     at = app("pages/wonlost.py", status="won")

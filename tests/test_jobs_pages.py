@@ -35,6 +35,8 @@ def test_reminder_list_done_and_snooze(db, user_id):
     assert "Rückruf \\*\\*jetzt\\*\\*" in shown  # user text stays text
     button_done = next(b for b in at.button if b.key == f"done_{overdue}")
     button_done.click().run()
+    assert not [b for b in at.button if b.key == f"tm_{today}"]  # drawn once "Snooze" is open
+    opened(at, f"pop_{today}")
     next(b for b in at.button if b.key == f"tm_{today}").click().run()
     left = {r.id: r.due_date for r in reminders.open_reminders(db)}
     assert overdue not in left and left[today] == TODAY + timedelta(days=1)
@@ -48,7 +50,7 @@ def test_a_reminder_snoozed_to_a_picked_date_from_its_popover(db, user_id):
     rid = reminders.add_reminder(db, cid, TODAY, "Angebot", user_id, user_id)
     at = app("pages/reminders.py")
     assert [d for d in at.date_input if d.key == f"pick_{rid}"] == []
-    at.session_state[f"pop_{rid}"] = True  # the user opens "Pick a date"
+    at.session_state[f"pop_{rid}"] = True  # the user opens "Snooze"
     at.run()
     picked = TODAY + timedelta(days=5)
     at.date_input(key=f"pick_{rid}").set_value(picked).run()

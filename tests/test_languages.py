@@ -179,7 +179,7 @@ def many_contacts(db, user_id, n: int) -> None:
 def test_the_contact_list_counts_the_users_way(db, user_id, monkeypatch, language, caption,
                                                download):  # fmt: skip
     many_contacts(db, user_id, 1004)
-    at = page_in(language, monkeypatch, "pages/contacts.py")
+    at = opened(page_in(language, monkeypatch, "pages/contacts.py"), "f_export_open")
     assert at.caption[0].value == caption
     assert [b.proto.label for b in at.get("download_button")] == [download]
     at.text_input(key="q").input("Nr 1003").run()

@@ -111,10 +111,10 @@ PAGES = {
     ),
     "reminders": (
         ["Wiedervorlagen", "Zuständig", "überfällig", "heute", "demnächst", "Auch kommende zeigen",
-         "Heute (1)", "Erledigt", "Morgen", "Nächste Woche", "Datum wählen", "Verschieben auf",
+         "Heute (1)", "Erledigt", "Morgen", "Nächste Woche", "Zurückstellen", "Verschieben auf",
          "fällig am"],
         ["Reminders", "Assignee", "overdue", "today", "upcoming", "Show upcoming too",
-         "Today (1)", "Done", "Tomorrow", "Next week", "Pick a date", "Snooze to", "due"],
+         "Today (1)", "Done", "Tomorrow", "Next week", "Snooze", "Snooze to", "due"],
     ),
     "settings": (
         # Every tab: pipelines, tags, custom fields, sources, lost reasons, team, e-mail, office
