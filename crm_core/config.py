@@ -217,8 +217,12 @@ def server_options(settings: Settings) -> list[str]:
     log); pages set some widgets' values on purpose (the contact list's page, from its URL), so no
     warning with a stack trace for that; a served app's code does not change while it runs: no
     watching of every imported module on each run, and no full garbage collection after each run
-    (the next click would wait for it on a 2-core machine)."""
+    (the next click would wait for it on a 2-core machine).  No "magic" (every page calls ``st``
+    itself): Streamlit forgets its compiled pages whenever no browser is connected, so a page
+    opened by URL after the previous tab closed is compiled again, and magic's rewrite of the
+    syntax tree was a sixth of such a run (py-spy, #17)."""
     return ["--server.maxUploadSize", str(math.ceil(settings.import_max_file_mb)),
             "--client.showErrorDetails", "none",
             "--global.disableWidgetStateDuplicationWarning", "true",
-            "--server.fileWatcherType", "none", "--runner.postScriptGC", "false"]  # fmt: skip
+            "--server.fileWatcherType", "none", "--runner.postScriptGC", "false",
+            "--runner.magicEnabled", "false"]  # fmt: skip

@@ -37,7 +37,7 @@ from crm_core.tags import tag_names
 from crm_core.validation import FieldError
 from pages import _board
 from pages._auth import gate
-from pages._ui import choose, date_input_format, db, md, me, settings, user_errors
+from pages._ui import choose, date_input_format, db, folded, md, me, settings, user_errors
 
 gate()  # nothing below runs for a visitor who is not signed in
 
@@ -385,15 +385,21 @@ def moves(lead: LeadView, key: str) -> None:
         if b2.button(_("Won"), icon=":material/emoji_events:", width="stretch",
                      key=f"lead_won_{lead.id}"):  # fmt: skip
             decide(before, Drop(lead.id, WON))
+        # Any other phase, or lost with its reason, once asked for: two select boxes drawn on
+        # every opening of a lead were a good part of the browser's work for it (#17).
+        more = folded(_("Other phase or lost"), key=f"lead_more_{lead.id}",
+                      icon=":material/more_horiz:")  # fmt: skip
+        if more is None:
+            return
         others = [k for k in phases if k != key]
-        m1, m2 = st.columns([3, 1], vertical_alignment="bottom")
+        m1, m2 = more.columns([3, 1], vertical_alignment="bottom")
         target = m1.selectbox(_("Move to phase"), others, index=None, key=f"lead_to_{lead.id}",
                               placeholder=choose(others), format_func=lambda k: phases[k].name)  # fmt: skip
         if m2.button(_("Move"), disabled=target is None, width="stretch",
                      key=f"lead_move_{lead.id}") and target:  # fmt: skip
             decide(before, Drop(lead.id, target))
         reasons = list_lost_reasons(db())
-        l1, l2 = st.columns([3, 1], vertical_alignment="bottom")
+        l1, l2 = more.columns([3, 1], vertical_alignment="bottom")
         reason = l1.selectbox(_("Lost reason"), reasons, index=None, placeholder=choose(reasons),
                               key=f"lead_reason_{lead.id}")  # fmt: skip
         if l2.button(_("Lost"), icon=":material/thumb_down:", disabled=reason is None,

@@ -269,6 +269,9 @@ def test_a_phone_moves_a_lead_to_the_next_phase_and_marks_one_lost(browser, worl
 
     other = lead_ids_in(page, first)[0]
     card(page, other).tap()
+    dialog.get_by_text("Other phase or lost").tap()  # drawn once asked for
+    wait_idle(page)  # that run's redraw would close a list opened meanwhile
+    page.wait_for_timeout(400)  # and the expander's opening slide would cover the list
     dialog.get_by_label("Lost reason").tap()
     page.get_by_role("option", name="No budget").tap()
     dialog.get_by_role("button", name="Lost", exact=True).tap()

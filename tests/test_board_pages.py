@@ -168,6 +168,7 @@ def test_a_move_in_the_lead_dialog_after_a_colleagues_move_is_told_and_not_appli
     at = app("pages/board.py")
     send(at, "open", {"lead": leads[1], "rev": board_data(at)["rev"]})
     if how == "choose":
+        opened(at, f"lead_more_{leads[1]}")
         next(s for s in at.selectbox if s.label == "Move to phase").select(str(sales.phases[3].id))
         at.run()
     # A colleague moves the lead (to the very phase offered as the next one) meanwhile.
