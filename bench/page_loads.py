@@ -77,7 +77,7 @@ WAIT_MS = 30_000  # the longest any content may take to show
 START_TIMEOUT_S = 90.0
 PAUSE_S = 0.5  # between two loads, after the previous one's script run ended
 VIEWPORT = {"width": 1366, "height": 768}
-REMINDERS = 25  # overdue reminders the bench admin has at least (the page shows 20)
+REMINDERS = 25  # overdue reminders the bench admin has at least (the page shows 10)
 MEDIAN_OVER_FLOOR_MS = 150
 P90_OVER_FLOOR_MS = 300
 

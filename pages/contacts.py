@@ -16,7 +16,10 @@ from pages._ui import choose, db, flash, folded, md, me, phase_choices, show_fla
 
 gate()  # nothing below runs for a visitor who is not signed in
 
-PAGE_SIZES = (25, 50, 100)
+# Ten a page first: about two screens of a laptop; each row more was ~5 ms before the list
+# showed in the browser, twice for a search that also changes page (#17).  More per page under
+# Filters, kept in the URL.
+PAGE_SIZES = (10, 25, 50, 100)
 TAG_MODES = {"all": N_("all"), "any": N_("any")}
 # The list's search, filters and page as URL parameters: a bookmark, and what the list shows again
 # after a contact was opened (Streamlit forgets the state of widgets a page run did not draw).

@@ -70,7 +70,7 @@ c2.markdown(
         upcoming=count(counts["upcoming"]))
 )  # fmt: skip
 show_upcoming = st.toggle(_("Show upcoming too"), value=False, key="rm_upcoming")
-PAGE = 20  # a page of reminders with their buttons stays quick to draw
+PAGE = 10  # a page of reminders with their buttons stays quick to draw (#17)
 total = counts["overdue"] + counts["today"] + (counts["upcoming"] if show_upcoming else 0)
 pages = max(1, -(-total // PAGE))
 page = min(st.session_state.get("rm_page", 1), pages)
