@@ -19,7 +19,7 @@ from crm_core.reminders import (
 )
 from crm_core.versions import Stale
 from pages._auth import gate
-from pages._ui import date_input_format, db, flash, md, me, show_flash, user_errors
+from pages._ui import date_input_format, db, flash, folded, md, me, show_flash, user_errors
 
 gate()  # nothing below runs for a visitor who is not signed in
 
@@ -42,16 +42,6 @@ def kept_note(item: KeptDigest) -> str:
 st.title(_("Reminders"))
 show_flash()
 today = date.today()
-kept = outbox(db(), me().id, today - timedelta(days=7))
-if kept:
-    st.subheader(_("Outbox"))
-    st.caption(_("Your daily reminder e-mails of the last week that have not reached you by "
-                 "e-mail."))  # fmt: skip
-    for item in kept:
-        with st.expander(f"{day(item.day)} · {md(item.subject)}", expanded=item.day == today,
-                         icon=":material/outbox:"):  # fmt: skip
-            st.caption(kept_note(item))
-            st.text(item.body)
 users = list_users(db())
 ids = [u.id for u in users]
 c1, c2 = st.columns([2, 3])
@@ -154,3 +144,17 @@ if not reminders:
 elif pages > 1:
     st.session_state["rm_page"] = page  # bound: a click's own run shows its page
     st.pagination(pages, key="rm_page")
+
+
+# Under the list, which is what the page is for; each e-mail drawn only while open (today's is).
+kept = outbox(db(), me().id, today - timedelta(days=7))
+if kept:
+    st.subheader(_("Outbox"))
+    st.caption(_("Your daily reminder e-mails of the last week that have not reached you by "
+                 "e-mail."))  # fmt: skip
+    for item in kept:
+        mail = folded(f"{day(item.day)} · {md(item.subject)}", key=f"outbox_{item.day}",
+                      icon=":material/outbox:", expanded=item.day == today)  # fmt: skip
+        if mail:
+            mail.caption(kept_note(item))
+            mail.text(item.body)
