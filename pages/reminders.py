@@ -108,8 +108,8 @@ for bucket, heading in BUCKETS.items():
                 if b1.button(_("Done"), key=f"done_{reminder.id}", icon=":material/check:",
                              width="stretch"):  # fmt: skip
                     action = ("done", None)
-                # The ways to snooze are drawn only while this popover is open: per row two
-                # buttons and a date picker made the page the slowest to show (#17).
+                # The ways to snooze are drawn only while this popover is open: fewer widgets
+                # per row for the browser to draw (#17).
                 later = b2.popover(_("Snooze"), icon=":material/snooze:", width="stretch",
                                    on_change="rerun", key=f"pop_{reminder.id}")  # fmt: skip
                 picked = None

@@ -187,6 +187,22 @@ def test_someone_else_does_not_see_my_outbox(db, user_id):
     assert [t.value for t in at.text] == []
 
 
+def test_only_todays_mail_is_drawn_until_an_older_one_is_opened(db, user_id):
+    reminders.add_reminder(db, contact(db, user_id), TODAY - timedelta(days=1), "Rückruf gestern",
+                           user_id, user_id)  # fmt: skip
+    digests.run_digests(db, current_settings(db), MORNING - timedelta(days=1))
+    reminders.add_reminder(db, contact(db, user_id), TODAY, "Katalog heute", user_id, user_id)
+    digests.run_digests(db, current_settings(db), MORNING)
+    at = app("pages/reminders.py")
+    [today_body] = [t.value for t in at.text]  # yesterday's is folded, its body not sent
+    assert "Katalog heute" in today_body
+    at = opened(at, f"outbox_{TODAY - timedelta(days=1)}")
+    assert not at.exception, at.exception
+    bodies = [t.value for t in at.text]
+    assert len(bodies) == 2
+    assert any("Rückruf gestern" in b and "Katalog heute" not in b for b in bodies)
+
+
 @pytest.mark.usefixtures("english")
 def test_a_reminder_for_someone_without_an_address_says_so_at_once(db, user_id):
     cid = contact(db, user_id)
