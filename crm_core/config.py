@@ -29,7 +29,7 @@ class Settings:
     language: str = "de"  # the default language (each user picks theirs under My account)
     current_user: str = "team"
     db_busy_timeout_s: float = 10.0
-    db_keep_warm_s: float = 1.0
+    db_keep_warm_s: float = 30.0
     db_memory_limit: str = "512MB"
     db_threads: int = 2
     board_stale_days: int = 14

@@ -15,11 +15,16 @@ Concurrency rules (why this module looks the way it does):
   After ``busy_timeout_s`` (default 10 s) of retrying, ``DatabaseBusy`` is raised and nothing was
   changed, because the failed transaction was rolled back.
 * Keeping the buffer warm: after a unit of work the instance stays open for ``keep_warm_s``
-  (default 1 s) so that a burst of reruns reuses the cache, then a background thread closes it.
+  (default 30 s, about the time a person reads a page) so that the next click reuses DuckDB's
+  cache, then a background thread closes it.  Opened afresh, a 100 000-contact file costs the
+  first page ~20 ms to open and its first queries their cold cache: a third of a contact list's
+  script run when it was opened by URL (#17).
   A process that fails to get the lock drops a small "want" file next to the database
-  (``<db>.want.<pid>``); a holder sees it when a unit of work ends, closes at once and gives the
-  waiter a moment to get in before opening again.  So the file is released as soon as somebody
-  else needs it, and kept only while nobody does.
+  (``<db>.want.<pid>``); a holder sees it when a unit of work ends or, idle, within
+  ``_IDLE_POLL_S``, closes at once and gives the waiter a moment to get in before opening again.
+  So the file is released as soon as somebody else needs it, and kept only while nobody does.
+  The jobs process lets go of it after each of its passes (``jobs.runner``): it is the app,
+  which people wait for, that should find the file warm.
 * DuckDB's own lock is not enough to hand the file over: it is a POSIX record lock, which the
   process loses as soon as *any* descriptor of the file is closed in it, and it was seen free
   while its holder was still writing (under CPU load the two-process test lost whole units of
@@ -58,6 +63,7 @@ Cursor = duckdb.DuckDBPyConnection
 
 _WANT_FILE_FRESH_S = 2.0  # a waiter re-touches its want file on every retry
 _YIELD_GRACE_S = 0.05  # how long a holder that just yielded waits for the waiter to get in
+_IDLE_POLL_S = 0.05  # how often an idle holder looks for a waiter
 _BACKOFF_FIRST_S = 0.002
 _BACKOFF_MAX_S = 0.025
 
@@ -101,7 +107,7 @@ class Database:
         path: Path,
         *,
         busy_timeout_s: float = 10.0,
-        keep_warm_s: float = 1.0,
+        keep_warm_s: float = 30.0,
         memory_limit: str = "512MB",
         threads: int = 2,
     ) -> None:
@@ -275,9 +281,8 @@ class Database:
             self._closer.start()
 
     def _close_when_idle(self) -> None:
-        interval = max(0.05, self.keep_warm_s / 4)
         while True:
-            time.sleep(interval)
+            time.sleep(_IDLE_POLL_S)
             with self._lock:
                 if self._instance is None:
                     self._closer = None

@@ -76,6 +76,7 @@ def run_forever(settings: Settings | None = None) -> int:
             if time.monotonic() - last_beat >= job_state.HEARTBEAT_S:
                 job_state.beat(db)
                 last_beat = time.monotonic()
+            db.release()  # the file is the app's between passes (crm_core.database says why)
             time.sleep(0.5)
     finally:
         job_state.release(db)
