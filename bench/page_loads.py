@@ -12,7 +12,8 @@ the page's main content is visible, checked on every frame the browser draws:
 - ``url_contact_ms``: ``/contact?id=<sample>`` until the contact's name as the page's heading;
 - ``url_board_ms``: ``/board?pipeline=<the biggest>`` until the first card (``.kb-card``);
 - ``url_wonlost_ms``: ``/wonlost`` (won leads of the last 90 days) until the table's first row;
-- ``url_review_ms``: ``/review`` until the first chart's bars (``svg.marks .mark-rect``);
+- ``url_review_ms``: ``/review`` until the first chart's first bar (``.lr-bar``, drawn by
+  ``pages._ui.bar_chart``);
 - ``url_reminders_ms``: ``/reminders`` until the first reminder (its contact link); the bench
   admin gets ``REMINDERS`` overdue ones first if they have fewer due;
 - ``url_floor_ms``: the framework's floor, in the same rounds: a generated one-page app
@@ -281,8 +282,7 @@ def measure(
                     "url_wonlost": (f"{app}/wonlost", "the table's first row",
                                     shows(f"{MAIN} {TEXT_TABLE} tbody tr")),
                     "url_review": (f"{app}/review", "the first chart's bars",
-                                   shows(f'{MAIN} [data-testid="stVegaLiteChart"] svg.marks'
-                                         " .mark-rect")),
+                                   shows(f"{MAIN} .lr-bar")),
                     "url_reminders": (f"{app}/reminders", "a reminder", shows(CONTACT_LINK)),
                 }  # fmt: skip
                 opens = url_loads(context, urls)

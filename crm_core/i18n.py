@@ -168,6 +168,11 @@ def day(value: date | datetime | None) -> str:
     return format_date(value, "medium", locale=locale()) if value else ""
 
 
+def month(value: date) -> str:
+    """The month of ``value``: "Dez. 2026" / "Dec 2026"."""
+    return format_date(value, "MMM y", locale=locale())
+
+
 def moment(value: datetime | None) -> str:
     """A date and time to the minute: "04.12.2026 08:09" (never seconds or microseconds)."""
     if not value:

@@ -23,7 +23,7 @@ class Review:
     lost_reasons: pd.DataFrame  # reason, count
     days_in_phase: pd.DataFrame  # phase, avg_days, leads
     stale: pd.DataFrame  # id, title, contact, stale_total, phase, owner, idle_days, value
-    forecast: pd.DataFrame  # month, weighted, value, count
+    forecast: pd.DataFrame  # month (its first day), weighted, value, count
 
     @property
     def won(self) -> int:
@@ -112,8 +112,8 @@ def _review(cur: Cursor, pipeline_id: int, since: date, until: date, stale_days:
     )
     forecast = _frame(
         cur,
-        "SELECT strftime(date_trunc('month', coalesce(l.expected_close, current_date)), '%Y-%m')"
-        "  AS month, sum(l.value * ph.probability / 100)::DOUBLE AS weighted,"
+        "SELECT date_trunc('month', coalesce(l.expected_close, current_date))::DATE AS month,"
+        " sum(l.value * ph.probability / 100)::DOUBLE AS weighted,"
         "  sum(l.value)::DOUBLE AS value, count(*) AS count"
         " FROM leads l JOIN phases ph ON ph.id = l.phase_id"
         " WHERE l.pipeline_id = ? AND l.status = 'open' GROUP BY month ORDER BY month",

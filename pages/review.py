@@ -6,11 +6,20 @@ from datetime import date, timedelta
 
 import streamlit as st
 
-from crm_core.i18n import _, count, currency_symbol, decimal, money, money_short, ngettext, percent
+from crm_core.i18n import _, count, decimal, money, money_short, month, ngettext, percent
 from crm_core.pipelines import list_pipelines
 from crm_core.review import pipeline_review
 from pages._auth import gate
-from pages._ui import chart, date_input_format, db, lost_reasons_chart, md, settings, text_table
+from pages._ui import (
+    Bar,
+    bar_chart,
+    date_input_format,
+    db,
+    lost_reasons_chart,
+    md,
+    settings,
+    text_table,
+)
 
 gate()  # nothing below runs for a visitor who is not signed in
 
@@ -40,84 +49,35 @@ m[2].metric(_("Weighted forecast"), money_short(phases["weighted"].sum()))
 m[3].metric(_("Won / lost"), f"{count(review.won)} / {count(review.lost)}")
 m[4].metric(_("Win rate"), percent(review.win_rate) if review.win_rate is not None else "—")
 
-# The charts' words and the amounts in their tooltips, written the user's way here (Vega would
-# write its own); the axes get the user's separators from ``chart``.
-PHASE, LEADS = _("Phase"), _("Leads")
-order = list(phases["phase"])
-
-
-def phase_axis(channel: str = "x") -> dict:
-    axis = {"labelAngle": 0} if channel == "x" else {}
-    return {"field": "phase", "type": "nominal", "sort": order, "title": None, "axis": axis}
-
+# The charts write their amounts the user's way (crm_core.i18n), next to each bar.
+VALUE, WEIGHTED = "#5b8def", "#9cc3f5"
+per_phase = phases.to_dict("records")
 
 left, right = st.columns(2)
 with left:
     st.subheader(_("Value per phase"))
-    long = phases.melt(
-        id_vars=["phase", "position"],
-        value_vars=["value", "weighted"],
-        var_name="measure",
-        value_name="euros",
-    )
-    long["measure"] = long["measure"].map({"value": _("Value"), "weighted": _("Weighted")})
-    long["amount"] = long["euros"].map(money)
-    chart(long, {
-        "mark": "bar",
-        "encoding": {
-            "x": phase_axis(),
-            "xOffset": {"field": "measure", "type": "nominal"},
-            "y": {"field": "euros", "type": "quantitative", "title": currency_symbol()},
-            "color": {"field": "measure", "type": "nominal",
-                      "legend": {"orient": "top", "title": None}},
-            "tooltip": [{"field": "phase", "type": "nominal", "title": PHASE},
-                        {"field": "measure", "type": "nominal", "title": " "},
-                        {"field": "amount", "type": "nominal", "title": _("Amount")}],
-        },
-    }, alt=_("Value per phase"))  # fmt: skip
+    bar_chart([(row["phase"], [Bar(row["value"], money_short(row["value"]), VALUE),
+                               Bar(row["weighted"], money_short(row["weighted"]), WEIGHTED)])
+               for row in per_phase],
+              alt=_("Value per phase"),
+              legend=[(_("Value"), VALUE), (_("Weighted"), WEIGHTED)])  # fmt: skip
 with right:
     st.subheader(_("Leads per phase"))
-    chart(phases, {
-        "mark": "bar",
-        "encoding": {
-            "x": phase_axis(),
-            "y": {"field": "count", "type": "quantitative", "title": LEADS,
-                  "axis": {"tickMinStep": 1}},
-            "color": {"field": "color", "type": "nominal", "scale": None},
-            "tooltip": [{"field": "phase", "type": "nominal", "title": PHASE},
-                        {"field": "count", "type": "quantitative", "title": LEADS}],
-        },
-    }, alt=_("Leads per phase"))  # fmt: skip
+    bar_chart([(row["phase"], [Bar(row["count"], count(int(row["count"])), row["color"])])
+               for row in per_phase], alt=_("Leads per phase"))  # fmt: skip
 
 left, right = st.columns(2)
 with left:
     st.subheader(_("Forecast by expected close month"))
-    forecast = review.forecast.assign(amount=review.forecast["weighted"].map(money))
-    chart(forecast, {
-        "mark": "bar",
-        "encoding": {
-            "x": {"field": "month", "type": "ordinal", "title": None},
-            "y": {"field": "weighted", "type": "quantitative",
-                  "title": _("weighted {currency}").format(currency=currency_symbol())},
-            "tooltip": [{"field": "month", "type": "ordinal", "title": _("Month")},
-                        {"field": "amount", "type": "nominal", "title": _("Weighted")},
-                        {"field": "count", "type": "quantitative", "title": LEADS}],
-        },
-    }, alt=_("Forecast by expected close month"))  # fmt: skip
+    # Open leads without an expected close date count in this month.
+    bar_chart([(month(row["month"]), [Bar(row["weighted"], money_short(row["weighted"]), VALUE)])
+               for row in review.forecast.to_dict("records")],
+              alt=_("Forecast by expected close month"))  # fmt: skip
 with right:
     st.subheader(_("Average days per phase"))
-    days = review.days_in_phase
-    days = days.assign(shown=days["avg_days"].map(lambda d: decimal(d, 1)))
-    chart(days, {
-        "mark": "bar",
-        "encoding": {
-            "y": phase_axis("y"),
-            "x": {"field": "avg_days", "type": "quantitative", "title": _("Days")},
-            "tooltip": [{"field": "phase", "type": "nominal", "title": PHASE},
-                        {"field": "shown", "type": "nominal", "title": _("Average days")},
-                        {"field": "leads", "type": "quantitative", "title": LEADS}],
-        },
-    }, alt=_("Average days per phase"))  # fmt: skip
+    bar_chart([(row["phase"], [Bar(row["avg_days"], decimal(row["avg_days"], 1), "#8c8c8c")])
+               for row in review.days_in_phase.to_dict("records")],
+              alt=_("Average days per phase"))  # fmt: skip
 
 left, right = st.columns(2)
 with left:
@@ -125,7 +85,7 @@ with left:
     if review.lost_reasons.empty:
         st.caption(_("No losses in this period."))
     else:
-        lost_reasons_chart(review.lost_reasons)
+        lost_reasons_chart(list(review.lost_reasons.itertuples(index=False, name=None)))
     st.page_link(
         "pages/wonlost.py",
         label=_("Won and lost leads"),
@@ -147,7 +107,7 @@ with right:
                                     idle_days=review.stale["idle_days"].map(count))  # fmt: skip
         text_table(
             stale.to_dict("records"),
-            {"title": _("Title"), "contact": _("Contact"), "phase": PHASE, "owner": _("Owner"),
+            {"title": _("Title"), "contact": _("Contact"), "phase": _("Phase"), "owner": _("Owner"),
              "idle_days": _("Idle days"), "value": _("Value")},
             right=["idle_days", "value"],
         )  # fmt: skip

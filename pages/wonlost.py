@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date, timedelta
 from decimal import Decimal
 
-import pandas as pd
 import streamlit as st
 
 from crm_core.accounts.users import list_users
@@ -96,8 +96,8 @@ with user_errors():
     summary = ngettext("{n} lead", "{n} leads", len(rows)).format(n=count(len(rows)))
     st.caption(" · ".join([summary, *(money(v, c) for c, v in sorted(totals.items()))]))
     if status == "lost" and rows:
-        reasons = pd.Series([r["lost_reason"] or _("no reason") for r in rows]).value_counts()
-        lost_reasons_chart(reasons.rename_axis("reason").reset_index(name="count"))
+        reasons = Counter(r["lost_reason"] or _("no reason") for r in rows)
+        lost_reasons_chart(list(reasons.items()))
     if rows:
         # A page of the table at a time: the browser gets what fits the screen, not thousands
         # of rows (the caption and the chart still count them all).  A new filter: page 1.

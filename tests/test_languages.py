@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import contextvars
 import re
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from babel.dates import format_date
 from streamlit.testing.v1 import AppTest
 
 from crm_core import leads as ld
@@ -235,8 +236,10 @@ def test_the_review_in_german(db, sales, monkeypatch):
                        "Gewinnquote": "50\u00a0%"}  # fmt: skip
     [stale] = text_tables(at)
     assert list(stale["Wert"]) == ["45.000,00\u00a0€"]
-    # The charts write numbers the German way too (Vega gets the separators).
-    assert '"thousands": "."' in shown_everything(at) or '"thousands":"."' in shown_everything(at)
+    # The charts write their amounts and months the German way too.
+    value_chart, _leads, forecast = [h.proto.body for h in at.get("html")][:3]
+    assert metrics["Offener Wert"] in value_chart and metrics["Gewichtete Prognose"] in value_chart
+    assert format_date(date.today(), "MMM y", locale="de") in forecast  # "Dez. 2026"
 
 
 def test_the_review_in_english(db, sales, monkeypatch):
