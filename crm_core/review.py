@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-
-import pandas as pd
+from typing import Any
 
 from crm_core.database import Cursor, Database
 from crm_core.i18n import _
@@ -15,23 +14,34 @@ from crm_core.i18n import _
 STALE_SHOWN = 15
 
 
+Rows = list[dict[str, Any]]
+
+
 @dataclass
 class Review:
+    """Each part a list of rows (column -> value): plain Python, so that the pages most people
+    open never load pandas (78 MB of the app process's memory, #17)."""
+
     pipeline_name: str
-    phases: pd.DataFrame  # phase, position, color, count, value, weighted
-    closed: pd.DataFrame  # status, count, value in the period
-    lost_reasons: pd.DataFrame  # reason, count
-    days_in_phase: pd.DataFrame  # phase, avg_days, leads
-    stale: pd.DataFrame  # id, title, contact, stale_total, phase, owner, idle_days, value
-    forecast: pd.DataFrame  # month (its first day), weighted, value, count
+    phases: Rows  # phase, position, color, count, value, weighted
+    closed: Rows  # status, count, value in the period
+    lost_reasons: Rows  # reason, count
+    days_in_phase: Rows  # phase, avg_days, leads
+    stale: Rows  # id, title, contact, stale_total, phase, owner, idle_days, value
+    forecast: Rows  # month (its first day), weighted, value, count
 
     @property
     def won(self) -> int:
-        return int(self.closed.loc[self.closed.status == "won", "count"].sum())
+        return sum(r["count"] for r in self.closed if r["status"] == "won")
 
     @property
     def lost(self) -> int:
-        return int(self.closed.loc[self.closed.status == "lost", "count"].sum())
+        return sum(r["count"] for r in self.closed if r["status"] == "lost")
+
+    @property
+    def stale_total(self) -> int:
+        """All stale leads of the pipeline (``stale`` lists ``STALE_SHOWN`` of them)."""
+        return self.stale[0]["stale_total"] if self.stale else 0
 
     @property
     def win_rate(self) -> float | None:
@@ -45,8 +55,10 @@ def pipeline_review(
     return db.run(lambda cur: _review(cur, pipeline_id, since, until, stale_days))
 
 
-def _frame(cur: Cursor, sql: str, params: list) -> pd.DataFrame:
-    return cur.execute(sql, params).df()
+def _frame(cur: Cursor, sql: str, params: list) -> Rows:
+    result = cur.execute(sql, params)
+    names = [d[0] for d in result.description]
+    return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
 
 
 def _review(cur: Cursor, pipeline_id: int, since: date, until: date, stale_days: int) -> Review:

@@ -26,7 +26,7 @@ export default function leadradarBoard({ data, parentElement, setTriggerValue })
     boards.set(parentElement, board);
   }
   board.send = setTriggerValue;
-  board.render(data || {});
+  board.render((data && data[0]) || {}); // the board, sent inside a list (pages/_board.py)
   return () => board.detach();
 }
 

@@ -40,4 +40,7 @@ def events(key: str) -> list[tuple[str, Any]]:
 
 def board(data: dict, *, key: str) -> None:
     """Draw the board (``data``: see ``pages/board.py``); its events arrive through ``events``."""
-    _component(key=key, data=data, **{f"on_{name}_change": _collect(key, name) for name in EVENTS})
+    # Sent inside a list: in a dict Streamlit looks for dataframes, and looking imports pandas,
+    # numpy and pyarrow, 78 MB of the app's memory that nothing else on the board needs (#17).
+    _component(key=key, data=[data],
+               **{f"on_{name}_change": _collect(key, name) for name in EVENTS})  # fmt: skip

@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
-import pandas as pd
 import streamlit as st
 
 from crm_core.formatting import shown
@@ -212,9 +211,7 @@ def conflict_table(rows: list[dict], *, yours: bool) -> None:
         return st.column_config.TextColumn(label, width="small")
 
     st.dataframe(
-        pd.DataFrame(
-            rows if yours else [{k: v for k, v in r.items() if k != "yours"} for r in rows]
-        ),
+        rows if yours else [{k: v for k, v in r.items() if k != "yours"} for r in rows],
         hide_index=True,
         width="stretch",
         column_config={

@@ -43,49 +43,48 @@ review = pipeline_review(db(), pipeline.id, since, until, stale_days=stale_days)
 
 phases = review.phases
 m = st.columns(5)
-m[0].metric(_("Open leads"), count(int(phases["count"].sum())))
-m[1].metric(_("Open value"), money_short(phases["value"].sum()))
-m[2].metric(_("Weighted forecast"), money_short(phases["weighted"].sum()))
+m[0].metric(_("Open leads"), count(sum(p["count"] for p in phases)))
+m[1].metric(_("Open value"), money_short(sum(p["value"] for p in phases)))
+m[2].metric(_("Weighted forecast"), money_short(sum(p["weighted"] for p in phases)))
 m[3].metric(_("Won / lost"), f"{count(review.won)} / {count(review.lost)}")
 m[4].metric(_("Win rate"), percent(review.win_rate) if review.win_rate is not None else "—")
 
 # The charts write their amounts the user's way (crm_core.i18n), next to each bar.
 VALUE, WEIGHTED = "#5b8def", "#9cc3f5"
-per_phase = phases.to_dict("records")
 
 left, right = st.columns(2)
 with left:
     st.subheader(_("Value per phase"))
     bar_chart([(row["phase"], [Bar(row["value"], money_short(row["value"]), VALUE),
                                Bar(row["weighted"], money_short(row["weighted"]), WEIGHTED)])
-               for row in per_phase],
+               for row in phases],
               alt=_("Value per phase"),
               legend=[(_("Value"), VALUE), (_("Weighted"), WEIGHTED)])  # fmt: skip
 with right:
     st.subheader(_("Leads per phase"))
     bar_chart([(row["phase"], [Bar(row["count"], count(int(row["count"])), row["color"])])
-               for row in per_phase], alt=_("Leads per phase"))  # fmt: skip
+               for row in phases], alt=_("Leads per phase"))  # fmt: skip
 
 left, right = st.columns(2)
 with left:
     st.subheader(_("Forecast by expected close month"))
     # Open leads without an expected close date count in this month.
     bar_chart([(month(row["month"]), [Bar(row["weighted"], money_short(row["weighted"]), VALUE)])
-               for row in review.forecast.to_dict("records")],
+               for row in review.forecast],
               alt=_("Forecast by expected close month"))  # fmt: skip
 with right:
     st.subheader(_("Average days per phase"))
     bar_chart([(row["phase"], [Bar(row["avg_days"], decimal(row["avg_days"], 1), "#8c8c8c")])
-               for row in review.days_in_phase.to_dict("records")],
+               for row in review.days_in_phase],
               alt=_("Average days per phase"))  # fmt: skip
 
 left, right = st.columns(2)
 with left:
     st.subheader(_("Lost reasons"))
-    if review.lost_reasons.empty:
+    if not review.lost_reasons:
         st.caption(_("No losses in this period."))
     else:
-        lost_reasons_chart(list(review.lost_reasons.itertuples(index=False, name=None)))
+        lost_reasons_chart([(r["reason"], r["count"]) for r in review.lost_reasons])
     st.page_link(
         "pages/wonlost.py",
         label=_("Won and lost leads"),
@@ -100,18 +99,18 @@ with right:
             stale_days,
         ).format(n=count(stale_days))
     )
-    if review.stale.empty:
+    if not review.stale:
         st.caption(_("Nothing is stuck."))
     else:
-        stale = review.stale.assign(value=review.stale["value"].map(money),
-                                    idle_days=review.stale["idle_days"].map(count))  # fmt: skip
+        stale = [{**r, "value": money(r["value"]), "idle_days": count(r["idle_days"])}
+                 for r in review.stale]  # fmt: skip
         text_table(
-            stale.to_dict("records"),
+            stale,
             {"title": _("Title"), "contact": _("Contact"), "phase": _("Phase"), "owner": _("Owner"),
              "idle_days": _("Idle days"), "value": _("Value")},
             right=["idle_days", "value"],
         )  # fmt: skip
-        total = int(review.stale["stale_total"].iloc[0])
+        total = review.stale_total
         st.caption(
             ngettext("{n} of {total} shown, longest idle first; the board marks them all.",
                      "{n} of {total} shown, longest idle first; the board marks them all.", total)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from streamlit.testing.v1 import AppTest
 
 from crm_core import contacts as c
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 APP = "../app.py"  # AppTest resolves paths relative to this file
 
@@ -43,6 +46,8 @@ def app(
 
 def text_tables(at: AppTest) -> list[pd.DataFrame]:
     """The tables a run showed as text (``pages._ui.text_table``), headers and cells as read."""
+    import pandas as pd  # here: tests/test_memory.py uses this module where pandas must not load
+
     tables = []
     for element in at.markdown:
         lines = str(element.value).split("\n")

@@ -155,7 +155,8 @@ def wait_idle(page: Page, timeout: float = 20_000) -> None:
 def board_data(at) -> dict:
     """What the page gave the board component in its last run."""
     [element] = at.get("bidi_component")
-    return json.loads(element.proto.json)
+    [data] = json.loads(element.proto.json)  # sent inside a list (pages/_board.py says why)
+    return data
 
 
 def send(at, event: str, value: dict) -> None:

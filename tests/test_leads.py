@@ -225,10 +225,10 @@ def test_closed_list_review_and_csv(db, sales, user_id, contact):
     assert ld.closed_leads(db, ld.ClosedQuery("won", since=today + timedelta(days=1))) == []
     review = pipeline_review(db, sales.id, today - timedelta(days=7), today)
     assert (review.won, review.lost, review.win_rate) == (1, 1, 0.5)
-    assert list(review.phases["count"]) == [0, 1, 0, 0, 0]
-    assert review.phases["weighted"].sum() == pytest.approx(40.0)
-    assert list(review.lost_reasons["reason"]) == ["Timing"]
-    assert set(review.days_in_phase["phase"]) >= {"Call", "Offer", "Catalog sent"}
+    assert [p["count"] for p in review.phases] == [0, 1, 0, 0, 0]
+    assert sum(p["weighted"] for p in review.phases) == pytest.approx(40.0)
+    assert [r["reason"] for r in review.lost_reasons] == ["Timing"]
+    assert {d["phase"] for d in review.days_in_phase} >= {"Call", "Offer", "Catalog sent"}
     data = to_csv(["title", "value"], [['=HYPERLINK("x")', 200], ["Müller", None]], "comma")
     assert data.startswith("\ufeff".encode())
     assert data.decode("utf-8-sig").splitlines() == [

@@ -97,7 +97,7 @@ def test_crm_core_reads_the_stored_name_everywhere(db, user_id, world):
     board = load_board(db, BoardQuery(pipeline_id=world.pipeline.id))
     assert [card.contact_name for col in board.columns for card in col.cards] == [name]
     review = pipeline_review(db, world.pipeline.id, TODAY - timedelta(days=7), TODAY)
-    assert list(review.stale["contact"]) == [name]
+    assert [s["contact"] for s in review.stale] == [name]
     assert [r["contact"] for r in ld.closed_leads(db, ld.ClosedQuery("won"))] == [name]
     assert ld.get_lead(db, world.open_lead).contact_name == name
     assert [r.contact_name for r in reminders.open_reminders(db)] == [name]
