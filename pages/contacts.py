@@ -94,141 +94,153 @@ if undo:
             flash(_("Restored {name}.").format(name=md(undo["name"])))
             st.rerun()
 
-users = list_users(db())
-user_names = {u.id: u.display_name for u in users}
-tags = tag_names(db())
-sources = list_sources(db())
-phases = phase_choices()
-restore_view(list(user_names), tags, sources, list(phases))
-text = st.text_input(
-    _("Search"),
-    key="q",
-    live=True,
-    type="search",
-    placeholder=_("Name, company, e-mail, phone, city, tag, field value …"),
-)
 
-FILTERS = [key for key in URL_KEYS if key.startswith("f_")]  # the widgets under "Filters"
-state = st.session_state
-filtered = any(state.get(k) for k in ("f_tags", "f_owner", "f_source", "f_phase", "f_trash"))
-# The filters' widgets are drawn only while "Filters" is open (seven closed widgets took ~70 ms of
-# the list's load in Chromium, #17); closed, their values are kept as they are and still apply.
-filters = folded(_("Filters"), key="f_open", icon=":material/filter_list:", expanded=filtered)
-if filters:
-    c1, c2 = filters.columns([3, 1])
-    c1.multiselect(_("Tags"), tags, key="f_tags", placeholder=choose(tags))
-    c2.segmented_control(
-        _("Match"), list(TAG_MODES), key="f_tag_mode",
-        format_func=lambda m: _(TAG_MODES[m]), help=_("All chosen tags, or any of them"),
-    )  # fmt: skip
-    c3, c4, c5, c6 = filters.columns(4)
-    c3.selectbox(
-        _("Owner"),
-        list(user_names),
-        index=None,
-        format_func=user_names.get,
-        key="f_owner",
-        placeholder=choose(users),
+@st.fragment
+def contact_list() -> None:
+    """Search, filters, the list and its pages.  Typing, a filter or another page reruns only
+    this: not app.py's navigation and sidebar, nor the page's head (#17); ``gate`` checks the
+    session again for such a rerun, as app.py does for a whole one."""
+    gate()
+    users = list_users(db())
+    user_names = {u.id: u.display_name for u in users}
+    tags = tag_names(db())
+    sources = list_sources(db())
+    phases = phase_choices()
+    restore_view(list(user_names), tags, sources, list(phases))
+    text = st.text_input(
+        _("Search"),
+        key="q",
+        live=True,
+        type="search",
+        placeholder=_("Name, company, e-mail, phone, city, tag, field value …"),
     )
-    c4.selectbox(_("Source"), sources, index=None, key="f_source",
-                 placeholder=choose(sources))  # fmt: skip
-    c5.selectbox(
-        _("Open lead in phase"),
-        list(phases),
-        index=None,
-        format_func=phases.get,
-        key="f_phase",
-        placeholder=choose(phases),
-    )
-    c6.selectbox(_("Per page"), PAGE_SIZES, key="f_page_size")
-    filters.toggle(_("Show deleted contacts (trash)"), key="f_trash")
-else:
-    for key in FILTERS:  # a widget not drawn in a run would lose its value
-        if key in state:
-            state[key] = state[key]
-chosen_tags = state.get("f_tags") or []
-tag_mode = state.get("f_tag_mode") or "all"
-owner, source, phase = state.get("f_owner"), state.get("f_source"), state.get("f_phase")
-page_size = state.get("f_page_size") or PAGE_SIZES[0]
-trash = bool(state.get("f_trash"))
 
-query = ContactQuery(
-    text=text or "",
-    tags=chosen_tags,
-    tag_mode=tag_mode,
-    owner_id=owner,
-    source=source,
-    phase_id=phase,
-    deleted=trash,
-    page=state.get("contacts_page", 1),
-    page_size=page_size,
-)
-# A new search or filter starts again at page 1.
-signature = (
-    query.text,
-    tuple(query.tags),
-    query.tag_mode,
-    query.owner_id,
-    query.source,
-    phase,
-    trash,
-)
-previous = st.session_state.get("contacts_signature")
-st.session_state["contacts_signature"] = signature
-if previous is not None and previous != signature:
-    query.page = st.session_state["contacts_page"] = 1
-
-with user_errors():
-    result = search_contacts(db(), query)
-    if query.page > result.page:  # a bookmarked page beyond the last: the last one
-        st.session_state["contacts_page"] = result.page
-    remember_view()
-    if trash:
-        found = ngettext("{n} deleted contact", "{n} deleted contacts", result.total)
-    else:
-        found = ngettext("{n} contact", "{n} contacts", result.total)
-    st.caption(found.format(n=count(result.total)))
-    for row in result.rows:
-        with st.container(border=True):
-            st.page_link(
-                "pages/contact.py",
-                label=md(row["name"]),
-                query_params={"id": str(row["id"])},
-                icon=":material/person:" if row["company"] != row["name"] else ":material/domain:",
-            )
-            details = [
-                row["company"] if row["company"] != row["name"] else None,
-                row["city"],
-                row["email"],
-                format_phone(row["phone"]) if row["phone"] else None,
-                _("Tags: {tags}").format(tags=row["tags"]) if row["tags"] else None,
-                _("Owner: {name}").format(name=row["owner"]) if row["owner"] else None,
-            ]
-            st.caption(" · ".join(md(d) for d in details if d))
-            if trash and st.button(_("Restore"), key=f"restore_{row['id']}"):
-                restore_contact(db(), row["id"], me().id)
-                flash(_("Restored {name}.").format(name=md(row["name"])))
-                st.rerun()
-    export = folded(_("Export these contacts"), key="f_export_open", icon=":material/download:")
-    if export:
-        e1, e2 = export.columns([1, 2], vertical_alignment="bottom")
-        # CSV for the user's language first: German Excel's (";", 1,5, 31.12.2026) for German.
-        choices = export_choices()
-        picked = e1.selectbox(_("Format"), list(choices), key="f_export_format",
-                              format_func=lambda k: _(choices[k].label))  # fmt: skip
-        file_type = choices[picked or next(iter(choices))]
-        export_query = replace(query, page=1)
-        # Runs (and is recorded in the audit log) when the button is clicked, not on every rerun,
-        # in another thread: ``download`` checks the session then and acts as its user.
-        export_file = download(export_contacts, db(), export_query, file_type.fmt,
-                               dialect=file_type.dialect)  # fmt: skip
-        e2.download_button(
-            ngettext("Download {n} contact", "Download {n} contacts", result.total).format(
-                n=count(result.total)),
-            export_file, file_name=f"{_('contacts')}.{file_type.extension}",
-            icon=":material/download:", mime=file_type.mime,
+    FILTERS = [key for key in URL_KEYS if key.startswith("f_")]  # the widgets under "Filters"
+    state = st.session_state
+    filtered = any(state.get(k) for k in ("f_tags", "f_owner", "f_source", "f_phase", "f_trash"))
+    # The filters' widgets are drawn only while "Filters" is open (seven closed widgets took ~70 ms of
+    # the list's load in Chromium, #17); closed, their values are kept as they are and still apply.
+    filters = folded(_("Filters"), key="f_open", icon=":material/filter_list:", expanded=filtered)
+    if filters:
+        c1, c2 = filters.columns([3, 1])
+        c1.multiselect(_("Tags"), tags, key="f_tags", placeholder=choose(tags))
+        c2.segmented_control(
+            _("Match"), list(TAG_MODES), key="f_tag_mode",
+            format_func=lambda m: _(TAG_MODES[m]), help=_("All chosen tags, or any of them"),
         )  # fmt: skip
-    if result.pages > 1:
-        # Bound to the page number itself: the run a click starts already shows (and writes into
-        # the URL) the page clicked, with no second run that a quick next click could cut off.
-        st.pagination(result.pages, key="contacts_page")
+        c3, c4, c5, c6 = filters.columns(4)
+        c3.selectbox(
+            _("Owner"),
+            list(user_names),
+            index=None,
+            format_func=user_names.get,
+            key="f_owner",
+            placeholder=choose(users),
+        )
+        c4.selectbox(_("Source"), sources, index=None, key="f_source",
+                     placeholder=choose(sources))  # fmt: skip
+        c5.selectbox(
+            _("Open lead in phase"),
+            list(phases),
+            index=None,
+            format_func=phases.get,
+            key="f_phase",
+            placeholder=choose(phases),
+        )
+        c6.selectbox(_("Per page"), PAGE_SIZES, key="f_page_size")
+        filters.toggle(_("Show deleted contacts (trash)"), key="f_trash")
+    else:
+        for key in FILTERS:  # a widget not drawn in a run would lose its value
+            if key in state:
+                state[key] = state[key]
+    chosen_tags = state.get("f_tags") or []
+    tag_mode = state.get("f_tag_mode") or "all"
+    owner, source, phase = state.get("f_owner"), state.get("f_source"), state.get("f_phase")
+    page_size = state.get("f_page_size") or PAGE_SIZES[0]
+    trash = bool(state.get("f_trash"))
+
+    query = ContactQuery(
+        text=text or "",
+        tags=chosen_tags,
+        tag_mode=tag_mode,
+        owner_id=owner,
+        source=source,
+        phase_id=phase,
+        deleted=trash,
+        page=state.get("contacts_page", 1),
+        page_size=page_size,
+    )
+    # A new search or filter starts again at page 1.
+    signature = (
+        query.text,
+        tuple(query.tags),
+        query.tag_mode,
+        query.owner_id,
+        query.source,
+        phase,
+        trash,
+    )
+    previous = st.session_state.get("contacts_signature")
+    st.session_state["contacts_signature"] = signature
+    if previous is not None and previous != signature:
+        query.page = st.session_state["contacts_page"] = 1
+
+    with user_errors():
+        result = search_contacts(db(), query)
+        if query.page > result.page:  # a bookmarked page beyond the last: the last one
+            st.session_state["contacts_page"] = result.page
+        remember_view()
+        if trash:
+            found = ngettext("{n} deleted contact", "{n} deleted contacts", result.total)
+        else:
+            found = ngettext("{n} contact", "{n} contacts", result.total)
+        st.caption(found.format(n=count(result.total)))
+        for row in result.rows:
+            with st.container(border=True):
+                st.page_link(
+                    "pages/contact.py",
+                    label=md(row["name"]),
+                    query_params={"id": str(row["id"])},
+                    icon=":material/person:"
+                    if row["company"] != row["name"]
+                    else ":material/domain:",
+                )
+                details = [
+                    row["company"] if row["company"] != row["name"] else None,
+                    row["city"],
+                    row["email"],
+                    format_phone(row["phone"]) if row["phone"] else None,
+                    _("Tags: {tags}").format(tags=row["tags"]) if row["tags"] else None,
+                    _("Owner: {name}").format(name=row["owner"]) if row["owner"] else None,
+                ]
+                st.caption(" · ".join(md(d) for d in details if d))
+                if trash and st.button(_("Restore"), key=f"restore_{row['id']}"):
+                    restore_contact(db(), row["id"], me().id)
+                    flash(_("Restored {name}.").format(name=md(row["name"])))
+                    st.rerun()
+        export = folded(_("Export these contacts"), key="f_export_open", icon=":material/download:")
+        if export:
+            e1, e2 = export.columns([1, 2], vertical_alignment="bottom")
+            # CSV for the user's language first: German Excel's (";", 1,5, 31.12.2026) for German.
+            choices = export_choices()
+            picked = e1.selectbox(_("Format"), list(choices), key="f_export_format",
+                                  format_func=lambda k: _(choices[k].label))  # fmt: skip
+            file_type = choices[picked or next(iter(choices))]
+            export_query = replace(query, page=1)
+            # Runs (and is recorded in the audit log) when the button is clicked, not on every rerun,
+            # in another thread: ``download`` checks the session then and acts as its user.
+            export_file = download(export_contacts, db(), export_query, file_type.fmt,
+                                   dialect=file_type.dialect)  # fmt: skip
+            e2.download_button(
+                ngettext("Download {n} contact", "Download {n} contacts", result.total).format(
+                    n=count(result.total)),
+                export_file, file_name=f"{_('contacts')}.{file_type.extension}",
+                icon=":material/download:", mime=file_type.mime,
+            )  # fmt: skip
+        if result.pages > 1:
+            # Bound to the page number itself: the run a click starts already shows (and writes into
+            # the URL) the page clicked, with no second run that a quick next click could cut off.
+            st.pagination(result.pages, key="contacts_page")
+
+
+contact_list()
