@@ -1,6 +1,6 @@
 """Contacts: instant search, filters by tags / owner / source, pages of results, trash."""
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import streamlit as st
 
@@ -29,11 +29,31 @@ URL_KEYS = {"q": "q", "f_tags": "tag", "f_tag_mode": "match", "f_owner": "owner"
 LAST_VIEW = "contacts_view"  # the URL parameters of the list as the user left it
 
 
-def restore_view(users: list[int], tags: list[str], sources: list[str], phases: list[int]) -> None:
-    """On arrival (no widget state yet): the list as the URL says, else as the user left it in
-    this session.  Values that are no longer there (a deleted tag) are dropped, not guessed."""
-    if "q" in st.session_state:
-        return  # a rerun of the page: the widgets hold the state
+@dataclass(frozen=True)
+class Offered:
+    """What the filters offer: users (id -> name), tags, sources, phases (id -> name)."""
+
+    users: dict[int, str]
+    tags: list[str]
+    sources: list[str]
+    phases: dict[int, str]
+
+
+def offered() -> Offered:
+    """Read only on arrival (to check the URL's values) and while Filters is open: the list's
+    other reruns, one per pause in typing a search, skip these four queries (#17)."""
+    users = {u.id: u.display_name for u in list_users(db())}
+    return Offered(users, tag_names(db()), list_sources(db()), phase_choices())
+
+
+def arriving() -> bool:
+    """The first run of the list in this visit (no widget state yet)."""
+    return "q" not in st.session_state
+
+
+def restore_view(choices: Offered) -> None:
+    """On arrival: the list as the URL says, else as the user left it in this session.  Values
+    that are no longer there (a deleted tag) are dropped, not guessed."""
     url = {name: st.query_params.get_all(name) for name in URL_KEYS.values()}
     saved = url if any(url.values()) else st.session_state.get(LAST_VIEW, {})
 
@@ -48,11 +68,11 @@ def restore_view(users: list[int], tags: list[str], sources: list[str], phases: 
     state = st.session_state
     state.pop("contacts_signature", None)  # arriving is no change of the search: keep the page
     state["q"] = one("q") or ""
-    state["f_tags"] = [t for t in saved.get("tag") or [] if t in tags]
+    state["f_tags"] = [t for t in saved.get("tag") or [] if t in choices.tags]
     state["f_tag_mode"] = one("match", TAG_MODES) or "all"
-    state["f_owner"] = one("owner", users, int)
-    state["f_source"] = one("source", sources)
-    state["f_phase"] = one("phase", phases, int)
+    state["f_owner"] = one("owner", choices.users, int)
+    state["f_source"] = one("source", choices.sources)
+    state["f_phase"] = one("phase", choices.phases, int)
     state["f_page_size"] = one("per_page", PAGE_SIZES, int) or PAGE_SIZES[0]
     state["f_trash"] = one("trash") == "1"
     state["contacts_page"] = max(1, one("page", kind=int) or 1)
@@ -101,12 +121,9 @@ def contact_list() -> None:
     this: not app.py's navigation and sidebar, nor the page's head (#17); ``gate`` checks the
     session again for such a rerun, as app.py does for a whole one."""
     gate()
-    users = list_users(db())
-    user_names = {u.id: u.display_name for u in users}
-    tags = tag_names(db())
-    sources = list_sources(db())
-    phases = phase_choices()
-    restore_view(list(user_names), tags, sources, list(phases))
+    choices = offered() if arriving() else None
+    if choices:
+        restore_view(choices)
     text = st.text_input(
         _("Search"),
         key="q",
@@ -122,6 +139,8 @@ def contact_list() -> None:
     # the list's load in Chromium, #17); closed, their values are kept as they are and still apply.
     filters = folded(_("Filters"), key="f_open", icon=":material/filter_list:", expanded=filtered)
     if filters:
+        choices = choices or offered()
+        users, tags, sources, phases = choices.users, choices.tags, choices.sources, choices.phases
         c1, c2 = filters.columns([3, 1])
         c1.multiselect(_("Tags"), tags, key="f_tags", placeholder=choose(tags))
         c2.segmented_control(
@@ -131,9 +150,9 @@ def contact_list() -> None:
         c3, c4, c5, c6 = filters.columns(4)
         c3.selectbox(
             _("Owner"),
-            list(user_names),
+            list(users),
             index=None,
-            format_func=user_names.get,
+            format_func=users.get,
             key="f_owner",
             placeholder=choose(users),
         )
