@@ -25,7 +25,7 @@ class Review:
     pipeline_name: str
     phases: Rows  # phase, position, color, count, value, weighted
     closed: Rows  # status, count, value in the period
-    lost_reasons: Rows  # reason, count
+    lost_reasons: Rows  # reason (None: none given), count
     days_in_phase: Rows  # phase, avg_days, leads
     stale: Rows  # id, title, contact, stale_total, phase, owner, idle_days, value
     forecast: Rows  # month (its first day), weighted, value, count
@@ -84,7 +84,7 @@ def _review(cur: Cursor, pipeline_id: int, since: date, until: date, stale_days:
     )
     lost_reasons = _frame(
         cur,
-        "SELECT coalesce(lost_reason, 'no reason') AS reason, count(*) AS count FROM leads"
+        "SELECT lost_reason AS reason, count(*) AS count FROM leads"
         " WHERE pipeline_id = ? AND status = 'lost'"
         " AND closed_at >= ? AND closed_at < ?::DATE + INTERVAL 1 DAY"
         " GROUP BY ALL ORDER BY count DESC",

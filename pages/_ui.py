@@ -299,10 +299,11 @@ def bar_chart(
     )
 
 
-def lost_reasons_chart(reasons: Sequence[tuple[str, int]]) -> None:
-    """Lost leads per reason (``reasons``: reason and count), most first."""
-    ordered = sorted(reasons, key=lambda r: (-r[1], r[0]))
-    bar_chart([(reason, [Bar(n, count(n), "#e4572e")]) for reason, n in ordered],
+def lost_reasons_chart(reasons: Sequence[tuple[str | None, int]]) -> None:
+    """Lost leads per reason (``reasons``: reason, None for none given, and count), most first."""
+    named = [(reason or _("no reason"), n) for reason, n in reasons]
+    bar_chart([(reason, [Bar(n, count(n), "#e4572e")])
+               for reason, n in sorted(named, key=lambda r: (-r[1], r[0]))],
               alt=_("Lost reasons"))  # fmt: skip
 
 

@@ -96,7 +96,7 @@ with user_errors():
     summary = ngettext("{n} lead", "{n} leads", len(rows)).format(n=count(len(rows)))
     st.caption(" · ".join([summary, *(money(v, c) for c, v in sorted(totals.items()))]))
     if status == "lost" and rows:
-        reasons = Counter(r["lost_reason"] or _("no reason") for r in rows)
+        reasons = Counter(r["lost_reason"] for r in rows)
         lost_reasons_chart(list(reasons.items()))
     if rows:
         # A page of the table at a time: the browser gets what fits the screen, not thousands

@@ -255,6 +255,17 @@ def test_wonlost_review_and_contact_lead_form(db, sales, leads, user_id):
     assert "Wartung" in titles
 
 
+def test_a_loss_without_a_reason_is_charted_in_the_users_words(db, sales, leads, user_id,
+                                                               monkeypatch):  # fmt: skip
+    monkeypatch.setenv("CRM_LANGUAGE", "de")
+    ld.lose_lead(db, leads[0], "Timing", user_id, seen_phase_id=sales.phases[0].id)
+    db.query("UPDATE leads SET lost_reason = NULL WHERE id = ?", [leads[0]])  # as older data has it
+    for page, params in (("pages/review.py", {}), ("pages/wonlost.py", {"status": "lost"})):
+        at = app(page, **params)
+        [chart] = [h.proto.body for h in at.get("html") if "Verlustgründe" in h.proto.body]
+        assert "ohne Grund" in chart and "no reason" not in chart, page
+
+
 def test_lead_edit_after_a_colleagues_save_is_told_and_keeps_both(db, sales, leads, user_id):
     from crm_core.audit import Actor, acting_as
 
