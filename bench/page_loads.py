@@ -281,7 +281,7 @@ def measure(
                                   shows(".kb-card")),
                     "url_wonlost": (f"{app}/wonlost", "the table's first row",
                                     shows(f"{MAIN} {TEXT_TABLE} tbody tr")),
-                    "url_review": (f"{app}/review", "the first chart's bars",
+                    "url_review": (f"{app}/review", "the first chart's first bar",
                                    shows(f"{MAIN} .lr-bar")),
                     "url_reminders": (f"{app}/reminders", "a reminder", shows(CONTACT_LINK)),
                 }  # fmt: skip
@@ -378,7 +378,7 @@ def open_list(context: BrowserContext, app: str) -> Page:
 
 
 def nav_contact(context: BrowserContext, app: str) -> list[float]:
-    """A click on the list's contact number ``run`` until its name is the heading."""
+    """A click on the next contact of the list's first page until its name is the heading."""
     times = []
     for run in range(RUNS + 1):
         page = open_list(context, app)

@@ -14,9 +14,10 @@ Concurrency rules (why this module looks the way it does):
     - ``duckdb.TransactionException`` "Conflict": another thread updated the same row.
   After ``busy_timeout_s`` (default 10 s) of retrying, ``DatabaseBusy`` is raised and nothing was
   changed, because the failed transaction was rolled back.
-* Keeping the buffer warm: after a unit of work the instance stays open for ``keep_warm_s``
-  (default 30 s, about the time a person reads a page) so that the next click reuses DuckDB's
-  cache, then a background thread closes it.  Opened afresh, a 100 000-contact file costs the
+* Keeping the buffer warm: after a unit of work the instance stays open for up to
+  ``keep_warm_s`` (default 30 s, about the time a person reads a page) so that the next click
+  reuses DuckDB's cache, then a background thread closes it.  With the jobs process running it
+  is less: its heartbeat (every 15 s) and its passes take the file in between.  Opened afresh, a 100 000-contact file costs the
   first page ~20 ms to open and its first queries their cold cache: a third of a contact list's
   script run when it was opened by URL (#17).
   A process that fails to get the lock drops a small "want" file next to the database
@@ -156,7 +157,8 @@ class Database:
         return self.run(lambda cur: cur.execute(sql, params or []).fetchall())
 
     def release(self) -> None:
-        """Close the instance now if no unit of work is running (tests, shutdown)."""
+        """Close the instance now if no unit of work is running (tests, shutdown, and the jobs
+        process after each pass)."""
         with self._lock:
             if self._active == 0:
                 self._close_locked()

@@ -283,9 +283,10 @@ def bar_chart(
     for label, bars in rows:
         for index, bar in enumerate(bars):
             width = max(0.0, float(bar.value)) / longest * 100
+            sliver = "min-width:2px;" if width > 0 else ""  # a small amount stays visible
             cells.append(
                 f"<div>{html.escape(label) if index == 0 else ''}</div>"
-                f'<div><div class="lr-bar" style="width:{width:.1f}%;min-width:2px;height:1.1em;'
+                f'<div><div class="lr-bar" style="width:{width:.1f}%;{sliver}height:1.1em;'
                 f'background:{colour(bar.colour)};border-radius:2px"></div></div>'
                 f'<div style="text-align:right;white-space:nowrap">{html.escape(bar.text)}</div>'
             )
@@ -301,9 +302,12 @@ def bar_chart(
 
 def lost_reasons_chart(reasons: Sequence[tuple[str | None, int]]) -> None:
     """Lost leads per reason (``reasons``: reason, None for none given, and count), most first."""
-    named = [(reason or _("no reason"), n) for reason, n in reasons]
+    named: dict[str, int] = {}
+    for reason, n in reasons:  # named first, then counted: "" and None are one bar
+        label = reason or _("no reason")
+        named[label] = named.get(label, 0) + n
     bar_chart([(reason, [Bar(n, count(n), "#e4572e")])
-               for reason, n in sorted(named, key=lambda r: (-r[1], r[0]))],
+               for reason, n in sorted(named.items(), key=lambda r: (-r[1], r[0]))],
               alt=_("Lost reasons"))  # fmt: skip
 
 

@@ -241,10 +241,10 @@ def contact_list() -> None:
         if export:
             e1, e2 = export.columns([1, 2], vertical_alignment="bottom")
             # CSV for the user's language first: German Excel's (";", 1,5, 31.12.2026) for German.
-            choices = export_choices()
-            picked = e1.selectbox(_("Format"), list(choices), key="f_export_format",
-                                  format_func=lambda k: _(choices[k].label))  # fmt: skip
-            file_type = choices[picked or next(iter(choices))]
+            formats = export_choices()
+            picked = e1.selectbox(_("Format"), list(formats), key="f_export_format",
+                                  format_func=lambda k: _(formats[k].label))  # fmt: skip
+            file_type = formats[picked or next(iter(formats))]
             export_query = replace(query, page=1)
             # Runs (and is recorded in the audit log) when the button is clicked, not on every rerun,
             # in another thread: ``download`` checks the session then and acts as its user.

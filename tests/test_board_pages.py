@@ -258,12 +258,16 @@ def test_wonlost_review_and_contact_lead_form(db, sales, leads, user_id):
 def test_a_loss_without_a_reason_is_charted_in_the_users_words(db, sales, leads, user_id,
                                                                monkeypatch):  # fmt: skip
     monkeypatch.setenv("CRM_LANGUAGE", "de")
-    ld.lose_lead(db, leads[0], "Timing", user_id, seen_phase_id=sales.phases[0].id)
-    db.query("UPDATE leads SET lost_reason = NULL WHERE id = ?", [leads[0]])  # as older data has it
+    for lead in leads[:2]:
+        ld.lose_lead(db, lead, "Timing", user_id, seen_phase_id=sales.phases[0].id)
+    # As older or imported data has it: no reason, or an empty one; both are one bar.
+    db.query("UPDATE leads SET lost_reason = NULL WHERE id = ?", [leads[0]])
+    db.query("UPDATE leads SET lost_reason = '' WHERE id = ?", [leads[1]])
     for page, params in (("pages/review.py", {}), ("pages/wonlost.py", {"status": "lost"})):
         at = app(page, **params)
         [chart] = [h.proto.body for h in at.get("html") if "Verlustgründe" in h.proto.body]
-        assert "ohne Grund" in chart and "no reason" not in chart, page
+        assert chart.count("ohne Grund") == 1 and "no reason" not in chart, page
+        assert ">2</div>" in chart, page  # the bar of both, its count written next to it
 
 
 def test_lead_edit_after_a_colleagues_save_is_told_and_keeps_both(db, sales, leads, user_id):
