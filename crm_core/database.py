@@ -17,9 +17,9 @@ Concurrency rules (why this module looks the way it does):
 * Keeping the buffer warm: after a unit of work the instance stays open for up to
   ``keep_warm_s`` (default 30 s, about the time a person reads a page) so that the next click
   reuses DuckDB's cache, then a background thread closes it.  With the jobs process running it
-  is less: its heartbeat (every 15 s) and its passes take the file in between.  Opened afresh, a 100 000-contact file costs the
-  first page ~20 ms to open and its first queries their cold cache: a third of a contact list's
-  script run when it was opened by URL (#17).
+  is less: its heartbeat (every 15 s) and its passes take the file in between.  Opened afresh,
+  a 100 000-contact file costs the first page ~20 ms to open and its first queries their cold
+  cache: a third of a contact list's script run when it was opened by URL (#17).
   A process that fails to get the lock drops a small "want" file next to the database
   (``<db>.want.<pid>``); a holder sees it when a unit of work ends or, idle, within
   ``_IDLE_POLL_S``, closes at once and gives the waiter a moment to get in before opening again.

@@ -55,7 +55,7 @@ def pipeline_review(
     return db.run(lambda cur: _review(cur, pipeline_id, since, until, stale_days))
 
 
-def _frame(cur: Cursor, sql: str, params: list) -> Rows:
+def _rows(cur: Cursor, sql: str, params: list) -> Rows:
     result = cur.execute(sql, params)
     names = [d[0] for d in result.description]
     return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
@@ -66,7 +66,7 @@ def _review(cur: Cursor, pipeline_id: int, since: date, until: date, stale_days:
     if name is None:
         raise LookupError(_("this pipeline no longer exists"))
     period = [pipeline_id, since, until]
-    phases = _frame(
+    phases = _rows(
         cur,
         "SELECT ph.name AS phase, ph.position, ph.color, count(l.id) AS count,"
         " coalesce(sum(l.value), 0)::DOUBLE AS value,"
@@ -75,14 +75,14 @@ def _review(cur: Cursor, pipeline_id: int, since: date, until: date, stale_days:
         " WHERE ph.pipeline_id = ? GROUP BY ALL ORDER BY ph.position",
         [pipeline_id],
     )
-    closed = _frame(
+    closed = _rows(
         cur,
         "SELECT status, count(*) AS count, sum(value)::DOUBLE AS value FROM leads"
         " WHERE pipeline_id = ? AND status IN ('won', 'lost')"
         " AND closed_at >= ? AND closed_at < ?::DATE + INTERVAL 1 DAY GROUP BY status",
         period,
     )
-    lost_reasons = _frame(
+    lost_reasons = _rows(
         cur,
         "SELECT lost_reason AS reason, count(*) AS count FROM leads"
         " WHERE pipeline_id = ? AND status = 'lost'"
@@ -92,7 +92,7 @@ def _review(cur: Cursor, pipeline_id: int, since: date, until: date, stale_days:
     )
     # Time in a phase = from the event that brought the lead in to the next event that took it
     # out (or now, for open leads still there); from the history, over the whole pipeline.
-    days_in_phase = _frame(
+    days_in_phase = _rows(
         cur,
         "WITH stays AS ("
         "  SELECT e.lead_id, e.to_phase_id AS phase_id, e.happened_at AS entered,"
@@ -107,7 +107,7 @@ def _review(cur: Cursor, pipeline_id: int, since: date, until: date, stale_days:
         " GROUP BY ph.name, ph.position ORDER BY ph.position",
         [pipeline_id],
     )
-    stale = _frame(
+    stale = _rows(
         cur,
         "WITH last_note AS (SELECT lead_id, max(created_at) AS at FROM notes"
         "  WHERE lead_id IN (SELECT id FROM leads WHERE pipeline_id = ? AND status = 'open')"
@@ -122,7 +122,7 @@ def _review(cur: Cursor, pipeline_id: int, since: date, until: date, stale_days:
         " ORDER BY idle_days DESC, l.value DESC LIMIT ?",
         [pipeline_id, pipeline_id, stale_days, STALE_SHOWN],
     )
-    forecast = _frame(
+    forecast = _rows(
         cur,
         "SELECT date_trunc('month', coalesce(l.expected_close, current_date))::DATE AS month,"
         " sum(l.value * ph.probability / 100)::DOUBLE AS weighted,"

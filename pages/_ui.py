@@ -248,14 +248,12 @@ def _with_unit(text: str, unit: str | None) -> str:
 
 @dataclass(frozen=True)
 class Bar:
-    """One bar of ``bar_chart``: its length, the text written next to it, its colour."""
+    """One bar of ``bar_chart``: its length, the text written next to it, its colour (a
+    constant of the page, or a phase's colour, checked when it was saved: crm_core.pipelines)."""
 
     value: float
     text: str
-    colour: str = "#5b8def"
-
-
-_COLOUR = re.compile(r"#[0-9a-fA-F]{3}(?:[0-9a-fA-F]{3})?")
+    colour: str
 
 
 def bar_chart(
@@ -272,12 +270,9 @@ def bar_chart(
     an axis does.  Labels are user text (phase names, lost reasons), escaped."""
     longest = max((bar.value for _label, bars in rows for bar in bars), default=0) or 1
 
-    def colour(value: str) -> str:
-        return value if _COLOUR.fullmatch(value) else "#5b8def"
-
-    def swatch(value: str) -> str:
+    def swatch(colour: str) -> str:
         return (f'<span style="display:inline-block;width:.8em;height:.8em;margin-right:.3em;'
-                f'background:{colour(value)}"></span>')  # fmt: skip
+                f'background:{colour}"></span>')  # fmt: skip
 
     cells = []
     for label, bars in rows:
@@ -287,7 +282,7 @@ def bar_chart(
             cells.append(
                 f"<div>{html.escape(label) if index == 0 else ''}</div>"
                 f'<div><div class="lr-bar" style="width:{width:.1f}%;{sliver}height:1.1em;'
-                f'background:{colour(bar.colour)};border-radius:2px"></div></div>'
+                f'background:{bar.colour};border-radius:2px"></div></div>'
                 f'<div style="text-align:right;white-space:nowrap">{html.escape(bar.text)}</div>'
             )
     keys = "".join(f'<span style="margin-right:1em">{swatch(c)}{html.escape(t)}</span>'

@@ -27,6 +27,7 @@ URL_KEYS = {"q": "q", "f_tags": "tag", "f_tag_mode": "match", "f_owner": "owner"
             "f_source": "source", "f_phase": "phase", "f_page_size": "per_page",
             "f_trash": "trash", "contacts_page": "page"}  # fmt: skip
 LAST_VIEW = "contacts_view"  # the URL parameters of the list as the user left it
+FILTERS = [key for key in URL_KEYS if key.startswith("f_")]  # the widgets under "Filters"
 
 
 @dataclass(frozen=True)
@@ -132,11 +133,10 @@ def contact_list() -> None:
         placeholder=_("Name, company, e-mail, phone, city, tag, field value …"),
     )
 
-    FILTERS = [key for key in URL_KEYS if key.startswith("f_")]  # the widgets under "Filters"
     state = st.session_state
     filtered = any(state.get(k) for k in ("f_tags", "f_owner", "f_source", "f_phase", "f_trash"))
-    # The filters' widgets are drawn only while "Filters" is open (seven closed widgets took ~70 ms of
-    # the list's load in Chromium, #17); closed, their values are kept as they are and still apply.
+    # The filters' widgets are drawn only while "Filters" is open (seven closed widgets took ~70 ms
+    # of the list's load in Chromium, #17); closed, their values are kept as they are and apply.
     filters = folded(_("Filters"), key="f_open", icon=":material/filter_list:", expanded=filtered)
     if filters:
         choices = choices or offered()
@@ -246,8 +246,8 @@ def contact_list() -> None:
                                   format_func=lambda k: _(formats[k].label))  # fmt: skip
             file_type = formats[picked or next(iter(formats))]
             export_query = replace(query, page=1)
-            # Runs (and is recorded in the audit log) when the button is clicked, not on every rerun,
-            # in another thread: ``download`` checks the session then and acts as its user.
+            # Runs (and is recorded in the audit log) when the button is clicked, not on every
+            # rerun, in another thread: ``download`` checks the session then and acts as its user.
             export_file = download(export_contacts, db(), export_query, file_type.fmt,
                                    dialect=file_type.dialect)  # fmt: skip
             e2.download_button(
