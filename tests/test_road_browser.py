@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 from crm_core.contacts import ContactDraft, LabelledValue, create_contact
 from crm_core.database import forget_databases
 from jobs.cli import seed_demo
+from tests.board_drag import wait_idle
 from tests.browser import database_at, running_app, signed_in
 from tests.tile_server import TILE_COLOUR, TileServer
 
@@ -139,6 +140,7 @@ def test_the_contact_list_is_as_it_was_left_after_opening_a_contact(page, world)
     expect(page.get_by_role("button", name="Page 3", exact=True)).to_have_attribute(
         "aria-current", "page")  # fmt: skip
     expect(page).to_have_url(re.compile(r"/contacts\?q=e&per_page=50&page=3$"))
+    wait_idle(page)  # the URL and the pagination can show page 3 before its rows do
     first = page.get_by_test_id("stPageLink").nth(0).inner_text()
     page.get_by_test_id("stPageLink").nth(0).click()
     expect(page).to_have_url(re.compile(r"/contact\?id=\d+$"))
@@ -146,6 +148,7 @@ def test_the_contact_list_is_as_it_was_left_after_opening_a_contact(page, world)
     expect(page.get_by_label("Search")).to_have_value("e")
     expect(page.get_by_role("button", name="Page 3", exact=True)).to_have_attribute(
         "aria-current", "page")  # fmt: skip
+    wait_idle(page)
     assert page.get_by_test_id("stPageLink").nth(0).inner_text() == first
     bookmark = page.url
     fresh = page.context.new_page()  # a bookmark opened in a new tab: a new session
