@@ -213,6 +213,21 @@ def serving_floor(folder: Path) -> Iterator[str]:
 # -- the measurement ----------------------------------------------------------------------------
 
 
+def page_urls(app: str, sample: Sample, pipeline_id: int) -> dict[str, tuple[str, str, Wait]]:
+    """The app's URL keys (the module docstring says what each waits for): key -> (URL, what is
+    waited for, the wait).  ``bench.compare`` opens the same."""
+    return {
+        "url_contacts": (f"{app}/contacts", "a contact link", shows(CONTACT_LINK)),
+        "url_contact": (f"{app}/contact?id={sample.id}", f"the heading {sample.name!r}",
+                        heading(sample.name)),
+        "url_board": (f"{app}/board?pipeline={pipeline_id}", "a board card", shows(".kb-card")),
+        "url_wonlost": (f"{app}/wonlost", "the table's first row",
+                        shows(f"{MAIN} {TEXT_TABLE} tbody tr")),
+        "url_review": (f"{app}/review", "the first chart's first bar", shows(f"{MAIN} .lr-bar")),
+        "url_reminders": (f"{app}/reminders", "a reminder", shows(CONTACT_LINK)),
+    }  # fmt: skip
+
+
 def prepare_reminders(ctx: Context, user_id: int, samples: list[Sample]) -> int:
     """At least ``REMINDERS`` open reminders due by today for the bench admin (the page opens on
     the signed-in user's); returns how many are due."""
@@ -270,21 +285,9 @@ def measure(
                 context = browser.new_context(viewport=VIEWPORT)
                 context.add_cookies([{"name": SESSION_COOKIE, "value": session,
                                       "url": server.url}])  # fmt: skip
-                app = server.url
-                sample = samples[0]
-                urls: dict[str, tuple[str, str, Wait]] = {
-                    "url_floor": (floor_url + "/", "the Floor heading", heading("Floor")),
-                    "url_contacts": (f"{app}/contacts", "a contact link", shows(CONTACT_LINK)),
-                    "url_contact": (f"{app}/contact?id={sample.id}",
-                                    f"the heading {sample.name!r}", heading(sample.name)),
-                    "url_board": (f"{app}/board?pipeline={pipeline_id}", "a board card",
-                                  shows(".kb-card")),
-                    "url_wonlost": (f"{app}/wonlost", "the table's first row",
-                                    shows(f"{MAIN} {TEXT_TABLE} tbody tr")),
-                    "url_review": (f"{app}/review", "the first chart's first bar",
-                                   shows(f"{MAIN} .lr-bar")),
-                    "url_reminders": (f"{app}/reminders", "a reminder", shows(CONTACT_LINK)),
-                }  # fmt: skip
+                urls = {"url_floor": (floor_url + "/", "the Floor heading", heading("Floor")),
+                        **page_urls(server.url, samples[0], pipeline_id)}  # fmt: skip
+                app, sample = server.url, samples[0]
                 opens = url_loads(context, urls)
                 load.append(os.getloadavg()[0])
                 navs = nav_contact(context, app)

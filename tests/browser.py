@@ -47,19 +47,21 @@ def serving(
     start_timeout_s: float = 60,
     language: str | None = None,
     settings: dict[str, str] | None = None,
+    root: Path = ROOT,
 ) -> Iterator[AppServer]:
     """Serve app.py the way `crm run` does, against ``db_path``, until the block ends; in
     ``language`` ("en" for tests of English wording), else the app's default; ``settings`` are
-    more environment variables (``{"CRM_TRUSTED_PROXY": "1"}``)."""
+    more environment variables (``{"CRM_TRUSTED_PROXY": "1"}``); ``root``: the checkout whose
+    app.py is served (``bench.compare`` serves another revision's)."""
     port = free_port()
-    env = {**os.environ, "CRM_DB": str(db_path), "PYTHONPATH": str(ROOT), **(settings or {})}
+    env = {**os.environ, "CRM_DB": str(db_path), "PYTHONPATH": str(root), **(settings or {})}
     if language:
         env["CRM_LANGUAGE"] = language
     log = db_path.with_suffix(".log").open("w")
     server = subprocess.Popen(
         [
             sys.executable,
-            str(ROOT / "app.py"),
+            str(root / "app.py"),
             "--server.port",
             str(port),
             "--server.address",
@@ -69,7 +71,7 @@ def serving(
             "--browser.gatherUsageStats",
             "false",
         ],  # fmt: skip
-        cwd=ROOT,
+        cwd=root,
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
