@@ -36,27 +36,30 @@ def test_reminder_list_done_and_snooze(db, user_id):
     button_done = next(b for b in at.button if b.key == f"done_{overdue}")
     button_done.click().run()
     assert not [b for b in at.button if b.key == f"tm_{today}"]  # drawn once "Snooze" is open
-    opened(at, f"pop_{today}")
+    next(b for b in at.button if b.key == f"sn_{today}").click().run()
+    [dialog] = at.get("dialog")
+    assert dialog.proto.dialog.title == "Snooze"
     next(b for b in at.button if b.key == f"tm_{today}").click().run()
+    assert not at.get("dialog")
     left = {r.id: r.due_date for r in reminders.open_reminders(db)}
     assert overdue not in left and left[today] == TODAY + timedelta(days=1)
     at.toggle(key="rm_upcoming").set_value(True).run()
     assert "später" in texts(at)
 
 
-def test_a_reminder_snoozed_to_a_picked_date_from_its_popover(db, user_id):
-    """The date picker is drawn only while its popover is open (a closed page draws none)."""
+def test_a_reminder_snoozed_to_a_picked_date_from_its_dialog(db, user_id):
+    """The date picker is drawn only while its dialog is open (a closed page draws none)."""
     cid = anna(db, user_id)
     rid = reminders.add_reminder(db, cid, TODAY, "Angebot", user_id, user_id)
     at = app("pages/reminders.py")
     assert [d for d in at.date_input if d.key == f"pick_{rid}"] == []
-    at.session_state[f"pop_{rid}"] = True  # the user opens "Snooze"
-    at.run()
+    next(b for b in at.button if b.key == f"sn_{rid}").click().run()  # the user opens "Snooze"
     picked = TODAY + timedelta(days=5)
     at.date_input(key=f"pick_{rid}").set_value(picked).run()
     assert not at.exception, at.exception
     assert {r.id: r.due_date for r in reminders.open_reminders(db)}[rid] == picked
     assert [d for d in at.date_input if d.key == f"pick_{rid}"] == []  # closed again
+    assert not at.get("dialog")
 
 
 def test_a_colleagues_snooze_is_not_overwritten_by_my_click(db, user_id):

@@ -170,8 +170,9 @@ def open_page(name: str, world) -> AppTest:
     }
     page, params = where[name]
     at = app(page, **params)
-    if name == "reminders":  # its date picker is drawn once its popover is opened
-        opened(at, f"pop_{world['reminder']}")
+    if name == "reminders":  # its date picker is drawn once its "Snooze" dialog is opened
+        at.session_state["rm_snooze"] = world["reminder"]
+        at.run()
     if name == "contact":  # its forms and history are drawn once their expanders are opened
         for drawer in ("pin", "reminder", "schedule", "lead", "history"):
             at.session_state[f"{drawer}_open_{world['contact']}"] = True
