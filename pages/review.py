@@ -12,9 +12,11 @@ from crm_core.review import pipeline_review
 from pages._auth import gate
 from pages._ui import (
     Bar,
-    bar_chart,
+    bar_figure,
     date_input_format,
     db,
+    figures,
+    key_figures,
     lost_reasons_chart,
     md,
     settings,
@@ -42,41 +44,36 @@ stale_days = settings().board_stale_days
 review = pipeline_review(db(), pipeline.id, since, until, stale_days=stale_days)
 
 phases = review.phases
-m = st.columns(5)
-m[0].metric(_("Open leads"), count(sum(p["count"] for p in phases)))
-m[1].metric(_("Open value"), money_short(sum(p["value"] for p in phases)))
-m[2].metric(_("Weighted forecast"), money_short(sum(p["weighted"] for p in phases)))
-m[3].metric(_("Won / lost"), f"{count(review.won)} / {count(review.lost)}")
-m[4].metric(_("Win rate"), percent(review.win_rate) if review.win_rate is not None else "—")
+key_figures([
+    (_("Open leads"), count(sum(p["count"] for p in phases))),
+    (_("Open value"), money_short(sum(p["value"] for p in phases))),
+    (_("Weighted forecast"), money_short(sum(p["weighted"] for p in phases))),
+    (_("Won / lost"), f"{count(review.won)} / {count(review.lost)}"),
+    (_("Win rate"), percent(review.win_rate) if review.win_rate is not None else "—"),
+])  # fmt: skip
 
 # The charts write their amounts the user's way (crm_core.i18n), next to each bar.
 VALUE, WEIGHTED = "#5b8def", "#9cc3f5"
-
-left, right = st.columns(2)
-with left:
-    st.subheader(_("Value per phase"))
-    bar_chart([(row["phase"], [Bar(row["value"], money_short(row["value"]), VALUE),
-                               Bar(row["weighted"], money_short(row["weighted"]), WEIGHTED)])
-               for row in phases],
-              alt=_("Value per phase"),
-              legend=[(_("Value"), VALUE), (_("Weighted"), WEIGHTED)])  # fmt: skip
-with right:
-    st.subheader(_("Leads per phase"))
-    bar_chart([(row["phase"], [Bar(row["count"], count(int(row["count"])), row["color"])])
-               for row in phases], alt=_("Leads per phase"))  # fmt: skip
-
-left, right = st.columns(2)
-with left:
-    st.subheader(_("Forecast by expected close month"))
+figures([
+    (_("Value per phase"),
+     bar_figure([(row["phase"], [Bar(row["value"], money_short(row["value"]), VALUE),
+                                 Bar(row["weighted"], money_short(row["weighted"]), WEIGHTED)])
+                 for row in phases],
+                alt=_("Value per phase"),
+                legend=[(_("Value"), VALUE), (_("Weighted"), WEIGHTED)])),
+    (_("Leads per phase"),
+     bar_figure([(row["phase"], [Bar(row["count"], count(int(row["count"])), row["color"])])
+                 for row in phases], alt=_("Leads per phase"))),
     # Open leads without an expected close date count in this month.
-    bar_chart([(month(row["month"]), [Bar(row["weighted"], money_short(row["weighted"]), VALUE)])
-               for row in review.forecast],
-              alt=_("Forecast by expected close month"))  # fmt: skip
-with right:
-    st.subheader(_("Average days per phase"))
-    bar_chart([(row["phase"], [Bar(row["avg_days"], decimal(row["avg_days"], 1), "#8c8c8c")])
-               for row in review.days_in_phase],
-              alt=_("Average days per phase"))  # fmt: skip
+    (_("Forecast by expected close month"),
+     bar_figure([(month(row["month"]), [Bar(row["weighted"], money_short(row["weighted"]), VALUE)])
+                 for row in review.forecast],
+                alt=_("Forecast by expected close month"))),
+    (_("Average days per phase"),
+     bar_figure([(row["phase"], [Bar(row["avg_days"], decimal(row["avg_days"], 1), "#8c8c8c")])
+                 for row in review.days_in_phase],
+                alt=_("Average days per phase"))),
+])  # fmt: skip
 
 left, right = st.columns(2)
 with left:

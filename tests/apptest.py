@@ -58,6 +58,19 @@ def text_tables(at: AppTest) -> list[pd.DataFrame]:
     return tables
 
 
+def key_figures(at: AppTest) -> dict[str, str]:
+    """The big numbers a run showed (``pages._ui.key_figures``): label -> value, as read."""
+    import html
+
+    found = {}
+    for element in at.get("html"):
+        if 'class="lr-key-figures"' in element.proto.body:
+            pairs = re.findall(r'class="lr-label"[^>]*>(.*?)</div><div class="lr-value"[^>]*>(.*?)</div>',
+                               element.proto.body)  # fmt: skip
+            found.update({html.unescape(k): html.unescape(v) for k, v in pairs})
+    return found
+
+
 def _cells(line: str) -> list[str]:
     parts = re.split(r"(?<!\\)\|", line.strip())[1:-1]
     return [re.sub(r"\\(.)", r"\1", part.strip()) for part in parts]

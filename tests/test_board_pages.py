@@ -11,7 +11,7 @@ from crm_core.contacts import ContactDraft, create_contact
 from crm_core.notes import list_notes
 from crm_core.reminders import open_reminders
 from pages._ui import md
-from tests.apptest import app, button, chosen, opened, text_tables, texts
+from tests.apptest import app, button, chosen, key_figures, opened, text_tables, texts
 from tests.board_drag import board_data, send
 
 # These tests check the English wording: the app speaks English here (German is the default).
@@ -242,7 +242,7 @@ def test_wonlost_review_and_contact_lead_form(db, sales, leads, user_id):
 
     at = app("pages/review.py")
     assert at.title[0].value == "Pipeline review"
-    assert [m.value for m in at.metric][:1] == ["3"]
+    assert key_figures(at)["Open leads"] == "3"
 
     contact_id = ld.get_lead(db, leads[0]).contact_id
     at = app("pages/contact.py", id=str(contact_id))
