@@ -201,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--page", action="append", choices=PAGES, help="only these pages")
     parser.add_argument("--runs", type=int, default=10, help="counted rounds (default 10)")
     args = parser.parse_args(argv)
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
     results = compare(args.rev, args.page or list(PAGES), args.runs)
     print(report(args.rev, results))
     return 0
