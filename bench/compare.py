@@ -36,7 +36,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench import page_loads
-from bench.run import DB_PATH, ROOT, bench_session, biggest_pipeline, pick_samples
+from bench.run import (
+    DB_PATH,
+    ROOT,
+    bench_session,
+    biggest_pipeline,
+    pick_samples,
+    process_tree,
+)
 from crm_core.database import forget_databases, get_database
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, SESSION_COOKIE, serving
 
@@ -65,43 +72,27 @@ def _stat_ticks(path: str) -> float:
     return (int(fields[11]) + int(fields[12])) * TICK_MS
 
 
-def _chromium_pids() -> list[str]:
-    pids = []
+def _cpu_ms(*groups: list[str]) -> tuple[float, ...]:
+    """The CPU time of each group of ``stat`` files, in ms."""
+    return tuple(sum(_stat_ticks(path) for path in group) for group in groups)
+
+
+def _chromium() -> tuple[list[str], list[str]]:
+    """The ``stat`` files of Chromium's processes, and of its renderers' main threads (a
+    renderer's process title says --type=renderer; its main thread is the process itself)."""
+    processes, mains = [], []
     for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if b"chromium" in (entry / "cmdline").read_bytes()[:300]:
-                    pids.append(entry.name)
-            except OSError:
-                continue
-    return pids
-
-
-def _renderer_main_threads(pids: list[str]) -> list[str]:
-    """The main threads of Chromium's renderers (a renderer's process title says --type=renderer;
-    its main thread is the process itself)."""
-    mains = []
-    for pid in pids:
+        if not entry.name.isdigit():
+            continue
         try:
-            title = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+            title = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
         except OSError:
             continue
-        if b"--type=renderer" in title:
-            mains.append(f"/proc/{pid}/task/{pid}/stat")
-    return mains
-
-
-def _tree(pid: int) -> list[int]:
-    found, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        found.append(current)
-        for children in Path(f"/proc/{current}/task").glob("*/children"):
-            try:
-                todo += [int(c) for c in children.read_text().split()]
-            except OSError:
-                continue
-    return found
+        if b"chromium" in title[:300]:
+            processes.append(f"/proc/{entry.name}/stat")
+            if b"--type=renderer" in title:
+                mains.append(f"/proc/{entry.name}/task/{entry.name}/stat")
+    return processes, mains
 
 
 def worktree(rev: str, folder: Path) -> Path:
@@ -151,27 +142,25 @@ def compare(rev: str, pages: list[str], runs: int) -> dict[str, tuple[Loads, Loa
                     url, what, wait = urls[version][f"url_{page}"]
                     tab, server = tabs[version], servers[version]
                     tab.bring_to_front()
-                    chromium = _chromium_pids()
-                    mains = _renderer_main_threads(chromium)
-                    app = _tree(server.process.pid)
-                    before = (sum(_stat_ticks(m) for m in mains),
-                              sum(_stat_ticks(f"/proc/{p}/stat") for p in chromium),
-                              sum(_stat_ticks(f"/proc/{p}/stat") for p in app))  # fmt: skip
+                    chromium, mains = _chromium()
+                    app = [f"/proc/{pid}/stat" for pid in process_tree(server.process.pid)]
+                    before = _cpu_ms(mains, chromium, app)
                     started = time.perf_counter()
                     tab.goto(url, wait_until="commit", timeout=page_loads.WAIT_MS)
                     page_loads.waited(page, what, wait, tab)
                     wall = (time.perf_counter() - started) * 1000
                     page_loads.wait_idle(tab, timeout=page_loads.WAIT_MS)
                     if run:
+                        main, browser_cpu, server_cpu = (
+                            after - earlier
+                            for after, earlier in zip(_cpu_ms(mains, chromium, app), before,
+                                                      strict=True)
+                        )  # fmt: skip
                         loads = results[page][version]
                         loads.wall.append(wall)
-                        loads.main.append(sum(_stat_ticks(m) for m in mains) - before[0])
-                        loads.chromium.append(
-                            sum(_stat_ticks(f"/proc/{p}/stat") for p in chromium) - before[1]
-                        )
-                        loads.server.append(
-                            sum(_stat_ticks(f"/proc/{p}/stat") for p in app) - before[2]
-                        )
+                        loads.main.append(main)
+                        loads.chromium.append(browser_cpu)
+                        loads.server.append(server_cpu)
                     time.sleep(page_loads.PAUSE_S)
     return results
 

@@ -189,9 +189,7 @@ def prepare(contacts: int) -> tuple[Run, dict[int, str], dict[str, float]]:
 
 def pin(pid: int, cpus: set[int], tree: bool = True) -> None:
     """Every thread of ``pid`` (and of its descendants) onto ``cpus``."""
-    todo = [pid]
-    while todo:
-        current = todo.pop()
+    for current in bench_run.process_tree(pid) if tree else [pid]:
         try:
             for task in Path(f"/proc/{current}/task").iterdir():
                 try:
@@ -200,8 +198,6 @@ def pin(pid: int, cpus: set[int], tree: bool = True) -> None:
                     pass
         except OSError:
             continue
-        if tree:
-            todo += bench_run._children(current)
 
 
 # -- the browser side ---------------------------------------------------------------------------

@@ -13,7 +13,7 @@ the page's main content is visible, checked on every frame the browser draws:
 - ``url_board_ms``: ``/board?pipeline=<the biggest>`` until the first card (``.kb-card``);
 - ``url_wonlost_ms``: ``/wonlost`` (won leads of the last 90 days) until the table's first row;
 - ``url_review_ms``: ``/review`` until the first chart's first bar (``.lr-bar``, drawn by
-  ``pages._ui.bar_chart``);
+  ``pages._ui.bar_figure``);
 - ``url_reminders_ms``: ``/reminders`` until the first reminder (its contact link); the bench
   admin gets ``REMINDERS`` overdue ones first if they have fewer due;
 - ``url_floor_ms``: the framework's floor, in the same rounds: a generated one-page app
@@ -285,9 +285,9 @@ def measure(
                 context = browser.new_context(viewport=VIEWPORT)
                 context.add_cookies([{"name": SESSION_COOKIE, "value": session,
                                       "url": server.url}])  # fmt: skip
-                urls = {"url_floor": (floor_url + "/", "the Floor heading", heading("Floor")),
-                        **page_urls(server.url, samples[0], pipeline_id)}  # fmt: skip
                 app, sample = server.url, samples[0]
+                urls = {"url_floor": (floor_url + "/", "the Floor heading", heading("Floor")),
+                        **page_urls(app, sample, pipeline_id)}  # fmt: skip
                 opens = url_loads(context, urls)
                 load.append(os.getloadavg()[0])
                 navs = nav_contact(context, app)

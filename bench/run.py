@@ -1131,11 +1131,20 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def process_tree_rss_kb(pid: int) -> int:
-    """VmRSS of a process plus all its descendants, in kB."""
-    total, todo = 0, [pid]
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and all its descendants (those still there)."""
+    found, todo = [], [pid]
     while todo:
         current = todo.pop()
+        found.append(current)
+        todo += _children(current)
+    return found
+
+
+def process_tree_rss_kb(pid: int) -> int:
+    """VmRSS of a process plus all its descendants, in kB."""
+    total = 0
+    for current in process_tree(pid):
         try:
             status = Path(f"/proc/{current}/status").read_text()
         except OSError:
@@ -1143,7 +1152,6 @@ def process_tree_rss_kb(pid: int) -> int:
         for line in status.splitlines():
             if line.startswith("VmRSS:"):
                 total += int(line.split()[1])
-        todo += _children(current)
     return total
 
 

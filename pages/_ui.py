@@ -248,22 +248,12 @@ def _with_unit(text: str, unit: str | None) -> str:
 
 @dataclass(frozen=True)
 class Bar:
-    """One bar of ``bar_chart``: its length, the text written next to it, its colour (a
+    """One bar of ``bar_figure``: its length, the text written next to it, its colour (a
     constant of the page, or a phase's colour, checked when it was saved: crm_core.pipelines)."""
 
     value: float
     text: str
     colour: str
-
-
-def bar_chart(
-    rows: Sequence[tuple[str, Sequence[Bar]]],
-    *,
-    alt: str,
-    legend: Sequence[tuple[str, str]] = (),
-) -> None:
-    """Draw one ``bar_figure``."""
-    st.html(bar_figure(rows, alt=alt, legend=legend))
 
 
 def bar_figure(
@@ -307,8 +297,9 @@ def bar_figure(
 
 def figures(items: Sequence[tuple[str, str]]) -> None:
     """Titled figures (``items``: title, ``bar_figure``) side by side, one under the other on a
-    narrow screen, drawn as one element: the review's four charts in columns of their own were
-    ~80 ms of its load in Chromium (#17).  Titles are escaped."""
+    narrow screen, drawn as one element rather than each in a column of its own: with
+    ``key_figures``, the review showed 31-115 ms sooner (bench.compare, 7-10 of 10 rounds, #17).
+    Titles are escaped."""
     st.html(
         '<div style="display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,24rem),1fr));'
         'gap:1.5rem 2rem">'
@@ -323,8 +314,8 @@ def figures(items: Sequence[tuple[str, str]]) -> None:
 
 def key_figures(items: Sequence[tuple[str, str]]) -> None:
     """The big numbers of a page (``items``: label, value as shown), in one row that wraps, as
-    one element: five ``st.metric`` in five columns were ~65 ms of the review's load in Chromium
-    (#17).  ``tests.apptest.key_figures`` reads them back."""
+    one element rather than an ``st.metric`` in a column each (see ``figures`` for what that
+    saved).  ``tests.apptest.key_figures`` reads them back."""
     st.html(
         '<div class="lr-key-figures" style="display:flex;flex-wrap:wrap;gap:.75rem 2.5rem">'
         + "".join(
@@ -343,9 +334,9 @@ def lost_reasons_chart(reasons: Sequence[tuple[str | None, int]]) -> None:
     for reason, n in reasons:  # named first, then counted: "" and None are one bar
         label = reason or _("no reason")
         named[label] = named.get(label, 0) + n
-    bar_chart([(reason, [Bar(n, count(n), "#e4572e")])
-               for reason, n in sorted(named.items(), key=lambda r: (-r[1], r[0]))],
-              alt=_("Lost reasons"))  # fmt: skip
+    st.html(bar_figure([(reason, [Bar(n, count(n), "#e4572e")])
+                        for reason, n in sorted(named.items(), key=lambda r: (-r[1], r[0]))],
+                       alt=_("Lost reasons")))  # fmt: skip
 
 
 def date_input_format() -> str:

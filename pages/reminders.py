@@ -106,8 +106,8 @@ def act(reminder, when: date | None = None) -> None:
 
 @st.dialog(_("Snooze"), on_dismiss=stop_snoozing)
 def snooze_dialog(reminder) -> None:
-    """The ways to snooze one reminder.  In a dialog rather than a popover in every row: ten
-    popovers were ~65 ms of the list's load in Chromium, two plain buttons ~30 (#17)."""
+    """The ways to snooze one reminder, in a dialog rather than a popover in every row (see the
+    rows below for why)."""
     gate()  # a dialog's own reruns do not pass through app.py
     st.markdown(md(reminder.contact_name))
     b1, b2 = st.columns(2)
@@ -127,8 +127,8 @@ for bucket, heading in BUCKETS.items():
         continue
     st.subheader(f"{_(heading)} ({count(counts[bucket])})")
     for reminder in group:
-        # One column of plain elements per reminder: columns, a popover and buttons beside the
-        # text made ten rows ~110 ms slower to show in Chromium than this (#17).
+        # One column of plain elements per reminder: with columns and a popover in each row the
+        # list showed 36-135 ms later (bench.compare, 9-10 of 10 rounds, #17).
         with st.container(border=True):
             st.page_link(
                 "pages/contact.py",

@@ -1,6 +1,6 @@
 """The pages most people open never load pandas, numpy or pyarrow: together 78 MB of the app
 process's memory (``rss_total_mb`` in ``make bench``, #17).  The review's numbers are plain rows
-(``crm_core.review``), the charts plain HTML (``pages._ui.bar_chart``), and the board is handed
+(``crm_core.review``), the charts plain HTML (``pages._ui.bar_figure``), and the board is handed
 to its component inside a list (``pages/_board.py`` says why).  Checked in a fresh process,
 because this one has long loaded them for other tests."""
 
