@@ -228,6 +228,8 @@ def test_a_click_opens_the_lead_which_logs_an_activity_and_keys_open_it_too(brow
     card(page, lead).click()
     dialog = page.get_by_role("dialog")
     expect(dialog).to_contain_text("Delta <b>")  # the title is text, too
+    # shown at once, without the fade that repainted the whole screen (crm_core.web.PageShell)
+    assert page.locator(".stDialog").evaluate("e => getComputedStyle(e).animationName") == "none"
     expect(dialog).to_contain_text("€1,000.00")
     expect(dialog.get_by_role("tab", name="History")).to_be_visible()
     dialog.get_by_label("Note").fill("Rückruf vereinbart")

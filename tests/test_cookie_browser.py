@@ -121,6 +121,8 @@ def test_a_page_opened_by_its_url_finds_the_server_at_once(browser, app_url):
     URL (crm_core.web.PageShell), so it asks only there.  Other files are served as they are."""
     import urllib.request
 
+    from crm_core.web import PageShell
+
     def fetch(path: str) -> tuple[dict[str, str], bytes]:
         request = urllib.request.Request(app_url + path, headers={"Accept-Encoding": "gzip"})
         with urllib.request.urlopen(request) as answer:
@@ -130,8 +132,10 @@ def test_a_page_opened_by_its_url_finds_the_server_at_once(browser, app_url):
     assert b"window.__streamlit = {BACKEND_BASE_URL:" in body
     assert body.count(b"BACKEND_BASE_URL") == 1
     assert int(headers["content-length"]) == len(body)
-    assert headers["etag"].endswith('-shell1"')
-    assert b"BACKEND_BASE_URL" not in fetch("/")[1]  # the root finds the server anyway
+    assert headers["etag"].endswith('-shell2"')
+    root = fetch("/")[1]
+    assert b"BACKEND_BASE_URL" not in root  # the root finds the server anyway
+    assert PageShell.STYLE in body and PageShell.STYLE in root  # fewer animations on every page
 
     context = signed_in(browser.new_context(), app_url, "anna")
     page = context.new_page()
