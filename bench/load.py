@@ -18,7 +18,8 @@ Run from the project root with ``.venv/bin/python -m bench.load``.  It
    measured);
 5. checks in the database that every note a session added is there exactly once, and every
    move a session was told about is in the lead's history and the audit log exactly once;
-6. prints a table with the targets and merges the five ``load_*`` keys into bench/results.json.
+6. prints a table with the targets and how busy each CPU was in pass 1, and merges the five
+   ``load_*`` keys into bench/results.json.
 
 Every action ends as one of: ``ok`` (its effect showed), ``error`` (an error, warning or
 exception element appeared, or the board said "Not moved"), ``timeout`` (nothing within
@@ -198,6 +199,24 @@ def pin(pid: int, cpus: set[int], tree: bool = True) -> None:
                     pass
         except OSError:
             continue
+
+
+def cpu_ticks() -> dict[int, tuple[int, int]]:
+    """Per CPU: (all ticks, idle ticks) since boot, from /proc/stat."""
+    ticks = {}
+    for line in Path("/proc/stat").read_text().splitlines():
+        name, *values = line.split()
+        if name.startswith("cpu") and name[3:].isdigit():
+            numbers = [int(v) for v in values]
+            ticks[int(name[3:])] = (sum(numbers), numbers[3] + numbers[4])  # idle + iowait
+    return ticks
+
+
+def busy(before: dict[int, tuple[int, int]], after: dict[int, tuple[int, int]]) -> dict[int, float]:
+    """Per CPU: the percentage of the time between two ``cpu_ticks`` it was busy."""
+    return {cpu: round(100 * (1 - (after[cpu][1] - before[cpu][1])
+                              / max(1, after[cpu][0] - before[cpu][0])), 1)
+            for cpu in after if cpu in before}  # fmt: skip
 
 
 # -- the browser side ---------------------------------------------------------------------------
@@ -465,6 +484,7 @@ async def drive(run: Run, tokens: dict[int, str], base_url: str, seconds: float,
 
         log(f"pass 1: {USERS} users for {seconds:g} s, {PAUSE_S[0]:g}–{PAUSE_S[1]:g} s apart …")
         started = time.monotonic()
+        ticks = cpu_ticks()
 
         async def staggered(user: User, delay: float, until: float, pauses: bool, phase: str):
             await asyncio.sleep(delay)
@@ -474,6 +494,7 @@ async def drive(run: Run, tokens: dict[int, str], base_url: str, seconds: float,
         await asyncio.gather(*(staggered(u, u.rng.uniform(0, PAUSE_S[1]), until, True, "load")
                                for u in users))  # fmt: skip
         info["pass1_s"] = time.monotonic() - started
+        info.update({f"busy_cpu{cpu}": pct for cpu, pct in busy(ticks, cpu_ticks()).items()})
 
         if capacity_seconds > 0:
             await asyncio.gather(*(u.recover() for u in users))
@@ -691,6 +712,11 @@ def main(argv: list[str] | None = None) -> int:
     for note in write_notes:
         print(f"* {note}")
     print(f"* moves skipped (no lead of the user's own on the board): {run.skipped_moves}")
+    # Where pass 1 waited: a CPU near 100 % queues every action that needs it.  On this
+    # machine the browser's CPU is the full one: Chromium draws each action of ten users.
+    print(f"* pass 1 CPU busy: browser (CPU {min(generator_cpus)}) "
+          f"{info.get(f'busy_cpu{min(generator_cpus)}', 0):.0f} %, app and jobs (CPU "
+          f"{min(app_cpus)}) {info.get(f'busy_cpu{min(app_cpus)}', 0):.0f} %")  # fmt: skip
     print(f"* app RSS at the end {rss:.0f} MB; load average "
           f"{' / '.join(f'{x:.1f}' for x in load_avg)} on {os.cpu_count()} cores; "
           f"seeded in {next(iter(seeded.values())):g} s")  # fmt: skip

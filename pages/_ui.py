@@ -383,10 +383,16 @@ def show_flash() -> None:
         getattr(st, kind)(message)
 
 
+@st.fragment
 def notes_panel(contact_id: int, lead_id: int | None = None) -> None:
-    """Log a conversation / activity and show the timeline (of one lead with ``lead_id``)."""
-    from crm_core.notes import CHANNELS, add_note, list_notes
+    """Log a conversation / activity and show the timeline (of one lead with ``lead_id``).
 
+    A fragment: adding a note reruns only this, not the whole contact or lead page, which the
+    browser would draw again for it (#17).  Nothing else on those pages shows notes."""
+    from crm_core.notes import CHANNELS, add_note, list_notes
+    from pages._auth import gate  # (pages._auth imports this module)
+
+    gate()  # a fragment's own rerun does not pass through app.py
     st.subheader(_("Activities") if lead_id else _("Timeline"))
     with st.form(f"note_{contact_id}_{lead_id}", clear_on_submit=True):
         c1, c2 = st.columns([1, 3])
