@@ -60,7 +60,8 @@ pipeline = top[0].selectbox(
     format_func=lambda p: p.name,
     key="board_pipeline",
 )
-st.query_params["pipeline"] = str(pipeline.id)
+if wanted != str(pipeline.id):  # each write is a message that has the browser redo its URL
+    st.query_params["pipeline"] = str(pipeline.id)
 owner = top[1].selectbox(
     _("Owner"), list_users(db()), index=None, format_func=lambda u: u.display_name,
     placeholder=_("Everybody"), key="board_owner",
