@@ -46,6 +46,7 @@ from crm_core.sources import list_sources
 from crm_core.tags import tag_names
 from crm_core.validation import format_phone
 from pages._auth import gate
+from pages._notes import notes_panel
 from pages._ui import (
     PRECISIONS,
     action_label,
@@ -60,7 +61,6 @@ from pages._ui import (
     md,
     me,
     money,
-    notes_panel,
     number_input,
     numbers_refused,
     owner_choices,

@@ -24,6 +24,7 @@ from crm_core.leads import (
 from crm_core.pipelines import get_pipeline, list_lost_reasons
 from crm_core.versions import Stale
 from pages._auth import gate
+from pages._notes import notes_panel
 from pages._ui import (
     choose,
     date_input_format,
@@ -33,7 +34,6 @@ from pages._ui import (
     md,
     me,
     money,
-    notes_panel,
     number_input,
     numbers_refused,
     owner_choices,

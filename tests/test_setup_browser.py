@@ -132,6 +132,7 @@ def test_no_mail_server_outbox_then_smtp_set_in_settings_test_email_and_digest_o
     assert "fehlgeschlagen" not in page.content()
     page.goto(f"{world['url']}/reminders")
     expect(page.get_by_role("heading", name="Postausgang")).to_be_visible()
+    page.get_by_text(re.compile(r"leadradar: \d+ Wiedervorlagen? für")).click()  # folded
     expect(
         page.get_by_text("Hier aufbewahrt: Es ist noch kein Mailserver eingerichtet.")
     ).to_be_visible()
