@@ -14,14 +14,14 @@ from pages._auth import gate
 from pages._ui import db, md, me, user_errors
 
 
-@st.fragment
-def notes_panel(contact_id: int, lead_id: int | None = None) -> None:
-    """Log a conversation / activity and show the timeline (of one lead with ``lead_id``).
-
-    A fragment: adding a note reruns only this, not the whole contact or lead page, which the
-    browser would draw again for it (#17).  Nothing else on those pages shows notes."""
-    gate()  # a fragment's own rerun does not pass through app.py
-    st.subheader(_("Activities") if lead_id else _("Timeline"))
+def notes(contact_id: int, lead_id: int | None = None, *, limit: int = 50,
+          heading: bool = True) -> None:  # fmt: skip
+    """Log a conversation / activity and show the timeline (of one lead with ``lead_id``), the
+    newest ``limit`` notes.  The lead's dialog on the board draws this as it is (a dialog is a
+    fragment already, under its tab: no ``heading``); the contact and lead pages draw
+    ``notes_panel``."""
+    if heading:
+        st.subheader(_("Activities") if lead_id else _("Timeline"))
     with st.form(f"note_{contact_id}_{lead_id}", clear_on_submit=True):
         c1, c2 = st.columns([1, 3])
         # crm_core names the channels (N_ there); they are translated where shown.
@@ -33,7 +33,7 @@ def notes_panel(contact_id: int, lead_id: int | None = None) -> None:
             with user_errors():
                 add_note(db(), contact_id, channel, body, me().id, lead_id=lead_id)
                 st.success(_("Note added."), icon=":material/check:")
-    for note in list_notes(db(), contact_id, lead_id=lead_id):
+    for note in list_notes(db(), contact_id, lead_id=lead_id, limit=limit):
         with st.container(border=True):
             st.caption(
                 f"{moment(note.created_at)} · {md(_(note.channel_label))}"
@@ -41,3 +41,12 @@ def notes_panel(contact_id: int, lead_id: int | None = None) -> None:
                 + (" · " + _("on a lead") if note.lead_id and not lead_id else "")
             )
             st.markdown(md(note.body))
+
+
+@st.fragment
+def notes_panel(contact_id: int, lead_id: int | None = None) -> None:
+    """``notes`` as a fragment: adding a note reruns only this, not the whole contact or lead
+    page, which the browser would draw again for it (#17).  Nothing else on those pages shows
+    notes."""
+    gate()  # a fragment's own rerun does not pass through app.py
+    notes(contact_id, lead_id)

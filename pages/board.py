@@ -30,13 +30,13 @@ from crm_core.database import DatabaseBusy
 from crm_core.digests import delivery_problem
 from crm_core.i18n import N_, _, count, day, moment, money, money_short, ngettext
 from crm_core.leads import LeadNotFound, LeadView, get_lead
-from crm_core.notes import CHANNELS, add_note, list_notes
 from crm_core.pipelines import Phase, list_lost_reasons, list_pipelines
 from crm_core.reminders import add_reminder, open_reminders
 from crm_core.tags import tag_names
 from crm_core.validation import FieldError
 from pages import _board
 from pages._auth import gate
+from pages._notes import notes
 from pages._ui import choose, date_input_format, db, folded, md, me, settings, user_errors
 
 gate()  # nothing below runs for a visitor who is not signed in
@@ -353,7 +353,7 @@ def lead_panel(lead_id: int, seen_key: str | None) -> None:
     )
     if activities.open:
         with activities:
-            activity_panel(lead)
+            notes(lead.contact_id, lead.id, limit=10, heading=False)
     if reminder.open:
         with reminder:
             reminder_panel(lead)
@@ -406,22 +406,6 @@ def moves(lead: LeadView, key: str) -> None:
         if l2.button(_("Lost"), icon=":material/thumb_down:", disabled=reason is None,
                      width="stretch", key=f"lead_lost_{lead.id}") and reason:  # fmt: skip
             decide(before, Drop(lead.id, LOST), reason)
-
-
-def activity_panel(lead: LeadView) -> None:
-    with st.form(f"board_note_{lead.id}", clear_on_submit=True):
-        c1, c2 = st.columns([1, 3])
-        channel = c1.selectbox(_("Channel"), list(CHANNELS), format_func=lambda c: _(CHANNELS[c]))
-        body = c2.text_area(_("Note"), height=68, max_chars=20_000)
-        if st.form_submit_button(_("Add note"), icon=":material/add_comment:"):
-            with user_errors():
-                add_note(db(), lead.contact_id, channel, body, me().id, lead_id=lead.id)
-                st.success(_("Note added."))
-    for note in list_notes(db(), lead.contact_id, lead_id=lead.id, limit=10):
-        st.caption(
-            f"{moment(note.created_at)} · {md(_(note.channel_label))} · {md(note.author or '—')}"
-        )
-        st.markdown(md(note.body))
 
 
 def reminder_panel(lead: LeadView) -> None:
